@@ -1,0 +1,771 @@
+//! [`Log`]: the one public handle on the engine.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock, Weak, mpsc as std_mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::{Clock, SystemClock};
+use crate::commit::{self, AppendAck, Command};
+use crate::config::LogConfig;
+use crate::error::{Error, IoContext, Result};
+use crate::io::IoBackend;
+use crate::meta::{CursorKey, MetaStore, Op, ShardInfo, StreamInfo};
+use crate::record::{NewRecord, PARTITION_KEY_BYTES_MAX};
+use crate::retention;
+use crate::segment::ReadLimits;
+use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir};
+
+/// Shortest retention a stream may have (24 hours).
+pub const RETENTION_MIN: Duration = Duration::from_secs(24 * 3600);
+/// Longest retention a stream may have (8760 hours, one year).
+pub const RETENTION_MAX: Duration = Duration::from_secs(8760 * 3600);
+/// Retention of a stream created without one.
+pub const RETENTION_DEFAULT: Duration = RETENTION_MIN;
+
+/// A durable, segmented, append-only log of streams and shards.
+///
+/// Cloning is cheap and every clone is the same log. See the crate documentation for an
+/// example.
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: LogConfig,
+    pub clock: Arc<dyn Clock>,
+    meta: Mutex<MetaStore>,
+    /// Open shards by (stream name, shard id).
+    pub shards: RwLock<HashMap<(String, u32), Arc<Shard>>>,
+    sender: RwLock<Option<mpsc::Sender<Command>>>,
+    commit_thread: Mutex<Option<JoinHandle<()>>>,
+    retention_stop: Mutex<Option<std_mpsc::Sender<()>>>,
+    retention_thread: Mutex<Option<JoinHandle<()>>>,
+    backend: IoBackend,
+    _lock: File,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Log {
+    /// Opens (creating or recovering) the log in `config.dir`, with the system clock.
+    pub fn open(config: LogConfig) -> Result<Self> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Opens the log with an injected clock (tests move time by hand).
+    pub fn open_with_clock(config: LogConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        config.validate()?;
+        let dir = config.dir.clone();
+        std::fs::create_dir_all(dir.join("streams"))
+            .context(|| format!("creating {}", dir.display()))?;
+        let lock_path = dir.join("LOCK");
+        let lock_file =
+            File::create(&lock_path).context(|| format!("creating {}", lock_path.display()))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::InvalidConfig(format!(
+                    "data directory {} is in use by another process",
+                    dir.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(Error::Io {
+                    context: format!("locking {}", lock_path.display()),
+                    source,
+                });
+            }
+        }
+        let meta = MetaStore::open(dir.join("meta"), config.meta_journal_bytes_max)?;
+        let mut shards = HashMap::new();
+        for stream in meta.catalog.streams.values() {
+            for info in &stream.shards {
+                let shard = Shard::open(layout(&config, stream, info))?;
+                shards.insert((stream.name.clone(), info.id), shard);
+            }
+        }
+        remove_orphans(&dir, &meta);
+        let (sender, handle, backend) = commit::start(config.clone(), clock.clone())?;
+        tracing::info!(dir = %dir.display(), io = %backend, fsync = %config.fsync, streams = meta.catalog.streams.len(), shards = shards.len(), "Log opened");
+        let inner = Arc::new(Inner {
+            config,
+            clock,
+            meta: Mutex::new(meta),
+            shards: RwLock::new(shards),
+            sender: RwLock::new(Some(sender)),
+            commit_thread: Mutex::new(Some(handle)),
+            retention_stop: Mutex::new(None),
+            retention_thread: Mutex::new(None),
+            backend,
+            _lock: lock_file,
+        });
+        let (stop, stopped) = std_mpsc::channel();
+        let weak = Arc::downgrade(&inner);
+        let every = inner.config.retention_check_interval;
+        let handle = std::thread::Builder::new()
+            .name("strata-retention".into())
+            .spawn(move || retention_loop(weak, every, stopped))
+            .context(|| "spawning the retention thread".to_string())?;
+        *lock(&inner.retention_stop) = Some(stop);
+        *lock(&inner.retention_thread) = Some(handle);
+        Ok(Self { inner })
+    }
+
+    /// The write path in use.
+    pub fn io_backend(&self) -> IoBackend {
+        self.inner.backend
+    }
+
+    /// The configuration the log was opened with.
+    pub fn config(&self) -> &LogConfig {
+        &self.inner.config
+    }
+
+    /// Now, by the log's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    // ---- catalog -------------------------------------------------------------------------
+
+    /// Creates a stream of `shard_count` shards splitting the 128-bit hash key space evenly.
+    pub fn create_stream(
+        &self,
+        name: &str,
+        shard_count: u32,
+        retention: Duration,
+    ) -> Result<StreamInfo> {
+        if name.is_empty() || name.len() > 256 || name.contains(['/', '\0']) {
+            return Err(Error::InvalidArgument(format!(
+                "invalid stream name {name:?}"
+            )));
+        }
+        if shard_count == 0 || shard_count > 100_000 {
+            return Err(Error::InvalidArgument(format!(
+                "shard count {shard_count} out of range 1..=100000"
+            )));
+        }
+        check_retention(retention)?;
+        let now = self.now_ms();
+        let mut meta = lock(&self.inner.meta);
+        if meta.catalog.streams.contains_key(name) {
+            return Err(Error::StreamExists(name.to_string()));
+        }
+        let width = u128::MAX / u128::from(shard_count);
+        let shards = (0..shard_count)
+            .map(|i| {
+                let start = width * u128::from(i);
+                let end = if i + 1 == shard_count {
+                    u128::MAX
+                } else {
+                    start + width - 1
+                };
+                ShardInfo {
+                    id: i,
+                    hash_start: start,
+                    hash_end: end,
+                    parent: None,
+                    adjacent_parent: None,
+                    starting_offset: 0,
+                    ending_offset: None,
+                    created_ms: now,
+                }
+            })
+            .collect();
+        let info = StreamInfo {
+            name: name.to_string(),
+            id: meta.catalog.next_stream_id,
+            retention,
+            created_ms: now,
+            shards,
+            next_shard_id: shard_count,
+        };
+        // Catalog first: a crash before the directories exist is repaired on open.
+        meta.commit(vec![Op::PutStream(info.clone())])?;
+        let mut opened = Vec::new();
+        for shard in &info.shards {
+            opened.push((
+                (name.to_string(), shard.id),
+                Shard::open(layout(&self.inner.config, &info, shard))?,
+            ));
+        }
+        self.inner
+            .shards
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(opened);
+        Ok(info)
+    }
+
+    /// Deletes a stream, its data and its cursors.
+    pub fn delete_stream(&self, name: &str) -> Result<()> {
+        let mut meta = lock(&self.inner.meta);
+        let info = meta
+            .catalog
+            .streams
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::StreamNotFound(name.to_string()))?;
+        meta.commit(vec![Op::DeleteStream(name.to_string())])?;
+        self.inner
+            .shards
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(stream, _), _| stream != name);
+        let dir = self
+            .inner
+            .config
+            .dir
+            .join("streams")
+            .join(info.id.to_string());
+        if let Err(error) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), %error, "Deleted stream's files linger; removed on next open");
+        }
+        Ok(())
+    }
+
+    /// The catalog entry of a stream.
+    pub fn stream(&self, name: &str) -> Result<StreamInfo> {
+        lock(&self.inner.meta)
+            .catalog
+            .streams
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::StreamNotFound(name.to_string()))
+    }
+
+    /// Every stream, by name.
+    pub fn list_streams(&self) -> Vec<StreamInfo> {
+        lock(&self.inner.meta)
+            .catalog
+            .streams
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Changes a stream's retention (24 h to 8760 h); retention applies from the next check.
+    pub fn set_retention(&self, name: &str, retention: Duration) -> Result<()> {
+        check_retention(retention)?;
+        let mut meta = lock(&self.inner.meta);
+        if !meta.catalog.streams.contains_key(name) {
+            return Err(Error::StreamNotFound(name.to_string()));
+        }
+        let retention_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        meta.commit(vec![Op::SetRetention {
+            stream: name.to_string(),
+            retention_ms,
+        }])
+    }
+
+    fn shard(&self, stream: &str, shard: u32) -> Result<Arc<Shard>> {
+        if let Some(found) = self
+            .inner
+            .shards
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(stream.to_string(), shard))
+        {
+            return Ok(found.clone());
+        }
+        if lock(&self.inner.meta).catalog.streams.contains_key(stream) {
+            Err(Error::ShardNotFound {
+                stream: stream.to_string(),
+                shard,
+            })
+        } else {
+            Err(Error::StreamNotFound(stream.to_string()))
+        }
+    }
+
+    // ---- appends ------------------------------------------------------------------------
+
+    fn check_records(&self, records: &[NewRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Err(Error::InvalidArgument(
+                "an append needs at least one record".into(),
+            ));
+        }
+        for record in records {
+            if record.key.is_empty() || record.key.len() > PARTITION_KEY_BYTES_MAX {
+                return Err(Error::InvalidArgument(format!(
+                    "partition key of {} bytes; must be 1 to {PARTITION_KEY_BYTES_MAX}",
+                    record.key.len()
+                )));
+            }
+            if record.data.len() > self.inner.config.record_bytes_max {
+                return Err(Error::RecordTooLarge {
+                    size: record.data.len(),
+                    max: self.inner.config.record_bytes_max,
+                });
+            }
+        }
+        let size = crate::record::batch_len(records);
+        if size > self.inner.config.batch_bytes_max {
+            return Err(Error::BatchTooLarge {
+                size,
+                max: self.inner.config.batch_bytes_max,
+            });
+        }
+        Ok(())
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Command>> {
+        self.inner
+            .sender
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::Closed)
+    }
+
+    /// Appends `records` to one shard as one batch; resolves once they are committed as the
+    /// durability setting defines. Waits (without blocking the runtime) when the commit queue
+    /// is full.
+    pub async fn append(
+        &self,
+        stream: &str,
+        shard: u32,
+        records: Vec<NewRecord>,
+    ) -> Result<AppendAck> {
+        self.check_records(&records)?;
+        let shard = self.shard(stream, shard)?;
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .send(Command::Append {
+                shard,
+                records,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        response.await.map_err(|_| Error::Closed)?
+    }
+
+    /// [`Log::append`] for threads outside an async runtime.
+    pub fn append_blocking(
+        &self,
+        stream: &str,
+        shard: u32,
+        records: Vec<NewRecord>,
+    ) -> Result<AppendAck> {
+        self.check_records(&records)?;
+        let shard = self.shard(stream, shard)?;
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .blocking_send(Command::Append {
+                shard,
+                records,
+                reply,
+            })
+            .map_err(|_| Error::Closed)?;
+        response.blocking_recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Syncs everything written so far, whatever the durability setting.
+    pub async fn sync(&self) -> Result<()> {
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .send(Command::Sync { reply })
+            .await
+            .map_err(|_| Error::Closed)?;
+        response.await.map_err(|_| Error::Closed)?
+    }
+
+    // ---- reads --------------------------------------------------------------------------
+
+    /// Reads committed records from `from` on, within `limits`. Record bytes are slices of the
+    /// segment mapping, not copies. A `from` below the earliest retained offset is
+    /// [`Error::Trimmed`]; one past the end is [`Error::OffsetBeyondEnd`].
+    pub fn read(
+        &self,
+        stream: &str,
+        shard: u32,
+        from: u64,
+        limits: ReadLimits,
+    ) -> Result<ReadBatch> {
+        self.shard(stream, shard)?.read(from, limits)
+    }
+
+    /// The offset of the first record that arrived at or after `timestamp_ms` (the next offset
+    /// if there is none yet).
+    pub fn offset_for_timestamp(&self, stream: &str, shard: u32, timestamp_ms: i64) -> Result<u64> {
+        self.shard(stream, shard)?
+            .offset_for_timestamp(timestamp_ms)
+    }
+
+    /// A shard's earliest, next and (if closed) ending offsets.
+    pub fn shard_bounds(&self, stream: &str, shard: u32) -> Result<ShardBounds> {
+        Ok(self.shard(stream, shard)?.bounds())
+    }
+
+    /// Waits until `offset` is readable in the shard, the shard is closed at or before it, or
+    /// `timeout` passes; true unless it timed out. Woken by commits, not by polling.
+    pub async fn wait_for(
+        &self,
+        stream: &str,
+        shard: u32,
+        offset: u64,
+        timeout: Duration,
+    ) -> Result<bool> {
+        let shard = self.shard(stream, shard)?;
+        Ok(shard.wait_for(offset, timeout).await)
+    }
+
+    // ---- lineage ------------------------------------------------------------------------
+
+    async fn close_shard(&self, shard: &Arc<Shard>) -> Result<u64> {
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .send(Command::Close {
+                shard: shard.clone(),
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        response.await.map_err(|_| Error::Closed)?
+    }
+
+    fn open_child(&self, stream: &StreamInfo, child: &ShardInfo) -> Result<()> {
+        let opened = Shard::open(layout(&self.inner.config, stream, child))?;
+        self.inner
+            .shards
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((stream.name.clone(), child.id), opened);
+        Ok(())
+    }
+
+    /// Splits an open shard at `new_starting_hash`: closes it and creates two children, the
+    /// lower one ending at `new_starting_hash - 1`. Returns the children's ids.
+    pub async fn split_shard(
+        &self,
+        stream: &str,
+        shard_id: u32,
+        new_starting_hash: u128,
+    ) -> Result<[u32; 2]> {
+        let info = self.stream(stream)?;
+        let parent = info
+            .shard(shard_id)
+            .cloned()
+            .ok_or_else(|| Error::ShardNotFound {
+                stream: stream.to_string(),
+                shard: shard_id,
+            })?;
+        if !parent.is_open() {
+            return Err(Error::ShardClosed {
+                stream: stream.into(),
+                shard: shard_id,
+                ending_offset: parent.ending_offset.unwrap_or(0),
+            });
+        }
+        if new_starting_hash <= parent.hash_start || new_starting_hash > parent.hash_end {
+            return Err(Error::InvalidArgument(format!(
+                "new starting hash key {new_starting_hash} is not inside shard {shard_id}'s range {}..={}",
+                parent.hash_start, parent.hash_end
+            )));
+        }
+        let handle = self.shard(stream, shard_id)?;
+        let ending = self.close_shard(&handle).await?;
+        let now = self.now_ms();
+        let mut meta = lock(&self.inner.meta);
+        let current = meta
+            .catalog
+            .streams
+            .get(stream)
+            .cloned()
+            .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
+        let first = current.next_shard_id;
+        let child = |id: u32, start: u128, end: u128| ShardInfo {
+            id,
+            hash_start: start,
+            hash_end: end,
+            parent: Some(shard_id),
+            adjacent_parent: None,
+            starting_offset: ending,
+            ending_offset: None,
+            created_ms: now,
+        };
+        let lower = child(first, parent.hash_start, new_starting_hash - 1);
+        let upper = child(first + 1, new_starting_hash, parent.hash_end);
+        meta.commit(vec![
+            Op::CloseShard {
+                stream: stream.into(),
+                shard: shard_id,
+                ending_offset: ending,
+            },
+            Op::AddShard {
+                stream: stream.into(),
+                shard: lower.clone(),
+            },
+            Op::AddShard {
+                stream: stream.into(),
+                shard: upper.clone(),
+            },
+        ])?;
+        drop(meta);
+        self.open_child(&current, &lower)?;
+        self.open_child(&current, &upper)?;
+        Ok([lower.id, upper.id])
+    }
+
+    /// Merges two open shards with adjacent hash ranges into one new shard; `shard_id` becomes
+    /// the parent and `adjacent_id` the adjacent parent. Returns the child's id.
+    pub async fn merge_shards(&self, stream: &str, shard_id: u32, adjacent_id: u32) -> Result<u32> {
+        let info = self.stream(stream)?;
+        let find = |id: u32| {
+            info.shard(id).cloned().ok_or_else(|| Error::ShardNotFound {
+                stream: stream.to_string(),
+                shard: id,
+            })
+        };
+        let (first, second) = (find(shard_id)?, find(adjacent_id)?);
+        for shard in [&first, &second] {
+            if let Some(ending) = shard.ending_offset {
+                return Err(Error::ShardClosed {
+                    stream: stream.into(),
+                    shard: shard.id,
+                    ending_offset: ending,
+                });
+            }
+        }
+        let adjacent = first.hash_end.checked_add(1) == Some(second.hash_start)
+            || second.hash_end.checked_add(1) == Some(first.hash_start);
+        if !adjacent || shard_id == adjacent_id {
+            return Err(Error::InvalidArgument(format!(
+                "shards {shard_id} and {adjacent_id} are not adjacent"
+            )));
+        }
+        let ending_first = self.close_shard(&self.shard(stream, shard_id)?).await?;
+        let ending_second = self.close_shard(&self.shard(stream, adjacent_id)?).await?;
+        let now = self.now_ms();
+        let mut meta = lock(&self.inner.meta);
+        let current = meta
+            .catalog
+            .streams
+            .get(stream)
+            .cloned()
+            .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
+        let child = ShardInfo {
+            id: current.next_shard_id,
+            hash_start: first.hash_start.min(second.hash_start),
+            hash_end: first.hash_end.max(second.hash_end),
+            parent: Some(shard_id),
+            adjacent_parent: Some(adjacent_id),
+            starting_offset: ending_first.max(ending_second),
+            ending_offset: None,
+            created_ms: now,
+        };
+        meta.commit(vec![
+            Op::CloseShard {
+                stream: stream.into(),
+                shard: shard_id,
+                ending_offset: ending_first,
+            },
+            Op::CloseShard {
+                stream: stream.into(),
+                shard: adjacent_id,
+                ending_offset: ending_second,
+            },
+            Op::AddShard {
+                stream: stream.into(),
+                shard: child.clone(),
+            },
+        ])?;
+        drop(meta);
+        self.open_child(&current, &child)?;
+        Ok(child.id)
+    }
+
+    // ---- cursors and properties ------------------------------------------------------------
+
+    /// Durably records that consumer `name` has processed `stream`/`shard` up to `offset`.
+    pub fn commit_cursor(&self, name: &str, stream: &str, shard: u32, offset: u64) -> Result<()> {
+        let mut meta = lock(&self.inner.meta);
+        let info = meta
+            .catalog
+            .streams
+            .get(stream)
+            .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
+        if info.shard(shard).is_none() {
+            return Err(Error::ShardNotFound {
+                stream: stream.into(),
+                shard,
+            });
+        }
+        let key = CursorKey {
+            name: name.into(),
+            stream: stream.into(),
+            shard,
+        };
+        meta.commit(vec![Op::PutCursor { key, offset }])
+    }
+
+    /// Where consumer `name` is in `stream`/`shard`, if it committed a position.
+    pub fn cursor(&self, name: &str, stream: &str, shard: u32) -> Option<u64> {
+        let key = CursorKey {
+            name: name.into(),
+            stream: stream.into(),
+            shard,
+        };
+        lock(&self.inner.meta).catalog.cursors.get(&key).copied()
+    }
+
+    /// Every position consumer `name` has committed.
+    pub fn cursors(&self, name: &str) -> Vec<(CursorKey, u64)> {
+        let meta = lock(&self.inner.meta);
+        meta.catalog
+            .cursors
+            .iter()
+            .filter(|(key, _)| key.name == name)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// Forgets every position of consumer `name`.
+    pub fn delete_cursors(&self, name: &str) -> Result<()> {
+        lock(&self.inner.meta).commit(vec![Op::DeleteCursors(name.into())])
+    }
+
+    /// Durably stores a small value for a view (tags, settings).
+    pub fn put_property(&self, namespace: &str, key: &str, value: Vec<u8>) -> Result<()> {
+        lock(&self.inner.meta).commit(vec![Op::PutProperty {
+            namespace: namespace.into(),
+            key: key.into(),
+            value,
+        }])
+    }
+
+    /// A stored property.
+    pub fn property(&self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        lock(&self.inner.meta)
+            .catalog
+            .properties
+            .get(&(namespace.to_string(), key.to_string()))
+            .cloned()
+    }
+
+    /// Every property in a namespace, by key.
+    pub fn properties(&self, namespace: &str) -> Vec<(String, Vec<u8>)> {
+        let meta = lock(&self.inner.meta);
+        meta.catalog
+            .properties
+            .iter()
+            .filter(|((ns, _), _)| ns == namespace)
+            .map(|((_, key), value)| (key.clone(), value.clone()))
+            .collect()
+    }
+
+    /// Removes a property.
+    pub fn delete_property(&self, namespace: &str, key: &str) -> Result<()> {
+        lock(&self.inner.meta).commit(vec![Op::DeleteProperty {
+            namespace: namespace.into(),
+            key: key.into(),
+        }])
+    }
+
+    // ---- retention and shutdown --------------------------------------------------------------
+
+    /// Deletes every whole segment older than its stream's retention now; returns how many.
+    /// Runs by itself every `retention_check_interval`; tests call it directly.
+    pub fn enforce_retention(&self) -> Result<usize> {
+        retention::enforce(&self.inner)
+    }
+
+    pub(crate) fn retention_of(inner: &Inner, stream: &str) -> Option<Duration> {
+        lock(&inner.meta)
+            .catalog
+            .streams
+            .get(stream)
+            .map(|info| info.retention)
+    }
+
+    /// Stops the log: finishes queued appends, syncs every file, stops the background threads.
+    /// Later calls fail with [`Error::Closed`]. Blocking; call it from a blocking context.
+    pub fn close(&self) -> Result<()> {
+        let sender = self
+            .inner
+            .sender
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(sender);
+        if let Some(handle) = lock(&self.inner.commit_thread).take()
+            && handle.join().is_err()
+        {
+            tracing::error!("Commit thread panicked");
+        }
+        drop(lock(&self.inner.retention_stop).take());
+        if let Some(handle) = lock(&self.inner.retention_thread).take() {
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        drop(self.sender.get_mut().ok().and_then(Option::take));
+        if let Some(handle) = self.commit_thread.get_mut().ok().and_then(Option::take) {
+            let _ = handle.join();
+        }
+        drop(self.retention_stop.get_mut().ok().and_then(Option::take));
+    }
+}
+
+fn check_retention(retention: Duration) -> Result<()> {
+    if retention < RETENTION_MIN || retention > RETENTION_MAX {
+        return Err(Error::InvalidArgument(format!(
+            "retention of {} hours is outside 24..=8760 hours",
+            retention.as_secs() / 3600
+        )));
+    }
+    Ok(())
+}
+
+fn layout(config: &LogConfig, stream: &StreamInfo, shard: &ShardInfo) -> ShardLayout {
+    ShardLayout {
+        stream: stream.name.clone(),
+        id: shard.id,
+        dir: shard_dir(&config.dir, stream.id, shard.id),
+        starting_offset: shard.starting_offset,
+        ending_offset: shard.ending_offset,
+        file_bytes: config.segment_file_bytes(),
+        index_interval_bytes: config.index_interval_bytes,
+    }
+}
+
+/// Removes stream directories the catalog does not know (a crash during delete).
+fn remove_orphans(dir: &Path, meta: &MetaStore) {
+    let Ok(listing) = std::fs::read_dir(dir.join("streams")) else {
+        return;
+    };
+    for entry in listing.flatten() {
+        let known = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u64>().ok())
+            .is_some_and(|id| meta.catalog.streams.values().any(|s| s.id == id));
+        if !known {
+            tracing::info!(dir = %entry.path().display(), "Removing files of a deleted stream");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn retention_loop(inner: Weak<Inner>, every: Duration, stop: std_mpsc::Receiver<()>) {
+    while let Err(std_mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        let Some(inner) = inner.upgrade() else { return };
+        if let Err(error) = retention::enforce(&inner) {
+            tracing::warn!(%error, "Retention pass failed");
+        }
+    }
+}

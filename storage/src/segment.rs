@@ -1,0 +1,747 @@
+//! A segment: one file of consecutive batches, its mapping, and its sparse index.
+//!
+//! # Design constraints
+//!
+//! - The data file `<base_offset:020>.log` is created at a fixed size (`segment_bytes_max` plus
+//!   one maximal batch) as a sparse file and mapped once, whole. Appends never change the file
+//!   size, so a mapping never covers bytes past the end of the file and `fdatasync` need not
+//!   update the size. Unwritten bytes are zeros, and a zero batch length ends the segment.
+//! - The index `<base_offset:020>.idx` holds an entry per `index_interval_bytes` of data (and
+//!   one for the last batch of a sealed segment). Each entry serves both lookups: by offset
+//!   (batch base offsets increase) and by time (arrival timestamps never decrease in a shard).
+//!   The index is a cache: it is written after the data, never trusted past the data's verified
+//!   end, and rebuilt by scanning when missing or damaged.
+//! - Readers see bytes below `len` only, and `len` is published after the bytes are written
+//!   (and synced, under `fsync = always`). Every batch served has had its CRC checked.
+//!
+//! # Index entry layout (little endian, 16 bytes)
+//!
+//! ```text
+//!  0  u32  offset - base_offset   the batch's first record
+//!  4  u32  position               byte position of the batch in the data file
+//!  8  i64  max_timestamp_ms       the batch's largest arrival timestamp
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use crate::error::{Error, IoContext, Result};
+use crate::record::{self, BatchHeader, DecodeError, Record, Records};
+use crate::sys;
+
+pub(crate) const INDEX_ENTRY_LEN: usize = 16;
+
+/// One sparse index entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub offset: u64,
+    pub position: u64,
+    pub max_timestamp_ms: i64,
+}
+
+impl IndexEntry {
+    fn encode(&self, base_offset: u64) -> [u8; INDEX_ENTRY_LEN] {
+        let mut out = [0u8; INDEX_ENTRY_LEN];
+        let relative = u32::try_from(self.offset - base_offset).unwrap_or(u32::MAX);
+        let position = u32::try_from(self.position).unwrap_or(u32::MAX);
+        out[..4].copy_from_slice(&relative.to_le_bytes());
+        out[4..8].copy_from_slice(&position.to_le_bytes());
+        out[8..].copy_from_slice(&self.max_timestamp_ms.to_le_bytes());
+        out
+    }
+
+    fn decode(raw: &[u8], base_offset: u64) -> Option<Self> {
+        let relative = u32::from_le_bytes(raw.get(..4)?.try_into().ok()?);
+        let position = u32::from_le_bytes(raw.get(4..8)?.try_into().ok()?);
+        let max_timestamp_ms = i64::from_le_bytes(raw.get(8..16)?.try_into().ok()?);
+        Some(Self {
+            offset: base_offset + u64::from(relative),
+            position: u64::from(position),
+            max_timestamp_ms,
+        })
+    }
+}
+
+/// Limits on one read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// At most this many records.
+    pub records_max: usize,
+    /// At most this many bytes of keys and data (at least one record is returned if any).
+    pub bytes_max: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            records_max: 10_000,
+            bytes_max: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a scan of a segment found.
+#[derive(Debug)]
+pub(crate) struct ScanEnd {
+    /// Byte position just past the last good batch.
+    pub valid_end: u64,
+    /// Offset just past the last good batch.
+    pub next_offset: u64,
+    /// Largest timestamp seen, or `i64::MIN`.
+    pub max_timestamp_ms: i64,
+    /// Position of the last good batch.
+    pub last_batch: Option<u64>,
+    /// Why the scan stopped when it was not a clean end.
+    pub torn: Option<String>,
+}
+
+pub(crate) fn data_path(dir: &Path, base_offset: u64) -> PathBuf {
+    dir.join(format!("{base_offset:020}.log"))
+}
+
+pub(crate) fn index_path(dir: &Path, base_offset: u64) -> PathBuf {
+    dir.join(format!("{base_offset:020}.idx"))
+}
+
+/// Walks the batches of `bytes` from `position`, verifying each CRC, and appends an index entry
+/// every `interval` bytes. A batch that fails its CRC but is followed by a good batch with the
+/// offsets it claims is damage in the middle: it is skipped (reads of it fail) and the scan goes
+/// on. Anything else that is not a good batch ends the scan.
+pub(crate) fn scan(
+    bytes: &[u8],
+    mut position: u64,
+    mut next_offset: u64,
+    interval: u64,
+    entries: &mut Vec<IndexEntry>,
+) -> ScanEnd {
+    let mut end = ScanEnd {
+        valid_end: position,
+        next_offset,
+        max_timestamp_ms: i64::MIN,
+        last_batch: None,
+        torn: None,
+    };
+    let mut last_indexed = entries.last().map(|entry| entry.position);
+    loop {
+        let rest = bytes.get(position as usize..).unwrap_or_default();
+        let header = match record::decode_batch(rest) {
+            Ok(header) if header.base_offset == next_offset => header,
+            Ok(header) => {
+                end.torn = Some(format!(
+                    "batch at byte {position} starts at offset {} instead of {next_offset}",
+                    header.base_offset
+                ));
+                return end;
+            }
+            Err(DecodeError::End) => return end,
+            Err(DecodeError::Incomplete { have: 0, .. }) => return end,
+            Err(error) => match skip_damaged(rest, next_offset) {
+                Some(header) => {
+                    tracing::error!(
+                        position,
+                        offset = header.base_offset,
+                        records = header.record_count,
+                        %error,
+                        "Damaged batch inside a segment; its records will not be served"
+                    );
+                    header
+                }
+                None => {
+                    end.torn = Some(format!("{error} at byte {position}"));
+                    return end;
+                }
+            },
+        };
+        if last_indexed.is_none_or(|at| position - at >= interval) {
+            entries.push(IndexEntry {
+                offset: header.base_offset,
+                position,
+                max_timestamp_ms: header.max_timestamp_ms,
+            });
+            last_indexed = Some(position);
+        }
+        end.last_batch = Some(position);
+        position += u64::from(header.batch_len);
+        next_offset = header.next_offset();
+        end.valid_end = position;
+        end.next_offset = next_offset;
+        end.max_timestamp_ms = end.max_timestamp_ms.max(header.max_timestamp_ms);
+    }
+}
+
+/// A damaged batch is skippable only if its header is sane and a good batch follows right
+/// where its length says, starting at the offset its header says.
+fn skip_damaged(rest: &[u8], next_offset: u64) -> Option<BatchHeader> {
+    let header = record::decode_header(rest).ok()?;
+    if header.base_offset != next_offset {
+        return None;
+    }
+    let following = rest.get(header.batch_len as usize..)?;
+    let successor = record::decode_batch(following).ok()?;
+    (successor.base_offset == header.next_offset()).then_some(header)
+}
+
+/// What recovering the active segment found.
+pub(crate) struct Recovery {
+    /// A description of the torn tail that was cut off, if any.
+    pub cut: Option<String>,
+    /// Position of the last good batch.
+    pub last_batch: Option<u64>,
+    /// Arrival time of the segment's first record.
+    pub first_timestamp_ms: Option<i64>,
+}
+
+/// One segment of a shard.
+pub(crate) struct Segment {
+    pub base_offset: u64,
+    pub data_path: PathBuf,
+    pub index_path: PathBuf,
+    pub file: File,
+    index_file: File,
+    /// The whole mapping, shared by every record read from it.
+    data: Bytes,
+    /// Committed bytes: readers never look past this.
+    len: AtomicU64,
+    /// Offset just past the last committed record.
+    next_offset: AtomicU64,
+    max_timestamp_ms: AtomicI64,
+    /// `None` until a sealed segment's index is first needed.
+    index: RwLock<Option<Vec<IndexEntry>>>,
+    sealed: AtomicBool,
+    index_interval_bytes: u64,
+}
+
+struct MapOwner(memmap2::Mmap);
+
+impl AsRef<[u8]> for MapOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn open_rw(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .context(|| format!("opening {}", path.display()))
+}
+
+fn map(file: &File, len: u64, path: &Path) -> Result<Bytes> {
+    if len == 0 {
+        return Ok(Bytes::new());
+    }
+    let mapping = sys::map_file(file, len).context(|| format!("mapping {}", path.display()))?;
+    Ok(Bytes::from_owner(MapOwner(mapping)))
+}
+
+fn read_index_file(path: &Path, base_offset: u64) -> Vec<IndexEntry> {
+    let Ok(raw) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    raw.chunks_exact(INDEX_ENTRY_LEN)
+        .map_while(|chunk| IndexEntry::decode(chunk, base_offset))
+        .collect()
+}
+
+/// Keeps the longest prefix of `entries` that is strictly increasing and inside `len`.
+fn valid_prefix(entries: &mut Vec<IndexEntry>, base_offset: u64, len: u64) {
+    let mut keep = 0;
+    let mut previous: Option<IndexEntry> = None;
+    for entry in entries.iter() {
+        let ordered = previous.is_none_or(|p| {
+            entry.offset > p.offset
+                && entry.position > p.position
+                && entry.max_timestamp_ms >= p.max_timestamp_ms
+        });
+        if !ordered || entry.offset < base_offset || entry.position >= len {
+            break;
+        }
+        previous = Some(*entry);
+        keep += 1;
+    }
+    entries.truncate(keep);
+}
+
+impl Segment {
+    /// Creates an empty segment file at its full size, with an empty index.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: u64,
+        file_bytes: u64,
+        index_interval_bytes: u64,
+    ) -> Result<Self> {
+        let data_path = data_path(dir, base_offset);
+        let index_path = index_path(dir, base_offset);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&data_path)
+            .context(|| format!("creating {}", data_path.display()))?;
+        file.set_len(file_bytes)
+            .context(|| format!("sizing {}", data_path.display()))?;
+        let index_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&index_path)
+            .context(|| format!("creating {}", index_path.display()))?;
+        let data = map(&file, file_bytes, &data_path)?;
+        Ok(Self {
+            base_offset,
+            data_path,
+            index_path,
+            file,
+            index_file,
+            data,
+            len: AtomicU64::new(0),
+            next_offset: AtomicU64::new(base_offset),
+            max_timestamp_ms: AtomicI64::new(i64::MIN),
+            index: RwLock::new(Some(Vec::new())),
+            sealed: AtomicBool::new(false),
+            index_interval_bytes,
+        })
+    }
+
+    /// Opens a sealed segment in O(1): its length comes from the last index entry, which must
+    /// point at a good batch followed by the zero end marker. Otherwise the index is rebuilt.
+    pub(crate) fn open_sealed(
+        dir: &Path,
+        base_offset: u64,
+        index_interval_bytes: u64,
+    ) -> Result<Self> {
+        let data_path = data_path(dir, base_offset);
+        let index_path = index_path(dir, base_offset);
+        let file = open_rw(&data_path)?;
+        let file_len = file
+            .metadata()
+            .context(|| format!("stat {}", data_path.display()))?
+            .len();
+        let data = map(&file, file_len, &data_path)?;
+        let index_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&index_path)
+            .context(|| format!("opening {}", index_path.display()))?;
+        let mut segment = Self {
+            base_offset,
+            data_path,
+            index_path,
+            file,
+            index_file,
+            data,
+            len: AtomicU64::new(0),
+            next_offset: AtomicU64::new(base_offset),
+            max_timestamp_ms: AtomicI64::new(i64::MIN),
+            index: RwLock::new(None),
+            sealed: AtomicBool::new(true),
+            index_interval_bytes,
+        };
+        if !segment.adopt_index_tail() {
+            tracing::warn!(segment = %segment.data_path.display(), "Rebuilding segment index");
+            segment.rebuild_index()?;
+        }
+        Ok(segment)
+    }
+
+    fn adopt_index_tail(&mut self) -> bool {
+        let Ok(meta) = self.index_file.metadata() else {
+            return false;
+        };
+        let count = meta.len() / INDEX_ENTRY_LEN as u64;
+        if count == 0 {
+            return false;
+        }
+        let mut raw = [0u8; INDEX_ENTRY_LEN];
+        if self
+            .index_file
+            .read_exact_at(&mut raw, (count - 1) * INDEX_ENTRY_LEN as u64)
+            .is_err()
+        {
+            return false;
+        }
+        let Some(last) = IndexEntry::decode(&raw, self.base_offset) else {
+            return false;
+        };
+        let bytes: &[u8] = &self.data;
+        let Some(rest) = bytes.get(last.position as usize..) else {
+            return false;
+        };
+        let Ok(header) = record::decode_batch(rest) else {
+            return false;
+        };
+        let end = last.position + u64::from(header.batch_len);
+        let after = bytes.get(end as usize..).unwrap_or_default();
+        let clean_end =
+            matches!(record::decode_header(after), Err(DecodeError::End)) || after.is_empty();
+        if header.base_offset != last.offset || !clean_end {
+            return false;
+        }
+        self.len.store(end, Ordering::Release);
+        self.next_offset
+            .store(header.next_offset(), Ordering::Release);
+        self.max_timestamp_ms
+            .store(header.max_timestamp_ms, Ordering::Release);
+        true
+    }
+
+    fn rebuild_index(&mut self) -> Result<()> {
+        let mut entries = Vec::new();
+        let end = scan(
+            &self.data,
+            0,
+            self.base_offset,
+            self.index_interval_bytes,
+            &mut entries,
+        );
+        if let Some(reason) = &end.torn {
+            tracing::error!(
+                segment = %self.data_path.display(),
+                valid_bytes = end.valid_end,
+                reason,
+                "Sealed segment ends early; records past the damage are not served"
+            );
+        }
+        if let Some(last) = end.last_batch
+            && entries.last().is_none_or(|entry| entry.position != last)
+        {
+            let header = record::decode_header(self.data.get(last as usize..).unwrap_or_default());
+            if let Ok(header) = header {
+                entries.push(IndexEntry {
+                    offset: header.base_offset,
+                    position: last,
+                    max_timestamp_ms: header.max_timestamp_ms,
+                });
+            }
+        }
+        self.rewrite_index_file(&entries)?;
+        self.len.store(end.valid_end, Ordering::Release);
+        self.next_offset.store(end.next_offset, Ordering::Release);
+        self.max_timestamp_ms
+            .store(end.max_timestamp_ms, Ordering::Release);
+        *self.index.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(entries);
+        Ok(())
+    }
+
+    fn rewrite_index_file(&self, entries: &[IndexEntry]) -> Result<()> {
+        let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
+        for entry in entries {
+            raw.extend_from_slice(&entry.encode(self.base_offset));
+        }
+        let path = &self.index_path;
+        self.index_file
+            .set_len(0)
+            .context(|| format!("truncating {}", path.display()))?;
+        self.index_file
+            .write_all_at(&raw, 0)
+            .context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Recovers the active (last) segment of a shard: scans from the last trustworthy index
+    /// entry, cuts a torn tail off (restoring the zeros past it), and returns the segment with
+    /// the description of what was cut.
+    pub(crate) fn recover_active(
+        dir: &Path,
+        base_offset: u64,
+        file_bytes: u64,
+        index_interval_bytes: u64,
+    ) -> Result<(Self, Recovery)> {
+        let data_path = data_path(dir, base_offset);
+        let index_path = index_path(dir, base_offset);
+        let file = open_rw(&data_path)?;
+        let file_len = file
+            .metadata()
+            .context(|| format!("stat {}", data_path.display()))?
+            .len();
+        let mapped_len = file_len.max(file_bytes);
+        if file_len < mapped_len {
+            file.set_len(mapped_len)
+                .context(|| format!("sizing {}", data_path.display()))?;
+        }
+        let mut entries = read_index_file(&index_path, base_offset);
+        valid_prefix(&mut entries, base_offset, mapped_len);
+        let scan_end = {
+            // A temporary mapping, dropped before any truncation below.
+            let probe = map(&file, mapped_len, &data_path)?;
+            loop {
+                let (start, next) = match entries.last() {
+                    None => (0, base_offset),
+                    Some(entry) => (entry.position, entry.offset),
+                };
+                let from_entry = entries.pop();
+                let mut scanned = Vec::new();
+                let end = scan(&probe, start, next, index_interval_bytes, &mut scanned);
+                let anchored = from_entry.is_none() || end.last_batch.is_some();
+                if anchored {
+                    entries.extend(scanned);
+                    break end;
+                }
+                // The entry pointed at no good batch: distrust it and try the one before.
+            }
+        };
+        let mut cut = None;
+        if let Some(reason) = &scan_end.torn {
+            let dropped = scan_end.valid_end;
+            cut = Some(format!("truncated torn tail at byte {dropped}: {reason}"));
+            file.set_len(scan_end.valid_end)
+                .context(|| format!("truncating {}", data_path.display()))?;
+            file.set_len(mapped_len)
+                .context(|| format!("sizing {}", data_path.display()))?;
+            file.sync_all()
+                .context(|| format!("syncing {}", data_path.display()))?;
+        }
+        let index_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&index_path)
+            .context(|| format!("opening {}", index_path.display()))?;
+        let data = map(&file, mapped_len, &data_path)?;
+        let segment = Self {
+            base_offset,
+            data_path,
+            index_path,
+            file,
+            index_file,
+            data,
+            len: AtomicU64::new(scan_end.valid_end),
+            next_offset: AtomicU64::new(scan_end.next_offset),
+            max_timestamp_ms: AtomicI64::new(scan_end.max_timestamp_ms),
+            index: RwLock::new(None),
+            sealed: AtomicBool::new(false),
+            index_interval_bytes,
+        };
+        segment.rewrite_index_file(&entries)?;
+        *segment.index.write().unwrap_or_else(|e| e.into_inner()) = Some(entries);
+        let first_timestamp_ms = record::decode_header(&segment.data)
+            .ok()
+            .filter(|_| segment.len() > 0)
+            .map(|header| header.first_timestamp_ms);
+        Ok((
+            segment,
+            Recovery {
+                cut,
+                last_batch: scan_end.last_batch,
+                first_timestamp_ms,
+            },
+        ))
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_offset(&self) -> u64 {
+        self.next_offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn max_timestamp_ms(&self) -> i64 {
+        self.max_timestamp_ms.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::Acquire)
+    }
+
+    /// Position of the last index entry, if any (the writer continues from it).
+    pub(crate) fn last_index_position(&self) -> Option<u64> {
+        self.with_index(|entries| entries.last().map(|entry| entry.position))
+    }
+
+    fn with_index<T>(&self, f: impl FnOnce(&[IndexEntry]) -> T) -> T {
+        {
+            let guard = self.index.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(entries) = guard.as_ref() {
+                return f(entries);
+            }
+        }
+        let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let entries = guard.get_or_insert_with(|| {
+            let mut entries = read_index_file(&self.index_path, self.base_offset);
+            valid_prefix(&mut entries, self.base_offset, self.len());
+            entries
+        });
+        f(entries)
+    }
+
+    /// Makes written bytes visible: records the index entries, then publishes the new length.
+    pub(crate) fn publish(
+        &self,
+        len: u64,
+        next_offset: u64,
+        max_timestamp_ms: i64,
+        entries: &[IndexEntry],
+    ) {
+        if !entries.is_empty() {
+            let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let index = guard.get_or_insert_with(Vec::new);
+            let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
+            for entry in entries {
+                raw.extend_from_slice(&entry.encode(self.base_offset));
+            }
+            let at = (index.len() * INDEX_ENTRY_LEN) as u64;
+            // The index is a cache of the data: a failed write only costs a rebuild later.
+            if let Err(error) = self.index_file.write_all_at(&raw, at) {
+                tracing::warn!(segment = %self.index_path.display(), %error, "Index write failed");
+            }
+            index.extend_from_slice(entries);
+        }
+        self.max_timestamp_ms
+            .fetch_max(max_timestamp_ms, Ordering::AcqRel);
+        self.next_offset.store(next_offset, Ordering::Release);
+        self.len.store(len, Ordering::Release);
+    }
+
+    /// Marks the segment sealed: indexes its last batch and syncs the index.
+    pub(crate) fn seal(&self, last_batch: Option<u64>) -> Result<()> {
+        if let Some(position) = last_batch
+            && self.last_index_position() != Some(position)
+        {
+            let header =
+                record::decode_header(self.data.get(position as usize..).unwrap_or_default());
+            if let Ok(header) = header {
+                let entry = IndexEntry {
+                    offset: header.base_offset,
+                    position,
+                    max_timestamp_ms: header.max_timestamp_ms,
+                };
+                self.publish(
+                    self.len(),
+                    self.next_offset(),
+                    header.max_timestamp_ms,
+                    &[entry],
+                );
+            }
+        }
+        self.index_file
+            .sync_data()
+            .context(|| format!("syncing {}", self.index_path.display()))?;
+        self.sealed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn sync_index(&self) -> Result<()> {
+        self.index_file
+            .sync_data()
+            .context(|| format!("syncing {}", self.index_path.display()))
+    }
+
+    fn corrupt(&self, position: u64, reason: impl Into<String>) -> Error {
+        Error::Corrupt {
+            path: self.data_path.clone(),
+            position,
+            reason: reason.into(),
+        }
+    }
+
+    /// Where to start scanning for `offset`.
+    fn position_for_offset(&self, offset: u64) -> (u64, u64) {
+        self.with_index(|entries| {
+            let at = entries.partition_point(|entry| entry.offset <= offset);
+            at.checked_sub(1)
+                .and_then(|i| entries.get(i))
+                .map_or((0, self.base_offset), |entry| {
+                    (entry.position, entry.offset)
+                })
+        })
+    }
+
+    /// Appends records from `from` on to `out`, within `limits` (counting what `out` holds).
+    /// Returns true when the segment's committed end was reached.
+    pub(crate) fn read_into(
+        &self,
+        from: u64,
+        limits: ReadLimits,
+        out: &mut Vec<Record>,
+        bytes_read: &mut usize,
+    ) -> Result<bool> {
+        let len = self.len();
+        let (mut position, mut expected) = self.position_for_offset(from);
+        let data = self.data.slice(..(len as usize).min(self.data.len()));
+        while position < len {
+            let rest = data.get(position as usize..).unwrap_or_default();
+            let header = match record::decode_header(rest) {
+                Ok(header) => header,
+                Err(error) => return Err(self.corrupt(position, error.to_string())),
+            };
+            if header.base_offset != expected {
+                if expected != self.base_offset || position != 0 {
+                    // The index pointed somewhere wrong: forget it and scan from the start.
+                    tracing::warn!(segment = %self.data_path.display(), "Index disagrees with data; rescanning");
+                    *self.index.write().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+                    position = 0;
+                    expected = self.base_offset;
+                    continue;
+                }
+                return Err(self.corrupt(position, "offset discontinuity"));
+            }
+            let batch_end = position + u64::from(header.batch_len);
+            if batch_end > len {
+                return Err(self.corrupt(position, "batch extends past the committed end"));
+            }
+            if header.next_offset() > from {
+                record::decode_batch(rest).map_err(|e| self.corrupt(position, e.to_string()))?;
+                let batch = data.slice(position as usize..batch_end as usize);
+                for record in Records::new(&header, batch) {
+                    let record = record.map_err(|e| self.corrupt(position, e.to_string()))?;
+                    if record.offset < from {
+                        continue;
+                    }
+                    let size = record.data.len() + record.key.len();
+                    if !out.is_empty()
+                        && (out.len() >= limits.records_max
+                            || *bytes_read + size > limits.bytes_max)
+                    {
+                        return Ok(false);
+                    }
+                    *bytes_read += size;
+                    out.push(record);
+                }
+            }
+            position = batch_end;
+            expected = header.next_offset();
+        }
+        Ok(true)
+    }
+
+    /// The offset of the first record at or after `timestamp_ms`, if this segment has one.
+    pub(crate) fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<u64>> {
+        let len = self.len();
+        let mut position = self.with_index(|entries| {
+            let at = entries.partition_point(|entry| entry.max_timestamp_ms < timestamp_ms);
+            at.checked_sub(1)
+                .and_then(|i| entries.get(i))
+                .map_or(0, |entry| entry.position)
+        });
+        let data = self.data.slice(..(len as usize).min(self.data.len()));
+        while position < len {
+            let rest = data.get(position as usize..).unwrap_or_default();
+            let header =
+                record::decode_batch(rest).map_err(|e| self.corrupt(position, e.to_string()))?;
+            if header.max_timestamp_ms >= timestamp_ms {
+                let batch_end = position as usize + header.batch_len as usize;
+                let batch = data.slice(position as usize..batch_end);
+                for record in Records::new(&header, batch) {
+                    let record = record.map_err(|e| self.corrupt(position, e.to_string()))?;
+                    if record.timestamp_ms >= timestamp_ms {
+                        return Ok(Some(record.offset));
+                    }
+                }
+            }
+            position += u64::from(header.batch_len);
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,330 @@
+//! A shard: an ordered run of segments, a committed watermark, and the writer's tail state.
+//!
+//! Offsets in a shard are dense and start at the shard's starting offset (children of a split
+//! or merge start where their parents ended, so offsets grow along the lineage). The committed
+//! watermark is a `tokio::sync::watch`: readers waiting at the tail are woken by the writer's
+//! publication, with no polling.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::error::{Error, IoContext, Result};
+use crate::record::Record;
+use crate::segment::{ReadLimits, Segment};
+
+/// What a read returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadBatch {
+    /// The records, in offset order.
+    pub records: Vec<Record>,
+    /// Where the next read should start.
+    pub next_offset: u64,
+}
+
+/// A shard's current extent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardBounds {
+    /// Earliest retained offset.
+    pub earliest: u64,
+    /// Offset the next record will get (one past the last readable record).
+    pub next: u64,
+    /// For a closed shard, one past its last record.
+    pub ending: Option<u64>,
+}
+
+/// The writer's private view of the tail; only the commit thread and recovery touch it.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    pub position: u64,
+    pub next_offset: u64,
+    pub last_timestamp_ms: i64,
+    pub last_indexed: Option<u64>,
+    pub last_batch: Option<u64>,
+    pub first_timestamp_ms: Option<i64>,
+    pub closed: bool,
+}
+
+pub(crate) struct Shard {
+    pub stream: String,
+    pub id: u32,
+    pub dir: PathBuf,
+    pub segments: RwLock<Vec<Arc<Segment>>>,
+    /// Next committed offset, published after each commit round.
+    pub watermark: watch::Sender<u64>,
+    /// One past the last record of a closed shard; `u64::MAX` while open.
+    ending: AtomicU64,
+    poisoned: AtomicBool,
+    pub tail: Mutex<Tail>,
+    pub file_bytes: u64,
+    pub index_interval_bytes: u64,
+}
+
+pub(crate) fn shard_dir(root: &Path, stream_id: u64, shard: u32) -> PathBuf {
+    root.join("streams")
+        .join(stream_id.to_string())
+        .join(shard.to_string())
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// Segment base offsets found in `dir`, ascending.
+fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+    let mut bases = Vec::new();
+    let entries = std::fs::read_dir(dir).context(|| format!("listing {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.context(|| format!("listing {}", dir.display()))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(base) = name
+            .strip_suffix(".log")
+            .and_then(|b| b.parse::<u64>().ok())
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+pub(crate) struct ShardLayout {
+    pub stream: String,
+    pub id: u32,
+    pub dir: PathBuf,
+    pub starting_offset: u64,
+    pub ending_offset: Option<u64>,
+    pub file_bytes: u64,
+    pub index_interval_bytes: u64,
+}
+
+impl Shard {
+    /// Opens (recovering) or creates the shard in `layout.dir`.
+    pub(crate) fn open(layout: ShardLayout) -> Result<Arc<Self>> {
+        let ShardLayout {
+            stream,
+            id,
+            dir,
+            starting_offset,
+            ending_offset,
+            file_bytes,
+            index_interval_bytes,
+        } = layout;
+        std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+        let mut bases = list_segments(&dir)?;
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        let tail;
+        match bases.pop() {
+            None => {
+                let segment =
+                    Segment::create(&dir, starting_offset, file_bytes, index_interval_bytes)?;
+                sync_dir(&dir)?;
+                tail = Tail {
+                    position: 0,
+                    next_offset: starting_offset,
+                    last_timestamp_ms: i64::MIN,
+                    last_indexed: None,
+                    last_batch: None,
+                    first_timestamp_ms: None,
+                    closed: ending_offset.is_some(),
+                };
+                segments.push(Arc::new(segment));
+            }
+            Some(last) => {
+                for base in bases {
+                    segments.push(Arc::new(Segment::open_sealed(
+                        &dir,
+                        base,
+                        index_interval_bytes,
+                    )?));
+                }
+                let (segment, recovery) =
+                    Segment::recover_active(&dir, last, file_bytes, index_interval_bytes)?;
+                if let Some(cut) = &recovery.cut {
+                    tracing::warn!(
+                        stream,
+                        shard = id,
+                        segment = last,
+                        cut,
+                        "Recovered shard tail"
+                    );
+                }
+                if let Some(previous) = segments.last()
+                    && previous.next_offset() != last
+                {
+                    tracing::error!(
+                        stream,
+                        shard = id,
+                        expected = previous.next_offset(),
+                        found = last,
+                        "Segments are not contiguous; offsets in the gap are not served"
+                    );
+                }
+                tail = Tail {
+                    position: segment.len(),
+                    next_offset: segment.next_offset(),
+                    last_timestamp_ms: segments
+                        .iter()
+                        .map(|s| s.max_timestamp_ms())
+                        .chain([segment.max_timestamp_ms()])
+                        .max()
+                        .unwrap_or(i64::MIN),
+                    last_indexed: segment.last_index_position(),
+                    last_batch: recovery.last_batch,
+                    first_timestamp_ms: recovery.first_timestamp_ms,
+                    closed: ending_offset.is_some(),
+                };
+                segments.push(Arc::new(segment));
+            }
+        }
+        let next = tail.next_offset;
+        if let Some(ending) = ending_offset
+            && ending != next
+        {
+            tracing::error!(
+                stream,
+                shard = id,
+                ending,
+                next,
+                "Closed shard's data ends elsewhere than its catalog says"
+            );
+        }
+        Ok(Arc::new(Self {
+            stream,
+            id,
+            dir,
+            segments: RwLock::new(segments),
+            watermark: watch::Sender::new(next),
+            ending: AtomicU64::new(ending_offset.unwrap_or(u64::MAX)),
+            poisoned: AtomicBool::new(false),
+            tail: Mutex::new(tail),
+            file_bytes,
+            index_interval_bytes,
+        }))
+    }
+
+    pub(crate) fn segments(&self) -> Vec<Arc<Segment>> {
+        self.segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn committed(&self) -> u64 {
+        *self.watermark.borrow()
+    }
+
+    pub(crate) fn ending(&self) -> Option<u64> {
+        let ending = self.ending.load(Ordering::Acquire);
+        (ending != u64::MAX).then_some(ending)
+    }
+
+    pub(crate) fn set_ending(&self, ending: u64) {
+        self.ending.store(ending, Ordering::Release);
+        // Wake tail readers so they see the shard closed.
+        self.watermark.send_modify(|_| {});
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn poison(&self) {
+        if !self.poisoned.swap(true, Ordering::AcqRel) {
+            tracing::error!(stream = %self.stream, shard = self.id, "Shard poisoned by an I/O failure; appends refused until reopen");
+        }
+    }
+
+    pub(crate) fn bounds(&self) -> ShardBounds {
+        let next = self.committed();
+        let earliest = self
+            .segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .map_or(next, |segment| segment.base_offset);
+        ShardBounds {
+            earliest,
+            next,
+            ending: self.ending(),
+        }
+    }
+
+    pub(crate) fn read(&self, from: u64, limits: ReadLimits) -> Result<ReadBatch> {
+        let next = self.committed();
+        let segments = self.segments();
+        let earliest = segments.first().map_or(next, |segment| segment.base_offset);
+        if from < earliest {
+            return Err(Error::Trimmed {
+                requested: from,
+                earliest,
+            });
+        }
+        if from > next {
+            return Err(Error::OffsetBeyondEnd {
+                requested: from,
+                next,
+            });
+        }
+        let mut out = Vec::new();
+        let mut bytes_read = 0usize;
+        let start = segments
+            .partition_point(|segment| segment.base_offset <= from)
+            .saturating_sub(1);
+        for segment in segments.iter().skip(start) {
+            let from_here = out
+                .last()
+                .map_or(from, |r: &Record| r.offset + 1)
+                .max(segment.base_offset);
+            if from_here >= next {
+                break;
+            }
+            if !segment.read_into(from_here, limits, &mut out, &mut bytes_read)? {
+                break;
+            }
+        }
+        out.retain(|record| record.offset < next);
+        let next_offset = out.last().map_or(from, |record| record.offset + 1);
+        Ok(ReadBatch {
+            records: out,
+            next_offset,
+        })
+    }
+
+    pub(crate) fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<u64> {
+        let segments = self.segments();
+        let next = self.committed();
+        let start = segments.partition_point(|segment| segment.max_timestamp_ms() < timestamp_ms);
+        for segment in segments.iter().skip(start) {
+            if let Some(offset) = segment.offset_for_timestamp(timestamp_ms)? {
+                return Ok(offset.min(next));
+            }
+        }
+        Ok(next)
+    }
+
+    /// Waits until a record at or after `offset` is readable, the shard closes, or `timeout`
+    /// passes. Returns true if data (or the shard's end) is there.
+    pub(crate) async fn wait_for(&self, offset: u64, timeout: Duration) -> bool {
+        let mut receiver = self.watermark.subscribe();
+        let ready = |next: u64| next > offset || self.ending().is_some_and(|e| offset >= e);
+        if ready(*receiver.borrow_and_update()) {
+            return true;
+        }
+        let wait = async {
+            while receiver.changed().await.is_ok() {
+                if ready(*receiver.borrow_and_update()) {
+                    return true;
+                }
+            }
+            false
+        };
+        tokio::time::timeout(timeout, wait).await.unwrap_or(false)
+    }
+}
