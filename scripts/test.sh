@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Strata's one test command: formatting, lints, then every test, with the storage tests run
+# once per write path (io_uring and pwrite), as DESIGN.md requires.
+#
+# Usage: bash scripts/test.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+phase() {
+    printf '\n==> %s\n\n' "$*"
+}
+
+phase "Formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+phase "Lints (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+phase "All tests, storage on the io_uring write path (STRATA_TEST_IO=uring)"
+STRATA_TEST_IO=uring cargo nextest run --workspace --no-fail-fast
+
+phase "Storage tests on the pwrite write path (STRATA_TEST_IO=pwrite)"
+STRATA_TEST_IO=pwrite cargo nextest run -p strata-storage --no-fail-fast
+
+phase "All checks passed"

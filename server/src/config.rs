@@ -1,0 +1,574 @@
+//! Configuration: one typed tree, layered, validated once at startup.
+//!
+//! # Layers
+//!
+//! Each key takes its value from the highest layer that sets it:
+//!
+//! 1. the embedded defaults ([`defaults`]);
+//! 2. the TOML file given with `--config`;
+//! 3. environment variables (`STRATA_DATA_DIR`, `STRATA_FSYNC`, `STRATA_IO`, `STRATA_HTTP`,
+//!    `STRATA_NATIVE`, `STRATA_LOG`);
+//! 4. command-line flags (`--data-dir`, `--fsync`, `--io`, `--http`, `--native`).
+//!
+//! Every layer has the shape of the TOML file with every key optional ([`Layer`]). Values stay
+//! raw until [`Config::resolve`] has picked each key's winner; only then is each one parsed and
+//! checked, so a bad value is reported once, naming the key and the layer it came from
+//! (`storage.fsync (from env STRATA_FSYNC)`), and a bad value that a higher layer overrides is
+//! harmless.
+//!
+//! The result is a [`Config`] whose sections are handed to the subsystems by value; nothing
+//! reads the environment or a global after startup. [`StorageConfig::into_log_config`] is the
+//! one place where the storage section becomes a [`storage::LogConfig`].
+
+pub mod defaults;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use storage::{Fsync, IoBackend, LogConfig};
+
+/// The validated configuration of `strata serve`.
+#[derive(Debug)]
+pub struct Config {
+    /// The log engine: `[storage]`.
+    pub storage: StorageConfig,
+    /// Listener addresses: `[server]`.
+    pub server: ServerConfig,
+    /// Log output: `[log]`.
+    pub log: TelemetryConfig,
+}
+
+/// The validated `[storage]` section.
+pub struct StorageConfig {
+    /// Directory holding the segments, indexes and metadata; created if missing.
+    pub data_dir: PathBuf,
+    /// When appended data is fsynced, and so what an acknowledged record survives.
+    pub fsync: Fsync,
+    /// Which write path to use.
+    pub io: IoBackend,
+    /// A segment is sealed and a new one started once it holds this many bytes.
+    pub segment_bytes_max: u64,
+    /// A segment is sealed once its first record is this old.
+    pub segment_age_max: Duration,
+    /// The largest single record accepted, in bytes; at most `segment_bytes_max`.
+    pub record_bytes_max: usize,
+    /// How often expired segments are looked for and deleted.
+    pub retention_check_interval: Duration,
+}
+
+impl fmt::Debug for StorageConfig {
+    /// Written by hand: the engine's enums promise `Display`, not `Debug`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("StorageConfig")
+            .field("data_dir", &self.data_dir)
+            .field("fsync", &format_args!("{}", self.fsync))
+            .field("io", &format_args!("{}", self.io))
+            .field("segment_bytes_max", &self.segment_bytes_max)
+            .field("segment_age_max", &self.segment_age_max)
+            .field("record_bytes_max", &self.record_bytes_max)
+            .field("retention_check_interval", &self.retention_check_interval)
+            .finish()
+    }
+}
+
+impl StorageConfig {
+    /// Converts this section into the engine's configuration.
+    ///
+    /// This is the only place where server configuration becomes [`LogConfig`]: a new storage
+    /// setting is added here and nowhere else. Every field is set explicitly, so the engine's
+    /// own defaults apply only to settings the server does not expose.
+    pub fn into_log_config(self) -> LogConfig {
+        let mut config = LogConfig::new(self.data_dir);
+        config.fsync = self.fsync;
+        config.io = self.io;
+        config.segment_bytes_max = self.segment_bytes_max;
+        config.segment_age_max = self.segment_age_max;
+        config.record_bytes_max = self.record_bytes_max;
+        config.retention_check_interval = self.retention_check_interval;
+        config
+    }
+}
+
+/// The validated `[server]` section.
+#[derive(Debug)]
+pub struct ServerConfig {
+    /// Where the AWS-compatible HTTP listener binds.
+    pub http: SocketAddr,
+    /// Where the native binary-protocol listener binds.
+    pub native: SocketAddr,
+}
+
+/// The validated `[log]` section.
+#[derive(Debug)]
+pub struct TelemetryConfig {
+    /// A tracing filter: a level (`info`) or directives (`warn,strata=debug`).
+    pub level: String,
+    /// How each log line is written.
+    pub format: LogFormat,
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected `text` or `json`".to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        })
+    }
+}
+
+/// One layer of configuration: the shape of the TOML file, with every key optional.
+///
+/// The TOML file is read into this type directly; the defaults, the environment and the flags
+/// are turned into it, so all four layers are stacked and validated the same way.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// The log engine.
+    #[serde(default)]
+    pub storage: StorageLayer,
+    /// The network listeners.
+    #[serde(default)]
+    pub server: ServerLayer,
+    /// Log output.
+    #[serde(default)]
+    pub log: LogLayer,
+}
+
+/// The `[storage]` section of a [`Layer`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageLayer {
+    /// Directory holding the segments, indexes and metadata; created if missing.
+    /// Default `./strata-data`; env `STRATA_DATA_DIR`; flag `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `always` (acknowledged data survives kill -9 and power loss), `interval:<ms>` (survives
+    /// kill -9; power loss may lose the last interval) or `never` (survives kill -9; power loss
+    /// may lose anything since the last segment roll or clean shutdown).
+    /// Default `interval:5`; env `STRATA_FSYNC`; flag `--fsync`.
+    pub fsync: Option<String>,
+    /// Write path: `auto` (io_uring where available, else pwrite), `uring` or `pwrite`.
+    /// Default `auto`; env `STRATA_IO`; flag `--io`.
+    pub io: Option<String>,
+    /// A segment is sealed once it holds this many bytes. Default 134217728 (128 MiB).
+    pub segment_bytes_max: Option<u64>,
+    /// A segment is sealed once its first record is this many seconds old. Default 3600.
+    pub segment_age_max_secs: Option<u64>,
+    /// The largest single record accepted, in bytes; at most `segment_bytes_max`.
+    /// Default 1048576 (1 MiB, the Kinesis limit).
+    pub record_bytes_max: Option<usize>,
+    /// Seconds between looks for expired segments to delete. Default 60.
+    pub retention_check_interval_secs: Option<u64>,
+}
+
+/// The `[server]` section of a [`Layer`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerLayer {
+    /// Socket address of the AWS-compatible HTTP listener.
+    /// Default `127.0.0.1:4566`; env `STRATA_HTTP`; flag `--http`.
+    pub http: Option<String>,
+    /// Socket address of the native binary-protocol listener.
+    /// Default `127.0.0.1:4567`; env `STRATA_NATIVE`; flag `--native`.
+    pub native: Option<String>,
+}
+
+/// The `[log]` section of a [`Layer`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLayer {
+    /// A level (`trace`, `debug`, `info`, `warn`, `error`, `off`) or comma-separated
+    /// `target=level` directives. Default `info`; env `STRATA_LOG`.
+    pub level: Option<String>,
+    /// `text` (human-readable lines) or `json` (one object per line). Default `text`.
+    pub format: Option<String>,
+}
+
+impl Layer {
+    /// Reads the TOML file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(path, &text)
+    }
+
+    /// Parses TOML text; `path` is only used in error messages.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Builds the environment layer; `lookup` is `std::env::var_os` outside tests.
+    pub fn from_env(
+        lookup: impl Fn(&'static str) -> Option<OsString>,
+    ) -> Result<Self, ConfigError> {
+        let text = |key: Key| -> Result<Option<String>, ConfigError> {
+            let Some(var) = key.env else {
+                return Ok(None);
+            };
+            lookup(var)
+                .map(|value| {
+                    value
+                        .into_string()
+                        .map_err(|_| ConfigError::NotUnicode { key: key.name, var })
+                })
+                .transpose()
+        };
+        Ok(Self {
+            storage: StorageLayer {
+                data_dir: keys::DATA_DIR.env.and_then(&lookup).map(PathBuf::from),
+                fsync: text(keys::FSYNC)?,
+                io: text(keys::IO)?,
+                ..StorageLayer::default()
+            },
+            server: ServerLayer {
+                http: text(keys::HTTP)?,
+                native: text(keys::NATIVE)?,
+            },
+            log: LogLayer {
+                level: text(keys::LOG_LEVEL)?,
+                format: None,
+            },
+        })
+    }
+}
+
+/// A configuration key: its dotted name in the TOML file and the variable and flag that can
+/// also set it.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// `section.key`, as written in the TOML file.
+    pub name: &'static str,
+    /// The environment variable that sets it, if any.
+    pub env: Option<&'static str>,
+    /// The `strata serve` flag that sets it, if any.
+    pub flag: Option<&'static str>,
+}
+
+/// Every configuration key.
+pub mod keys {
+    use super::Key;
+
+    const fn key(name: &'static str) -> Key {
+        Key {
+            name,
+            env: None,
+            flag: None,
+        }
+    }
+
+    const fn key_with(name: &'static str, env: &'static str, flag: Option<&'static str>) -> Key {
+        Key {
+            name,
+            env: Some(env),
+            flag,
+        }
+    }
+
+    /// `storage.data_dir`.
+    pub const DATA_DIR: Key = key_with("storage.data_dir", "STRATA_DATA_DIR", Some("--data-dir"));
+    /// `storage.fsync`.
+    pub const FSYNC: Key = key_with("storage.fsync", "STRATA_FSYNC", Some("--fsync"));
+    /// `storage.io`.
+    pub const IO: Key = key_with("storage.io", "STRATA_IO", Some("--io"));
+    /// `storage.segment_bytes_max`.
+    pub const SEGMENT_BYTES_MAX: Key = key("storage.segment_bytes_max");
+    /// `storage.segment_age_max_secs`.
+    pub const SEGMENT_AGE_MAX_SECS: Key = key("storage.segment_age_max_secs");
+    /// `storage.record_bytes_max`.
+    pub const RECORD_BYTES_MAX: Key = key("storage.record_bytes_max");
+    /// `storage.retention_check_interval_secs`.
+    pub const RETENTION_CHECK_INTERVAL_SECS: Key = key("storage.retention_check_interval_secs");
+    /// `server.http`.
+    pub const HTTP: Key = key_with("server.http", "STRATA_HTTP", Some("--http"));
+    /// `server.native`.
+    pub const NATIVE: Key = key_with("server.native", "STRATA_NATIVE", Some("--native"));
+    /// `log.level`.
+    pub const LOG_LEVEL: Key = key_with("log.level", "STRATA_LOG", None);
+    /// `log.format`.
+    pub const LOG_FORMAT: Key = key("log.format");
+}
+
+/// Which layer a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The embedded defaults.
+    Default,
+    /// The TOML file at this path.
+    File(PathBuf),
+    /// An environment variable.
+    Env,
+    /// A command-line flag.
+    Flag,
+}
+
+impl Origin {
+    /// Says where `key`'s value came from, for error messages.
+    fn describe(&self, key: Key) -> String {
+        match self {
+            Self::Default => "the embedded default".to_owned(),
+            Self::File(path) => format!("config file {}", path.display()),
+            Self::Env => format!("env {}", key.env.unwrap_or("?")),
+            Self::Flag => format!("flag {}", key.flag.unwrap_or("?")),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded. Each variant names the key or file at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("Cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML, has an unknown key or a value of the wrong type.
+    #[error("Invalid config file {}: {source}", path.display())]
+    Parse {
+        /// The file given with `--config`.
+        path: PathBuf,
+        /// The parser's message, which names the key.
+        source: toml::de::Error,
+    },
+    /// An environment variable is not valid Unicode.
+    #[error("Invalid value for `{key}` (from env {var}): not valid Unicode")]
+    NotUnicode {
+        /// The key the variable sets.
+        key: &'static str,
+        /// The variable.
+        var: &'static str,
+    },
+    /// A value was read but is not acceptable.
+    #[error("Invalid value {value:?} for `{key}` (from {origin}): {reason}")]
+    Invalid {
+        /// The key, as named in the TOML file.
+        key: &'static str,
+        /// The offending value.
+        value: String,
+        /// Where the value came from.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No layer sets the key; the embedded defaults set every key, so this is a bug.
+    #[error("No value for `{key}`: the embedded defaults are missing it")]
+    Missing {
+        /// The key.
+        key: &'static str,
+    },
+}
+
+impl ConfigError {
+    fn invalid(
+        key: Key,
+        origin: &Origin,
+        value: impl fmt::Display,
+        reason: impl fmt::Display,
+    ) -> Self {
+        Self::Invalid {
+            key: key.name,
+            value: value.to_string(),
+            origin: origin.describe(key),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Loads the configuration: the defaults, then the file at `file` (if given), then the
+/// environment as seen through `env`, then `flags`; and validates the result.
+pub fn load(
+    file: Option<&Path>,
+    env: impl Fn(&'static str) -> Option<OsString>,
+    flags: Layer,
+) -> Result<Config, ConfigError> {
+    let mut layers = vec![(Origin::Default, defaults::layer())];
+    if let Some(path) = file {
+        layers.push((Origin::File(path.to_path_buf()), Layer::from_file(path)?));
+    }
+    layers.push((Origin::Env, Layer::from_env(env)?));
+    layers.push((Origin::Flag, flags));
+    Config::resolve(&layers)
+}
+
+impl Config {
+    /// Picks each key's value from the highest layer that sets it (`layers` is ordered from
+    /// lowest to highest) and validates it.
+    pub fn resolve(layers: &[(Origin, Layer)]) -> Result<Self, ConfigError> {
+        let (data_dir, origin) = pick(layers, keys::DATA_DIR, |l| l.storage.data_dir.as_ref())?;
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid(
+                keys::DATA_DIR,
+                origin,
+                "",
+                "must not be empty",
+            ));
+        }
+        let segment_bytes_max = positive(layers, keys::SEGMENT_BYTES_MAX, |l| {
+            l.storage.segment_bytes_max.as_ref()
+        })?;
+        let (record_bytes_max, origin) = pick(layers, keys::RECORD_BYTES_MAX, |l| {
+            l.storage.record_bytes_max.as_ref()
+        })?;
+        let record_bytes_max = *record_bytes_max;
+        if record_bytes_max == 0 {
+            return Err(ConfigError::invalid(
+                keys::RECORD_BYTES_MAX,
+                origin,
+                record_bytes_max,
+                "must be greater than zero",
+            ));
+        }
+        if u64::try_from(record_bytes_max).map_or(true, |bytes| bytes > segment_bytes_max) {
+            return Err(ConfigError::invalid(
+                keys::RECORD_BYTES_MAX,
+                origin,
+                record_bytes_max,
+                format_args!(
+                    "must not exceed `{}` ({segment_bytes_max}): a record must fit in a segment",
+                    keys::SEGMENT_BYTES_MAX.name
+                ),
+            ));
+        }
+        let level = log_level(layers)?;
+        Ok(Self {
+            storage: StorageConfig {
+                data_dir: data_dir.clone(),
+                fsync: parse(layers, keys::FSYNC, |l| l.storage.fsync.as_ref())?,
+                io: parse(layers, keys::IO, |l| l.storage.io.as_ref())?,
+                segment_bytes_max,
+                segment_age_max: Duration::from_secs(positive(
+                    layers,
+                    keys::SEGMENT_AGE_MAX_SECS,
+                    |l| l.storage.segment_age_max_secs.as_ref(),
+                )?),
+                record_bytes_max,
+                retention_check_interval: Duration::from_secs(positive(
+                    layers,
+                    keys::RETENTION_CHECK_INTERVAL_SECS,
+                    |l| l.storage.retention_check_interval_secs.as_ref(),
+                )?),
+            },
+            server: ServerConfig {
+                http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
+                native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
+            },
+            log: TelemetryConfig {
+                level,
+                format: parse(layers, keys::LOG_FORMAT, |l| l.log.format.as_ref())?,
+            },
+        })
+    }
+}
+
+/// The value of `key` in the highest layer that sets it, and where it came from.
+fn pick<'a, T: ?Sized>(
+    layers: &'a [(Origin, Layer)],
+    key: Key,
+    get: impl Fn(&'a Layer) -> Option<&'a T>,
+) -> Result<(&'a T, &'a Origin), ConfigError> {
+    layers
+        .iter()
+        .rev()
+        .find_map(|(origin, layer)| get(layer).map(|value| (value, origin)))
+        .ok_or(ConfigError::Missing { key: key.name })
+}
+
+/// The value of `key`, parsed with [`FromStr`].
+fn parse<'a, T>(
+    layers: &'a [(Origin, Layer)],
+    key: Key,
+    get: impl Fn(&'a Layer) -> Option<&'a String>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let (text, origin) = pick(layers, key, get)?;
+    text.parse()
+        .map_err(|error| ConfigError::invalid(key, origin, text, error))
+}
+
+/// The value of `key`, which must be greater than zero.
+fn positive<'a>(
+    layers: &'a [(Origin, Layer)],
+    key: Key,
+    get: impl Fn(&'a Layer) -> Option<&'a u64>,
+) -> Result<u64, ConfigError> {
+    let (&value, origin) = pick(layers, key, get)?;
+    if value == 0 {
+        return Err(ConfigError::invalid(
+            key,
+            origin,
+            value,
+            "must be greater than zero",
+        ));
+    }
+    Ok(value)
+}
+
+/// The `log.level` filter. Each comma-separated directive must be a level or `target=level`:
+/// tracing's own parser would take a misspelt level (`verbose`) for a target name and quietly
+/// log nothing.
+fn log_level(layers: &[(Origin, Layer)]) -> Result<String, ConfigError> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let key = keys::LOG_LEVEL;
+    let (text, origin) = pick(layers, key, |l| l.log.level.as_ref())?;
+    for directive in text.split(',').map(str::trim) {
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, level)| level);
+        if !LEVELS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(level.trim()))
+        {
+            return Err(ConfigError::invalid(
+                key,
+                origin,
+                text,
+                format_args!(
+                    "`{directive}` is not a level ({}) or a `target=level` directive",
+                    LEVELS.join(", ")
+                ),
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(text)
+        .map_err(|error| ConfigError::invalid(key, origin, text, error))?;
+    Ok(text.clone())
+}

@@ -1,0 +1,86 @@
+//! `strata serve`: open the log, run until asked to stop, close the log.
+//!
+//! Startup order matters: signal handlers first (see [`crate::shutdown`]), then the log, whose
+//! `open` recovers the data directory, and only then the "ready" line that scripts and tests
+//! wait for. Shutdown closes the log, which flushes and fsyncs everything appended, before
+//! "Shutdown complete" is logged and the process exits 0.
+
+use std::path::PathBuf;
+
+use storage::Log;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::shutdown::{Signal, Signals};
+
+/// Why `strata serve` stopped other than by a clean shutdown.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The SIGINT/SIGTERM handlers could not be installed.
+    #[error("Cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    /// The log could not be opened or recovered.
+    #[error("Cannot open the log in {}: {source}", dir.display())]
+    Open {
+        /// The data directory.
+        dir: PathBuf,
+        /// Why.
+        source: storage::Error,
+    },
+    /// Closing the log failed: data appended since the last fsync may not be durable.
+    #[error("Cannot close the log cleanly: {0}")]
+    Close(#[source] storage::Error),
+    /// A second signal arrived while the log was closing, and the close was abandoned.
+    #[error("{0} received again while closing; exiting without waiting for the close")]
+    Forced(Signal),
+    /// A blocking storage task panicked or was cancelled.
+    #[error("A storage task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Runs the server until SIGINT or SIGTERM, then closes the log.
+pub async fn run(config: Config) -> Result<(), ServeError> {
+    let mut signals = Signals::install().map_err(ServeError::Signals)?;
+
+    let data_dir = std::path::absolute(&config.storage.data_dir)
+        .unwrap_or_else(|_| config.storage.data_dir.clone());
+    let fsync = config.storage.fsync.to_string();
+    let log_config = config.storage.into_log_config();
+    // `open` reads and recovers the data directory: blocking work, off the async workers.
+    let log = {
+        let dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || Log::open(log_config))
+            .await?
+            .map_err(|source| ServeError::Open { dir, source })?
+    };
+
+    info!(
+        http = %config.server.http,
+        native = %config.server.native,
+        "Listeners are not implemented yet; nothing is bound to these addresses"
+    );
+    info!(
+        data_dir = %data_dir.display(),
+        io = %log.io_backend(),
+        fsync = %fsync,
+        streams = log.list_streams().len(),
+        "Strata is ready"
+    );
+
+    let signal = signals.recv().await;
+    info!(%signal, "Shutting down; closing the log");
+
+    // `close` flushes, fsyncs and joins the engine's threads: blocking work again. A second
+    // signal abandons it: what was written is in the page cache and survives like a kill -9.
+    let closing = tokio::task::spawn_blocking(move || log.close());
+    tokio::select! {
+        closed = closing => closed?.map_err(ServeError::Close)?,
+        signal = signals.recv() => {
+            warn!(%signal, "Signal received again; exiting before the log finished closing");
+            return Err(ServeError::Forced(signal));
+        }
+    }
+    info!("Shutdown complete");
+    Ok(())
+}
