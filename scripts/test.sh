@@ -23,4 +23,11 @@ STRATA_TEST_IO=uring cargo nextest run --workspace --no-fail-fast
 phase "Storage tests on the pwrite write path (STRATA_TEST_IO=pwrite)"
 STRATA_TEST_IO=pwrite cargo nextest run -p strata-storage --no-fail-fast
 
+phase "Bounded fuzzing of the decoders (scripts/fuzz.sh)"
+if cargo fuzz --help >/dev/null 2>&1; then
+    bash scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-15}"
+else
+    echo "cargo-fuzz is not installed; skipping (.ci/run installs it)" >&2
+fi
+
 phase "All checks passed"

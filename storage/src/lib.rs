@@ -52,7 +52,7 @@ mod shard;
 mod sys;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use commit::AppendAck;
+pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
 pub use log::{Log, RETENTION_DEFAULT, RETENTION_MAX, RETENTION_MIN};
@@ -60,3 +60,21 @@ pub use meta::{CursorKey, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};
+
+/// Entry points for the fuzz targets in `storage/fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes metadata journal entries; returns how many decoded and the good prefix length.
+    pub fn meta_entries(bytes: &[u8]) -> (usize, usize) {
+        let (entries, good, _) = crate::meta::decode_entries(bytes);
+        (entries.len(), good)
+    }
+
+    /// Scans `bytes` as a segment starting at offset 0; returns the verified end and the next
+    /// offset.
+    pub fn scan_segment(bytes: &[u8]) -> (u64, u64) {
+        let mut entries = Vec::new();
+        let end = crate::segment::scan(bytes, 0, 0, 64, &mut entries);
+        (end.valid_end, end.next_offset)
+    }
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::{Clock, SystemClock};
-use crate::commit::{self, AppendAck, Command};
+use crate::commit::{self, AppendAck, Command, CommitCounters, CommitStats};
 use crate::config::LogConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::io::IoBackend;
@@ -47,6 +47,7 @@ pub(crate) struct Inner {
     retention_stop: Mutex<Option<std_mpsc::Sender<()>>>,
     retention_thread: Mutex<Option<JoinHandle<()>>>,
     backend: IoBackend,
+    stats: Arc<CommitStats>,
     _lock: File,
 }
 
@@ -93,7 +94,9 @@ impl Log {
             }
         }
         remove_orphans(&dir, &meta);
-        let (sender, handle, backend) = commit::start(config.clone(), clock.clone())?;
+        let stats = Arc::new(CommitStats::default());
+        let (sender, handle, backend) =
+            commit::start(config.clone(), clock.clone(), stats.clone())?;
         tracing::info!(dir = %dir.display(), io = %backend, fsync = %config.fsync, streams = meta.catalog.streams.len(), shards = shards.len(), "Log opened");
         let inner = Arc::new(Inner {
             config,
@@ -105,6 +108,7 @@ impl Log {
             retention_stop: Mutex::new(None),
             retention_thread: Mutex::new(None),
             backend,
+            stats,
             _lock: lock_file,
         });
         let (stop, stopped) = std_mpsc::channel();
@@ -122,6 +126,11 @@ impl Log {
     /// The write path in use.
     pub fn io_backend(&self) -> IoBackend {
         self.inner.backend
+    }
+
+    /// Counters of the commit thread since the log was opened.
+    pub fn commit_counters(&self) -> CommitCounters {
+        self.inner.stats.snapshot()
     }
 
     /// The configuration the log was opened with.

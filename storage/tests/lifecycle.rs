@@ -1,6 +1,9 @@
 //! Behaviour around the data: retention, split/merge lineage, cursors, properties, tail
 //! wake-ups, time lookups and input validation, each checked again after a reopen.
-#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
 
 mod common;
 
@@ -459,4 +462,40 @@ fn closed_log_refuses_appends() {
         log.append_blocking("s", 0, records(1, 1)),
         Err(Error::Closed)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_fsync_syncs_under_sustained_load_and_groups_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    config.segment_bytes_max = 64 * 1024 * 1024;
+    config.fsync = Fsync::Interval(Duration::from_millis(2));
+    let log = Log::open(config).unwrap();
+    log.create_stream("s", 1, DAY).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_millis(300);
+    let producers: Vec<_> = (0..8)
+        .map(|_| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                while std::time::Instant::now() < deadline {
+                    log.append("s", 0, records(4, 100)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.await.unwrap();
+    }
+    let counters = log.commit_counters();
+    assert!(counters.appends > 0);
+    assert!(
+        counters.syncs >= 2,
+        "the interval forces syncs while the queue is busy: {counters:?}"
+    );
+    assert!(counters.rounds <= counters.appends);
+    let log_clone = log.clone();
+    tokio::task::spawn_blocking(move || log_clone.close())
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -1,6 +1,9 @@
 //! Model test: any sequence of appends (rolling segments), reads, syncs and reopens returns
 //! exactly what was appended, in order, checked against a plain vector per shard.
-#![allow(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
 
 mod common;
 
