@@ -1,0 +1,660 @@
+//! `strata-bench storage`: the log engine alone, no network.
+//!
+//! One run measures, on one data directory:
+//!
+//! 1. the raw disk beneath it (see [`crate::baseline`]);
+//! 2. appends for every combination of record size × fsync setting × producer count: producers
+//!    are tokio tasks, each looping `Log::append` of `--batch` records to shard
+//!    `producer % shards` for the phase's duration; records and bytes are counted from acks and
+//!    every append's latency goes into a histogram. Each phase gets a fresh log, deleted after;
+//! 3. memory-mapped reads, per record size: the log of that size's largest append phase is
+//!    reopened and every shard read from offset 0 to its end on one thread.
+
+use std::collections::BTreeSet;
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use storage::{Fsync, IoBackend, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
+
+use crate::baseline::{self, Buffered, Synced};
+use crate::report::{
+    self, Align, Latency, MB, Machine, Progress, Table, Throughput, decimal, group, rate, size,
+};
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+const STREAM: &str = "bench";
+const READ_RECORDS_MAX: usize = 10_000;
+const READ_BYTES_MAX: usize = 10 * 1024 * 1024;
+
+/// Options of `strata-bench storage`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Directory to put the data in [default: a fresh ./strata-bench-data-* removed at the end].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Record payload sizes (bytes, or with a unit: 1KiB).
+    #[arg(long, value_delimiter = ',', default_value = "100,1024", value_parser = parse_record_size)]
+    pub sizes: Vec<u64>,
+    /// Durability settings to measure: never, interval:<ms>, always.
+    #[arg(long, value_delimiter = ',', default_value = "never,interval:5,always")]
+    pub fsync: Vec<Fsync>,
+    /// Concurrent producer counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub producers: Vec<u32>,
+    /// Length of each append phase, in seconds (fractions allowed).
+    #[arg(long, default_value_t = 3.0, value_parser = parse_secs)]
+    pub duration_secs: f64,
+    /// Records per append.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch: u32,
+    /// Shards of the benchmark stream; producer i appends to shard i % shards.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: u32,
+    /// Write path: auto, uring or pwrite.
+    #[arg(long, default_value = "auto")]
+    pub io: IoBackend,
+    /// Volume of the buffered raw-disk baseline, in MiB.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub baseline_mib: u64,
+    /// Volume of the write+fdatasync raw-disk baseline, in MiB.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub baseline_sync_mib: u64,
+    /// Also write every result, with machine and configuration, as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn parse_record_size(text: &str) -> Result<u64, String> {
+    let bytes = report::parse_size(text)?;
+    if bytes > 1024 * 1024 {
+        return Err(format!("record size {text} exceeds the 1 MiB record limit"));
+    }
+    Ok(bytes)
+}
+
+fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => Ok(secs),
+        _ => Err(format!("invalid duration {text:?}: expected seconds > 0")),
+    }
+}
+
+/// Everything one run found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub benchmark: &'static str,
+    pub machine: Machine,
+    /// The write path the log actually used (`Log::io_backend`).
+    pub io_backend: String,
+    pub config: Config,
+    pub baseline: Baseline,
+    pub append: Vec<AppendResult>,
+    pub read: Vec<ReadResult>,
+}
+
+/// The run's settings.
+#[derive(Debug, Serialize)]
+pub struct Config {
+    pub dir: String,
+    /// Whether `dir` was a temporary directory, removed at the end.
+    pub dir_temporary: bool,
+    pub record_sizes: Vec<u64>,
+    pub fsync: Vec<String>,
+    pub producers: Vec<u32>,
+    pub duration_secs: f64,
+    pub batch_records: u32,
+    pub shards: u32,
+    pub io_requested: String,
+    pub segment_bytes: u64,
+    pub read_records_max: usize,
+    pub read_bytes_max: usize,
+}
+
+/// The raw-disk baselines.
+#[derive(Debug, Serialize)]
+pub struct Baseline {
+    pub buffered: Buffered,
+    pub synced: Synced,
+}
+
+/// One append phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppendResult {
+    pub record_bytes: u64,
+    pub fsync: String,
+    pub producers: u32,
+    pub io_backend: String,
+    /// `Log::append` calls acknowledged.
+    pub appends: u64,
+    /// Records and payload bytes acknowledged.
+    pub throughput: Throughput,
+    /// Encoded log bytes (headers, keys and payload) written per second, in MB.
+    pub log_mb_per_s: f64,
+    /// Latency of one `Log::append` call, from call to acknowledgement.
+    pub latency: Latency,
+    /// Payload MB/s over the buffered raw-disk baseline.
+    pub ratio_to_raw_buffered: f64,
+    /// For `fsync = always`: payload MB/s over the write+fdatasync raw-disk baseline.
+    pub ratio_to_raw_synced: Option<f64>,
+}
+
+/// One read-back of a log.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadResult {
+    pub record_bytes: u64,
+    /// The append phase whose log was read.
+    pub source_fsync: String,
+    pub source_producers: u32,
+    pub shards: u32,
+    /// Time to reopen (recover) the log before reading.
+    pub open_secs: f64,
+    /// `Log::read` calls made.
+    pub reads: u64,
+    /// Records and payload bytes read.
+    pub throughput: Throughput,
+    /// Sum of one byte of every record, so the reads cannot be skipped.
+    pub checksum: u64,
+}
+
+/// The data directory and what to remove if the run is interrupted.
+struct WorkDir {
+    root: PathBuf,
+    temporary: Option<tempfile::TempDir>,
+    live: Arc<Mutex<BTreeSet<PathBuf>>>,
+}
+
+impl WorkDir {
+    fn new(dir: Option<&Path>) -> std::io::Result<Self> {
+        let (root, temporary) = match dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                (dir.to_path_buf(), None)
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("strata-bench-data-")
+                    .tempdir_in(".")?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let live = Arc::new(Mutex::new(BTreeSet::new()));
+        if temporary.is_some() {
+            lock(&live).insert(root.clone());
+        }
+        Ok(Self {
+            root,
+            temporary,
+            live,
+        })
+    }
+
+    /// A fresh path under the root, removed on interrupt until [`WorkDir::remove`].
+    fn path(&self, name: &str) -> PathBuf {
+        let path = self.root.join(name);
+        lock(&self.live).insert(path.clone());
+        path
+    }
+
+    fn remove(&self, path: &Path) {
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        lock(&self.live).remove(path);
+    }
+
+    /// On Ctrl-C, removes what the run created and exits.
+    fn remove_on_interrupt(&self, runtime: &tokio::runtime::Runtime) {
+        let live = self.live.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: removing benchmark data");
+                for path in lock(&live).iter().rev() {
+                    let _ = std::fs::remove_dir_all(path);
+                    let _ = std::fs::remove_file(path);
+                }
+                std::process::exit(130);
+            }
+        });
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs the whole benchmark, prints the table and writes the JSON report if asked.
+pub fn run(args: &Args) -> Result<Report, BoxError> {
+    if args.sizes.is_empty() || args.fsync.is_empty() || args.producers.is_empty() {
+        return Err("--sizes, --fsync and --producers each need at least one value".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let work = WorkDir::new(args.dir.as_deref())?;
+    work.remove_on_interrupt(&runtime);
+    let machine = Machine::probe(&work.root);
+    let segment_bytes = LogConfig::new(&work.root).segment_bytes_max;
+    let phases = args.sizes.len() * args.fsync.len() * args.producers.len();
+    let mut progress = Progress::new(2 + phases + args.sizes.len());
+
+    let baseline_bytes = args.baseline_mib * 1024 * 1024;
+    progress.start(&format!(
+        "baseline: {} in {} writes, then fdatasync",
+        size(baseline_bytes),
+        size(baseline::BUFFERED_WRITE_BYTES as u64)
+    ));
+    let path = work.path("baseline-buffered.dat");
+    let buffered = baseline::buffered(&path, baseline_bytes)?;
+    work.remove(&path);
+    progress.finish(&format!("{} MB/s", decimal(buffered.mb_per_s)));
+
+    let sync_bytes = args.baseline_sync_mib * 1024 * 1024;
+    progress.start(&format!(
+        "baseline: {} in {} writes, fdatasync after each",
+        size(sync_bytes),
+        size(baseline::SYNCED_WRITE_BYTES as u64)
+    ));
+    let path = work.path("baseline-synced.dat");
+    let synced = baseline::synced(&path, sync_bytes)?;
+    work.remove(&path);
+    progress.finish(&format!(
+        "{} MB/s, {} syncs/s",
+        decimal(synced.mb_per_s),
+        rate(synced.syncs_per_s)
+    ));
+
+    let mut appends = Vec::new();
+    let mut reads = Vec::new();
+    let mut phase = 0usize;
+    for &record_bytes in &args.sizes {
+        // The log of this size's largest phase, kept for the read-back.
+        let mut kept: Option<(PathBuf, AppendResult)> = None;
+        for &fsync in &args.fsync {
+            for &producers in &args.producers {
+                phase += 1;
+                progress.start(&format!(
+                    "append {} fsync={fsync} producers={producers}",
+                    size(record_bytes)
+                ));
+                let dir = work.path(&format!("append-{phase}"));
+                let spec = AppendSpec {
+                    record_bytes,
+                    fsync,
+                    producers,
+                    batch: args.batch,
+                    shards: args.shards,
+                    io: args.io,
+                    duration: Duration::from_secs_f64(args.duration_secs),
+                };
+                let mut result = append_phase(&runtime, &dir, &spec)?;
+                result.ratio_to_raw_buffered = result.throughput.mb_per_s / buffered.mb_per_s;
+                if fsync == Fsync::Always {
+                    result.ratio_to_raw_synced = Some(result.throughput.mb_per_s / synced.mb_per_s);
+                }
+                progress.finish(&format!(
+                    "{} rec/s, {} MB/s, p99 {} µs, io={}",
+                    rate(result.throughput.records_per_s),
+                    decimal(result.throughput.mb_per_s),
+                    group(result.latency.p99_us),
+                    result.io_backend
+                ));
+                let larger = kept
+                    .as_ref()
+                    .is_none_or(|(_, best)| result.throughput.bytes > best.throughput.bytes);
+                if larger {
+                    if let Some((old, _)) = kept.take() {
+                        work.remove(&old);
+                    }
+                    kept = Some((dir, result.clone()));
+                } else {
+                    work.remove(&dir);
+                }
+                appends.push(result);
+            }
+        }
+        if let Some((dir, source)) = kept {
+            progress.start(&format!(
+                "read {} (log of fsync={} producers={}), mmap, 1 thread",
+                size(record_bytes),
+                source.fsync,
+                source.producers
+            ));
+            let result = read_phase(&dir, &source, args)?;
+            work.remove(&dir);
+            progress.finish(&format!(
+                "{} rec/s, {} MB/s",
+                rate(result.throughput.records_per_s),
+                decimal(result.throughput.mb_per_s)
+            ));
+            reads.push(result);
+        }
+    }
+
+    let backends: BTreeSet<&str> = appends.iter().map(|a| a.io_backend.as_str()).collect();
+    let report = Report {
+        benchmark: "storage",
+        machine,
+        io_backend: backends.into_iter().collect::<Vec<_>>().join(","),
+        config: Config {
+            dir: std::fs::canonicalize(&work.root)
+                .unwrap_or_else(|_| work.root.clone())
+                .display()
+                .to_string(),
+            dir_temporary: work.temporary.is_some(),
+            record_sizes: args.sizes.clone(),
+            fsync: args.fsync.iter().map(ToString::to_string).collect(),
+            producers: args.producers.clone(),
+            duration_secs: args.duration_secs,
+            batch_records: args.batch,
+            shards: args.shards,
+            io_requested: args.io.to_string(),
+            segment_bytes,
+            read_records_max: READ_RECORDS_MAX,
+            read_bytes_max: READ_BYTES_MAX,
+        },
+        baseline: Baseline { buffered, synced },
+        append: appends,
+        read: reads,
+    };
+    drop(work);
+    Ok(report)
+}
+
+/// One append phase's settings.
+struct AppendSpec {
+    record_bytes: u64,
+    fsync: Fsync,
+    producers: u32,
+    batch: u32,
+    shards: u32,
+    io: IoBackend,
+    duration: Duration,
+}
+
+/// What one producer task did.
+struct ProducerTally {
+    appends: u64,
+    records: u64,
+    latency: Histogram<u64>,
+}
+
+/// Opens a fresh log in `dir`, runs the producers, closes the log (leaving its files).
+fn append_phase(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    spec: &AppendSpec,
+) -> Result<AppendResult, BoxError> {
+    let mut config = LogConfig::new(dir);
+    config.fsync = spec.fsync;
+    config.io = spec.io;
+    let log = Log::open(config)?;
+    log.create_stream(STREAM, spec.shards, RETENTION_DEFAULT)?;
+    let payload = Bytes::from(
+        (0..spec.record_bytes)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let outcome = runtime.block_on(run_producers(&log, spec, payload.clone()));
+    let closed = log.close();
+    let (tallies, elapsed) = outcome?;
+    closed?;
+
+    let mut latency = report::latency_histogram();
+    let (mut appends, mut records) = (0u64, 0u64);
+    for tally in &tallies {
+        appends += tally.appends;
+        records += tally.records;
+        latency.add(&tally.latency)?;
+    }
+    let throughput = Throughput::new(records, records * spec.record_bytes, elapsed);
+    let sample: Vec<NewRecord> = (0..spec.batch)
+        .map(|_| NewRecord::new(producer_key(0), payload.clone()))
+        .collect();
+    let log_bytes = appends * storage::record::batch_len(&sample) as u64;
+    Ok(AppendResult {
+        record_bytes: spec.record_bytes,
+        fsync: spec.fsync.to_string(),
+        producers: spec.producers,
+        io_backend: log.io_backend().to_string(),
+        appends,
+        log_mb_per_s: log_bytes as f64 / MB / throughput.secs,
+        throughput,
+        latency: Latency::from_histogram(&latency),
+        ratio_to_raw_buffered: 0.0,
+        ratio_to_raw_synced: None,
+    })
+}
+
+/// Partition key of a producer; every producer's keys are the same length.
+fn producer_key(id: u32) -> Bytes {
+    Bytes::from(format!("producer-{id:06}"))
+}
+
+async fn run_producers(
+    log: &Log,
+    spec: &AppendSpec,
+    payload: Bytes,
+) -> Result<(Vec<ProducerTally>, Duration), BoxError> {
+    let started = Instant::now();
+    let deadline = started + spec.duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 0..spec.producers {
+        let log = log.clone();
+        let key = producer_key(id);
+        let payload = payload.clone();
+        let shard = id % spec.shards;
+        let batch = spec.batch;
+        tasks.spawn(async move {
+            let mut tally = ProducerTally {
+                appends: 0,
+                records: 0,
+                latency: report::latency_histogram(),
+            };
+            while Instant::now() < deadline {
+                let records: Vec<NewRecord> = (0..batch)
+                    .map(|_| NewRecord::new(key.clone(), payload.clone()))
+                    .collect();
+                let sent = Instant::now();
+                let ack = log.append(STREAM, shard, records).await?;
+                report::record_latency(&mut tally.latency, sent.elapsed());
+                tally.appends += 1;
+                tally.records += u64::from(ack.record_count);
+            }
+            Ok::<_, storage::Error>(tally)
+        });
+    }
+    let mut tallies = Vec::with_capacity(spec.producers as usize);
+    while let Some(joined) = tasks.join_next().await {
+        tallies.push(joined??);
+    }
+    Ok((tallies, started.elapsed()))
+}
+
+/// Reopens the log in `dir` and reads every shard from offset 0 to its end.
+fn read_phase(dir: &Path, source: &AppendResult, args: &Args) -> Result<ReadResult, BoxError> {
+    let mut config = LogConfig::new(dir);
+    config.io = args.io;
+    let opening = Instant::now();
+    let log = Log::open(config)?;
+    let open_secs = opening.elapsed().as_secs_f64();
+    let limits = ReadLimits {
+        records_max: READ_RECORDS_MAX,
+        bytes_max: READ_BYTES_MAX,
+    };
+    let (mut records, mut bytes, mut reads, mut checksum) = (0u64, 0u64, 0u64, 0u64);
+    let started = Instant::now();
+    for shard in 0..args.shards {
+        let end = log.shard_bounds(STREAM, shard)?.next;
+        let mut from = 0;
+        while from < end {
+            let batch = log.read(STREAM, shard, from, limits)?;
+            reads += 1;
+            if batch.records.is_empty() {
+                break;
+            }
+            for record in &batch.records {
+                checksum += u64::from(record.data.first().copied().unwrap_or(0));
+                bytes += record.data.len() as u64;
+            }
+            records += batch.records.len() as u64;
+            from = batch.next_offset;
+        }
+    }
+    let elapsed = started.elapsed();
+    std::hint::black_box(checksum);
+    log.close()?;
+    if records != source.throughput.records {
+        return Err(format!(
+            "read back {records} records but {} were acknowledged",
+            source.throughput.records
+        )
+        .into());
+    }
+    Ok(ReadResult {
+        record_bytes: source.record_bytes,
+        source_fsync: source.fsync.clone(),
+        source_producers: source.producers,
+        shards: args.shards,
+        open_secs,
+        reads,
+        throughput: Throughput::new(records, bytes, elapsed),
+        checksum,
+    })
+}
+
+/// The report as text tables.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let fs = report.machine.fs.as_ref().map_or_else(
+        || "unknown filesystem".to_string(),
+        |fs| format!("{} on {} ({})", fs.fs_type, fs.source, fs.mount_point),
+    );
+    let config = &report.config;
+    out.push_str("Strata storage benchmark\n");
+    out.push_str(&format!(
+        "  machine  {} CPUs, kernel {}, {fs}\n",
+        report.machine.nproc, report.machine.kernel
+    ));
+    out.push_str(&format!(
+        "  io       {} (requested {})\n",
+        report.io_backend, config.io_requested
+    ));
+    out.push_str(&format!(
+        "  phases   {} s each, {} records per append, {} shards, {} segments, fresh log per phase\n",
+        config.duration_secs,
+        config.batch_records,
+        config.shards,
+        size(config.segment_bytes)
+    ));
+    out.push_str(&format!("  data     {}\n\n", config.dir));
+
+    out.push_str("Raw disk baseline (same filesystem)\n");
+    let mut table = Table::new(&[
+        ("test", Align::Left),
+        ("volume", Align::Right),
+        ("MB/s", Align::Right),
+        ("syncs/s", Align::Right),
+        ("p50 µs", Align::Right),
+        ("p99 µs", Align::Right),
+    ]);
+    let buffered = &report.baseline.buffered;
+    table.row(vec![
+        format!(
+            "{} writes, then one fdatasync (buffered)",
+            size(buffered.write_bytes)
+        ),
+        size(buffered.bytes),
+        decimal(buffered.mb_per_s),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+    ]);
+    let synced = &report.baseline.synced;
+    table.row(vec![
+        format!(
+            "{} writes, fdatasync after each (synced)",
+            size(synced.write_bytes)
+        ),
+        size(synced.bytes),
+        decimal(synced.mb_per_s),
+        rate(synced.syncs_per_s),
+        group(synced.latency.p50_us),
+        group(synced.latency.p99_us),
+    ]);
+    out.push_str(&table.render());
+
+    out.push_str(
+        "\nAppends (MB/s of payload; log MB/s includes headers and keys; \
+         x buffered / x synced = payload MB/s over the baselines)\n",
+    );
+    let mut table = Table::new(&[
+        ("size", Align::Left),
+        ("fsync", Align::Left),
+        ("producers", Align::Right),
+        ("rec/s", Align::Right),
+        ("MB/s", Align::Right),
+        ("log MB/s", Align::Right),
+        ("p50 µs", Align::Right),
+        ("p99 µs", Align::Right),
+        ("p999 µs", Align::Right),
+        ("max µs", Align::Right),
+        ("x buffered", Align::Right),
+        ("x synced", Align::Right),
+    ]);
+    for result in &report.append {
+        table.row(vec![
+            size(result.record_bytes),
+            result.fsync.clone(),
+            result.producers.to_string(),
+            rate(result.throughput.records_per_s),
+            decimal(result.throughput.mb_per_s),
+            decimal(result.log_mb_per_s),
+            group(result.latency.p50_us),
+            group(result.latency.p99_us),
+            group(result.latency.p999_us),
+            group(result.latency.max_us),
+            report::ratio(result.ratio_to_raw_buffered),
+            result
+                .ratio_to_raw_synced
+                .map_or_else(|| "-".into(), report::ratio),
+        ]);
+    }
+    out.push_str(&table.render());
+
+    out.push_str(&format!(
+        "\nReads (mmap, one thread over every shard from offset 0, {} records / {} per read)\n",
+        group(config.read_records_max as u64),
+        size(config.read_bytes_max as u64)
+    ));
+    let mut table = Table::new(&[
+        ("size", Align::Left),
+        ("log of", Align::Left),
+        ("records", Align::Right),
+        ("open ms", Align::Right),
+        ("rec/s", Align::Right),
+        ("MB/s", Align::Right),
+    ]);
+    for result in &report.read {
+        table.row(vec![
+            size(result.record_bytes),
+            format!(
+                "fsync={} producers={}",
+                result.source_fsync, result.source_producers
+            ),
+            group(result.throughput.records),
+            decimal(result.open_secs * 1000.0),
+            rate(result.throughput.records_per_s),
+            decimal(result.throughput.mb_per_s),
+        ]);
+    }
+    out.push_str(&table.render());
+    out
+}
