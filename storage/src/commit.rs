@@ -1,21 +1,30 @@
 //! Group commit: one thread owns every shard's tail and turns many producers' appends into one
-//! write per segment and one `fdatasync` per file.
+//! write per segment; a second thread turns many rounds into one `fdatasync` per file.
 //!
 //! Producers send [`Command`]s into a bounded queue (the bound is the backpressure) and await a
-//! oneshot reply, so the async runtime never blocks on disk I/O. The thread takes everything
-//! queued (up to `commit_bytes_max`) as one round:
+//! oneshot reply, so the async runtime never blocks on disk I/O. The commit thread takes
+//! everything queued (up to `commit_bytes_max`) as one round:
 //!
 //! 1. assign offsets and timestamps, encode batches into one buffer per segment, roll segments
 //!    that are full or old;
 //! 2. submit every buffer in one io_uring submission (or `pwrite` each);
-//! 3. `fdatasync` what the durability setting asks for (every written file under
-//!    `fsync = always`; sealed segments always);
-//! 4. publish: index entries, segment lengths, shard watermarks (waking tail readers);
-//! 5. reply to every producer.
+//! 3. hand the round to the sync thread and go on with the next round at once, so writing
+//!    round N+1 overlaps syncing round N.
+//!
+//! The sync thread takes every round queued for it, issues one `fdatasync` per file covering
+//! all of them, then, in round order, publishes (index entries, segment lengths, shard
+//! watermarks, waking tail readers) and replies.
+//!
+//! Under `fsync = always` every append's reply and publication wait for that sync. Under
+//! `interval` and `never`, the commit thread publishes and replies right after the write (the
+//! data is in the page cache, so it survives the process being killed) and sends syncs to the
+//! sync thread in the background: when the interval has passed, when a segment is sealed, and
+//! for closes and explicit syncs, whose replies do wait for the sync.
 //!
 //! A failed write or sync poisons the shards involved: their tail state is no longer known to
 //! match the disk, and retrying an fsync after a failure can silently lose data. Poisoned
-//! shards refuse appends until the log is reopened and recovery re-derives the tail from disk.
+//! shards refuse appends, and replies not yet sent for them fail, until the log is reopened
+//! and recovery re-derives the tail from disk.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
@@ -116,18 +125,114 @@ struct SegmentWrite {
 }
 
 enum Reply {
-    Append(oneshot::Sender<Result<AppendAck>>, Result<AppendAck>),
+    Append(
+        Arc<Shard>,
+        oneshot::Sender<Result<AppendAck>>,
+        Result<AppendAck>,
+    ),
     Close(Arc<Shard>, oneshot::Sender<Result<u64>>, u64),
     Sync(oneshot::Sender<Result<()>>),
 }
+
+impl Reply {
+    /// Sends the reply, failing it if the round's I/O failed or its shard was poisoned since.
+    fn deliver(self, outcome: &Result<()>, stats: &CommitStats) {
+        let failure = |shard: &Shard| match outcome {
+            Err(error) => Some(error.clone_for_reply()),
+            Ok(()) if shard.is_poisoned() => Some(Error::Poisoned {
+                stream: shard.stream.clone(),
+                shard: shard.id,
+            }),
+            Ok(()) => None,
+        };
+        match self {
+            Self::Append(shard, reply, result) => {
+                let result = match (result, failure(&shard)) {
+                    (Ok(_), Some(error)) => Err(error),
+                    (result, _) => result,
+                };
+                if result.is_ok() {
+                    stats.appends.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = reply.send(result);
+            }
+            Self::Close(shard, reply, ending) => {
+                let result = match failure(&shard) {
+                    Some(error) => Err(error),
+                    None => {
+                        shard.set_ending(ending);
+                        Ok(ending)
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Self::Sync(reply) => {
+                let _ = reply.send(
+                    outcome
+                        .as_ref()
+                        .map(|()| ())
+                        .map_err(Error::clone_for_reply),
+                );
+            }
+        }
+    }
+}
+
+/// Written bytes to make visible.
+struct Publication {
+    shard: Arc<Shard>,
+    segment: Arc<Segment>,
+    end: u64,
+    next_offset: u64,
+    max_timestamp_ms: i64,
+    entries: Vec<IndexEntry>,
+}
+
+impl Publication {
+    fn publish(self) {
+        self.segment.publish(
+            self.end,
+            self.next_offset,
+            self.max_timestamp_ms,
+            &self.entries,
+        );
+        let next = self.next_offset;
+        self.shard.watermark.send_if_modified(|current| {
+            let advanced = next > *current;
+            *current = (*current).max(next);
+            advanced
+        });
+    }
+}
+
+/// Work for the sync thread: sync these files, then publish, seal and reply, in order.
+#[derive(Default)]
+struct SyncJob {
+    segments: Vec<Arc<Segment>>,
+    publications: Vec<Publication>,
+    seals: Vec<(Arc<Segment>, Option<u64>)>,
+    replies: Vec<Reply>,
+    shards: Vec<Arc<Shard>>,
+    /// Also sync the index files (at shutdown).
+    indexes: bool,
+}
+
+/// Rounds waiting for the sync thread before the commit thread waits too.
+const SYNC_QUEUE_DEPTH_MAX: usize = 64;
 
 pub(crate) struct CommitThread {
     config: LogConfig,
     clock: Arc<dyn Clock>,
     writer: Writer,
-    /// Segments written since their last sync, by address.
+    /// Segments written since they were last handed to the sync thread, by address.
     dirty: HashMap<usize, Arc<Segment>>,
     dirty_since: Option<Instant>,
+    stats: Arc<CommitStats>,
+    jobs: std::sync::mpsc::SyncSender<SyncJob>,
+}
+
+struct SyncThread {
+    writer: Writer,
     stats: Arc<CommitStats>,
 }
 
@@ -145,6 +250,22 @@ pub(crate) fn start(
         source,
     })?;
     let kind = writer.kind();
+    let syncer = Writer::new(kind).map_err(|source| Error::Io {
+        context: format!("starting the {kind} sync path"),
+        source,
+    })?;
+    let (jobs, pending) = std::sync::mpsc::sync_channel(SYNC_QUEUE_DEPTH_MAX);
+    let mut sync_thread = SyncThread {
+        writer: syncer,
+        stats: stats.clone(),
+    };
+    let sync_handle = std::thread::Builder::new()
+        .name("strata-sync".into())
+        .spawn(move || sync_thread.run(pending))
+        .map_err(|source| Error::Io {
+            context: "spawning the sync thread".into(),
+            source,
+        })?;
     let (sender, receiver) = mpsc::channel(config.commit_queue_depth_max);
     let mut thread = CommitThread {
         config,
@@ -153,15 +274,76 @@ pub(crate) fn start(
         dirty: HashMap::new(),
         dirty_since: None,
         stats,
+        jobs,
     };
     let handle = std::thread::Builder::new()
         .name("strata-commit".into())
-        .spawn(move || thread.run(receiver))
+        .spawn(move || {
+            thread.run(receiver);
+            // Dropping the thread closes the job queue; the sync thread drains it and stops.
+            drop(thread);
+            if sync_handle.join().is_err() {
+                tracing::error!("Sync thread panicked");
+            }
+        })
         .map_err(|source| Error::Io {
             context: "spawning the commit thread".into(),
             source,
         })?;
     Ok((sender, handle, kind))
+}
+
+impl SyncThread {
+    fn run(&mut self, pending: std::sync::mpsc::Receiver<SyncJob>) {
+        while let Ok(first) = pending.recv() {
+            let mut jobs = vec![first];
+            jobs.extend(pending.try_iter());
+            let mut segments: Vec<&Arc<Segment>> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for segment in jobs.iter().flat_map(|job| &job.segments) {
+                if seen.insert(Arc::as_ptr(segment)) {
+                    segments.push(segment);
+                }
+            }
+            let mut outcome = Ok(());
+            if !segments.is_empty() {
+                let files: Vec<_> = segments
+                    .iter()
+                    .map(|s| (&s.file, s.file.as_raw_fd()))
+                    .collect();
+                self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                outcome = self.writer.sync_all(&files).map_err(|source| Error::Io {
+                    context: "syncing segments".into(),
+                    source,
+                });
+            }
+            if jobs.iter().any(|job| job.indexes) {
+                for segment in &segments {
+                    if let Err(error) = segment.sync_index() {
+                        tracing::warn!(%error, "Index sync failed; it is rebuilt if needed");
+                    }
+                }
+            }
+            if outcome.is_err() {
+                jobs.iter()
+                    .flat_map(|job| &job.shards)
+                    .for_each(|shard| shard.poison());
+            }
+            for job in jobs {
+                if outcome.is_ok() {
+                    job.publications.into_iter().for_each(Publication::publish);
+                    for (segment, last_batch) in job.seals {
+                        if let Err(error) = segment.seal(last_batch) {
+                            tracing::warn!(%error, "Sealing index failed; it will be rebuilt on open");
+                        }
+                    }
+                }
+                for reply in job.replies {
+                    reply.deliver(&outcome, &self.stats);
+                }
+            }
+        }
+    }
 }
 
 impl CommitThread {
@@ -183,7 +365,7 @@ impl CommitThread {
                         Ok(Some(command)) => command,
                         Ok(None) => break,
                         Err(_) => {
-                            let _ = self.sync_dirty();
+                            self.send(SyncJob::default());
                             continue;
                         }
                     },
@@ -206,9 +388,11 @@ impl CommitThread {
                 self.round(round);
             }
         });
-        if let Err(error) = self.sync_dirty() {
-            tracing::error!(%error, "Final sync failed");
-        }
+        // Shutdown: everything written is synced, indexes too.
+        self.send(SyncJob {
+            indexes: true,
+            ..SyncJob::default()
+        });
     }
 
     /// Under `interval`, how long until dirty data must be synced.
@@ -220,26 +404,22 @@ impl CommitThread {
         Some(every.saturating_sub(since.elapsed()))
     }
 
-    fn sync_dirty(&mut self) -> Result<()> {
-        if self.dirty.is_empty() {
-            self.dirty_since = None;
-            return Ok(());
-        }
-        let segments: Vec<Arc<Segment>> = self.dirty.drain().map(|(_, s)| s).collect();
+    /// Hands `job` to the sync thread, with every dirty segment to sync.
+    fn send(&mut self, mut job: SyncJob) {
+        job.segments
+            .extend(self.dirty.drain().map(|(_, segment)| segment));
         self.dirty_since = None;
-        let files: Vec<_> = segments
-            .iter()
-            .map(|s| (&s.file, s.file.as_raw_fd()))
-            .collect();
-        let result = self.writer.sync_all(&files);
-        self.stats.syncs.fetch_add(1, Ordering::Relaxed);
-        for segment in &segments {
-            let _ = segment.sync_index();
+        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(job) {
+            // Only if the sync thread died: fail what waits rather than hang it.
+            let error = Err(Error::Io {
+                context: "syncing segments".into(),
+                source: std::io::Error::other("the sync thread stopped"),
+            });
+            job.shards.iter().for_each(|shard| shard.poison());
+            for reply in job.replies {
+                reply.deliver(&error, &self.stats);
+            }
         }
-        result.map_err(|source| Error::Io {
-            context: "syncing segments".into(),
-            source,
-        })
     }
 
     fn round(&mut self, round: Vec<Command>) {
@@ -253,7 +433,7 @@ impl CommitThread {
                     reply,
                 } => {
                     let result = self.assign(&shard, &records, &mut writes);
-                    replies.push(Reply::Append(reply, result));
+                    replies.push(Reply::Append(shard, reply, result));
                 }
                 Command::Close { shard, reply } => match self.close(&shard, &mut writes) {
                     Ok(ending) => replies.push(Reply::Close(shard, reply, ending)),
@@ -264,37 +444,89 @@ impl CommitThread {
                 Command::Sync { reply } => replies.push(Reply::Sync(reply)),
             }
         }
-        let outcome = self.execute(
-            &mut writes,
-            replies.iter().any(|r| matches!(r, Reply::Sync(_))),
-        );
-        for reply in replies {
-            match reply {
-                Reply::Append(reply, result) => {
-                    let result = match (&outcome, result) {
-                        (Err(error), Ok(_)) => Err(error.clone_for_reply()),
-                        (_, result) => result,
-                    };
-                    if result.is_ok() {
-                        self.stats.appends.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let _ = reply.send(result);
+        let written = {
+            let io: Vec<Write<'_>> = writes
+                .iter()
+                .filter(|w| !w.buf.is_empty())
+                .map(|w| Write {
+                    fd: w.segment.file.as_raw_fd(),
+                    file: &w.segment.file,
+                    offset: w.start,
+                    buf: &w.buf,
+                })
+                .collect();
+            let bytes: usize = io.iter().map(|w| w.buf.len()).sum();
+            self.writer.write_all(&io).map(|()| bytes)
+        };
+        let written = match written {
+            Ok(bytes) => bytes,
+            Err(source) => {
+                writes.iter().for_each(|w| w.shard.poison());
+                let error = Err(Error::Io {
+                    context: "writing a commit round".into(),
+                    source,
+                });
+                for reply in replies {
+                    reply.deliver(&error, &self.stats);
                 }
-                Reply::Close(shard, reply, ending) => {
-                    let result = outcome
-                        .as_ref()
-                        .map(|()| ending)
-                        .map_err(Error::clone_for_reply);
-                    if result.is_ok() {
-                        shard.set_ending(ending);
-                    }
-                    let _ = reply.send(result);
-                }
-                Reply::Sync(reply) => {
-                    let _ =
-                        reply.send(outcome.as_ref().map(|_| ()).map_err(Error::clone_for_reply));
-                }
+                return;
             }
+        };
+        self.stats.rounds.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .bytes_written
+            .fetch_add(written as u64, Ordering::Relaxed);
+        let mut shards: Vec<Arc<Shard>> = Vec::new();
+        let mut publications = Vec::new();
+        let mut seals = Vec::new();
+        for write in writes {
+            self.dirty
+                .insert(Arc::as_ptr(&write.segment) as usize, write.segment.clone());
+            if !shards.iter().any(|s| Arc::ptr_eq(s, &write.shard)) {
+                shards.push(write.shard.clone());
+            }
+            if write.seal {
+                seals.push((write.segment.clone(), write.last_batch));
+            }
+            if !write.buf.is_empty() {
+                publications.push(Publication {
+                    end: write.start + write.buf.len() as u64,
+                    next_offset: write.next_offset,
+                    max_timestamp_ms: write.max_timestamp_ms,
+                    entries: write.entries,
+                    shard: write.shard,
+                    segment: write.segment,
+                });
+            }
+        }
+        if matches!(self.config.fsync, Fsync::Always) {
+            self.send(SyncJob {
+                publications,
+                seals,
+                replies,
+                shards,
+                ..SyncJob::default()
+            });
+            return;
+        }
+        // `interval` and `never`: visible and acknowledged once written.
+        publications.into_iter().for_each(Publication::publish);
+        let (now, later): (Vec<Reply>, Vec<Reply>) = replies
+            .into_iter()
+            .partition(|reply| matches!(reply, Reply::Append(..)));
+        for reply in now {
+            reply.deliver(&Ok(()), &self.stats);
+        }
+        let interval_due = self.sync_deadline().is_some_and(|left| left.is_zero());
+        if !seals.is_empty() || !later.is_empty() || interval_due {
+            self.send(SyncJob {
+                seals,
+                replies: later,
+                shards,
+                ..SyncJob::default()
+            });
+        } else if !self.dirty.is_empty() && self.dirty_since.is_none() {
+            self.dirty_since = Some(Instant::now());
         }
     }
 
@@ -409,86 +641,6 @@ impl CommitThread {
         write.last_batch = tail.last_batch;
         tail.closed = true;
         Ok(tail.next_offset)
-    }
-
-    /// Writes, syncs and publishes a round. On failure, poisons every shard involved.
-    fn execute(&mut self, writes: &mut [SegmentWrite], sync_everything: bool) -> Result<()> {
-        let io: Vec<Write<'_>> = writes
-            .iter()
-            .filter(|w| !w.buf.is_empty())
-            .map(|w| Write {
-                fd: w.segment.file.as_raw_fd(),
-                file: &w.segment.file,
-                offset: w.start,
-                buf: &w.buf,
-            })
-            .collect();
-        if let Err(source) = self.writer.write_all(&io) {
-            drop(io);
-            writes.iter().for_each(|w| w.shard.poison());
-            return Err(Error::Io {
-                context: "writing a commit round".into(),
-                source,
-            });
-        }
-        let written: usize = io.iter().map(|w| w.buf.len()).sum();
-        drop(io);
-        self.stats.rounds.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .bytes_written
-            .fetch_add(written as u64, Ordering::Relaxed);
-        for write in writes.iter() {
-            if !write.buf.is_empty() || write.seal {
-                self.dirty
-                    .insert(Arc::as_ptr(&write.segment) as usize, write.segment.clone());
-            }
-        }
-        // Under `interval`, a busy queue never lets the idle timer fire, so a round that finds
-        // the interval elapsed syncs before it replies.
-        let interval_due = self.sync_deadline().is_some_and(|left| left.is_zero());
-        let must_sync = sync_everything
-            || interval_due
-            || matches!(self.config.fsync, Fsync::Always)
-            || writes.iter().any(|w| w.seal);
-        if must_sync {
-            if let Err(error) = self.sync_dirty() {
-                writes.iter().for_each(|w| w.shard.poison());
-                return Err(error);
-            }
-        } else if !self.dirty.is_empty() && self.dirty_since.is_none() {
-            self.dirty_since = Some(Instant::now());
-        }
-        for write in writes.iter() {
-            let end = write.start + write.buf.len() as u64;
-            if !write.buf.is_empty() {
-                write.segment.publish(
-                    end,
-                    write.next_offset,
-                    write.max_timestamp_ms,
-                    &write.entries,
-                );
-            }
-            if write.seal
-                && let Err(error) = write.segment.seal(write.last_batch)
-            {
-                tracing::warn!(%error, "Sealing index failed; it will be rebuilt on open");
-            }
-        }
-        // Every offset assigned this round is now written (and synced where required), so each
-        // shard's tail is exactly its committed end.
-        for write in writes.iter() {
-            let next = write
-                .shard
-                .tail
-                .lock()
-                .map_or(write.next_offset, |t| t.next_offset);
-            write.shard.watermark.send_if_modified(|current| {
-                let advanced = next > *current;
-                *current = (*current).max(next);
-                advanced
-            });
-        }
-        Ok(())
     }
 }
 

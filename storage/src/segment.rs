@@ -196,6 +196,19 @@ pub(crate) struct Recovery {
     pub first_timestamp_ms: Option<i64>,
 }
 
+/// How many leading `entries` point at a batch header with their offset and timestamp.
+fn matching_prefix(data: &[u8], entries: &[IndexEntry]) -> usize {
+    entries
+        .iter()
+        .take_while(|entry| {
+            let at = data.get(entry.position as usize..).unwrap_or_default();
+            record::decode_header(at).is_ok_and(|h| {
+                h.base_offset == entry.offset && h.max_timestamp_ms == entry.max_timestamp_ms
+            })
+        })
+        .count()
+}
+
 /// One segment of a shard.
 pub(crate) struct Segment {
     pub base_offset: u64,
@@ -474,6 +487,7 @@ impl Segment {
         let scan_end = {
             // A temporary mapping, dropped before any truncation below.
             let probe = map(&file, mapped_len, &data_path)?;
+            entries.truncate(matching_prefix(&probe, &entries));
             loop {
                 let (start, next) = match entries.last() {
                     None => (0, base_offset),
@@ -568,12 +582,35 @@ impl Segment {
             }
         }
         let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
-        let entries = guard.get_or_insert_with(|| {
-            let mut entries = read_index_file(&self.index_path, self.base_offset);
-            valid_prefix(&mut entries, self.base_offset, self.len());
-            entries
-        });
+        let entries = guard.get_or_insert_with(|| self.load_index());
         f(entries)
+    }
+
+    /// Reads the index file, keeps the entries that agree with the data, and indexes the rest
+    /// of the segment by scanning from the last good entry.
+    fn load_index(&self) -> Vec<IndexEntry> {
+        let len = self.len();
+        let data = self.data.get(..len as usize).unwrap_or_default();
+        let mut entries = read_index_file(&self.index_path, self.base_offset);
+        let found = entries.len();
+        valid_prefix(&mut entries, self.base_offset, len);
+        entries.truncate(matching_prefix(data, &entries));
+        let complete = entries.len() == found
+            && entries.last().is_some_and(|last| {
+                record::decode_header(data.get(last.position as usize..).unwrap_or_default())
+                    .is_ok_and(|h| last.position + u64::from(h.batch_len) == len)
+            });
+        if !complete {
+            let (start, next) = entries
+                .pop()
+                .map_or((0, self.base_offset), |e| (e.position, e.offset));
+            scan(data, start, next, self.index_interval_bytes, &mut entries);
+            tracing::warn!(segment = %self.index_path.display(), "Rebuilt segment index");
+            if let Err(error) = self.rewrite_index_file(&entries) {
+                tracing::warn!(%error, "Could not rewrite the index; it is rebuilt again next time");
+            }
+        }
+        entries
     }
 
     /// Makes written bytes visible: records the index entries, then publishes the new length.
@@ -670,29 +707,43 @@ impl Segment {
         let len = self.len();
         let (mut position, mut expected) = self.position_for_offset(from);
         let data = self.data.slice(..(len as usize).min(self.data.len()));
+        // A position taken from the index is checked before it is relied on.
+        let mut trusted = position == 0;
         while position < len {
             let rest = data.get(position as usize..).unwrap_or_default();
-            let header = match record::decode_header(rest) {
-                Ok(header) => header,
+            let header = record::decode_header(rest);
+            let consistent = matches!(&header, Ok(h) if h.base_offset == expected);
+            if !consistent && !trusted {
+                tracing::warn!(segment = %self.data_path.display(), "Index disagrees with data; rescanning");
+                // Reloading the index verifies every entry against the data and rebuilds it.
+                *self.index.write().unwrap_or_else(|e| e.into_inner()) = None;
+                position = 0;
+                expected = self.base_offset;
+                trusted = true;
+                continue;
+            }
+            trusted = true;
+            let header = match header {
+                Ok(header) if header.base_offset == expected => header,
+                // Damage after some good records: hand those out; the next read reports it.
+                _ if !out.is_empty() => return Ok(false),
+                Ok(_) => return Err(self.corrupt(position, "offset discontinuity")),
                 Err(error) => return Err(self.corrupt(position, error.to_string())),
             };
-            if header.base_offset != expected {
-                if expected != self.base_offset || position != 0 {
-                    // The index pointed somewhere wrong: forget it and scan from the start.
-                    tracing::warn!(segment = %self.data_path.display(), "Index disagrees with data; rescanning");
-                    *self.index.write().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
-                    position = 0;
-                    expected = self.base_offset;
-                    continue;
-                }
-                return Err(self.corrupt(position, "offset discontinuity"));
-            }
             let batch_end = position + u64::from(header.batch_len);
             if batch_end > len {
                 return Err(self.corrupt(position, "batch extends past the committed end"));
             }
             if header.next_offset() > from {
-                record::decode_batch(rest).map_err(|e| self.corrupt(position, e.to_string()))?;
+                if out.len() >= limits.records_max || *bytes_read >= limits.bytes_max {
+                    return Ok(false);
+                }
+                if let Err(error) = record::decode_batch(rest) {
+                    if out.is_empty() {
+                        return Err(self.corrupt(position, error.to_string()));
+                    }
+                    return Ok(false);
+                }
                 let batch = data.slice(position as usize..batch_end as usize);
                 for record in Records::new(&header, batch) {
                     let record = record.map_err(|e| self.corrupt(position, e.to_string()))?;

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::error::{Error, IoContext, Result};
 use crate::record::Record;
-use crate::segment::{ReadLimits, Segment};
+use crate::segment::{ReadLimits, Segment, data_path, index_path};
 
 /// What a read returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -94,6 +94,22 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
     Ok(bases)
 }
 
+/// Whether the segment at `base` holds no batch at all (its first length field is zero).
+fn segment_is_empty(dir: &Path, base: u64) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let path = data_path(dir, base);
+    let file = std::fs::File::open(&path).context(|| format!("opening {}", path.display()))?;
+    let mut first = [0u8; 4];
+    match file.read_exact_at(&mut first, 0) {
+        Ok(()) => Ok(first == [0; 4]),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
+        Err(source) => Err(Error::Io {
+            context: format!("reading {}", path.display()),
+            source,
+        }),
+    }
+}
+
 pub(crate) struct ShardLayout {
     pub stream: String,
     pub id: u32,
@@ -136,7 +152,35 @@ impl Shard {
                 };
                 segments.push(Arc::new(segment));
             }
-            Some(last) => {
+            Some(mut last) => {
+                // A crash just after a roll can leave the new segment empty while the rounds
+                // that were to fill its predecessor never reached the disk: its base offset
+                // would open a gap. An empty last segment with a predecessor is dropped and the
+                // predecessor continues as the active segment.
+                while let Some(&previous) = bases.last()
+                    && segment_is_empty(&dir, last)?
+                {
+                    tracing::warn!(
+                        stream,
+                        shard = id,
+                        segment = last,
+                        "Removing empty segment left by an interrupted roll"
+                    );
+                    for path in [data_path(&dir, last), index_path(&dir, last)] {
+                        match std::fs::remove_file(&path) {
+                            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                                return Err(Error::Io {
+                                    context: format!("removing {}", path.display()),
+                                    source: error,
+                                });
+                            }
+                            _ => {}
+                        }
+                    }
+                    sync_dir(&dir)?;
+                    bases.pop();
+                    last = previous;
+                }
                 for base in bases {
                     segments.push(Arc::new(Segment::open_sealed(
                         &dir,
@@ -278,13 +322,25 @@ impl Shard {
             .partition_point(|segment| segment.base_offset <= from)
             .saturating_sub(1);
         for segment in segments.iter().skip(start) {
-            let from_here = out
-                .last()
-                .map_or(from, |r: &Record| r.offset + 1)
-                .max(segment.base_offset);
-            if from_here >= next {
+            let wanted = out.last().map_or(from, |r: &Record| r.offset + 1);
+            if wanted >= next {
                 break;
             }
+            if wanted < segment.base_offset {
+                // The previous segment ends before this one starts: its end was damaged.
+                if !out.is_empty() {
+                    break;
+                }
+                return Err(Error::Corrupt {
+                    path: segment.data_path.clone(),
+                    position: 0,
+                    reason: format!(
+                        "offsets {wanted}..{} are missing before this segment",
+                        segment.base_offset
+                    ),
+                });
+            }
+            let from_here = wanted;
             if !segment.read_into(from_here, limits, &mut out, &mut bytes_read)? {
                 break;
             }
