@@ -167,12 +167,7 @@ impl Reply {
                 let _ = reply.send(result);
             }
             Self::Sync(reply) => {
-                let _ = reply.send(
-                    outcome
-                        .as_ref()
-                        .map(|()| ())
-                        .map_err(Error::clone_for_reply),
-                );
+                let _ = reply.send(outcome.as_ref().copied().map_err(Error::clone_for_reply));
             }
         }
     }
