@@ -208,6 +208,8 @@ struct SyncJob {
     seals: Vec<(Arc<Segment>, Option<u64>)>,
     replies: Vec<Reply>,
     shards: Vec<Arc<Shard>>,
+    /// Directories that gained a segment file: synced with the data, before any reply.
+    dirs: Vec<std::path::PathBuf>,
     /// Also sync the index files (at shutdown).
     indexes: bool,
 }
@@ -224,6 +226,8 @@ pub(crate) struct CommitThread {
     dirty_since: Option<Instant>,
     stats: Arc<CommitStats>,
     jobs: std::sync::mpsc::SyncSender<SyncJob>,
+    /// Shard directories with a new segment, not yet handed to the sync thread.
+    new_dirs: Vec<std::path::PathBuf>,
 }
 
 struct SyncThread {
@@ -270,6 +274,7 @@ pub(crate) fn start(
         dirty_since: None,
         stats,
         jobs,
+        new_dirs: Vec::new(),
     };
     let handle = std::thread::Builder::new()
         .name("strata-commit".into())
@@ -301,7 +306,12 @@ impl SyncThread {
                 }
             }
             let mut outcome = Ok(());
-            if !segments.is_empty() {
+            for dir in jobs.iter().flat_map(|job| &job.dirs) {
+                if outcome.is_ok() {
+                    outcome = sync_dir(dir);
+                }
+            }
+            if !segments.is_empty() && outcome.is_ok() {
                 let files: Vec<_> = segments
                     .iter()
                     .map(|s| (&s.file, s.file.as_raw_fd()))
@@ -403,6 +413,7 @@ impl CommitThread {
     fn send(&mut self, mut job: SyncJob) {
         job.segments
             .extend(self.dirty.drain().map(|(_, segment)| segment));
+        job.dirs.append(&mut self.new_dirs);
         self.dirty_since = None;
         if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(job) {
             // Only if the sync thread died: fail what waits rather than hang it.
@@ -563,15 +574,18 @@ impl CommitThread {
                 tail.next_offset,
                 shard.file_bytes,
                 shard.index_interval_bytes,
-            )
-            .and_then(|segment| sync_dir(&shard.dir).map(|()| segment))
-            {
+            ) {
                 Ok(segment) => Arc::new(segment),
                 Err(error) => {
                     shard.poison();
                     return Err(error);
                 }
             };
+            // The directory entry is made durable by the sync thread, off this thread: on
+            // ext4 a directory sync waits for all dirty data, which would stall every producer.
+            if !self.new_dirs.contains(&shard.dir) {
+                self.new_dirs.push(shard.dir.clone());
+            }
             shard
                 .segments
                 .write()

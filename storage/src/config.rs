@@ -96,7 +96,7 @@ impl LogConfig {
             segment_age_max: Duration::from_secs(3600),
             record_bytes_max: 1024 * 1024,
             batch_bytes_max: 16 * 1024 * 1024,
-            commit_bytes_max: 8 * 1024 * 1024,
+            commit_bytes_max: 1024 * 1024,
             commit_queue_depth_max: 4096,
             index_interval_bytes: 4096,
             retention_check_interval: Duration::from_secs(60),
