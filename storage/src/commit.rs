@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::config::{Fsync, LogConfig};
 use crate::error::{Error, Result};
-use crate::io::{IoBackend, Write, Writer};
+use crate::io::{IoBackend, OwnedWrite, Writer};
 use crate::record::{self, NewRecord};
 use crate::segment::{IndexEntry, Segment};
 use crate::shard::{Shard, sync_dir};
@@ -112,11 +112,20 @@ impl Command {
 }
 
 /// One contiguous write into one segment during a round.
+/// A round between its preparation and its completion.
+struct Round {
+    writes: Vec<SegmentWrite>,
+    replies: Vec<Reply>,
+    written: usize,
+}
+
 struct SegmentWrite {
     shard: Arc<Shard>,
     segment: Arc<Segment>,
     start: u64,
     buf: BytesMut,
+    /// Bytes written, once the buffer has gone to the writer.
+    len: u64,
     entries: Vec<IndexEntry>,
     next_offset: u64,
     max_timestamp_ms: i64,
@@ -364,33 +373,55 @@ impl CommitThread {
             }
         };
         runtime.block_on(async {
+            // One round in the kernel while the next is prepared.
+            let mut in_flight: Option<Round> = None;
             loop {
-                let first = match self.sync_deadline() {
-                    Some(deadline) => match tokio::time::timeout(deadline, receiver.recv()).await {
-                        Ok(Some(command)) => command,
-                        Ok(None) => break,
-                        Err(_) => {
-                            self.send(SyncJob::default());
-                            continue;
+                let mut commands = Vec::new();
+                let mut weight = 0;
+                if in_flight.is_none() {
+                    let first = match self.sync_deadline() {
+                        Some(deadline) => {
+                            match tokio::time::timeout(deadline, receiver.recv()).await {
+                                Ok(Some(command)) => command,
+                                Ok(None) => break,
+                                Err(_) => {
+                                    self.send(SyncJob::default());
+                                    continue;
+                                }
+                            }
                         }
-                    },
-                    None => match receiver.recv().await {
-                        Some(command) => command,
-                        None => break,
-                    },
-                };
-                let mut weight = first.weight();
-                let mut round = vec![first];
+                        None => match receiver.recv().await {
+                            Some(command) => command,
+                            None => break,
+                        },
+                    };
+                    weight += first.weight();
+                    commands.push(first);
+                }
                 while weight < self.config.commit_bytes_max {
                     match receiver.try_recv() {
                         Ok(command) => {
                             weight += command.weight();
-                            round.push(command);
+                            commands.push(command);
                         }
                         Err(_) => break,
                     }
                 }
-                self.round(round);
+                if commands.is_empty() {
+                    // Nothing new while a round is in flight: finish it, then wait for more.
+                    if let Some(round) = in_flight.take() {
+                        self.complete(round);
+                    }
+                    continue;
+                }
+                let round = self.prepare(commands);
+                if let Some(previous) = in_flight.take() {
+                    self.complete(previous);
+                }
+                in_flight = self.start(round);
+            }
+            if let Some(round) = in_flight.take() {
+                self.complete(round);
             }
         });
         // Shutdown: everything written is synced, indexes too.
@@ -428,10 +459,11 @@ impl CommitThread {
         }
     }
 
-    fn round(&mut self, round: Vec<Command>) {
+    /// Assigns offsets to a round's appends and encodes them.
+    fn prepare(&mut self, commands: Vec<Command>) -> Round {
         let mut writes: Vec<SegmentWrite> = Vec::new();
-        let mut replies: Vec<Reply> = Vec::with_capacity(round.len());
-        for command in round {
+        let mut replies: Vec<Reply> = Vec::with_capacity(commands.len());
+        for command in commands {
             match command {
                 Command::Append {
                     shard,
@@ -450,34 +482,60 @@ impl CommitThread {
                 Command::Sync { reply } => replies.push(Reply::Sync(reply)),
             }
         }
-        let written = {
-            let io: Vec<Write<'_>> = writes
-                .iter()
-                .filter(|w| !w.buf.is_empty())
-                .map(|w| Write {
-                    fd: w.segment.file.as_raw_fd(),
-                    file: &w.segment.file,
-                    offset: w.start,
-                    buf: &w.buf,
-                })
-                .collect();
-            let bytes: usize = io.iter().map(|w| w.buf.len()).sum();
-            self.writer.write_all(&io).map(|()| bytes)
-        };
-        let written = match written {
-            Ok(bytes) => bytes,
-            Err(source) => {
-                writes.iter().for_each(|w| w.shard.poison());
-                let error = Err(Error::Io {
-                    context: "writing a commit round".into(),
-                    source,
+        Round {
+            writes,
+            replies,
+            written: 0,
+        }
+    }
+
+    /// Submits a prepared round's writes; the round completes in [`Self::complete`]. A round
+    /// whose submission fails is completed (failed) at once.
+    fn start(&mut self, mut round: Round) -> Option<Round> {
+        let mut io = Vec::new();
+        for write in &mut round.writes {
+            write.len = write.buf.len() as u64;
+            if write.len > 0 {
+                round.written += write.buf.len();
+                io.push(OwnedWrite {
+                    file: write.segment.clone(),
+                    offset: write.start,
+                    buf: write.buf.split().freeze(),
                 });
-                for reply in replies {
-                    reply.deliver(&error, &self.stats);
-                }
-                return;
             }
-        };
+        }
+        match self.writer.start(io) {
+            Ok(()) => Some(round),
+            Err(error) => {
+                self.fail(round, error);
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, round: Round, source: std::io::Error) {
+        round.writes.iter().for_each(|w| w.shard.poison());
+        let error = Err(Error::Io {
+            context: "writing a commit round".into(),
+            source,
+        });
+        for reply in round.replies {
+            reply.deliver(&error, &self.stats);
+        }
+    }
+
+    /// Waits for a started round's writes, then syncs (through the sync thread), publishes and
+    /// replies as the durability setting says.
+    fn complete(&mut self, round: Round) {
+        if let Err(source) = self.writer.finish() {
+            self.fail(round, source);
+            return;
+        }
+        let Round {
+            writes,
+            replies,
+            written,
+        } = round;
         self.stats.rounds.fetch_add(1, Ordering::Relaxed);
         self.stats
             .bytes_written
@@ -494,9 +552,9 @@ impl CommitThread {
             if write.seal {
                 seals.push((write.segment.clone(), write.last_batch));
             }
-            if !write.buf.is_empty() {
+            if write.len > 0 {
                 publications.push(Publication {
-                    end: write.start + write.buf.len() as u64,
+                    end: write.start + write.len,
                     next_offset: write.next_offset,
                     max_timestamp_ms: write.max_timestamp_ms,
                     entries: write.entries,
@@ -683,6 +741,7 @@ fn pending_write<'a>(
                 segment: segment.clone(),
                 start: position,
                 buf: BytesMut::new(),
+                len: 0,
                 entries: Vec::new(),
                 next_offset,
                 max_timestamp_ms: i64::MIN,

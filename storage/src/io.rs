@@ -55,29 +55,35 @@ impl FromStr for IoBackend {
 const RING_ENTRIES: u32 = 256;
 const RING_CHUNK: usize = 128;
 
-/// One write of a commit round.
-pub(crate) struct Write<'a> {
-    pub fd: RawFd,
-    pub file: &'a std::fs::File,
-    pub offset: u64,
-    pub buf: &'a [u8],
-}
+pub(crate) use crate::sys::OwnedWrite;
 
+/// The write path. At most one batch of writes is in flight: [`Writer::start`] submits it and
+/// returns at once (io_uring) so the caller can prepare the next batch while the kernel copies
+/// this one; [`Writer::finish`] waits for it.
 pub(crate) enum Writer {
-    Uring(Box<IoUring>),
-    Pwrite,
+    Uring {
+        ring: Box<IoUring>,
+        in_flight: Option<sys::RingBatch>,
+    },
+    Pwrite {
+        result: Option<io::Result<()>>,
+    },
 }
 
 impl Writer {
     pub(crate) fn new(backend: IoBackend) -> io::Result<Self> {
+        let uring = |ring| Self::Uring {
+            ring: Box::new(ring),
+            in_flight: None,
+        };
         match backend {
-            IoBackend::Pwrite => Ok(Self::Pwrite),
-            IoBackend::Uring => Ok(Self::Uring(Box::new(IoUring::new(RING_ENTRIES)?))),
+            IoBackend::Pwrite => Ok(Self::Pwrite { result: None }),
+            IoBackend::Uring => Ok(uring(IoUring::new(RING_ENTRIES)?)),
             IoBackend::Auto => match IoUring::new(RING_ENTRIES) {
-                Ok(ring) => Ok(Self::Uring(Box::new(ring))),
+                Ok(ring) => Ok(uring(ring)),
                 Err(error) => {
                     tracing::info!(%error, "io_uring unavailable, using pwrite");
-                    Ok(Self::Pwrite)
+                    Ok(Self::Pwrite { result: None })
                 }
             },
         }
@@ -85,53 +91,71 @@ impl Writer {
 
     pub(crate) fn kind(&self) -> IoBackend {
         match self {
-            Self::Uring(_) => IoBackend::Uring,
-            Self::Pwrite => IoBackend::Pwrite,
+            Self::Uring { .. } => IoBackend::Uring,
+            Self::Pwrite { .. } => IoBackend::Pwrite,
         }
     }
 
-    /// Writes every buffer completely, or fails.
-    pub(crate) fn write_all(&mut self, writes: &[Write<'_>]) -> io::Result<()> {
+    /// Starts writing every buffer. A batch still in flight is finished first.
+    pub(crate) fn start(&mut self, writes: Vec<OwnedWrite>) -> io::Result<()> {
+        let previous = self.finish();
         match self {
-            Self::Pwrite => {
-                for write in writes {
-                    write.file.write_all_at(write.buf, write.offset)?;
-                }
-                Ok(())
+            Self::Pwrite { result } => {
+                let written = writes
+                    .iter()
+                    .try_for_each(|w| (*w.file).as_ref().write_all_at(&w.buf, w.offset));
+                *result = Some(written);
             }
-            Self::Uring(ring) => {
-                for chunk in writes.chunks(RING_CHUNK) {
-                    let ring_writes: Vec<sys::RingWrite<'_>> = chunk
-                        .iter()
-                        .map(|w| sys::RingWrite {
-                            fd: w.fd,
-                            offset: w.offset,
-                            buf: w.buf,
-                        })
-                        .collect();
-                    sys::ring_write_all(ring, &ring_writes)?;
-                }
-                Ok(())
+            Self::Uring { ring, in_flight } => {
+                let mut batch = sys::RingBatch::new(writes);
+                let submitted = batch.submit(ring);
+                *in_flight = Some(batch);
+                submitted?;
             }
+        }
+        previous
+    }
+
+    /// Waits for the batch in flight, if any; its result.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        match self {
+            Self::Pwrite { result } => result.take().unwrap_or(Ok(())),
+            Self::Uring { ring, in_flight } => match in_flight.as_mut() {
+                None => Ok(()),
+                Some(batch) => {
+                    let result = batch.finish(ring);
+                    *in_flight = None;
+                    result
+                }
+            },
         }
     }
 
     /// `fdatasync`s every file.
     pub(crate) fn sync_all(&mut self, files: &[(&std::fs::File, RawFd)]) -> io::Result<()> {
         match self {
-            Self::Pwrite => {
+            Self::Pwrite { .. } => {
                 for (file, _) in files {
                     file.sync_data()?;
                 }
                 Ok(())
             }
-            Self::Uring(ring) => {
+            Self::Uring { ring, .. } => {
                 let fds: Vec<RawFd> = files.iter().map(|(_, fd)| *fd).collect();
                 for chunk in fds.chunks(RING_CHUNK) {
                     sys::ring_sync_all(ring, chunk)?;
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // The kernel may still read the buffers of a batch in flight: wait for it.
+        if let Err(error) = self.finish() {
+            tracing::warn!(%error, "A write in flight at shutdown failed");
         }
     }
 }

@@ -796,3 +796,9 @@ impl Segment {
         Ok(None)
     }
 }
+
+impl AsRef<File> for Segment {
+    fn as_ref(&self) -> &File {
+        &self.file
+    }
+}
