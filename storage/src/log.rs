@@ -48,7 +48,8 @@ pub(crate) struct Inner {
     retention_thread: Mutex<Option<JoinHandle<()>>>,
     backend: IoBackend,
     stats: Arc<CommitStats>,
-    _lock: File,
+    /// Held while the log is open; released by `close`.
+    lock: Mutex<Option<File>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -109,7 +110,7 @@ impl Log {
             retention_thread: Mutex::new(None),
             backend,
             stats,
-            _lock: lock_file,
+            lock: Mutex::new(Some(lock_file)),
         });
         let (stop, stopped) = std_mpsc::channel();
         let weak = Arc::downgrade(&inner);
@@ -716,6 +717,8 @@ impl Log {
         if let Some(handle) = lock(&self.inner.retention_thread).take() {
             let _ = handle.join();
         }
+        // Everything is synced and stopped: another log may open the directory now.
+        drop(lock(&self.inner.lock).take());
         Ok(())
     }
 }

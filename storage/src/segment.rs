@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::error::{Error, IoContext, Result};
-use crate::record::{self, BatchHeader, DecodeError, Record, Records};
+use crate::record::{self, DecodeError, Record, Records};
 use crate::sys;
 
 pub(crate) const INDEX_ENTRY_LEN: usize = 16;
@@ -140,16 +140,23 @@ pub(crate) fn scan(
             }
             Err(DecodeError::End) => return end,
             Err(DecodeError::Incomplete { have: 0, .. }) => return end,
-            Err(error) => match skip_damaged(rest, next_offset) {
-                Some(header) => {
+            Err(error) => match resync(rest, next_offset) {
+                Some(skip) => {
                     tracing::error!(
                         position,
-                        offset = header.base_offset,
-                        records = header.record_count,
+                        damaged_bytes = skip,
+                        first_offset = next_offset,
                         %error,
-                        "Damaged batch inside a segment; its records will not be served"
+                        "Damaged bytes inside a segment; their records will not be served"
                     );
-                    header
+                    // The good batch after the damage starts a new indexed run.
+                    position += skip;
+                    last_indexed = None;
+                    let rest = bytes.get(position as usize..).unwrap_or_default();
+                    match record::decode_batch(rest) {
+                        Ok(header) => header,
+                        Err(_) => return end,
+                    }
                 }
                 None => {
                     end.torn = Some(format!("{error} at byte {position}"));
@@ -174,16 +181,31 @@ pub(crate) fn scan(
     }
 }
 
-/// A damaged batch is skippable only if its header is sane and a good batch follows right
-/// where its length says, starting at the offset its header says.
-fn skip_damaged(rest: &[u8], next_offset: u64) -> Option<BatchHeader> {
-    let header = record::decode_header(rest).ok()?;
-    if header.base_offset != next_offset {
-        return None;
+/// After bytes at the start of `rest` that are not a good batch (and not the zero end marker),
+/// finds the next good batch: one whose CRC checks and whose base offset is past
+/// `next_offset`. Its distance from the start of `rest` is returned; `None` means nothing good
+/// follows, which is a torn tail. Recovery zeroes everything past a segment's verified end, so
+/// a good batch found here is genuine later data, not a leftover of an earlier torn write.
+///
+/// The damaged batch's own header usually says where its successor is; when that header is the
+/// damaged part, every later position is tried (cheap: a version byte and a length are checked
+/// before any CRC), which only happens for real damage.
+fn resync(rest: &[u8], next_offset: u64) -> Option<u64> {
+    let good_after = |at: usize| {
+        let candidate = rest.get(at..)?;
+        let header = record::decode_batch(candidate).ok()?;
+        (header.base_offset > next_offset).then_some(at as u64)
+    };
+    if let Ok(header) = record::decode_header(rest)
+        && let Some(found) = good_after(header.batch_len as usize)
+    {
+        return Some(found);
     }
-    let following = rest.get(header.batch_len as usize..)?;
-    let successor = record::decode_batch(following).ok()?;
-    (successor.base_offset == header.next_offset()).then_some(header)
+    // The version byte sits 8 bytes into a header: look for it first.
+    let version_at = 8;
+    (1..rest.len().saturating_sub(record::BATCH_HEADER_LEN))
+        .filter(|at| rest.get(at + version_at) == Some(&record::BATCH_VERSION))
+        .find_map(good_after)
 }
 
 /// What recovering the active segment found.
@@ -732,6 +754,9 @@ impl Segment {
             };
             let batch_end = position + u64::from(header.batch_len);
             if batch_end > len {
+                if !out.is_empty() {
+                    return Ok(false);
+                }
                 return Err(self.corrupt(position, "batch extends past the committed end"));
             }
             if header.next_offset() > from {
