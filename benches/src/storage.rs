@@ -142,6 +142,21 @@ pub struct AppendResult {
     pub ratio_to_raw_buffered: f64,
     /// For `fsync = always`: payload MB/s over the write+fdatasync raw-disk baseline.
     pub ratio_to_raw_synced: Option<f64>,
+    /// The log's commit counters for the phase: how well group commit batched.
+    pub commit: CommitStats,
+}
+
+/// Group-commit effectiveness over one phase (`Log::commit_counters`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CommitStats {
+    /// Write submissions (commit rounds).
+    pub rounds: u64,
+    /// `fdatasync` rounds (each covers every file written since the previous one).
+    pub syncs: u64,
+    /// Acknowledged appends per commit round.
+    pub appends_per_round: f64,
+    /// Acknowledged appends per sync.
+    pub appends_per_sync: f64,
 }
 
 /// One read-back of a log.
@@ -403,6 +418,7 @@ fn append_phase(
             .collect::<Vec<u8>>(),
     );
     let outcome = runtime.block_on(run_producers(&log, spec, payload.clone()));
+    let counters = log.commit_counters();
     let closed = log.close();
     let (tallies, elapsed) = outcome?;
     closed?;
@@ -430,6 +446,12 @@ fn append_phase(
         latency: Latency::from_histogram(&latency),
         ratio_to_raw_buffered: 0.0,
         ratio_to_raw_synced: None,
+        commit: CommitStats {
+            rounds: counters.rounds,
+            syncs: counters.syncs,
+            appends_per_round: counters.appends as f64 / counters.rounds.max(1) as f64,
+            appends_per_sync: counters.appends as f64 / counters.syncs.max(1) as f64,
+        },
     })
 }
 
@@ -608,6 +630,8 @@ pub fn render(report: &Report) -> String {
         ("max µs", Align::Right),
         ("x buffered", Align::Right),
         ("x synced", Align::Right),
+        ("appends/round", Align::Right),
+        ("appends/sync", Align::Right),
     ]);
     for result in &report.append {
         table.row(vec![
@@ -625,6 +649,8 @@ pub fn render(report: &Report) -> String {
             result
                 .ratio_to_raw_synced
                 .map_or_else(|| "-".into(), report::ratio),
+            format!("{:.1}", result.commit.appends_per_round),
+            format!("{:.1}", result.commit.appends_per_sync),
         ]);
     }
     out.push_str(&table.render());
