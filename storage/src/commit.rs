@@ -602,20 +602,7 @@ impl CommitThread {
         records: &[NewRecord],
         writes: &mut Vec<SegmentWrite>,
     ) -> Result<AppendAck> {
-        if shard.is_poisoned() {
-            return Err(Error::Poisoned {
-                stream: shard.stream.clone(),
-                shard: shard.id,
-            });
-        }
-        let mut tail = shard.tail.lock().unwrap_or_else(|e| e.into_inner());
-        if tail.closed {
-            return Err(Error::ShardClosed {
-                stream: shard.stream.clone(),
-                shard: shard.id,
-                ending_offset: tail.next_offset,
-            });
-        }
+        let mut tail = writable_tail(shard)?;
         let len = record::batch_len(records) as u64;
         let now = self.clock.now_ms();
         let too_old = tail.first_timestamp_ms.is_some_and(|first| {
@@ -688,20 +675,7 @@ impl CommitThread {
     }
 
     fn close(&mut self, shard: &Arc<Shard>, writes: &mut Vec<SegmentWrite>) -> Result<u64> {
-        if shard.is_poisoned() {
-            return Err(Error::Poisoned {
-                stream: shard.stream.clone(),
-                shard: shard.id,
-            });
-        }
-        let mut tail = shard.tail.lock().unwrap_or_else(|e| e.into_inner());
-        if tail.closed {
-            return Err(Error::ShardClosed {
-                stream: shard.stream.clone(),
-                shard: shard.id,
-                ending_offset: tail.next_offset,
-            });
-        }
+        let mut tail = writable_tail(shard)?;
         let active = active_segment(shard)?;
         let write = pending_write(writes, shard, &active, tail.position, tail.next_offset);
         write.seal = true;
@@ -709,6 +683,25 @@ impl CommitThread {
         tail.closed = true;
         Ok(tail.next_offset)
     }
+}
+
+/// The shard's tail, if the shard takes appends.
+fn writable_tail(shard: &Shard) -> Result<std::sync::MutexGuard<'_, crate::shard::Tail>> {
+    if shard.is_poisoned() {
+        return Err(Error::Poisoned {
+            stream: shard.stream.clone(),
+            shard: shard.id,
+        });
+    }
+    let tail = shard.tail.lock().unwrap_or_else(|e| e.into_inner());
+    if tail.closed {
+        return Err(Error::ShardClosed {
+            stream: shard.stream.clone(),
+            shard: shard.id,
+            ending_offset: tail.next_offset,
+        });
+    }
+    Ok(tail)
 }
 
 fn active_segment(shard: &Shard) -> Result<Arc<Segment>> {

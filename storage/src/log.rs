@@ -337,6 +337,26 @@ impl Log {
             .ok_or(Error::Closed)
     }
 
+    /// Validates an append and builds its command and the receiver of its reply.
+    fn append_command(
+        &self,
+        stream: &str,
+        shard: u32,
+        records: Vec<NewRecord>,
+    ) -> Result<(Command, oneshot::Receiver<Result<AppendAck>>)> {
+        self.check_records(&records)?;
+        let shard = self.shard(stream, shard)?;
+        let (reply, response) = oneshot::channel();
+        Ok((
+            Command::Append {
+                shard,
+                records,
+                reply,
+            },
+            response,
+        ))
+    }
+
     /// Appends `records` to one shard as one batch; resolves once they are committed as the
     /// durability setting defines. Waits (without blocking the runtime) when the commit queue
     /// is full.
@@ -346,15 +366,9 @@ impl Log {
         shard: u32,
         records: Vec<NewRecord>,
     ) -> Result<AppendAck> {
-        self.check_records(&records)?;
-        let shard = self.shard(stream, shard)?;
-        let (reply, response) = oneshot::channel();
+        let (command, response) = self.append_command(stream, shard, records)?;
         self.sender()?
-            .send(Command::Append {
-                shard,
-                records,
-                reply,
-            })
+            .send(command)
             .await
             .map_err(|_| Error::Closed)?;
         response.await.map_err(|_| Error::Closed)?
@@ -367,15 +381,9 @@ impl Log {
         shard: u32,
         records: Vec<NewRecord>,
     ) -> Result<AppendAck> {
-        self.check_records(&records)?;
-        let shard = self.shard(stream, shard)?;
-        let (reply, response) = oneshot::channel();
+        let (command, response) = self.append_command(stream, shard, records)?;
         self.sender()?
-            .blocking_send(Command::Append {
-                shard,
-                records,
-                reply,
-            })
+            .blocking_send(command)
             .map_err(|_| Error::Closed)?;
         response.blocking_recv().map_err(|_| Error::Closed)?
     }

@@ -259,12 +259,40 @@ impl AsRef<[u8]> for MapOwner {
     }
 }
 
-fn open_rw(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
+/// How to open a segment's file.
+#[derive(Clone, Copy)]
+enum Open {
+    /// It must exist.
+    Existing,
+    /// Create it if missing, keep its contents.
+    OrCreate,
+    /// Create it, or empty it.
+    Fresh,
+}
+
+fn open_file(path: &Path, how: Open) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true);
+    match how {
+        Open::Existing => {}
+        Open::OrCreate => {
+            options.create(true).truncate(false);
+        }
+        Open::Fresh => {
+            options.create(true).truncate(true);
+        }
+    }
+    options
         .open(path)
         .context(|| format!("opening {}", path.display()))
+}
+
+/// Where a segment's committed data ends.
+#[derive(Clone, Copy)]
+struct Extent {
+    len: u64,
+    next_offset: u64,
+    max_timestamp_ms: i64,
 }
 
 fn map(file: &File, len: u64, path: &Path) -> Result<Bytes> {
@@ -311,25 +339,42 @@ impl Segment {
         file_bytes: u64,
         index_interval_bytes: u64,
     ) -> Result<Self> {
+        let path = data_path(dir, base_offset);
+        let file = open_file(&path, Open::Fresh)?;
+        file.set_len(file_bytes)
+            .context(|| format!("sizing {}", path.display()))?;
+        let empty = Extent {
+            len: 0,
+            next_offset: base_offset,
+            max_timestamp_ms: i64::MIN,
+        };
+        let state = (empty, Some(Vec::new()), false);
+        Self::assemble(
+            dir,
+            base_offset,
+            file,
+            file_bytes,
+            Open::Fresh,
+            state,
+            index_interval_bytes,
+        )
+    }
+
+    /// Puts a segment together from its open data file, mapping `mapped_len` bytes of it and
+    /// opening its index file as `index_open` says.
+    fn assemble(
+        dir: &Path,
+        base_offset: u64,
+        file: File,
+        mapped_len: u64,
+        index_open: Open,
+        (extent, index, sealed): (Extent, Option<Vec<IndexEntry>>, bool),
+        index_interval_bytes: u64,
+    ) -> Result<Self> {
         let data_path = data_path(dir, base_offset);
         let index_path = index_path(dir, base_offset);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&data_path)
-            .context(|| format!("creating {}", data_path.display()))?;
-        file.set_len(file_bytes)
-            .context(|| format!("sizing {}", data_path.display()))?;
-        let index_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&index_path)
-            .context(|| format!("creating {}", index_path.display()))?;
-        let data = map(&file, file_bytes, &data_path)?;
+        let index_file = open_file(&index_path, index_open)?;
+        let data = map(&file, mapped_len, &data_path)?;
         Ok(Self {
             base_offset,
             data_path,
@@ -337,11 +382,11 @@ impl Segment {
             file,
             index_file,
             data,
-            len: AtomicU64::new(0),
-            next_offset: AtomicU64::new(base_offset),
-            max_timestamp_ms: AtomicI64::new(i64::MIN),
-            index: RwLock::new(Some(Vec::new())),
-            sealed: AtomicBool::new(false),
+            len: AtomicU64::new(extent.len),
+            next_offset: AtomicU64::new(extent.next_offset),
+            max_timestamp_ms: AtomicI64::new(extent.max_timestamp_ms),
+            index: RwLock::new(index),
+            sealed: AtomicBool::new(sealed),
             index_interval_bytes,
         })
     }
@@ -353,35 +398,27 @@ impl Segment {
         base_offset: u64,
         index_interval_bytes: u64,
     ) -> Result<Self> {
-        let data_path = data_path(dir, base_offset);
-        let index_path = index_path(dir, base_offset);
-        let file = open_rw(&data_path)?;
+        let path = data_path(dir, base_offset);
+        let file = open_file(&path, Open::Existing)?;
         let file_len = file
             .metadata()
-            .context(|| format!("stat {}", data_path.display()))?
+            .context(|| format!("stat {}", path.display()))?
             .len();
-        let data = map(&file, file_len, &data_path)?;
-        let index_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&index_path)
-            .context(|| format!("opening {}", index_path.display()))?;
-        let mut segment = Self {
-            base_offset,
-            data_path,
-            index_path,
-            file,
-            index_file,
-            data,
-            len: AtomicU64::new(0),
-            next_offset: AtomicU64::new(base_offset),
-            max_timestamp_ms: AtomicI64::new(i64::MIN),
-            index: RwLock::new(None),
-            sealed: AtomicBool::new(true),
-            index_interval_bytes,
+        let empty = Extent {
+            len: 0,
+            next_offset: base_offset,
+            max_timestamp_ms: i64::MIN,
         };
+        let state = (empty, None, true);
+        let mut segment = Self::assemble(
+            dir,
+            base_offset,
+            file,
+            file_len,
+            Open::OrCreate,
+            state,
+            index_interval_bytes,
+        )?;
         if !segment.adopt_index_tail() {
             tracing::warn!(segment = %segment.data_path.display(), "Rebuilding segment index");
             segment.rebuild_index()?;
@@ -494,7 +531,7 @@ impl Segment {
     ) -> Result<(Self, Recovery)> {
         let data_path = data_path(dir, base_offset);
         let index_path = index_path(dir, base_offset);
-        let file = open_rw(&data_path)?;
+        let file = open_file(&data_path, Open::Existing)?;
         let file_len = file
             .metadata()
             .context(|| format!("stat {}", data_path.display()))?
@@ -537,28 +574,20 @@ impl Segment {
             file.sync_all()
                 .context(|| format!("syncing {}", data_path.display()))?;
         }
-        let index_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&index_path)
-            .context(|| format!("opening {}", index_path.display()))?;
-        let data = map(&file, mapped_len, &data_path)?;
-        let segment = Self {
-            base_offset,
-            data_path,
-            index_path,
-            file,
-            index_file,
-            data,
-            len: AtomicU64::new(scan_end.valid_end),
-            next_offset: AtomicU64::new(scan_end.next_offset),
-            max_timestamp_ms: AtomicI64::new(scan_end.max_timestamp_ms),
-            index: RwLock::new(None),
-            sealed: AtomicBool::new(false),
-            index_interval_bytes,
+        let extent = Extent {
+            len: scan_end.valid_end,
+            next_offset: scan_end.next_offset,
+            max_timestamp_ms: scan_end.max_timestamp_ms,
         };
+        let segment = Self::assemble(
+            dir,
+            base_offset,
+            file,
+            mapped_len,
+            Open::OrCreate,
+            (extent, None, false),
+            index_interval_bytes,
+        )?;
         segment.rewrite_index_file(&entries)?;
         *segment.index.write().unwrap_or_else(|e| e.into_inner()) = Some(entries);
         let first_timestamp_ms = record::decode_header(&segment.data)
