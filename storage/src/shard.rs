@@ -63,6 +63,9 @@ pub(crate) struct Shard {
     pub index_interval_bytes: u64,
 }
 
+/// Segments one read walks at most.
+const SEGMENTS_PER_READ_MAX: usize = 16;
+
 pub(crate) fn shard_dir(root: &Path, stream_id: u64, shard: u32) -> PathBuf {
     root.join("streams")
         .join(stream_id.to_string())
@@ -253,11 +256,21 @@ impl Shard {
         }))
     }
 
-    pub(crate) fn segments(&self) -> Vec<Arc<Segment>> {
-        self.segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The earliest retained offset, and the segments from the first one `starts_here` does not
+    /// reject (a `partition_point` predicate), at most `count` of them: a read clones only the
+    /// handles it can use, not the whole (possibly long) list.
+    fn segments_from(
+        &self,
+        starts_here: impl Fn(&Segment) -> bool,
+        count: usize,
+    ) -> (Option<u64>, Vec<Arc<Segment>>) {
+        let segments = self.segments.read().unwrap_or_else(|e| e.into_inner());
+        let earliest = segments.first().map(|segment| segment.base_offset);
+        let start = segments.partition_point(|segment| starts_here(segment));
+        (
+            earliest,
+            segments.iter().skip(start).take(count).cloned().collect(),
+        )
     }
 
     pub(crate) fn committed(&self) -> u64 {
@@ -302,8 +315,13 @@ impl Shard {
 
     pub(crate) fn read(&self, from: u64, limits: ReadLimits) -> Result<ReadBatch> {
         let next = self.committed();
-        let segments = self.segments();
-        let earliest = segments.first().map_or(next, |segment| segment.base_offset);
+        // The segment holding `from` and the ones after it; a read that needs more than this
+        // many segments returns what they hold and the caller continues from `next_offset`.
+        let (earliest, segments) = self.segments_from(
+            |segment| segment.next_offset() <= from,
+            SEGMENTS_PER_READ_MAX,
+        );
+        let earliest = earliest.unwrap_or(next);
         if from < earliest {
             return Err(Error::Trimmed {
                 requested: from,
@@ -318,10 +336,7 @@ impl Shard {
         }
         let mut out = Vec::new();
         let mut bytes_read = 0usize;
-        let start = segments
-            .partition_point(|segment| segment.base_offset <= from)
-            .saturating_sub(1);
-        for segment in segments.iter().skip(start) {
+        for segment in &segments {
             let wanted = out.last().map_or(from, |r: &Record| r.offset + 1);
             if wanted >= next {
                 break;
@@ -354,10 +369,12 @@ impl Shard {
     }
 
     pub(crate) fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<u64> {
-        let segments = self.segments();
         let next = self.committed();
-        let start = segments.partition_point(|segment| segment.max_timestamp_ms() < timestamp_ms);
-        for segment in segments.iter().skip(start) {
+        let (_, segments) = self.segments_from(
+            |segment| segment.max_timestamp_ms() < timestamp_ms,
+            usize::MAX,
+        );
+        for segment in &segments {
             if let Some(offset) = segment.offset_for_timestamp(timestamp_ms)? {
                 return Ok(offset.min(next));
             }
