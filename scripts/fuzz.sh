@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-20}"
 export RUSTC_BOOTSTRAP=1
 
-for crate in storage; do
+for crate in storage protocol; do
     for target in $(cd "$crate" && cargo fuzz list); do
         echo "==> fuzz $crate/$target for ${seconds}s"
         (cd "$crate" && cargo fuzz run "$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \

@@ -1,0 +1,280 @@
+//! The native binary protocol: frames, operations, bodies and error codes.
+//!
+//! The specification, with every byte layout, is `protocol/README.md`; this module is its
+//! implementation. Each operation is a request body in [`requests`] and a response body in
+//! [`responses`]; [`Request`] and [`Response`] tie them to operation codes.
+#![deny(clippy::indexing_slicing)]
+
+pub mod codes;
+pub mod frame;
+pub mod requests;
+pub mod responses;
+
+use bytes::BytesMut;
+
+pub use codes::ErrorCode;
+pub use frame::{FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Frame, FrameHeader, Kind, decode_frame};
+pub use requests::{
+    CommitCursor, CreateStream, DeleteStream, DescribeStream, Fetch, FetchCursor, Hello,
+    ListStreams, Produce, ProduceRecord, StartPosition, Target,
+};
+pub use responses::{
+    CursorPosition, ErrorResponse, FetchOk, FetchedRecord, HelloOk, ProduceOk, ProduceResult,
+    ShardDescription, StreamDescription, StreamList,
+};
+
+pub use crate::codec::{DecodeError, Message};
+
+/// The protocol version this crate speaks. A server answers a `Hello` whose range excludes
+/// it with [`ErrorCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Stream names are 1 to 128 bytes of UTF-8 (Kinesis allows 128 characters).
+pub const STREAM_NAME_BYTES_MAX: usize = 128;
+/// Cursor (consumer) names are 1 to 128 bytes of UTF-8.
+pub const CURSOR_NAME_BYTES_MAX: usize = 128;
+/// Client and server names in the handshake are 0 to 128 bytes of UTF-8.
+pub const PEER_NAME_BYTES_MAX: usize = 128;
+/// Partition keys are at least 1 byte of UTF-8 (as in Kinesis)...
+pub const PARTITION_KEY_BYTES_MIN: usize = 1;
+/// ...and at most 256.
+pub const PARTITION_KEY_BYTES_MAX: usize = 256;
+/// A fetched record's key: 0 bytes when it was produced to a shard, else a partition key.
+pub const FETCHED_KEY_BYTES_MAX: usize = PARTITION_KEY_BYTES_MAX;
+/// Records in one `Produce` (and results in its `ProduceOk`).
+pub const PRODUCE_RECORDS_MAX: usize = 10_000;
+/// Error messages are cut to this many bytes when encoded.
+pub const ERROR_MESSAGE_BYTES_MAX: usize = 4096;
+
+/// Operation codes. A response carries its request's code, except an error response,
+/// which carries [`Op::Error`]. Numbers are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+#[non_exhaustive]
+pub enum Op {
+    /// Only in responses: the request failed; the body is an [`ErrorResponse`].
+    Error = 0,
+    /// [`Hello`] → [`HelloOk`].
+    Hello = 1,
+    /// [`CreateStream`] → empty.
+    CreateStream = 2,
+    /// [`DeleteStream`] → empty.
+    DeleteStream = 3,
+    /// [`ListStreams`] → [`StreamList`].
+    ListStreams = 4,
+    /// [`DescribeStream`] → [`StreamDescription`].
+    DescribeStream = 5,
+    /// [`Produce`] → [`ProduceOk`].
+    Produce = 6,
+    /// [`Fetch`] → [`FetchOk`].
+    Fetch = 7,
+    /// [`CommitCursor`] → empty.
+    CommitCursor = 8,
+    /// [`FetchCursor`] → [`CursorPosition`].
+    FetchCursor = 9,
+}
+
+impl Op {
+    /// Every operation, in code order.
+    pub const ALL: [Self; 10] = [
+        Self::Error,
+        Self::Hello,
+        Self::CreateStream,
+        Self::DeleteStream,
+        Self::ListStreams,
+        Self::DescribeStream,
+        Self::Produce,
+        Self::Fetch,
+        Self::CommitCursor,
+        Self::FetchCursor,
+    ];
+
+    /// The operation for a wire code, or `None`.
+    #[must_use]
+    pub fn from_u16(value: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| *op as u16 == value)
+    }
+}
+
+/// Appends a frame header for a body of `body_len` bytes.
+fn encode_header(kind: Kind, op: Op, request_id: u32, body_len: usize, out: &mut BytesMut) {
+    out.reserve(FRAME_HEADER_SIZE + body_len);
+    FrameHeader {
+        kind,
+        op: op as u16,
+        request_id,
+        body_len: u32::try_from(body_len).unwrap_or(u32::MAX),
+    }
+    .encode(out);
+}
+
+/// Decodes an empty body.
+fn decode_empty(body: &[u8]) -> Result<(), DecodeError> {
+    crate::codec::Reader::new(body).finish()
+}
+
+/// Generates the `Request`/`Response` enums' codecs from one table, so an operation cannot
+/// be added to one method and forgotten in another.
+macro_rules! messages {
+    (
+        $(#[$doc:meta])* $name:ident {
+            $($(#[$vdoc:meta])* $variant:ident $(($body:ty))? = $op:ident,)*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vdoc])* $variant $(($body))?,)*
+        }
+
+        impl $name {
+            /// The operation code its frame carries.
+            #[must_use]
+            pub fn op(&self) -> Op {
+                match self {
+                    $(messages!(@pattern $variant $(($body))?) => Op::$op,)*
+                }
+            }
+
+            /// Bytes of body [`Self::encode`] appends.
+            #[must_use]
+            pub fn encoded_size(&self) -> usize {
+                match self {
+                    $(messages!(@bind $variant body $(($body))?) =>
+                        messages!(@size body $(($body))?),)*
+                }
+            }
+
+            /// Appends the body (no frame header).
+            pub fn encode(&self, out: &mut BytesMut) {
+                match self {
+                    $(messages!(@bind $variant body $(($body))?) =>
+                        messages!(@encode body out $(($body))?),)*
+                }
+            }
+
+            /// Decodes the body of a frame whose header carries `op`.
+            ///
+            /// # Errors
+            /// [`DecodeError::UnknownOperation`] for an op with no such message, and any
+            /// body error.
+            pub fn decode(op: u16, body: &[u8]) -> Result<Self, DecodeError> {
+                match Op::from_u16(op) {
+                    $(Some(Op::$op) => messages!(@decode $variant body $(($body))?),)*
+                    _ => Err(DecodeError::UnknownOperation { op }),
+                }
+            }
+        }
+    };
+    (@pattern $variant:ident ($body:ty)) => { Self::$variant(_) };
+    (@pattern $variant:ident) => { Self::$variant };
+    (@bind $variant:ident $b:ident ($body:ty)) => { Self::$variant($b) };
+    (@bind $variant:ident $b:ident) => { Self::$variant };
+    (@size $b:ident ($body:ty)) => { $b.encoded_size() };
+    (@size $b:ident) => { 0 };
+    (@encode $b:ident $out:ident ($body:ty)) => { $b.encode($out) };
+    (@encode $b:ident $out:ident) => { () };
+    (@decode $variant:ident $b:ident ($body:ty)) => {
+        <$body as Message>::decode($b).map(Self::$variant)
+    };
+    (@decode $variant:ident $b:ident) => { decode_empty($b).map(|()| Self::$variant) };
+}
+
+messages! {
+    /// Every request a client can send.
+    Request {
+        /// Must be the first request on a connection.
+        Hello(Hello) = Hello,
+        /// Create a stream.
+        CreateStream(CreateStream) = CreateStream,
+        /// Delete a stream.
+        DeleteStream(DeleteStream) = DeleteStream,
+        /// List streams.
+        ListStreams(ListStreams) = ListStreams,
+        /// Describe a stream's shards.
+        DescribeStream(DescribeStream) = DescribeStream,
+        /// Append records.
+        Produce(Produce) = Produce,
+        /// Read records.
+        Fetch(Fetch) = Fetch,
+        /// Save a consumer position.
+        CommitCursor(CommitCursor) = CommitCursor,
+        /// Load a consumer position.
+        FetchCursor(FetchCursor) = FetchCursor,
+    }
+}
+
+messages! {
+    /// Every response a server can send.
+    Response {
+        /// The handshake succeeded.
+        HelloOk(HelloOk) = Hello,
+        /// The stream was created (empty body).
+        CreateStreamOk = CreateStream,
+        /// The stream was deleted (empty body).
+        DeleteStreamOk = DeleteStream,
+        /// Every stream's name.
+        StreamList(StreamList) = ListStreams,
+        /// One stream's shards.
+        StreamDescription(StreamDescription) = DescribeStream,
+        /// Where each produced record landed.
+        ProduceOk(ProduceOk) = Produce,
+        /// Fetched records.
+        FetchOk(FetchOk) = Fetch,
+        /// The position was saved (empty body).
+        CommitCursorOk = CommitCursor,
+        /// A saved position.
+        CursorPosition(CursorPosition) = FetchCursor,
+        /// Any request failed.
+        Error(ErrorResponse) = Error,
+    }
+}
+
+impl Request {
+    /// Appends a whole request frame: header, then body.
+    pub fn encode_frame(&self, request_id: u32, out: &mut BytesMut) {
+        encode_header(
+            Kind::Request,
+            self.op(),
+            request_id,
+            self.encoded_size(),
+            out,
+        );
+        self.encode(out);
+    }
+}
+
+impl Response {
+    /// Appends a whole response frame: header, then body.
+    pub fn encode_frame(&self, request_id: u32, out: &mut BytesMut) {
+        encode_header(
+            Kind::Response,
+            self.op(),
+            request_id,
+            self.encoded_size(),
+            out,
+        );
+        self.encode(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Op;
+
+    /// Snapshot: operation numbers are part of the wire format. Add, never edit.
+    #[test]
+    fn operation_numbers_are_pinned() {
+        let table: Vec<(Op, u16)> = Op::ALL.iter().map(|op| (*op, *op as u16)).collect();
+        assert_eq!(
+            format!("{table:?}"),
+            "[(Error, 0), (Hello, 1), (CreateStream, 2), (DeleteStream, 3), (ListStreams, 4), \
+             (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9)]"
+        );
+        for op in Op::ALL {
+            assert_eq!(Op::from_u16(op as u16), Some(op));
+        }
+        assert_eq!(Op::from_u16(10), None);
+    }
+}
