@@ -15,6 +15,7 @@
 
 mod cli;
 mod config;
+mod native;
 mod serve;
 mod shutdown;
 mod telemetry;

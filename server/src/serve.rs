@@ -20,6 +20,14 @@ pub enum ServeError {
     /// The SIGINT/SIGTERM handlers could not be installed.
     #[error("Cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    /// A listener could not bind its address.
+    #[error("Cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The log could not be opened or recovered.
     #[error("Cannot open the log in {}: {source}", dir.display())]
     Open {
@@ -55,11 +63,15 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Open { dir, source })?
     };
 
-    info!(
-        http = %config.server.http,
-        native = %config.server.native,
-        "Listeners are not implemented yet; nothing is bound to these addresses"
-    );
+    let (listener, native) = crate::native::bind(config.server.native)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.server.native,
+            source,
+        })?;
+    info!(%native, "Native protocol listening");
+    let native_server = tokio::spawn(crate::native::serve(listener, log.clone()));
+    info!(http = %config.server.http, "The AWS HTTP API is not implemented yet; nothing is bound to it");
     info!(
         data_dir = %data_dir.display(),
         io = %log.io_backend(),
@@ -70,6 +82,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
 
     let signal = signals.recv().await;
     info!(%signal, "Shutting down; closing the log");
+    // No new connections or requests; requests still in flight fail with `Unavailable` once
+    // the log is closed.
+    native_server.abort();
 
     // `close` flushes, fsyncs and joins the engine's threads: blocking work again. A second
     // signal abandons it: what was written is in the page cache and survives like a kill -9.

@@ -305,9 +305,11 @@ impl Log {
             ));
         }
         for record in records {
-            if record.key.is_empty() || record.key.len() > PARTITION_KEY_BYTES_MAX {
+            // Views with rules of their own (Kinesis: 1 to 256 bytes) check them; the engine
+            // only bounds the size. Records addressed to a shard may have no key.
+            if record.key.len() > PARTITION_KEY_BYTES_MAX {
                 return Err(Error::InvalidArgument(format!(
-                    "partition key of {} bytes; must be 1 to {PARTITION_KEY_BYTES_MAX}",
+                    "partition key of {} bytes; at most {PARTITION_KEY_BYTES_MAX}",
                     record.key.len()
                 )));
             }

@@ -1,0 +1,83 @@
+//! The one mapping from engine errors to native protocol error codes.
+
+use protocol::native::{ErrorCode, ErrorResponse};
+
+/// The native error response for an engine error.
+pub fn from_storage(error: &storage::Error) -> ErrorResponse {
+    use storage::Error as E;
+    let code = match error {
+        E::StreamNotFound(_) => ErrorCode::StreamNotFound,
+        E::StreamExists(_) => ErrorCode::StreamExists,
+        E::ShardNotFound { .. } => ErrorCode::ShardNotFound,
+        E::ShardClosed { .. } => ErrorCode::ShardClosed,
+        E::Trimmed { .. } => ErrorCode::OffsetTrimmed,
+        E::OffsetBeyondEnd { .. } => ErrorCode::OffsetBeyondEnd,
+        E::RecordTooLarge { .. } | E::BatchTooLarge { .. } => ErrorCode::RecordTooLarge,
+        E::InvalidArgument(_) | E::InvalidConfig(_) => ErrorCode::InvalidArgument,
+        E::Closed | E::Poisoned { .. } => ErrorCode::Unavailable,
+        _ => ErrorCode::Internal,
+    };
+    ErrorResponse::new(code, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_map_to_their_codes() {
+        let cases = [
+            (
+                storage::Error::StreamNotFound("s".into()),
+                ErrorCode::StreamNotFound,
+            ),
+            (
+                storage::Error::StreamExists("s".into()),
+                ErrorCode::StreamExists,
+            ),
+            (
+                storage::Error::ShardNotFound {
+                    stream: "s".into(),
+                    shard: 1,
+                },
+                ErrorCode::ShardNotFound,
+            ),
+            (
+                storage::Error::ShardClosed {
+                    stream: "s".into(),
+                    shard: 1,
+                    ending_offset: 3,
+                },
+                ErrorCode::ShardClosed,
+            ),
+            (
+                storage::Error::Trimmed {
+                    requested: 1,
+                    earliest: 5,
+                },
+                ErrorCode::OffsetTrimmed,
+            ),
+            (
+                storage::Error::OffsetBeyondEnd {
+                    requested: 9,
+                    next: 5,
+                },
+                ErrorCode::OffsetBeyondEnd,
+            ),
+            (
+                storage::Error::RecordTooLarge { size: 9, max: 5 },
+                ErrorCode::RecordTooLarge,
+            ),
+            (
+                storage::Error::InvalidArgument("x".into()),
+                ErrorCode::InvalidArgument,
+            ),
+            (storage::Error::Closed, ErrorCode::Unavailable),
+        ];
+        for (error, code) in cases {
+            let response = from_storage(&error);
+            assert_eq!(response.error_code(), Some(code), "{error}");
+            assert_eq!(response.message, error.to_string());
+        }
+    }
+}

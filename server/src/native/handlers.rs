@@ -1,0 +1,239 @@
+//! One function per native operation: protocol request in, one engine call, protocol response
+//! out. Catalog changes (which fsync the metadata journal) run on the blocking pool.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use protocol::native::{
+    CommitCursor, CreateStream, CursorPosition, DeleteStream, DescribeStream, ErrorCode,
+    ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, Produce, ProduceOk, ProduceResult,
+    Response, ShardDescription, StartPosition, StreamDescription, StreamList, Target,
+};
+use storage::{Log, NewRecord, ReadLimits};
+
+use super::error::from_storage;
+
+/// Records one fetch returns at most.
+pub const FETCH_RECORDS_MAX: u32 = 10_000;
+/// Key and data bytes one fetch returns at most.
+pub const FETCH_BYTES_MAX: u32 = 10 * 1024 * 1024;
+/// Longest a fetch waits for data.
+pub const FETCH_WAIT_MAX: Duration = Duration::from_secs(30);
+
+type Outcome = Result<Response, ErrorResponse>;
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> storage::Result<T> + Send + 'static,
+) -> Result<T, ErrorResponse> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|error| from_storage(&error)),
+        Err(error) => Err(ErrorResponse::new(ErrorCode::Internal, error.to_string())),
+    }
+}
+
+pub async fn create_stream(log: &Log, request: CreateStream) -> Outcome {
+    let log = log.clone();
+    let retention = Duration::from_secs(u64::from(request.retention_hours) * 3600);
+    blocking(move || log.create_stream(&request.name, request.shard_count, retention)).await?;
+    Ok(Response::CreateStreamOk)
+}
+
+pub async fn delete_stream(log: &Log, request: DeleteStream) -> Outcome {
+    let log = log.clone();
+    blocking(move || log.delete_stream(&request.name)).await?;
+    Ok(Response::DeleteStreamOk)
+}
+
+pub fn list_streams(log: &Log) -> Outcome {
+    let names = log
+        .list_streams()
+        .into_iter()
+        .map(|stream| stream.name)
+        .collect();
+    Ok(Response::StreamList(StreamList { names }))
+}
+
+pub fn describe_stream(log: &Log, request: &DescribeStream) -> Outcome {
+    let info = log
+        .stream(&request.name)
+        .map_err(|error| from_storage(&error))?;
+    let shards = info
+        .shards
+        .iter()
+        .map(|shard| ShardDescription {
+            id: shard.id,
+            hash_start: shard.hash_start,
+            hash_end: shard.hash_end,
+            parent: shard.parent,
+            adjacent_parent: shard.adjacent_parent,
+            starting_offset: shard.starting_offset,
+            ending_offset: shard.ending_offset,
+        })
+        .collect();
+    let retention_hours = u32::try_from(info.retention.as_secs() / 3600).unwrap_or(u32::MAX);
+    Ok(Response::StreamDescription(StreamDescription {
+        name: info.name,
+        retention_hours,
+        shards,
+    }))
+}
+
+/// The 128-bit hash key Kinesis derives from a partition key: MD5, read big-endian.
+pub fn hash_key(partition_key: &[u8]) -> u128 {
+    use md5::Digest as _;
+    u128::from_be_bytes(md5::Md5::digest(partition_key).into())
+}
+
+/// Routes every record to its shard (by hash key, as Kinesis does, or as addressed), appends
+/// each shard's records as one batch, and answers per record in request order.
+pub async fn produce(log: &Log, request: Produce) -> Outcome {
+    let info = log
+        .stream(&request.stream)
+        .map_err(|error| from_storage(&error))?;
+    let count = request.records.len();
+    let mut by_shard: BTreeMap<u32, (Vec<usize>, Vec<NewRecord>)> = BTreeMap::new();
+    for (index, record) in request.records.into_iter().enumerate() {
+        let (shard, key, hash) = match record.target {
+            Target::PartitionKey {
+                key,
+                explicit_hash_key,
+            } => {
+                let hash = explicit_hash_key.unwrap_or_else(|| hash_key(&key));
+                let shard = info.shard_for_hash(hash).map(|s| s.id).ok_or_else(|| {
+                    ErrorResponse::new(ErrorCode::Unavailable, "no open shard holds that hash key")
+                })?;
+                (shard, key, explicit_hash_key)
+            }
+            Target::Shard(shard) => (shard, bytes::Bytes::new(), None),
+        };
+        let entry = by_shard.entry(shard).or_default();
+        entry.0.push(index);
+        entry.1.push(NewRecord {
+            key,
+            hash_key: hash,
+            attributes: bytes::Bytes::new(),
+            data: record.data,
+        });
+    }
+    let mut results = vec![
+        ProduceResult {
+            shard: 0,
+            offset: 0
+        };
+        count
+    ];
+    for (shard, (indexes, records)) in by_shard {
+        let ack = log
+            .append(&request.stream, shard, records)
+            .await
+            .map_err(|error| from_storage(&error))?;
+        for (position, index) in indexes.into_iter().enumerate() {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = ProduceResult {
+                    shard,
+                    offset: ack.first_offset + position as u64,
+                };
+            }
+        }
+    }
+    Ok(Response::ProduceOk(ProduceOk { results }))
+}
+
+/// Reads from the requested position; with nothing there yet and a wait, waits for a commit
+/// (woken by it, not by polling) and reads again.
+pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> {
+    let Fetch {
+        stream,
+        shard,
+        start,
+        max_records,
+        max_bytes,
+        max_wait_ms,
+    } = request;
+    let failed = |error: storage::Error| from_storage(&error);
+    let bounds = log.shard_bounds(&stream, shard).map_err(failed)?;
+    let from = match start {
+        StartPosition::AtOffset(offset) => offset,
+        StartPosition::AfterOffset(offset) => offset.saturating_add(1),
+        StartPosition::AtTimestamp(ms) => log
+            .offset_for_timestamp(&stream, shard, ms)
+            .map_err(failed)?,
+        StartPosition::TrimHorizon => bounds.earliest,
+        StartPosition::Latest => bounds.next,
+    };
+    let limits = ReadLimits {
+        records_max: max_records.clamp(1, FETCH_RECORDS_MAX) as usize,
+        bytes_max: max_bytes.clamp(1, FETCH_BYTES_MAX) as usize,
+    };
+    let mut batch = log.read(&stream, shard, from, limits).map_err(failed)?;
+    if batch.records.is_empty() && max_wait_ms > 0 {
+        let wait = Duration::from_millis(u64::from(max_wait_ms)).min(FETCH_WAIT_MAX);
+        if log
+            .wait_for(&stream, shard, from, wait)
+            .await
+            .map_err(failed)?
+        {
+            batch = log.read(&stream, shard, from, limits).map_err(failed)?;
+        }
+    }
+    let ending = log.shard_bounds(&stream, shard).map_err(failed)?.ending;
+    let child_shards = match ending {
+        Some(end) if batch.next_offset >= end => log
+            .stream(&stream)
+            .map_err(failed)?
+            .shards
+            .iter()
+            .filter(|s| s.parent == Some(shard) || s.adjacent_parent == Some(shard))
+            .map(|s| s.id)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let records = batch
+        .records
+        .into_iter()
+        .map(|record| FetchedRecord {
+            offset: record.offset,
+            timestamp_ms: record.timestamp_ms,
+            key: record.key,
+            data: record.data,
+        })
+        .collect();
+    Ok(FetchOk {
+        next_offset: batch.next_offset,
+        shard_ending: ending,
+        child_shards,
+        records,
+    })
+}
+
+pub async fn commit_cursor(log: &Log, request: CommitCursor) -> Outcome {
+    let log = log.clone();
+    blocking(move || {
+        log.commit_cursor(
+            &request.name,
+            &request.stream,
+            request.shard,
+            request.offset,
+        )
+    })
+    .await?;
+    Ok(Response::CommitCursorOk)
+}
+
+pub fn fetch_cursor(log: &Log, request: &FetchCursor) -> Outcome {
+    let offset = log.cursor(&request.name, &request.stream, request.shard);
+    Ok(Response::CursorPosition(CursorPosition { offset }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_keys_are_md5_read_big_endian() {
+        // MD5("") = d41d8cd98f00b204e9800998ecf8427e
+        assert_eq!(hash_key(b""), 0xd41d_8cd9_8f00_b204_e980_0998_ecf8_427e);
+        // MD5("a") = 0cc175b9c0f1b6a831c399e269772661
+        assert_eq!(hash_key(b"a"), 0x0cc1_75b9_c0f1_b6a8_31c3_99e2_6977_2661);
+    }
+}

@@ -1,0 +1,596 @@
+//! The native protocol against a running `strata serve`: the handshake, stream management,
+//! produce routed by partition key (MD5, as Kinesis) or to a shard, fetch from every kind of
+//! start position, long polling woken by a produce, pipelining, cursors, errors that keep the
+//! connection usable and framing errors that close it, and data surviving a restart.
+//!
+//! Every wait is bounded, so a hung server fails the test instead of hanging the suite.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on any unexpected error"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use protocol::native::{
+    CommitCursor, CreateStream, DescribeStream, ErrorCode, FRAME_BYTES_MAX, Fetch, FetchCursor,
+    FetchOk, Frame, Hello, ListStreams, Produce, ProduceRecord, Request, Response, StartPosition,
+    Target,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `strata serve` with its native address.
+struct Server {
+    child: Child,
+    native: SocketAddr,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "serve",
+                "--native",
+                "127.0.0.1:0",
+                "--fsync",
+                "always",
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env_remove("STRATA_NATIVE")
+            .env_remove("STRATA_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let native = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("the server says where it listens");
+            if let Some(at) = line.find("native=")
+                && line.contains("Native protocol listening")
+            {
+                let address = line[at + "native=".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                break address.parse().unwrap();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || while lines.recv().is_ok() {});
+        Self { child, native }
+    }
+
+    fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "clean exit after SIGTERM: {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("the server did not stop within {WAIT:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connection speaking the codec directly.
+struct Connection {
+    socket: TcpStream,
+    buffer: BytesMut,
+    next_id: u32,
+}
+
+impl Connection {
+    async fn open(address: SocketAddr) -> Self {
+        let socket = tokio::time::timeout(WAIT, TcpStream::connect(address))
+            .await
+            .unwrap()
+            .unwrap();
+        Self {
+            socket,
+            buffer: BytesMut::new(),
+            next_id: 1,
+        }
+    }
+
+    async fn greeted(address: SocketAddr) -> Self {
+        let mut connection = Self::open(address).await;
+        let hello = Hello {
+            protocol_version_min: 1,
+            protocol_version_max: 1,
+            client_name: "test".into(),
+        };
+        match connection.call(Request::Hello(hello)).await {
+            Response::HelloOk(ok) => assert_eq!(ok.version, 1),
+            other => panic!("handshake failed: {other:?}"),
+        }
+        connection
+    }
+
+    async fn send(&mut self, request: &Request) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut out = BytesMut::new();
+        request.encode_frame(id, &mut out);
+        self.socket.write_all(&out).await.unwrap();
+        id
+    }
+
+    /// The next response, or `None` when the server closed the connection.
+    async fn receive(&mut self) -> Option<(u32, Response)> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(frame) = Frame::split_from(&mut self.buffer, FRAME_BYTES_MAX).unwrap() {
+                return Some((
+                    frame.request_id,
+                    Response::decode(frame.op, &frame.body).unwrap(),
+                ));
+            }
+            let read = tokio::time::timeout_at(deadline, self.socket.read_buf(&mut self.buffer))
+                .await
+                .expect("a response within the deadline");
+            if read.unwrap_or(0) == 0 {
+                return None;
+            }
+        }
+    }
+
+    async fn call(&mut self, request: Request) -> Response {
+        let id = self.send(&request).await;
+        let (answered, response) = self.receive().await.expect("a response");
+        assert_eq!(answered, id, "responses carry their request's id");
+        response
+    }
+
+    async fn fetch(
+        &mut self,
+        stream: &str,
+        shard: u32,
+        start: StartPosition,
+        wait_ms: u32,
+    ) -> FetchOk {
+        let request = Request::Fetch(Fetch {
+            stream: stream.into(),
+            shard,
+            start,
+            max_records: 10_000,
+            max_bytes: 10 * 1024 * 1024,
+            max_wait_ms: wait_ms,
+        });
+        match self.call(request).await {
+            Response::FetchOk(ok) => ok,
+            other => panic!("fetch failed: {other:?}"),
+        }
+    }
+}
+
+fn error_code(response: &Response) -> Option<ErrorCode> {
+    match response {
+        Response::Error(error) => error.error_code(),
+        _ => None,
+    }
+}
+
+fn keyed(key: &str, data: &str) -> ProduceRecord {
+    ProduceRecord {
+        target: Target::PartitionKey {
+            key: Bytes::copy_from_slice(key.as_bytes()),
+            explicit_hash_key: None,
+        },
+        data: Bytes::copy_from_slice(data.as_bytes()),
+    }
+}
+
+async fn create(connection: &mut Connection, name: &str, shards: u32) {
+    let request = CreateStream {
+        name: name.into(),
+        shard_count: shards,
+        retention_hours: 24,
+    };
+    assert_eq!(
+        connection.call(Request::CreateStream(request)).await,
+        Response::CreateStreamOk
+    );
+}
+
+fn md5_hash(key: &str) -> u128 {
+    use md5::Digest as _;
+    u128::from_be_bytes(md5::Md5::digest(key.as_bytes()).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_routes_by_partition_key_and_fetch_returns_every_record_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    create(&mut connection, "clicks", 4).await;
+    let Response::StreamDescription(description) = connection
+        .call(Request::DescribeStream(DescribeStream {
+            name: "clicks".into(),
+        }))
+        .await
+    else {
+        panic!("describe failed");
+    };
+    assert_eq!(description.shards.len(), 4);
+
+    let records: Vec<ProduceRecord> = (0..200)
+        .map(|i| keyed(&format!("user-{}", i % 17), &format!("event-{i}")))
+        .collect();
+    let Response::ProduceOk(ok) = connection
+        .call(Request::Produce(Produce {
+            stream: "clicks".into(),
+            records: records.clone(),
+        }))
+        .await
+    else {
+        panic!("produce failed");
+    };
+    assert_eq!(ok.results.len(), 200);
+    for (i, result) in ok.results.iter().enumerate() {
+        let hash = md5_hash(&format!("user-{}", i % 17));
+        let shard = description
+            .shards
+            .iter()
+            .find(|s| s.hash_start <= hash && hash <= s.hash_end)
+            .unwrap();
+        assert_eq!(
+            result.shard, shard.id,
+            "record {i} lands where its key's MD5 hash says"
+        );
+    }
+    let used: std::collections::BTreeSet<u32> = ok.results.iter().map(|r| r.shard).collect();
+    assert!(used.len() > 1, "17 keys spread over several shards");
+
+    for shard in used {
+        let fetched = connection
+            .fetch("clicks", shard, StartPosition::TrimHorizon, 0)
+            .await;
+        let expected: Vec<(u64, &ProduceRecord)> = ok
+            .results
+            .iter()
+            .zip(&records)
+            .filter(|(result, _)| result.shard == shard)
+            .map(|(result, record)| (result.offset, record))
+            .collect();
+        assert_eq!(fetched.records.len(), expected.len());
+        for (record, (offset, produced)) in fetched.records.iter().zip(&expected) {
+            assert_eq!(record.offset, *offset);
+            assert_eq!(record.data, produced.data, "same bytes back");
+            let Target::PartitionKey { key, .. } = &produced.target else {
+                unreachable!()
+            };
+            assert_eq!(&record.key, key);
+        }
+        assert_eq!(fetched.next_offset, expected.len() as u64);
+        let latest = connection
+            .fetch("clicks", shard, StartPosition::Latest, 0)
+            .await;
+        assert!(latest.records.is_empty());
+        let after = connection
+            .fetch("clicks", shard, StartPosition::AfterOffset(0), 0)
+            .await;
+        assert_eq!(
+            after.records.first().map(|r| r.offset),
+            Some(1).filter(|_| expected.len() > 1)
+        );
+        let at_time = fetched.records[0].timestamp_ms;
+        let by_time = connection
+            .fetch("clicks", shard, StartPosition::AtTimestamp(at_time), 0)
+            .await;
+        assert_eq!(by_time.records.first().map(|r| r.offset), Some(0));
+    }
+
+    // Explicit hash keys and shard addressing.
+    let last = description.shards.last().unwrap();
+    let explicit = ProduceRecord {
+        target: Target::PartitionKey {
+            key: Bytes::from_static(b"k"),
+            explicit_hash_key: Some(last.hash_end),
+        },
+        data: Bytes::from_static(b"to the last shard"),
+    };
+    let addressed = ProduceRecord {
+        target: Target::Shard(0),
+        data: Bytes::from_static(b"to shard 0"),
+    };
+    let Response::ProduceOk(ok) = connection
+        .call(Request::Produce(Produce {
+            stream: "clicks".into(),
+            records: vec![explicit, addressed],
+        }))
+        .await
+    else {
+        panic!("produce failed");
+    };
+    assert_eq!((ok.results[0].shard, ok.results[1].shard), (last.id, 0));
+    let Response::StreamList(list) = connection.call(Request::ListStreams(ListStreams {})).await
+    else {
+        panic!("list failed");
+    };
+    assert_eq!(list.names, vec!["clicks".to_string()]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_fetch_is_woken_by_a_produce_on_another_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut reader = Connection::greeted(server.native).await;
+    let mut writer = Connection::greeted(server.native).await;
+    create(&mut writer, "tail", 1).await;
+    let started = Instant::now();
+    let poll =
+        tokio::spawn(async move { reader.fetch("tail", 0, StartPosition::Latest, 8_000).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let produce = Produce {
+        stream: "tail".into(),
+        records: vec![keyed("k", "wake up")],
+    };
+    assert!(matches!(
+        writer.call(Request::Produce(produce)).await,
+        Response::ProduceOk(_)
+    ));
+    let fetched = poll.await.unwrap();
+    assert_eq!(fetched.records.len(), 1);
+    assert_eq!(&fetched.records[0].data[..], b"wake up");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "woken by the produce, not the timeout"
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_all_answered_with_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    create(&mut connection, "pipe", 1).await;
+    let mut sent = std::collections::BTreeSet::new();
+    for i in 0..100 {
+        let produce = Produce {
+            stream: "pipe".into(),
+            records: vec![keyed("k", &format!("r{i}"))],
+        };
+        sent.insert(connection.send(&Request::Produce(produce)).await);
+    }
+    let mut offsets = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let (id, response) = connection.receive().await.unwrap();
+        assert!(sent.remove(&id), "each id answered once");
+        let Response::ProduceOk(ok) = response else {
+            panic!("{response:?}")
+        };
+        offsets.insert(ok.results[0].offset);
+    }
+    assert_eq!(
+        offsets,
+        (0..100).collect(),
+        "every record got its own offset"
+    );
+    let fetched = connection
+        .fetch("pipe", 0, StartPosition::TrimHorizon, 0)
+        .await;
+    assert_eq!(fetched.records.len(), 100);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_typed_errors_and_bad_framing_closes_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::open(server.native).await;
+    let early = connection.call(Request::ListStreams(ListStreams {})).await;
+    assert_eq!(error_code(&early), Some(ErrorCode::HandshakeRequired));
+    let hello = Hello {
+        protocol_version_min: 7,
+        protocol_version_max: 9,
+        client_name: "future".into(),
+    };
+    assert_eq!(
+        error_code(&connection.call(Request::Hello(hello)).await),
+        Some(ErrorCode::UnsupportedVersion)
+    );
+
+    let mut connection = Connection::greeted(server.native).await;
+    let missing = connection.fetch_error("nope").await;
+    assert_eq!(missing, Some(ErrorCode::StreamNotFound));
+    create(&mut connection, "s", 1).await;
+    let again = CreateStream {
+        name: "s".into(),
+        shard_count: 1,
+        retention_hours: 24,
+    };
+    assert_eq!(
+        error_code(&connection.call(Request::CreateStream(again)).await),
+        Some(ErrorCode::StreamExists)
+    );
+    let short = CreateStream {
+        name: "t".into(),
+        shard_count: 1,
+        retention_hours: 1,
+    };
+    assert_eq!(
+        error_code(&connection.call(Request::CreateStream(short)).await),
+        Some(ErrorCode::InvalidArgument)
+    );
+    let big = Produce {
+        stream: "s".into(),
+        records: vec![ProduceRecord {
+            target: Target::Shard(0),
+            data: Bytes::from(vec![0u8; 1024 * 1024 + 1]),
+        }],
+    };
+    assert_eq!(
+        error_code(&connection.call(Request::Produce(big)).await),
+        Some(ErrorCode::RecordTooLarge)
+    );
+    let to_missing_shard = Produce {
+        stream: "s".into(),
+        records: vec![ProduceRecord {
+            target: Target::Shard(9),
+            data: Bytes::from_static(b"x"),
+        }],
+    };
+    assert_eq!(
+        error_code(&connection.call(Request::Produce(to_missing_shard)).await),
+        Some(ErrorCode::ShardNotFound)
+    );
+    let beyond = Request::Fetch(Fetch {
+        stream: "s".into(),
+        shard: 0,
+        start: StartPosition::AtOffset(50),
+        max_records: 1,
+        max_bytes: 1,
+        max_wait_ms: 0,
+    });
+    assert_eq!(
+        error_code(&connection.call(beyond).await),
+        Some(ErrorCode::OffsetBeyondEnd)
+    );
+
+    // A malformed body: an error for that request, and the connection goes on.
+    // A ListStreams frame (op 4) whose body is 3 bytes of garbage.
+    let mut frame = BytesMut::new();
+    frame.extend_from_slice(&(7u32 + 3).to_le_bytes());
+    frame.extend_from_slice(&[0, 4, 0]);
+    frame.extend_from_slice(&78u32.to_le_bytes());
+    frame.extend_from_slice(&[1, 2, 3]);
+    connection.socket.write_all(&frame).await.unwrap();
+    let (id, response) = connection.receive().await.unwrap();
+    assert_eq!(id, 78);
+    assert_eq!(error_code(&response), Some(ErrorCode::MalformedFrame));
+    assert!(matches!(
+        connection.call(Request::ListStreams(ListStreams {})).await,
+        Response::StreamList(_)
+    ));
+
+    // A frame claiming 1 GiB: refused from its length alone, then the connection closes.
+    let mut oversized = BytesMut::new();
+    oversized.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    oversized.extend_from_slice(&[0, 1, 0, 9, 0, 0, 0]);
+    connection.socket.write_all(&oversized).await.unwrap();
+    let (id, response) = connection.receive().await.unwrap();
+    assert_eq!(
+        (id, error_code(&response)),
+        (0, Some(ErrorCode::FrameTooLarge))
+    );
+    assert!(
+        connection.receive().await.is_none(),
+        "closed after a framing error"
+    );
+
+    // The server is fine.
+    let mut fresh = Connection::greeted(server.native).await;
+    assert!(matches!(
+        fresh.call(Request::ListStreams(ListStreams {})).await,
+        Response::StreamList(_)
+    ));
+    server.stop();
+}
+
+impl Connection {
+    async fn fetch_error(&mut self, stream: &str) -> Option<ErrorCode> {
+        let request = Request::Fetch(Fetch {
+            stream: stream.into(),
+            shard: 0,
+            start: StartPosition::TrimHorizon,
+            max_records: 1,
+            max_bytes: 1,
+            max_wait_ms: 0,
+        });
+        error_code(&self.call(request).await)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_and_cursors_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    create(&mut connection, "durable", 2).await;
+    let records: Vec<ProduceRecord> = (0..50)
+        .map(|i| keyed(&format!("k{i}"), &format!("v{i}")))
+        .collect();
+    let Response::ProduceOk(ok) = connection
+        .call(Request::Produce(Produce {
+            stream: "durable".into(),
+            records,
+        }))
+        .await
+    else {
+        panic!("produce failed");
+    };
+    let commit = CommitCursor {
+        name: "sink".into(),
+        stream: "durable".into(),
+        shard: 1,
+        offset: 7,
+    };
+    assert_eq!(
+        connection.call(Request::CommitCursor(commit)).await,
+        Response::CommitCursorOk
+    );
+    drop(connection);
+    server.stop();
+
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    let mut total = 0;
+    for shard in 0..2 {
+        let fetched = connection
+            .fetch("durable", shard, StartPosition::TrimHorizon, 0)
+            .await;
+        let produced = ok.results.iter().filter(|r| r.shard == shard).count();
+        assert_eq!(
+            fetched.records.len(),
+            produced,
+            "shard {shard} after restart"
+        );
+        total += fetched.records.len();
+    }
+    assert_eq!(total, 50);
+    let cursor = FetchCursor {
+        name: "sink".into(),
+        stream: "durable".into(),
+        shard: 1,
+    };
+    let Response::CursorPosition(position) = connection.call(Request::FetchCursor(cursor)).await
+    else {
+        panic!("cursor fetch failed");
+    };
+    assert_eq!(position.offset, Some(7));
+    server.stop();
+}
