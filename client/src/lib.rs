@@ -1,1 +1,55 @@
-//! placeholder
+//! An async client for strata's native protocol (`protocol/README.md`).
+//!
+//! A [`Client`] is one TCP connection on which requests from any number of tasks are
+//! pipelined. On top of it, a [`Producer`] batches records queued one at a time, and a
+//! [`ShardConsumer`] reads one shard in order with long polling and durable cursors.
+//!
+//! # Layout
+//!
+//! - `connection.rs`: [`Client`]: connect and handshake, request ids, the writer and reader
+//!   tasks, timeouts, and one method per operation.
+//! - `producer.rs`: [`Producer`]: the record queue, the batching task, in-flight limits and
+//!   ordering rules.
+//! - `consumer.rs`: [`ShardConsumer`]: positions, long polling, shard lineage and cursors.
+//! - `error.rs`: [`ClientError`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use client::{Client, Producer, ProducerConfig, ShardConsumer, StartPosition};
+//!
+//! # async fn example() -> Result<(), client::ClientError> {
+//! let client = Client::connect("127.0.0.1:4567").await?;
+//! client.create_stream("clicks", 4, 24).await?;
+//!
+//! let producer = Producer::new(client.clone(), "clicks", ProducerConfig::default());
+//! let acked = producer.send("user-1", "page=/home");
+//! producer.flush().await?;
+//! let landed = acked.await?;
+//!
+//! let mut consumer = ShardConsumer::new(client, "clicks", landed.shard, StartPosition::TrimHorizon);
+//! for record in consumer.next_batch(Duration::from_secs(1)).await? {
+//!     println!("{} {:?}", record.offset, record.data);
+//! }
+//! consumer.commit("dashboard").await?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod connection;
+mod consumer;
+mod error;
+mod producer;
+
+pub use connection::{Client, ClientConfig};
+pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
+pub use error::ClientError;
+pub use producer::{Ack, Producer, ProducerConfig, ProducerStats};
+pub use protocol::native::{
+    ErrorCode, Fetch, FetchOk, FetchedRecord, HelloOk, ProduceRecord, ProduceResult,
+    ShardDescription, StartPosition, StreamDescription, Target,
+};

@@ -55,7 +55,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
-pub use log::{Log, RETENTION_DEFAULT, RETENTION_MAX, RETENTION_MIN};
+pub use log::{Log, PendingAppend, RETENTION_DEFAULT, RETENTION_MAX, RETENTION_MIN};
 pub use meta::{CursorKey, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;

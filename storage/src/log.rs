@@ -27,6 +27,18 @@ pub const RETENTION_MAX: Duration = Duration::from_secs(8760 * 3600);
 /// Retention of a stream created without one.
 pub const RETENTION_DEFAULT: Duration = RETENTION_MIN;
 
+/// An append in the commit queue; [`PendingAppend::acknowledged`] waits for its commit.
+#[derive(Debug)]
+#[must_use = "an append is only known to be committed once acknowledged"]
+pub struct PendingAppend(oneshot::Receiver<Result<AppendAck>>);
+
+impl PendingAppend {
+    /// Waits until the append is committed as the durability setting defines.
+    pub async fn acknowledged(self) -> Result<AppendAck> {
+        self.0.await.map_err(|_| Error::Closed)?
+    }
+}
+
 /// A durable, segmented, append-only log of streams and shards.
 ///
 /// Cloning is cheap and every clone is the same log. See the crate documentation for an
@@ -368,12 +380,27 @@ impl Log {
         shard: u32,
         records: Vec<NewRecord>,
     ) -> Result<AppendAck> {
+        self.enqueue_append(stream, shard, records)
+            .await?
+            .acknowledged()
+            .await
+    }
+
+    /// Queues an append and returns once it is in the commit queue, before it is committed.
+    /// Appends queued one after another (from one task) are committed in that order, so a
+    /// caller can keep many in flight and still keep their order.
+    pub async fn enqueue_append(
+        &self,
+        stream: &str,
+        shard: u32,
+        records: Vec<NewRecord>,
+    ) -> Result<PendingAppend> {
         let (command, response) = self.append_command(stream, shard, records)?;
         self.sender()?
             .send(command)
             .await
             .map_err(|_| Error::Closed)?;
-        response.await.map_err(|_| Error::Closed)?
+        Ok(PendingAppend(response))
     }
 
     /// [`Log::append`] for threads outside an async runtime.

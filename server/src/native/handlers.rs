@@ -9,7 +9,7 @@ use protocol::native::{
     ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, Produce, ProduceOk, ProduceResult,
     Response, ShardDescription, StartPosition, StreamDescription, StreamList, Target,
 };
-use storage::{Log, NewRecord, ReadLimits};
+use storage::{Log, NewRecord, PendingAppend, ReadLimits};
 
 use super::error::from_storage;
 
@@ -84,9 +84,16 @@ pub fn hash_key(partition_key: &[u8]) -> u128 {
     u128::from_be_bytes(md5::Md5::digest(partition_key).into())
 }
 
-/// Routes every record to its shard (by hash key, as Kinesis does, or as addressed), appends
-/// each shard's records as one batch, and answers per record in request order.
-pub async fn produce(log: &Log, request: Produce) -> Outcome {
+/// A produce whose appends are in the commit queue.
+pub struct PendingProduce {
+    count: usize,
+    appends: Vec<(u32, Vec<usize>, PendingAppend)>,
+}
+
+/// Routes every record to its shard (by hash key, as Kinesis does, or as addressed) and queues
+/// each shard's records as one append. Called in request order by a connection's reader, so
+/// the produces of one connection are committed in the order they were sent.
+pub async fn enqueue_produce(log: &Log, request: Produce) -> Result<PendingProduce, ErrorResponse> {
     let info = log
         .stream(&request.stream)
         .map_err(|error| from_storage(&error))?;
@@ -115,28 +122,43 @@ pub async fn produce(log: &Log, request: Produce) -> Outcome {
             data: record.data,
         });
     }
-    let mut results = vec![
-        ProduceResult {
-            shard: 0,
-            offset: 0
-        };
-        count
-    ];
+    let mut appends = Vec::with_capacity(by_shard.len());
     for (shard, (indexes, records)) in by_shard {
-        let ack = log
-            .append(&request.stream, shard, records)
+        let pending = log
+            .enqueue_append(&request.stream, shard, records)
             .await
             .map_err(|error| from_storage(&error))?;
-        for (position, index) in indexes.into_iter().enumerate() {
-            if let Some(slot) = results.get_mut(index) {
-                *slot = ProduceResult {
-                    shard,
-                    offset: ack.first_offset + position as u64,
-                };
+        appends.push((shard, indexes, pending));
+    }
+    Ok(PendingProduce { count, appends })
+}
+
+impl PendingProduce {
+    /// Waits for every append and answers per record, in request order.
+    pub async fn acknowledged(self) -> Outcome {
+        let mut results = vec![
+            ProduceResult {
+                shard: 0,
+                offset: 0
+            };
+            self.count
+        ];
+        for (shard, indexes, pending) in self.appends {
+            let ack = pending
+                .acknowledged()
+                .await
+                .map_err(|error| from_storage(&error))?;
+            for (position, index) in indexes.into_iter().enumerate() {
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = ProduceResult {
+                        shard,
+                        offset: ack.first_offset + position as u64,
+                    };
+                }
             }
         }
+        Ok(Response::ProduceOk(ProduceOk { results }))
     }
-    Ok(Response::ProduceOk(ProduceOk { results }))
 }
 
 /// Reads from the requested position; with nothing there yet and a wait, waits for a commit

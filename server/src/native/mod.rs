@@ -2,7 +2,9 @@
 //!
 //! One task reads frames from a connection and starts one task per request; responses go to
 //! one writer task per connection, in completion order (requests carry ids, so clients
-//! pipeline and match). Bounds: `CONNECTIONS_MAX` connections, `IN_FLIGHT_MAX` requests per
+//! pipeline and match). Produce requests are routed and queued for commit by the reading task
+//! itself, so a connection's produces are committed in the order they were sent, however many
+//! are in flight. Bounds: `CONNECTIONS_MAX` connections, `IN_FLIGHT_MAX` requests per
 //! connection (the reader stops reading while they are all busy, so a flood of producers
 //! waits in the kernel's socket buffers rather than in server memory), and frames of at most
 //! `FRAME_BYTES_MAX`. Fetch responses are written with vectored writes straight from the
@@ -166,8 +168,22 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                 break 'read;
             };
-            let log = log.clone();
             let responses = responses.clone();
+            if let Request::Produce(produce) = request {
+                // Queued here, in request order, so a connection's produces commit in order;
+                // only the wait for the commit runs beside the next requests.
+                let pending = handlers::enqueue_produce(&log, produce).await;
+                tokio::spawn(async move {
+                    let response = match pending {
+                        Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
+                        Err(error) => Response::Error(error),
+                    };
+                    let _ = responses.send(frame_of(request_id, &response)).await;
+                    drop(permit);
+                });
+                continue;
+            }
+            let log = log.clone();
             tokio::spawn(async move {
                 let response = handle(&log, request).await;
                 let _ = responses.send(frame_of(request_id, &response)).await;
@@ -192,7 +208,10 @@ async fn handle(log: &Log, request: Request) -> Response {
         Request::DeleteStream(request) => handlers::delete_stream(log, request).await,
         Request::ListStreams(_) => handlers::list_streams(log),
         Request::DescribeStream(request) => handlers::describe_stream(log, &request),
-        Request::Produce(request) => handlers::produce(log, request).await,
+        Request::Produce(request) => match handlers::enqueue_produce(log, request).await {
+            Ok(pending) => pending.acknowledged().await,
+            Err(error) => Err(error),
+        },
         Request::Fetch(request) => handlers::fetch(log, request).await.map(Response::FetchOk),
         Request::CommitCursor(request) => handlers::commit_cursor(log, request).await,
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),
