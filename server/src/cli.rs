@@ -23,6 +23,13 @@ pub struct Cli {
 pub enum Command {
     /// Open (and recover) the data directory and serve until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Create, list, describe or delete streams on a running server.
+    #[command(subcommand)]
+    Stream(crate::commands::StreamCommand),
+    /// Append one record per line of stdin (or a file) to a stream.
+    Put(crate::commands::PutArgs),
+    /// Follow a stream, printing its records, until interrupted.
+    Tail(crate::commands::TailArgs),
 }
 
 /// Flags of `strata serve`. Each overrides the config file and the environment.

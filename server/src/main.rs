@@ -7,6 +7,8 @@
 //! - `config.rs`, `config/defaults.rs`: the layered, validated configuration.
 //! - `telemetry.rs`: the log subscriber.
 //! - `serve.rs`: `strata serve`: open the log, wait for a signal, close the log.
+//! - `commands.rs`: `strata stream|put|tail`, clients of a running server.
+//! - `native/`: the native protocol listener.
 //! - `shutdown.rs`: SIGINT/SIGTERM handling.
 //!
 //! Exit codes: 0 after a clean shutdown, 2 for a configuration error, 1 for anything else.
@@ -14,6 +16,7 @@
 #![deny(unsafe_code)]
 
 mod cli;
+mod commands;
 mod config;
 mod native;
 mod serve;
@@ -30,6 +33,30 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(&args),
+        Command::Stream(command) => client_command(commands::stream(command)),
+        Command::Put(args) => client_command(commands::put(args)),
+        Command::Tail(args) => client_command(commands::tail(args)),
+    }
+}
+
+/// Runs a client subcommand on a small runtime; errors go to stderr with exit code 1.
+fn client_command(work: impl Future<Output = Result<(), commands::CommandError>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("strata: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("strata: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

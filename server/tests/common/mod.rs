@@ -1,0 +1,92 @@
+//! Shared by the server's integration tests: a `strata serve` process on a free native port.
+#![allow(dead_code, clippy::unwrap_used, reason = "test support; fails loudly")]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long any single wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `strata serve` with its native address.
+pub struct Server {
+    child: Child,
+    /// The native listener's address.
+    pub native: SocketAddr,
+}
+
+impl Server {
+    /// Starts the server on `dir` with `fsync = always` and waits until it listens.
+    pub fn start(dir: &std::path::Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "serve",
+                "--native",
+                "127.0.0.1:0",
+                "--fsync",
+                "always",
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env_remove("STRATA_NATIVE")
+            .env_remove("STRATA_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let native = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("the server says where it listens");
+            if let Some(at) = line.find("native=")
+                && line.contains("Native protocol listening")
+            {
+                let address = line[at + "native=".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap();
+                break address.parse().unwrap();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || while lines.recv().is_ok() {});
+        Self { child, native }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "clean exit after SIGTERM: {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("the server did not stop within {WAIT:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
