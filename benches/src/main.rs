@@ -4,7 +4,10 @@
 //! a machine-readable report.
 
 mod baseline;
+mod native;
+mod redis;
 mod report;
+mod spawn;
 mod storage;
 
 use std::process::ExitCode;
@@ -27,6 +30,14 @@ enum Command {
     /// The log engine alone: append throughput and latency by record size, fsync setting and
     /// producer count; mmap read throughput; and the raw disk beneath, for comparison.
     Storage(storage::Args),
+    /// Producers over the native protocol: records/s, MB/s and per-record ack latency.
+    Produce(native::Args),
+    /// Consumers reading every shard of a stream from the trim horizon until caught up.
+    Consume(native::Args),
+    /// Producers plus tailing consumers: produce-to-receive latency.
+    E2e(native::Args),
+    /// The comparison baseline: pipelined XADD to a redis server.
+    Redis(redis::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +52,13 @@ fn main() -> ExitCode {
             }
             Ok(())
         }),
+        Command::Produce(args) => native_mode(native::Mode::Produce, args),
+        Command::Consume(args) => native_mode(native::Mode::Consume, args),
+        Command::E2e(args) => native_mode(native::Mode::E2e, args),
+        Command::Redis(args) => redis::run(args).and_then(|report| {
+            print!("{}", redis::render(&report));
+            Ok(native::write_json(args.json.as_deref(), &report)?)
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,4 +67,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn native_mode(mode: native::Mode, args: &native::Args) -> Result<(), storage::BoxError> {
+    let report = native::run(mode, args)?;
+    print!("{}", native::render(&report));
+    native::write_json(args.json.as_deref(), &report)?;
+    Ok(())
 }

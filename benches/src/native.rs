@@ -1,0 +1,780 @@
+//! `strata-bench produce | consume | e2e`: a strata server over its native protocol.
+//!
+//! - *produce*: `--producers` tasks, each with its own connection and [`Producer`], queue
+//!   records as fast as the producer's queue takes them for the duration. Every record's
+//!   latency runs from the moment it is handed to the producer to its acknowledgement.
+//! - *consume*: one [`ShardConsumer`] per shard reads from the trim horizon until a fetch
+//!   comes back empty. A missing stream is created and filled by a produce phase first.
+//! - *e2e*: one consumer per shard tails from `Latest` while producers run; every record
+//!   carries its send time (nanoseconds since a shared `Instant`, little-endian, in its first
+//!   8 bytes), so the consumer measures produce-to-receive latency.
+//!
+//! With `--spawn-server` the benchmark measures the raw disk under a temporary directory,
+//! starts `strata serve` on it, and reports produce MB/s against the disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use client::{Client, ErrorCode, Producer, ProducerConfig, ShardConsumer, StartPosition};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::baseline::{self, Buffered, Synced};
+use crate::report::{
+    self, Align, Latency, Machine, Table, Throughput, decimal, group, rate, ratio, size,
+};
+use crate::spawn::StrataServer;
+use crate::storage::BoxError;
+
+/// Partition keys cycled through by every producer.
+const KEYS: usize = 1024;
+/// Bytes of the send timestamp at the start of every e2e record.
+const STAMP_BYTES: usize = 8;
+/// How long consumers may take to catch up once producers are done.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
+/// Which native workload to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Produce,
+    Consume,
+    E2e,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Produce => "produce",
+            Self::Consume => "consume",
+            Self::E2e => "e2e",
+        }
+    }
+}
+
+/// Options of `strata-bench produce | consume | e2e`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Native protocol address of the server (ignored with --spawn-server).
+    #[arg(long, default_value = "127.0.0.1:4567")]
+    pub addr: String,
+    /// Stream to use; created if missing.
+    #[arg(long, default_value = "bench")]
+    pub stream: String,
+    /// Shards of the stream when it is created.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shards: u32,
+    /// Record payload size (bytes, or with a unit: 1KiB).
+    #[arg(long, default_value = "1024", value_parser = parse_record_size)]
+    pub record_bytes: u64,
+    /// Producer tasks, each with its own connection.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub producers: u32,
+    /// How long producers send, in seconds (fractions allowed).
+    #[arg(long, default_value_t = 5.0, value_parser = parse_secs)]
+    pub duration_secs: f64,
+    /// Producer linger, in milliseconds.
+    #[arg(long, default_value_t = 5)]
+    pub linger_ms: u64,
+    /// Producer batch size limit (bytes, or with a unit).
+    #[arg(long, default_value = "1MiB", value_parser = report::parse_size)]
+    pub batch_bytes: u64,
+    /// Produce requests in flight per producer.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub in_flight: u32,
+    /// Records queued or in flight per producer.
+    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_records: u32,
+    /// Start `strata serve` (next to this executable) on a temporary directory, and stop it
+    /// at the end.
+    #[arg(long)]
+    pub spawn_server: bool,
+    /// Durability of the spawned server: always, interval:<ms> or never.
+    #[arg(long, default_value = "interval:5")]
+    pub fsync: String,
+    /// Volume of the raw-disk baseline measured with --spawn-server, in MiB.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub baseline_mib: u64,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub fn parse_record_size(text: &str) -> Result<u64, String> {
+    let bytes = report::parse_size(text)?;
+    if bytes > 1024 * 1024 {
+        return Err(format!("record size {text} exceeds the 1 MiB record limit"));
+    }
+    Ok(bytes)
+}
+
+pub fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => Ok(secs),
+        _ => Err(format!("invalid duration {text:?}: expected seconds > 0")),
+    }
+}
+
+/// Everything one run found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub benchmark: &'static str,
+    pub machine: Machine,
+    pub config: Config,
+    /// The raw disk under the spawned server's directory.
+    pub baseline: Option<Baseline>,
+    pub produce: Option<ProduceResult>,
+    pub consume: Option<ConsumeResult>,
+    pub e2e: Option<E2eResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Config {
+    pub addr: String,
+    pub spawned_server: bool,
+    /// The spawned server's durability; `None` for a server started elsewhere.
+    pub fsync: Option<String>,
+    pub stream: String,
+    pub shards: u32,
+    pub record_bytes: u64,
+    pub producers: u32,
+    pub duration_secs: f64,
+    pub linger_ms: u64,
+    pub batch_bytes: u64,
+    pub in_flight: u32,
+    pub queue_records: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Baseline {
+    pub buffered: Buffered,
+    /// Measured for `fsync = always` only.
+    pub synced: Option<Synced>,
+}
+
+/// Producers' results.
+#[derive(Debug, Serialize)]
+pub struct ProduceResult {
+    /// Records and payload bytes acknowledged, over the time from the first send to the last
+    /// acknowledgement.
+    pub throughput: Throughput,
+    /// From handing a record to the producer to its acknowledgement.
+    pub latency: Latency,
+    /// `Produce` requests sent.
+    pub requests: u64,
+    /// Records whose acknowledgement was an error.
+    pub errors: u64,
+    pub first_error: Option<String>,
+    /// Payload MB/s over the buffered raw-disk baseline.
+    pub ratio_to_raw_buffered: Option<f64>,
+    /// Payload MB/s over the write+fdatasync raw-disk baseline (`fsync = always`).
+    pub ratio_to_raw_synced: Option<f64>,
+}
+
+/// A full read of the stream.
+#[derive(Debug, Serialize)]
+pub struct ConsumeResult {
+    pub shards: usize,
+    /// Fetch requests made.
+    pub fetches: u64,
+    pub throughput: Throughput,
+    /// Sum of one byte of every record, so the reads cannot be skipped.
+    pub checksum: u64,
+}
+
+/// Produce-to-receive latency.
+#[derive(Debug, Serialize)]
+pub struct E2eResult {
+    /// Records the tailing consumers received.
+    pub received: u64,
+    pub throughput: Throughput,
+    pub latency: Latency,
+}
+
+/// Records and payload bytes done so far, for the live progress line.
+#[derive(Default)]
+struct Counters {
+    records: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, records: u64, bytes: u64) {
+        self.records.fetch_add(records, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Prints `label` progress once per second until dropped.
+struct Ticker(tokio::task::JoinHandle<()>);
+
+impl Ticker {
+    fn start(label: &'static str, counters: Arc<Counters>) -> Self {
+        Self(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut interval = tokio::time::interval(Duration::from_secs(1));
+            interval.tick().await;
+            let (mut records, mut bytes) = (0, 0);
+            loop {
+                interval.tick().await;
+                let now_records = counters.records.load(Ordering::Relaxed);
+                let now_bytes = counters.bytes.load(Ordering::Relaxed);
+                eprintln!(
+                    "  {label} {:>5.1}s: {} rec/s, {} MB/s",
+                    started.elapsed().as_secs_f64(),
+                    group(now_records - records),
+                    decimal((now_bytes - bytes) as f64 / report::MB),
+                );
+                (records, bytes) = (now_records, now_bytes);
+            }
+        }))
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `mode`.
+pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
+    if mode == Mode::E2e && args.record_bytes < STAMP_BYTES as u64 {
+        return Err(format!("e2e needs --record-bytes of at least {STAMP_BYTES}").into());
+    }
+    let temp = tempfile::Builder::new()
+        .prefix("strata-bench-native-")
+        .tempdir_in(".")?;
+    let mut baseline = None;
+    let mut server = None;
+    let mut addr = args.addr.clone();
+    if args.spawn_server {
+        eprintln!("raw disk baseline ({} MiB) ...", args.baseline_mib);
+        let file = temp.path().join("baseline.dat");
+        let buffered = baseline::buffered(&file, args.baseline_mib * 1024 * 1024)?;
+        let synced = if args.fsync == "always" {
+            Some(baseline::synced(
+                &file,
+                (args.baseline_mib / 8).max(1) * 1024 * 1024,
+            )?)
+        } else {
+            None
+        };
+        eprintln!(
+            "  buffered {} MB/s{}",
+            decimal(buffered.mb_per_s),
+            synced.as_ref().map_or(String::new(), |s| format!(
+                ", write+fdatasync {} MB/s",
+                decimal(s.mb_per_s)
+            ))
+        );
+        baseline = Some(Baseline { buffered, synced });
+        let data = temp.path().join("data");
+        std::fs::create_dir_all(&data)?;
+        let started = StrataServer::start(&data, &args.fsync)?;
+        addr = started.native.to_string();
+        eprintln!("strata serve (fsync={}) listening on {addr}", args.fsync);
+        server = Some(started);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(workload(mode, &addr, args));
+    drop(runtime);
+    if let Some(server) = server {
+        server.stop()?;
+    }
+    let (mut produce, consume, e2e) = outcome?;
+    if let (Some(produce), Some(baseline)) = (produce.as_mut(), baseline.as_ref()) {
+        let mb = produce.throughput.mb_per_s;
+        produce.ratio_to_raw_buffered = Some(mb / baseline.buffered.mb_per_s.max(1e-9));
+        produce.ratio_to_raw_synced = baseline.synced.as_ref().map(|s| mb / s.mb_per_s.max(1e-9));
+    }
+    Ok(Report {
+        benchmark: mode.name(),
+        machine: Machine::probe(temp.path()),
+        config: Config {
+            addr,
+            spawned_server: args.spawn_server,
+            fsync: args.spawn_server.then(|| args.fsync.clone()),
+            stream: args.stream.clone(),
+            shards: args.shards,
+            record_bytes: args.record_bytes,
+            producers: args.producers,
+            duration_secs: args.duration_secs,
+            linger_ms: args.linger_ms,
+            batch_bytes: args.batch_bytes,
+            in_flight: args.in_flight,
+            queue_records: args.queue_records,
+        },
+        baseline,
+        produce,
+        consume,
+        e2e,
+    })
+}
+
+type Outcome = (
+    Option<ProduceResult>,
+    Option<ConsumeResult>,
+    Option<E2eResult>,
+);
+
+async fn workload(mode: Mode, addr: &str, args: &Args) -> Result<Outcome, BoxError> {
+    let admin = Client::connect(addr)
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))?;
+    let created = ensure_stream(&admin, &args.stream, args.shards).await?;
+    match mode {
+        Mode::Produce => {
+            let produce = produce(addr, args, None).await?;
+            Ok((Some(produce), None, None))
+        }
+        Mode::Consume => {
+            let produce = if created {
+                eprintln!("filling the new stream {} first", args.stream);
+                Some(produce(addr, args, None).await?)
+            } else {
+                None
+            };
+            let consume = consume(addr, &admin, &args.stream).await?;
+            Ok((produce, Some(consume), None))
+        }
+        Mode::E2e => {
+            let (produce, e2e) = e2e(addr, &admin, args).await?;
+            Ok((Some(produce), None, Some(e2e)))
+        }
+    }
+}
+
+/// Creates the stream unless it exists; returns whether it was created.
+async fn ensure_stream(client: &Client, stream: &str, shards: u32) -> Result<bool, BoxError> {
+    match client.create_stream(stream, shards, 24).await {
+        Ok(()) => Ok(true),
+        Err(error) if error.code() == Some(ErrorCode::StreamExists) => Ok(false),
+        Err(error) => Err(format!("creating stream {stream}: {error}").into()),
+    }
+}
+
+/// The ids of every shard of `stream`.
+async fn shard_ids(client: &Client, stream: &str) -> Result<Vec<u32>, BoxError> {
+    let description = client.describe_stream(stream).await?;
+    Ok(description.shards.iter().map(|s| s.id).collect())
+}
+
+/// What one producer task saw.
+struct ProducerOutcome {
+    histogram: Histogram<u64>,
+    records: u64,
+    bytes: u64,
+    requests: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+async fn produce(
+    addr: &str,
+    args: &Args,
+    stamp: Option<Instant>,
+) -> Result<ProduceResult, BoxError> {
+    eprintln!(
+        "produce: {} producers, {} records, {} s",
+        args.producers,
+        size(args.record_bytes),
+        args.duration_secs
+    );
+    let config = ProducerConfig {
+        linger: Duration::from_millis(args.linger_ms),
+        batch_bytes_max: usize::try_from(args.batch_bytes)?,
+        in_flight_max: args.in_flight as usize,
+        queue_records_max: args.queue_records as usize,
+        ..ProducerConfig::default()
+    };
+    let payload = Bytes::from(
+        (0..args.record_bytes)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<_>>(),
+    );
+    let keys: Arc<[Bytes]> = (0..KEYS).map(|k| Bytes::from(format!("k{k}"))).collect();
+    let counters = Arc::new(Counters::default());
+    let mut clients = Vec::new();
+    for _ in 0..args.producers {
+        clients.push(Client::connect(addr).await?);
+    }
+    let _ticker = Ticker::start("produce", Arc::clone(&counters));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.duration_secs);
+    let mut tasks = Vec::new();
+    for (index, client) in clients.into_iter().enumerate() {
+        let producer = Producer::new(client, args.stream.clone(), config.clone());
+        tasks.push(tokio::spawn(produce_task(
+            producer,
+            payload.clone(),
+            Arc::clone(&keys),
+            index,
+            deadline,
+            stamp,
+            Arc::clone(&counters),
+        )));
+    }
+    let mut histogram = report::latency_histogram();
+    let (mut records, mut bytes, mut requests, mut errors) = (0, 0, 0, 0);
+    let mut first_error = None;
+    for task in tasks {
+        let outcome = task.await??;
+        histogram.add(&outcome.histogram)?;
+        records += outcome.records;
+        bytes += outcome.bytes;
+        requests += outcome.requests;
+        errors += outcome.errors;
+        if first_error.is_none() {
+            first_error = outcome.first_error;
+        }
+    }
+    Ok(ProduceResult {
+        throughput: Throughput::new(records, bytes, started.elapsed()),
+        latency: Latency::from_histogram(&histogram),
+        requests,
+        errors,
+        first_error,
+        ratio_to_raw_buffered: None,
+        ratio_to_raw_synced: None,
+    })
+}
+
+/// Queues records until `deadline`, then flushes; a second task awaits the acknowledgements
+/// in queue order.
+async fn produce_task(
+    producer: Producer,
+    payload: Bytes,
+    keys: Arc<[Bytes]>,
+    index: usize,
+    deadline: Instant,
+    stamp: Option<Instant>,
+    counters: Arc<Counters>,
+) -> Result<ProducerOutcome, BoxError> {
+    let (acks, mut acked) = mpsc::unbounded_channel::<(Instant, u64, client::Ack)>();
+    let collector = tokio::spawn(async move {
+        let mut outcome = ProducerOutcome {
+            histogram: report::latency_histogram(),
+            records: 0,
+            bytes: 0,
+            requests: 0,
+            errors: 0,
+            first_error: None,
+        };
+        while let Some((sent, len, ack)) = acked.recv().await {
+            match ack.await {
+                Ok(_) => {
+                    report::record_latency(&mut outcome.histogram, sent.elapsed());
+                    outcome.records += 1;
+                    outcome.bytes += len;
+                    counters.add(1, len);
+                }
+                Err(error) => {
+                    outcome.errors += 1;
+                    outcome.first_error.get_or_insert_with(|| error.to_string());
+                }
+            }
+        }
+        outcome
+    });
+    let len = payload.len() as u64;
+    let mut sent = 0usize;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let data = match stamp {
+            Some(base) => {
+                let mut data = BytesMut::from(&payload[..]);
+                let nanos = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                data[..STAMP_BYTES].copy_from_slice(&nanos.to_le_bytes());
+                data.freeze()
+            }
+            None => payload.clone(),
+        };
+        let key = keys[(index * 7 + sent) % keys.len()].clone();
+        let ack = producer.queue(key, data).await?;
+        if acks.send((now, len, ack)).is_err() {
+            break;
+        }
+        sent += 1;
+        if sent.is_multiple_of(256) {
+            tokio::task::yield_now().await;
+        }
+    }
+    producer.flush().await?;
+    drop(acks);
+    let mut outcome = collector.await?;
+    outcome.requests = producer.stats().requests;
+    Ok(outcome)
+}
+
+/// Reads every shard from the trim horizon until caught up.
+async fn consume(addr: &str, admin: &Client, stream: &str) -> Result<ConsumeResult, BoxError> {
+    let shards = shard_ids(admin, stream).await?;
+    eprintln!("consume: {} shards from the trim horizon", shards.len());
+    let counters = Arc::new(Counters::default());
+    let mut clients = Vec::new();
+    for _ in &shards {
+        clients.push(Client::connect(addr).await?);
+    }
+    let _ticker = Ticker::start("consume", Arc::clone(&counters));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (client, shard) in clients.into_iter().zip(shards.iter().copied()) {
+        let counters = Arc::clone(&counters);
+        let stream = stream.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut consumer =
+                ShardConsumer::new(client, stream, shard, StartPosition::TrimHorizon);
+            let (mut fetches, mut checksum) = (0u64, 0u64);
+            loop {
+                let records = consumer.next_batch(Duration::ZERO).await?;
+                fetches += 1;
+                if records.is_empty() {
+                    break;
+                }
+                let mut bytes = 0;
+                for record in &records {
+                    bytes += record.data.len() as u64;
+                    checksum += u64::from(record.data.last().copied().unwrap_or(0));
+                }
+                counters.add(records.len() as u64, bytes);
+            }
+            Ok::<_, client::ClientError>((fetches, checksum))
+        }));
+    }
+    let (mut fetches, mut checksum) = (0, 0);
+    for task in tasks {
+        let (f, c) = task.await??;
+        fetches += f;
+        checksum += c;
+    }
+    Ok(ConsumeResult {
+        shards: shards.len(),
+        fetches,
+        throughput: Throughput::new(
+            counters.records.load(Ordering::Relaxed),
+            counters.bytes.load(Ordering::Relaxed),
+            started.elapsed(),
+        ),
+        checksum,
+    })
+}
+
+/// Producers plus one tailing consumer per shard.
+async fn e2e(
+    addr: &str,
+    admin: &Client,
+    args: &Args,
+) -> Result<(ProduceResult, E2eResult), BoxError> {
+    let shards = shard_ids(admin, &args.stream).await?;
+    let base = Instant::now();
+    let done = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(Counters::default());
+    let mut tasks = Vec::new();
+    for shard in shards.iter().copied() {
+        let client = Client::connect(addr).await?;
+        let mut consumer =
+            ShardConsumer::new(client, args.stream.clone(), shard, StartPosition::Latest);
+        // Pins the position at the shard's end before anything is produced.
+        let _ = consumer.next_batch(Duration::ZERO).await?;
+        let done = Arc::clone(&done);
+        let counters = Arc::clone(&counters);
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = report::latency_histogram();
+            let mut deadline = None;
+            loop {
+                let finishing = done.load(Ordering::Acquire);
+                let wait = if finishing {
+                    Duration::ZERO
+                } else {
+                    Duration::from_millis(100)
+                };
+                let records = consumer.next_batch(wait).await?;
+                let now = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let mut bytes = 0;
+                for record in &records {
+                    bytes += record.data.len() as u64;
+                    if let Some(stamp) = record.data.get(..STAMP_BYTES) {
+                        let mut sent = [0; STAMP_BYTES];
+                        sent.copy_from_slice(stamp);
+                        let nanos = now.saturating_sub(u64::from_le_bytes(sent));
+                        report::record_latency(&mut histogram, Duration::from_nanos(nanos));
+                    }
+                }
+                counters.add(records.len() as u64, bytes);
+                if finishing {
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + CATCH_UP);
+                    if records.is_empty() || Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+            Ok::<_, client::ClientError>(histogram)
+        }));
+    }
+    let _ticker = Ticker::start("consume", Arc::clone(&counters));
+    let started = Instant::now();
+    let produced = produce(addr, args, Some(base)).await;
+    done.store(true, Ordering::Release);
+    let mut histogram = report::latency_histogram();
+    for task in tasks {
+        histogram.add(&task.await??)?;
+    }
+    let produced = produced?;
+    let received = counters.records.load(Ordering::Relaxed);
+    if received < produced.throughput.records {
+        eprintln!(
+            "warning: consumers received {received} of {} acknowledged records",
+            produced.throughput.records
+        );
+    }
+    Ok((
+        produced,
+        E2eResult {
+            received,
+            throughput: Throughput::new(
+                received,
+                counters.bytes.load(Ordering::Relaxed),
+                started.elapsed(),
+            ),
+            latency: Latency::from_histogram(&histogram),
+        },
+    ))
+}
+
+fn latency_columns() -> Vec<(&'static str, Align)> {
+    vec![
+        ("p50 µs", Align::Right),
+        ("p90 µs", Align::Right),
+        ("p99 µs", Align::Right),
+        ("p99.9 µs", Align::Right),
+        ("max µs", Align::Right),
+    ]
+}
+
+pub fn latency_cells(latency: &Latency) -> Vec<String> {
+    [
+        latency.p50_us,
+        latency.p90_us,
+        latency.p99_us,
+        latency.p999_us,
+        latency.max_us,
+    ]
+    .iter()
+    .map(|v| group(*v))
+    .collect()
+}
+
+/// A throughput-and-latency table of one or more rows.
+pub fn table(rows: &[(&str, &Throughput, Option<&Latency>)]) -> String {
+    let mut columns = vec![
+        ("", Align::Left),
+        ("records", Align::Right),
+        ("secs", Align::Right),
+        ("rec/s", Align::Right),
+        ("MB/s", Align::Right),
+    ];
+    columns.extend(latency_columns());
+    let mut table = Table::new(&columns);
+    for (label, throughput, latency) in rows {
+        let mut cells = vec![
+            (*label).to_string(),
+            group(throughput.records),
+            format!("{:.2}", throughput.secs),
+            rate(throughput.records_per_s),
+            decimal(throughput.mb_per_s),
+        ];
+        if let Some(latency) = latency {
+            cells.extend(latency_cells(latency));
+        }
+        table.row(cells);
+    }
+    table.render()
+}
+
+/// The report as text.
+pub fn render(report: &Report) -> String {
+    let config = &report.config;
+    let mut out = format!(
+        "strata-bench {}: {} ({}), stream {}, {} records, {} producers, {} s\n\n",
+        report.benchmark,
+        config.addr,
+        config
+            .fsync
+            .as_ref()
+            .map_or("external server".to_string(), |f| format!(
+                "spawned, fsync={f}"
+            )),
+        config.stream,
+        size(config.record_bytes),
+        config.producers,
+        config.duration_secs,
+    );
+    let mut rows = Vec::new();
+    if let Some(produce) = &report.produce {
+        rows.push((
+            "produce (ack latency)",
+            &produce.throughput,
+            Some(&produce.latency),
+        ));
+    }
+    if let Some(consume) = &report.consume {
+        rows.push(("consume", &consume.throughput, None));
+    }
+    if let Some(e2e) = &report.e2e {
+        rows.push(("e2e (send to receive)", &e2e.throughput, Some(&e2e.latency)));
+    }
+    out.push_str(&table(&rows));
+    if let Some(produce) = &report.produce {
+        out.push_str(&format!(
+            "\nproduce: {} requests, {} errors{}\n",
+            group(produce.requests),
+            group(produce.errors),
+            produce
+                .first_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (first: {e})"))
+        ));
+    }
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&format!(
+            "raw disk: buffered {} MB/s",
+            decimal(baseline.buffered.mb_per_s)
+        ));
+        if let Some(synced) = &baseline.synced {
+            out.push_str(&format!(
+                ", {} write+fdatasync {} MB/s",
+                size(synced.write_bytes),
+                decimal(synced.mb_per_s)
+            ));
+        }
+        out.push('\n');
+        if let Some(produce) = &report.produce
+            && let Some(buffered) = produce.ratio_to_raw_buffered
+        {
+            out.push_str(&format!("produce / raw buffered: {}", ratio(buffered)));
+            if let Some(synced) = produce.ratio_to_raw_synced {
+                out.push_str(&format!(", produce / raw synced: {}", ratio(synced)));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Writes the JSON report when asked to.
+pub fn write_json<T: Serialize>(path: Option<&Path>, report: &T) -> Result<(), String> {
+    if let Some(path) = path {
+        report::write_json(path, report).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!("JSON report written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! `strata-bench redis`: the comparison baseline. Producer tasks, each on its own TCP
+//! connection, send pipelined `XADD <stream> * d <payload>` commands in RESP and count the
+//! replies; latency is per pipelined round trip.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::native::{self, parse_record_size, parse_secs};
+use crate::report::{self, Latency, Machine, Throughput, size};
+use crate::spawn::RedisServer;
+use crate::storage::BoxError;
+
+/// Options of `strata-bench redis`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Address of the redis server (ignored with --spawn-redis).
+    #[arg(long, default_value = "127.0.0.1:6379")]
+    pub addr: String,
+    /// Stream key to `XADD` to.
+    #[arg(long, default_value = "bench")]
+    pub stream: String,
+    /// Record payload size (bytes, or with a unit: 1KiB).
+    #[arg(long, default_value = "1024", value_parser = parse_record_size)]
+    pub record_bytes: u64,
+    /// Producer tasks, each with its own connection.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub producers: u32,
+    /// How long producers send, in seconds (fractions allowed).
+    #[arg(long, default_value_t = 5.0, value_parser = parse_secs)]
+    pub duration_secs: f64,
+    /// Commands per round trip.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub pipeline: u32,
+    /// Start `redis-server` (append-only, fsync every second) on a temporary directory and a
+    /// free port, and stop it at the end.
+    #[arg(long)]
+    pub spawn_redis: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub benchmark: &'static str,
+    pub machine: Machine,
+    pub config: Config,
+    /// Successful `XADD` replies and their payload bytes.
+    pub throughput: Throughput,
+    /// Per pipelined round trip.
+    pub latency: Latency,
+    /// Error replies.
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Config {
+    pub addr: String,
+    pub spawned_server: bool,
+    pub stream: String,
+    pub record_bytes: u64,
+    pub producers: u32,
+    pub duration_secs: f64,
+    pub pipeline: u32,
+}
+
+/// One `XADD` command in RESP.
+fn xadd(stream: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + stream.len() + 64);
+    out.extend_from_slice(b"*5\r\n$4\r\nXADD\r\n");
+    for arg in [stream.as_bytes(), b"*", b"d", payload] {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Reads one reply; `Ok(None)` for success, `Ok(Some(message))` for an error reply.
+async fn read_reply<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> Result<Option<String>, BoxError> {
+    let mut pending = 1u64;
+    let mut error = None;
+    while pending > 0 {
+        pending -= 1;
+        line.clear();
+        if reader.read_until(b'\n', line).await? == 0 {
+            return Err("redis closed the connection".into());
+        }
+        let text = String::from_utf8_lossy(line);
+        let body = text.get(1..).unwrap_or_default().trim_end();
+        match line.first() {
+            Some(b'-') => error = Some(body.to_string()),
+            Some(b'+' | b':') => {}
+            Some(b'$') => {
+                let len: i64 = body.parse()?;
+                if len >= 0 {
+                    let mut skip = vec![0; usize::try_from(len)? + 2];
+                    reader.read_exact(&mut skip).await?;
+                }
+            }
+            Some(b'*') => {
+                let len: i64 = body.parse()?;
+                pending += u64::try_from(len.max(0))?;
+            }
+            _ => return Err(format!("unexpected reply {text:?}").into()),
+        }
+    }
+    Ok(error)
+}
+
+struct TaskOutcome {
+    histogram: hdrhistogram::Histogram<u64>,
+    ok: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+async fn producer(
+    addr: String,
+    batch: Arc<Vec<u8>>,
+    pipeline: u32,
+    deadline: Instant,
+) -> Result<TaskOutcome, BoxError> {
+    let stream = TcpStream::connect(&addr).await?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut line = Vec::new();
+    let mut outcome = TaskOutcome {
+        histogram: report::latency_histogram(),
+        ok: 0,
+        errors: 0,
+        first_error: None,
+    };
+    while Instant::now() < deadline {
+        let sent = Instant::now();
+        write.write_all(&batch).await?;
+        for _ in 0..pipeline {
+            match read_reply(&mut reader, &mut line).await? {
+                None => outcome.ok += 1,
+                Some(error) => {
+                    outcome.errors += 1;
+                    outcome.first_error.get_or_insert(error);
+                }
+            }
+        }
+        report::record_latency(&mut outcome.histogram, sent.elapsed());
+    }
+    Ok(outcome)
+}
+
+pub fn run(args: &Args) -> Result<Report, BoxError> {
+    let temp = tempfile::Builder::new()
+        .prefix("strata-bench-redis-")
+        .tempdir_in(".")?;
+    let server = if args.spawn_redis {
+        let server = RedisServer::start(temp.path())?;
+        eprintln!("redis-server listening on {}", server.addr);
+        Some(server)
+    } else {
+        None
+    };
+    let addr = server
+        .as_ref()
+        .map_or(args.addr.clone(), |s| s.addr.to_string());
+    let payload = vec![b'x'; usize::try_from(args.record_bytes)?];
+    let one = xadd(&args.stream, &payload);
+    let batch = Arc::new(one.repeat(args.pipeline as usize));
+    eprintln!(
+        "redis: {} producers, {} records, pipeline {}, {} s",
+        args.producers,
+        size(args.record_bytes),
+        args.pipeline,
+        args.duration_secs
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let outcome = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs_f64(args.duration_secs);
+        let tasks: Vec<_> = (0..args.producers)
+            .map(|_| {
+                tokio::spawn(producer(
+                    addr.clone(),
+                    Arc::clone(&batch),
+                    args.pipeline,
+                    deadline,
+                ))
+            })
+            .collect();
+        let mut total = TaskOutcome {
+            histogram: report::latency_histogram(),
+            ok: 0,
+            errors: 0,
+            first_error: None,
+        };
+        for task in tasks {
+            let outcome = task.await??;
+            total.histogram.add(&outcome.histogram)?;
+            total.ok += outcome.ok;
+            total.errors += outcome.errors;
+            if total.first_error.is_none() {
+                total.first_error = outcome.first_error;
+            }
+        }
+        Ok::<_, BoxError>(total)
+    });
+    let elapsed = started.elapsed();
+    drop(runtime);
+    if let Some(server) = server {
+        server.stop()?;
+    }
+    let outcome = outcome?;
+    Ok(Report {
+        benchmark: "redis",
+        machine: Machine::probe(temp.path()),
+        config: Config {
+            addr,
+            spawned_server: args.spawn_redis,
+            stream: args.stream.clone(),
+            record_bytes: args.record_bytes,
+            producers: args.producers,
+            duration_secs: args.duration_secs,
+            pipeline: args.pipeline,
+        },
+        throughput: Throughput::new(outcome.ok, outcome.ok * args.record_bytes, elapsed),
+        latency: Latency::from_histogram(&outcome.histogram),
+        errors: outcome.errors,
+        first_error: outcome.first_error,
+    })
+}
+
+pub fn render(report: &Report) -> String {
+    let config = &report.config;
+    format!(
+        "strata-bench redis: {} ({}), XADD {} records, {} producers, pipeline {}, {} s\n\n{}\n\
+         {} error replies{}\n",
+        config.addr,
+        if config.spawned_server {
+            "spawned, appendfsync everysec"
+        } else {
+            "external server"
+        },
+        size(config.record_bytes),
+        config.producers,
+        config.pipeline,
+        config.duration_secs,
+        native::table(&[(
+            "XADD (round-trip latency)",
+            &report.throughput,
+            Some(&report.latency)
+        )]),
+        report.errors,
+        report
+            .first_error
+            .as_ref()
+            .map_or(String::new(), |e| format!(" (first: {e})")),
+    )
+}
