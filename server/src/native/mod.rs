@@ -110,11 +110,7 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
                 (Kind::Request, Ok(request)) => request,
                 (Kind::Request, Err(error)) => {
                     let reply = ErrorResponse::new(error.code(), error.to_string());
-                    if responses
-                        .send(frame_of(request_id, &Response::Error(reply)))
-                        .await
-                        .is_err()
-                    {
+                    if !respond(&responses, request_id, &Response::Error(reply)).await {
                         break 'read;
                     }
                     continue;
@@ -144,22 +140,14 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
                         format!("this server speaks version {PROTOCOL_VERSION} only"),
                     )),
                 };
-                if responses
-                    .send(frame_of(request_id, &response))
-                    .await
-                    .is_err()
-                {
+                if !respond(&responses, request_id, &response).await {
                     break 'read;
                 }
                 continue;
             }
             if !greeted {
                 let reply = ErrorResponse::new(ErrorCode::HandshakeRequired, "send Hello first");
-                if responses
-                    .send(frame_of(request_id, &Response::Error(reply)))
-                    .await
-                    .is_err()
-                {
+                if !respond(&responses, request_id, &Response::Error(reply)).await {
                     break 'read;
                 }
                 continue;
@@ -200,6 +188,11 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
     let _ = writing.await;
     debug!(%peer, "Native connection closed");
     Ok(())
+}
+
+/// Queues a response for the writer; false once the connection's writer is gone.
+async fn respond(responses: &mpsc::Sender<Chunks>, request_id: u32, response: &Response) -> bool {
+    responses.send(frame_of(request_id, response)).await.is_ok()
 }
 
 async fn handle(log: &Log, request: Request) -> Response {
