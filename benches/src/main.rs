@@ -3,6 +3,7 @@
 //! Every workload prints live progress to stderr, a table to stdout and, with `--json FILE`,
 //! a machine-readable report.
 
+mod args;
 mod baseline;
 mod native;
 mod redis;

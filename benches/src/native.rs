@@ -67,15 +67,8 @@ pub struct Args {
     /// Shards of the stream when it is created.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub shards: u32,
-    /// Record payload size (bytes, or with a unit: 1KiB).
-    #[arg(long, default_value = "1024", value_parser = parse_record_size)]
-    pub record_bytes: u64,
-    /// Producer tasks, each with its own connection.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub producers: u32,
-    /// How long producers send, in seconds (fractions allowed).
-    #[arg(long, default_value_t = 5.0, value_parser = parse_secs)]
-    pub duration_secs: f64,
+    #[command(flatten)]
+    pub load: crate::args::Load,
     /// Producer linger, in milliseconds.
     #[arg(long, default_value_t = 5)]
     pub linger_ms: u64,
@@ -101,21 +94,6 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-}
-
-pub fn parse_record_size(text: &str) -> Result<u64, String> {
-    let bytes = report::parse_size(text)?;
-    if bytes > 1024 * 1024 {
-        return Err(format!("record size {text} exceeds the 1 MiB record limit"));
-    }
-    Ok(bytes)
-}
-
-pub fn parse_secs(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => Ok(secs),
-        _ => Err(format!("invalid duration {text:?}: expected seconds > 0")),
-    }
 }
 
 /// Everything one run found.
@@ -242,7 +220,7 @@ impl Drop for Ticker {
 
 /// Runs `mode`.
 pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
-    if mode == Mode::E2e && args.record_bytes < STAMP_BYTES as u64 {
+    if mode == Mode::E2e && args.load.record_bytes < STAMP_BYTES as u64 {
         return Err(format!("e2e needs --record-bytes of at least {STAMP_BYTES}").into());
     }
     let temp = tempfile::Builder::new()
@@ -302,9 +280,9 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
             fsync: args.spawn_server.then(|| args.fsync.clone()),
             stream: args.stream.clone(),
             shards: args.shards,
-            record_bytes: args.record_bytes,
-            producers: args.producers,
-            duration_secs: args.duration_secs,
+            record_bytes: args.load.record_bytes,
+            producers: args.load.producers,
+            duration_secs: args.load.duration_secs,
             linger_ms: args.linger_ms,
             batch_bytes: args.batch_bytes,
             in_flight: args.in_flight,
@@ -382,9 +360,9 @@ async fn produce(
 ) -> Result<ProduceResult, BoxError> {
     eprintln!(
         "produce: {} producers, {} records, {} s",
-        args.producers,
-        size(args.record_bytes),
-        args.duration_secs
+        args.load.producers,
+        size(args.load.record_bytes),
+        args.load.duration_secs
     );
     let config = ProducerConfig {
         linger: Duration::from_millis(args.linger_ms),
@@ -394,19 +372,19 @@ async fn produce(
         ..ProducerConfig::default()
     };
     let payload = Bytes::from(
-        (0..args.record_bytes)
+        (0..args.load.record_bytes)
             .map(|i| (i % 251) as u8)
             .collect::<Vec<_>>(),
     );
     let keys: Arc<[Bytes]> = (0..KEYS).map(|k| Bytes::from(format!("k{k}"))).collect();
     let counters = Arc::new(Counters::default());
     let mut clients = Vec::new();
-    for _ in 0..args.producers {
+    for _ in 0..args.load.producers {
         clients.push(Client::connect(addr).await?);
     }
     let _ticker = Ticker::start("produce", Arc::clone(&counters));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs_f64(args.duration_secs);
+    let deadline = started + Duration::from_secs_f64(args.load.duration_secs);
     let mut tasks = Vec::new();
     for (index, client) in clients.into_iter().enumerate() {
         let producer = Producer::new(client, args.stream.clone(), config.clone());

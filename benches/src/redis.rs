@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::native::{self, parse_record_size, parse_secs};
+use crate::native;
 use crate::report::{self, Latency, Machine, Throughput, size};
 use crate::spawn::RedisServer;
 use crate::storage::BoxError;
@@ -24,15 +24,8 @@ pub struct Args {
     /// Stream key to `XADD` to.
     #[arg(long, default_value = "bench")]
     pub stream: String,
-    /// Record payload size (bytes, or with a unit: 1KiB).
-    #[arg(long, default_value = "1024", value_parser = parse_record_size)]
-    pub record_bytes: u64,
-    /// Producer tasks, each with its own connection.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub producers: u32,
-    /// How long producers send, in seconds (fractions allowed).
-    #[arg(long, default_value_t = 5.0, value_parser = parse_secs)]
-    pub duration_secs: f64,
+    #[command(flatten)]
+    pub load: crate::args::Load,
     /// Commands per round trip.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub pipeline: u32,
@@ -172,23 +165,23 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let addr = server
         .as_ref()
         .map_or(args.addr.clone(), |s| s.addr.to_string());
-    let payload = vec![b'x'; usize::try_from(args.record_bytes)?];
+    let payload = vec![b'x'; usize::try_from(args.load.record_bytes)?];
     let one = xadd(&args.stream, &payload);
     let batch = Arc::new(one.repeat(args.pipeline as usize));
     eprintln!(
         "redis: {} producers, {} records, pipeline {}, {} s",
-        args.producers,
-        size(args.record_bytes),
+        args.load.producers,
+        size(args.load.record_bytes),
         args.pipeline,
-        args.duration_secs
+        args.load.duration_secs
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let started = Instant::now();
     let outcome = runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs_f64(args.duration_secs);
-        let tasks: Vec<_> = (0..args.producers)
+        let deadline = Instant::now() + Duration::from_secs_f64(args.load.duration_secs);
+        let tasks: Vec<_> = (0..args.load.producers)
             .map(|_| {
                 tokio::spawn(producer(
                     addr.clone(),
@@ -228,12 +221,12 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             addr,
             spawned_server: args.spawn_redis,
             stream: args.stream.clone(),
-            record_bytes: args.record_bytes,
-            producers: args.producers,
-            duration_secs: args.duration_secs,
+            record_bytes: args.load.record_bytes,
+            producers: args.load.producers,
+            duration_secs: args.load.duration_secs,
             pipeline: args.pipeline,
         },
-        throughput: Throughput::new(outcome.ok, outcome.ok * args.record_bytes, elapsed),
+        throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed),
         latency: Latency::from_histogram(&outcome.histogram),
         errors: outcome.errors,
         first_error: outcome.first_error,

@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use storage::{Fsync, IoBackend, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
 
+use crate::args::{parse_record_size, parse_secs};
 use crate::baseline::{self, Buffered, Synced};
 use crate::report::{
     self, Align, Latency, MB, Machine, Progress, Table, Throughput, decimal, group, rate, size,
@@ -68,21 +69,6 @@ pub struct Args {
     /// Also write every result, with machine and configuration, as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-}
-
-fn parse_record_size(text: &str) -> Result<u64, String> {
-    let bytes = report::parse_size(text)?;
-    if bytes > 1024 * 1024 {
-        return Err(format!("record size {text} exceeds the 1 MiB record limit"));
-    }
-    Ok(bytes)
-}
-
-fn parse_secs(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => Ok(secs),
-        _ => Err(format!("invalid duration {text:?}: expected seconds > 0")),
-    }
 }
 
 /// Everything one run found.
