@@ -47,5 +47,6 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod aws;
 pub mod codec;
 pub mod native;

@@ -80,8 +80,10 @@ impl ServeArgs {
             server: ServerLayer {
                 http: self.http.clone(),
                 native: self.native.clone(),
+                ..ServerLayer::default()
             },
             log: LogLayer::default(),
+            ..Layer::default()
         }
     }
 }

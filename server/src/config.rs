@@ -43,6 +43,40 @@ pub struct Config {
     pub server: ServerConfig,
     /// Log output: `[log]`.
     pub log: TelemetryConfig,
+    /// The Kinesis API: `[kinesis]`.
+    pub kinesis: KinesisConfig,
+    /// Request authentication: `[auth]`.
+    pub auth: AuthConfig,
+}
+
+/// The validated `[kinesis]` section.
+#[derive(Debug, Clone)]
+pub struct KinesisConfig {
+    /// The region in ARNs.
+    pub region: String,
+    /// The 12-digit account id in ARNs.
+    pub account: String,
+    /// How long a stream stays CREATING, UPDATING or DELETING after a change.
+    pub state_change: Duration,
+    /// Enforce the AWS per-shard write limits (1 MiB/s and 1,000 records/s per shard).
+    pub shard_write_limits: bool,
+}
+
+/// The validated `[auth]` section.
+#[derive(Clone, Default)]
+pub struct AuthConfig {
+    /// Access key id → secret access key. Empty: any credentials are accepted.
+    pub access_keys: std::collections::BTreeMap<String, String>,
+}
+
+impl fmt::Debug for AuthConfig {
+    /// Written by hand: secrets are never printed.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AuthConfig")
+            .field("access_keys", &self.access_keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// The validated `[storage]` section.
@@ -104,6 +138,8 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Where the native binary-protocol listener binds.
     pub native: SocketAddr,
+    /// Largest HTTP request body accepted, in bytes.
+    pub http_body_bytes_max: usize,
 }
 
 /// The validated `[log]` section.
@@ -161,6 +197,39 @@ pub struct Layer {
     /// Log output.
     #[serde(default)]
     pub log: LogLayer,
+    /// The Kinesis API.
+    #[serde(default)]
+    pub kinesis: KinesisLayer,
+    /// Request authentication.
+    #[serde(default)]
+    pub auth: AuthLayer,
+}
+
+/// The `[kinesis]` section of a [`Layer`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KinesisLayer {
+    /// The region in ARNs. Default `us-east-1`; env `STRATA_REGION`.
+    pub region: Option<String>,
+    /// The 12-digit account id in ARNs. Default `000000000000`; env `STRATA_ACCOUNT`.
+    pub account: Option<String>,
+    /// Milliseconds a stream stays CREATING, UPDATING or DELETING after a change, as AWS
+    /// streams do for a while; 0 (the default) makes changes take effect at once.
+    pub state_change_ms: Option<u64>,
+    /// Enforce the AWS per-shard write limits (1 MiB/s, 1,000 records/s): excess writes get
+    /// ProvisionedThroughputExceededException. Default false.
+    pub shard_write_limits: Option<bool>,
+}
+
+/// The `[auth]` section of a [`Layer`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthLayer {
+    /// Access key id → secret access key (`[auth.access_keys]`, `AKID = "secret"`). When any
+    /// are set, every request must carry a valid SigV4 signature by one of them; otherwise
+    /// any credentials are accepted. Env `STRATA_ACCESS_KEY_ID` with
+    /// `STRATA_SECRET_ACCESS_KEY` adds one pair.
+    pub access_keys: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The `[storage]` section of a [`Layer`].
@@ -199,6 +268,9 @@ pub struct ServerLayer {
     /// Socket address of the native binary-protocol listener.
     /// Default `127.0.0.1:4567`; env `STRATA_NATIVE`; flag `--native`.
     pub native: Option<String>,
+    /// Largest HTTP request body accepted, in bytes. Default 16777216 (16 MiB: a 10 MiB
+    /// PutRecords request in base64 with its JSON).
+    pub http_body_bytes_max: Option<u64>,
 }
 
 /// The `[log]` section of a [`Layer`].
@@ -256,10 +328,22 @@ impl Layer {
             server: ServerLayer {
                 http: text(keys::HTTP)?,
                 native: text(keys::NATIVE)?,
+                http_body_bytes_max: None,
             },
             log: LogLayer {
                 level: text(keys::LOG_LEVEL)?,
                 format: None,
+            },
+            kinesis: KinesisLayer {
+                region: text(keys::REGION)?,
+                account: text(keys::ACCOUNT)?,
+                ..KinesisLayer::default()
+            },
+            auth: AuthLayer {
+                access_keys: match (text(keys::ACCESS_KEY_ID)?, text(keys::SECRET_ACCESS_KEY)?) {
+                    (Some(id), Some(secret)) => Some([(id, secret)].into_iter().collect()),
+                    _ => None,
+                },
             },
         })
     }
@@ -319,6 +403,21 @@ pub mod keys {
     pub const LOG_LEVEL: Key = key_with("log.level", "STRATA_LOG", None);
     /// `log.format`.
     pub const LOG_FORMAT: Key = key("log.format");
+    /// `server.http_body_bytes_max`.
+    pub const HTTP_BODY_BYTES_MAX: Key = key("server.http_body_bytes_max");
+    /// `kinesis.region`.
+    pub const REGION: Key = key_with("kinesis.region", "STRATA_REGION", None);
+    /// `kinesis.account`.
+    pub const ACCOUNT: Key = key_with("kinesis.account", "STRATA_ACCOUNT", None);
+    /// `kinesis.state_change_ms`.
+    pub const STATE_CHANGE_MS: Key = key("kinesis.state_change_ms");
+    /// `kinesis.shard_write_limits`.
+    pub const SHARD_WRITE_LIMITS: Key = key("kinesis.shard_write_limits");
+    /// `auth.access_keys` (one pair from the environment).
+    pub const ACCESS_KEY_ID: Key = key_with("auth.access_keys", "STRATA_ACCESS_KEY_ID", None);
+    /// The secret of `STRATA_ACCESS_KEY_ID`.
+    pub const SECRET_ACCESS_KEY: Key =
+        key_with("auth.access_keys", "STRATA_SECRET_ACCESS_KEY", None);
 }
 
 /// Which layer a value came from.
@@ -487,13 +586,63 @@ impl Config {
             server: ServerConfig {
                 http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
                 native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
+                http_body_bytes_max: usize::try_from(positive(layers, keys::HTTP_BODY_BYTES_MAX, |l| {
+                    l.server.http_body_bytes_max.as_ref()
+                })?)
+                .unwrap_or(usize::MAX),
             },
             log: TelemetryConfig {
                 level,
                 format: parse(layers, keys::LOG_FORMAT, |l| l.log.format.as_ref())?,
             },
+            kinesis: kinesis(layers)?,
+            auth: AuthConfig {
+                access_keys: layers
+                    .iter()
+                    .rev()
+                    .find_map(|(_, layer)| layer.auth.access_keys.clone())
+                    .unwrap_or_default(),
+            },
         })
     }
+}
+
+/// The `[kinesis]` section.
+fn kinesis(layers: &[(Origin, Layer)]) -> Result<KinesisConfig, ConfigError> {
+    let (region, origin) = pick(layers, keys::REGION, |l| l.kinesis.region.as_ref())?;
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(ConfigError::invalid(
+            keys::REGION,
+            origin,
+            region,
+            "expected a region name such as `us-east-1`",
+        ));
+    }
+    let (account, origin) = pick(layers, keys::ACCOUNT, |l| l.kinesis.account.as_ref())?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::invalid(
+            keys::ACCOUNT,
+            origin,
+            account,
+            "expected 12 digits",
+        ));
+    }
+    let (&state_change_ms, _) = pick(layers, keys::STATE_CHANGE_MS, |l| {
+        l.kinesis.state_change_ms.as_ref()
+    })?;
+    let (&shard_write_limits, _) = pick(layers, keys::SHARD_WRITE_LIMITS, |l| {
+        l.kinesis.shard_write_limits.as_ref()
+    })?;
+    Ok(KinesisConfig {
+        region: region.clone(),
+        account: account.clone(),
+        state_change: Duration::from_millis(state_change_ms),
+        shard_write_limits,
+    })
 }
 
 /// The value of `key` in the highest layer that sets it, and where it came from.

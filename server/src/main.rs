@@ -8,6 +8,9 @@
 //! - `telemetry.rs`: the log subscriber.
 //! - `serve.rs`: `strata serve`: open the log, wait for a signal, close the log.
 //! - `commands.rs`: `strata stream|put|tail`, clients of a running server.
+//! - `listener/http.rs`: the AWS HTTP listener (HTTP/1.1 and h2c), routing by `X-Amz-Target`.
+//! - `api/<service>/`: AWS shapes in, one view call, AWS shapes or mapped errors out.
+//! - `views/<view>/`: the AWS service semantics on the log (`views/streams`: Kinesis).
 //! - `native/`: the native protocol listener.
 //! - `shutdown.rs`: SIGINT/SIGTERM handling.
 //!
@@ -15,13 +18,16 @@
 
 #![deny(unsafe_code)]
 
+mod api;
 mod cli;
 mod commands;
 mod config;
+mod listener;
 mod native;
 mod serve;
 mod shutdown;
 mod telemetry;
+mod views;
 
 use std::process::ExitCode;
 

@@ -6,11 +6,14 @@
 //! "Shutdown complete" is logged and the process exits 0.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use storage::Log;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::listener::http::HttpState;
+use crate::views::streams::{Settings as StreamsSettings, Streams};
 use crate::shutdown::{Signal, Signals};
 
 /// Why `strata serve` stopped other than by a clean shutdown.
@@ -42,6 +45,9 @@ pub enum ServeError {
     /// A second signal arrived while the log was closing, and the close was abandoned.
     #[error("{0} received again while closing; exiting without waiting for the close")]
     Forced(Signal),
+    /// A view could not start on the log.
+    #[error("Cannot start the API views: {0}")]
+    View(#[source] crate::views::streams::Error),
     /// A blocking storage task panicked or was cancelled.
     #[error("A storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -71,7 +77,37 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         })?;
     info!(%native, "Native protocol listening");
     let native_server = tokio::spawn(crate::native::serve(listener, log.clone()));
-    info!(http = %config.server.http, "The AWS HTTP API is not implemented yet; nothing is bound to it");
+    let streams = {
+        let log = log.clone();
+        let kinesis = config.kinesis.clone();
+        tokio::task::spawn_blocking(move || {
+            Streams::open(
+                log,
+                StreamsSettings {
+                    region: kinesis.region,
+                    account: kinesis.account,
+                    state_change: kinesis.state_change,
+                    shard_write_limits: kinesis.shard_write_limits,
+                },
+            )
+        })
+        .await?
+        .map_err(ServeError::View)?
+    };
+    let (http_listener, http) = crate::listener::http::bind(config.server.http)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.server.http,
+            source,
+        })?;
+    info!(%http, "AWS HTTP API listening");
+    let http_server = tokio::spawn(crate::listener::http::serve(
+        http_listener,
+        Arc::new(HttpState {
+            streams,
+            body_bytes_max: config.server.http_body_bytes_max,
+        }),
+    ));
     info!(
         data_dir = %data_dir.display(),
         io = %log.io_backend(),
@@ -85,6 +121,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     // No new connections or requests; requests still in flight fail with `Unavailable` once
     // the log is closed.
     native_server.abort();
+    http_server.abort();
 
     // `close` flushes, fsyncs and joins the engine's threads: blocking work again. A second
     // signal abandons it: what was written is in the page cache and survives like a kill -9.

@@ -181,7 +181,9 @@ impl Log {
         if meta.catalog.streams.contains_key(name) {
             return Err(Error::StreamExists(name.to_string()));
         }
-        let width = u128::MAX / u128::from(shard_count);
+        // 2^128 / shard_count, as Kinesis divides the key space (u128::MAX is 2^128 - 1).
+        let count = u128::from(shard_count);
+        let width = u128::MAX / count + u128::from(count > 1 && u128::MAX % count == count - 1);
         let shards = (0..shard_count)
             .map(|i| {
                 let start = width * u128::from(i);
@@ -317,7 +319,7 @@ impl Log {
             ));
         }
         for record in records {
-            // Views with rules of their own (Kinesis: 1 to 256 bytes) check them; the engine
+            // Views with rules of their own (Kinesis: 1 to 256 characters) check them; the engine
             // only bounds the size. Records addressed to a shard may have no key.
             if record.key.len() > PARTITION_KEY_BYTES_MAX {
                 return Err(Error::InvalidArgument(format!(

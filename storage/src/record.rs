@@ -9,7 +9,7 @@
 //!   zeros, so the first unwritten byte reads as an empty length.
 //! - Decoding is pure and never panics: it works on `&[u8]` with checked accesses only
 //!   (`clippy::indexing_slicing` is denied here) and reports short input as `Incomplete`.
-//! - Records carry what every view needs: a partition key (1–256 bytes), an optional 128-bit
+//! - Records carry what every view needs: a partition key (up to 1,024 bytes: 256 characters of UTF-8), an optional 128-bit
 //!   explicit hash key, an arrival timestamp, opaque attributes (SQS/SNS message attributes) and
 //!   the data, so new views need no format change.
 //!
@@ -29,7 +29,7 @@
 //! record, repeated record_count times
 //!   0  u32  record_len         bytes after this field
 //!   4  i64  timestamp_ms       arrival time
-//!  12  u16  key_len            1..=256
+//!  12  u16  key_len            0..=1024
 //!  14  u8   flags              bit 0: explicit hash key present
 //!  15  [16] hash_key           big-endian u128, only when flag bit 0 is set
 //!   .  u32  attributes_len
@@ -42,8 +42,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// Size of the fixed batch header.
 pub const BATCH_HEADER_LEN: usize = 40;
-/// Largest partition key, as in Kinesis.
-pub const PARTITION_KEY_BYTES_MAX: usize = 256;
+/// Largest partition key: up to 256 Unicode characters of a Kinesis partition key, 4 UTF-8 bytes each at most.
+pub const PARTITION_KEY_BYTES_MAX: usize = 1024;
 /// The only batch format version this build writes and reads.
 pub const BATCH_VERSION: u8 = 1;
 /// A batch never claims more than this; anything larger is corruption, not a record.
@@ -57,7 +57,7 @@ const _: () = assert!(BATCH_HEADER_LEN == 4 + 4 + 1 + 1 + 2 + 4 + 8 + 8 + 8);
 /// A record as a producer hands it to the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewRecord {
-    /// Partition key, 1 to 256 bytes.
+    /// Partition key, up to 1,024 bytes.
     pub key: Bytes,
     /// Explicit 128-bit hash key, if the producer chose the shard itself.
     pub hash_key: Option<u128>,

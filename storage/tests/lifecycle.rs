@@ -366,12 +366,12 @@ fn bad_input_is_refused_with_a_clear_error() {
             .first_offset,
         0
     );
-    let long_key = NewRecord::new(vec![b'k'; 257], "x");
+    let long_key = NewRecord::new(vec![b'k'; 1025], "x");
     assert!(matches!(
         log.append_blocking("s", 0, vec![long_key]),
         Err(Error::InvalidArgument(_))
     ));
-    let max_key = NewRecord::new(vec![b'k'; 256], "x");
+    let max_key = NewRecord::new(vec![b'k'; 1024], "x");
     assert_eq!(
         log.append_blocking("s", 0, vec![max_key])
             .unwrap()

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::{Layer, LogLayer, ServerLayer, StorageLayer};
+use super::{AuthLayer, KinesisLayer, Layer, LogLayer, ServerLayer, StorageLayer};
 
 /// A data directory beside the working directory, so a first `strata serve` needs no setup.
 pub const DATA_DIR: &str = "./strata-data";
@@ -26,8 +26,24 @@ pub const SEGMENT_BYTES_MAX: u64 = 128 * 1024 * 1024;
 /// outlive its retention period on a quiet stream.
 pub const SEGMENT_AGE_MAX_SECS: u64 = 60 * 60;
 
-/// 1 MiB, the Kinesis record size limit.
-pub const RECORD_BYTES_MAX: usize = 1024 * 1024;
+/// 10 MiB, the largest record a Kinesis stream can be configured to take (its
+/// MaxRecordSizeInKiB; 1 MiB unless raised, which the Kinesis API enforces per stream).
+pub const RECORD_BYTES_MAX: usize = 10 * 1024 * 1024;
+
+/// 16 MiB: a 10 MiB PutRecords request in base64, with its JSON.
+pub const HTTP_BODY_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+/// The region in ARNs.
+pub const REGION: &str = "us-east-1";
+
+/// The account id in ARNs (the one the emulators use).
+pub const ACCOUNT: &str = "000000000000";
+
+/// Changes take effect at once; streams are ACTIVE as soon as they are created.
+pub const STATE_CHANGE_MS: u64 = 0;
+
+/// Per-shard write limits are off: Strata is not priced per shard.
+pub const SHARD_WRITE_LIMITS: bool = false;
 
 /// How often the background task looks for expired segments.
 pub const RETENTION_CHECK_INTERVAL_SECS: u64 = 60;
@@ -59,10 +75,18 @@ pub fn layer() -> Layer {
         server: ServerLayer {
             http: Some(HTTP.to_owned()),
             native: Some(NATIVE.to_owned()),
+            http_body_bytes_max: Some(HTTP_BODY_BYTES_MAX),
         },
         log: LogLayer {
             level: Some(LOG_LEVEL.to_owned()),
             format: Some(LOG_FORMAT.to_owned()),
         },
+        kinesis: KinesisLayer {
+            region: Some(REGION.to_owned()),
+            account: Some(ACCOUNT.to_owned()),
+            state_change_ms: Some(STATE_CHANGE_MS),
+            shard_write_limits: Some(SHARD_WRITE_LIMITS),
+        },
+        auth: AuthLayer { access_keys: None },
     }
 }

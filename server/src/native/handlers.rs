@@ -78,11 +78,7 @@ pub fn describe_stream(log: &Log, request: &DescribeStream) -> Outcome {
     }))
 }
 
-/// The 128-bit hash key Kinesis derives from a partition key: MD5, read big-endian.
-pub fn hash_key(partition_key: &[u8]) -> u128 {
-    use md5::Digest as _;
-    u128::from_be_bytes(md5::Md5::digest(partition_key).into())
-}
+use crate::views::streams::hash_key;
 
 /// A produce whose appends are in the commit queue.
 pub struct PendingProduce {

@@ -1,0 +1,276 @@
+//! The two body encodings of the AWS JSON protocols, and the field types whose encoding
+//! differs between them.
+//!
+//! | | AWS JSON 1.1 (`application/x-amz-json-1.1`) | CBOR 1.1 (`application/x-amz-cbor-1.1`) |
+//! |---|---|---|
+//! | [`Blob`] | base64 string | byte string |
+//! | [`Timestamp`] | number, seconds since the epoch (fraction allowed) | tag 1 + integer milliseconds (the Java SDK's form); a float is read as seconds |
+//!
+//! The shapes in the service modules derive serde once; [`decode`] and [`encode`] pick the
+//! format. The two serde backends tell themselves apart through
+//! [`serde::Serializer::is_human_readable`] (true for JSON, false for CBOR).
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A request or response body encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `application/x-amz-json-1.1` (and 1.0): what boto3, the aws CLI and the JavaScript SDK send.
+    Json,
+    /// `application/x-amz-cbor-1.1`: the Java SDK's default for Kinesis.
+    Cbor,
+}
+
+impl Format {
+    /// The format a `Content-Type` names; anything that is not CBOR is read as JSON, as the
+    /// AWS endpoints do.
+    pub fn from_content_type(content_type: Option<&str>) -> Self {
+        match content_type {
+            Some(value) if value.contains("cbor") => Self::Cbor,
+            _ => Self::Json,
+        }
+    }
+
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/x-amz-json-1.1",
+            Self::Cbor => "application/x-amz-cbor-1.1",
+        }
+    }
+}
+
+/// Why a body could not be decoded into a request shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The bytes are not valid JSON or CBOR, or a field has the wrong type
+    /// (AWS: `SerializationException`).
+    #[error("{0}")]
+    Serialization(String),
+    /// A required member is missing (AWS: `ValidationException`).
+    #[error("1 validation error detected: Value null at '{0}' failed to satisfy constraint: Member must not be null")]
+    MissingMember(String),
+}
+
+/// Decodes a request body. An empty body reads as `{}`.
+pub fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, BodyError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        match format {
+            Format::Json => b"{}".as_slice(),
+            // An empty CBOR map.
+            Format::Cbor => [0xa0].as_slice(),
+        }
+    } else {
+        body
+    };
+    match format {
+        Format::Json => serde_json::from_slice(body).map_err(|error| classify(&error.to_string())),
+        Format::Cbor => ciborium::from_reader(body).map_err(|error| classify(&error.to_string())),
+    }
+}
+
+fn classify(message: &str) -> BodyError {
+    if let Some(rest) = message.strip_prefix("missing field `").or_else(|| {
+        message
+            .find("missing field `")
+            .and_then(|at| message.get(at + "missing field `".len()..))
+    }) {
+        let field = rest.split('`').next().unwrap_or_default();
+        // AWS names members in camelCase in validation messages.
+        let mut chars = field.chars();
+        let camel = match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        return BodyError::MissingMember(camel);
+    }
+    BodyError::Serialization(format!("Start of structure or map found where not expected: {message}"))
+}
+
+/// Encodes a response body.
+pub fn encode<T: Serialize>(format: Format, value: &T) -> Vec<u8> {
+    match format {
+        // Serializing plain structs with string keys cannot fail.
+        Format::Json => serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+        Format::Cbor => {
+            let mut out = Vec::new();
+            if ciborium::into_writer(value, &mut out).is_err() {
+                out = vec![0xa0];
+            }
+            out
+        }
+    }
+}
+
+/// An AWS error body: `{"__type": "...", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The exception name the SDKs map to a class, e.g. `ResourceNotFoundException`.
+    #[serde(rename = "__type")]
+    pub kind: String,
+    /// Human-readable detail.
+    #[serde(rename = "message", default)]
+    pub message: String,
+}
+
+/// Binary data: base64 in JSON, a byte string in CBOR.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Blob(pub Bytes);
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&BASE64.encode(&self.0))
+        } else {
+            serializer.serialize_bytes(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BlobVisitor;
+        impl Visitor<'_> for BlobVisitor {
+            type Value = Blob;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a base64 string or a byte string")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Blob, E> {
+                BASE64
+                    .decode(value)
+                    .map(|bytes| Blob(Bytes::from(bytes)))
+                    .map_err(|_| E::custom("Base64 encoded data is not valid"))
+            }
+            fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Blob, E> {
+                Ok(Blob(Bytes::copy_from_slice(value)))
+            }
+            fn visit_byte_buf<E: de::Error>(self, value: Vec<u8>) -> Result<Blob, E> {
+                Ok(Blob(Bytes::from(value)))
+            }
+        }
+        deserializer.deserialize_any(BlobVisitor)
+    }
+}
+
+/// A point in time, kept in milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            // Seconds with millisecond precision, as AWS sends them (1700000000.123).
+            #[allow(clippy::cast_precision_loss, reason = "epoch ms fit in f64 exactly")]
+            let seconds = self.0 as f64 / 1000.0;
+            serializer.serialize_f64(seconds)
+        } else {
+            ciborium::tag::Required::<i64, 1>(self.0).serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimestampVisitor {
+            integers_are_ms: bool,
+        }
+        impl Visitor<'_> for TimestampVisitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a timestamp (seconds since the epoch)")
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Timestamp, E> {
+                if self.integers_are_ms {
+                    Ok(Timestamp(value))
+                } else {
+                    Ok(Timestamp(value.saturating_mul(1000)))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Timestamp, E> {
+                self.visit_i64(i64::try_from(value).unwrap_or(i64::MAX))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Timestamp, E> {
+                if !value.is_finite() {
+                    return Err(E::custom("timestamp is not a finite number"));
+                }
+                #[allow(clippy::cast_possible_truncation, reason = "saturating float cast")]
+                let ms = (value * 1000.0).round() as i64;
+                Ok(Timestamp(ms))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Timestamp, E> {
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| E::custom(format!("timestamp {value:?} is not a number")))
+                    .and_then(|seconds| {
+                        TimestampVisitor {
+                            integers_are_ms: false,
+                        }
+                        .visit_f64(seconds)
+                    })
+            }
+        }
+        let integers_are_ms = !deserializer.is_human_readable();
+        deserializer.deserialize_any(TimestampVisitor { integers_are_ms })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Shape {
+        data: Blob,
+        at: Timestamp,
+        name: String,
+    }
+
+    #[test]
+    fn json_uses_base64_and_seconds() {
+        let shape = Shape {
+            data: Blob(Bytes::from_static(b"hi")),
+            at: Timestamp(1_700_000_000_123),
+            name: "s".into(),
+        };
+        let bytes = encode(Format::Json, &shape);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"Data":"aGk=","At":1700000000.123,"Name":"s"}"#
+        );
+        assert_eq!(decode::<Shape>(Format::Json, &bytes).unwrap(), shape);
+    }
+
+    #[test]
+    fn cbor_uses_byte_strings_and_tagged_milliseconds() {
+        let shape = Shape {
+            data: Blob(Bytes::from_static(b"\x00\xff")),
+            at: Timestamp(1_700_000_000_123),
+            name: "s".into(),
+        };
+        let bytes = encode(Format::Cbor, &shape);
+        // Byte string of length 2 and tag 1.
+        assert!(bytes.windows(3).any(|w| w == [0x42, 0x00, 0xff]));
+        assert!(bytes.contains(&0xc1));
+        assert_eq!(decode::<Shape>(Format::Cbor, &bytes).unwrap(), shape);
+    }
+
+    #[test]
+    fn missing_members_are_validation_errors() {
+        let error = decode::<Shape>(Format::Json, br#"{"Data":"aGk=","At":1}"#).unwrap_err();
+        assert_eq!(error, BodyError::MissingMember("name".into()));
+        let error = decode::<Shape>(Format::Json, b"{not json").unwrap_err();
+        assert!(matches!(error, BodyError::Serialization(_)));
+        let error = decode::<Shape>(Format::Cbor, &[0xff, 0x00]).unwrap_err();
+        assert!(matches!(error, BodyError::Serialization(_)));
+    }
+}

@@ -1,0 +1,1 @@
+//! Shapes of the stream administration operations.

@@ -1,0 +1,1 @@
+//! Shapes of the enhanced fan-out operations.

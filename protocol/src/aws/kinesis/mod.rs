@@ -1,0 +1,26 @@
+//! Kinesis Data Streams (`X-Amz-Target: Kinesis_20131202.<Operation>`): request and response
+//! shapes as botocore's `kinesis/2013-12-02/service-2.json` defines them, the exception
+//! names, and the documented limits.
+//!
+//! Shapes are grouped by area; every one is re-exported here.
+//!
+//! - [`streams`]: create, delete, describe, list streams and shards.
+//! - [`records`]: put and get records, shard iterators.
+//! - [`admin`]: retention, resharding, tags, encryption, monitoring, stream and account
+//!   settings, resource policies, limits.
+//! - [`consumers`]: enhanced fan-out consumers and SubscribeToShard.
+
+pub mod admin;
+pub mod consumers;
+pub mod errors;
+pub mod limits;
+pub mod records;
+pub mod streams;
+
+pub use admin::*;
+pub use consumers::*;
+pub use records::*;
+pub use streams::*;
+
+/// The `X-Amz-Target` prefix of every Kinesis operation.
+pub const TARGET_PREFIX: &str = "Kinesis_20131202.";

@@ -1,0 +1,137 @@
+//! The one mapping from failures to Kinesis exceptions and HTTP statuses.
+
+use protocol::aws::body::{BodyError, ErrorBody, Format};
+use protocol::aws::kinesis::errors as code;
+
+use crate::api::{Reply, ReplyBody};
+use crate::views::streams::Error;
+
+/// An AWS error answer: status, exception name, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status (400 for everything the caller did; 500 only for server failures).
+    pub status: u16,
+    /// The exception name (`__type`).
+    pub code: &'static str,
+    /// Detail.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with status 400.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `InvalidArgumentException`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(code::INVALID_ARGUMENT, message)
+    }
+
+    /// The error as an HTTP reply in `format`.
+    pub fn reply(&self, format: Format) -> Reply {
+        let body = ErrorBody {
+            kind: self.code.to_owned(),
+            message: self.message.clone(),
+        };
+        Reply {
+            status: self.status,
+            content_type: format.content_type(),
+            body: ReplyBody::Full(protocol::aws::body::encode(format, &body).into()),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let message = error.to_string();
+        let code = match error {
+            Error::StreamNotFound { .. } | Error::ShardNotFound { .. } | Error::NotFound(_) => {
+                code::RESOURCE_NOT_FOUND
+            }
+            Error::StreamExists { .. } | Error::StreamNotActive { .. } | Error::InUse(_) => {
+                code::RESOURCE_IN_USE
+            }
+            Error::InvalidArgument(_) => code::INVALID_ARGUMENT,
+            Error::Validation(_) => code::VALIDATION,
+            Error::IteratorExpired { .. } => code::EXPIRED_ITERATOR,
+            Error::NextTokenExpired(_) => code::EXPIRED_NEXT_TOKEN,
+            Error::ThroughputExceeded { .. } => code::PROVISIONED_THROUGHPUT_EXCEEDED,
+            Error::LimitExceeded(_) => code::LIMIT_EXCEEDED,
+            Error::Internal(_) => {
+                return Self {
+                    status: 500,
+                    code: code::INTERNAL_FAILURE,
+                    message,
+                };
+            }
+        };
+        Self::new(code, message)
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        let message = error.to_string();
+        match error {
+            BodyError::MissingMember(_) => Self::new(code::VALIDATION, message),
+            _ => Self::new(code::SERIALIZATION, message),
+        }
+    }
+}
+
+/// The error code a failed PutRecords entry reports (`ErrorCode`).
+pub fn record_error_code(error: &Error) -> &'static str {
+    match error {
+        Error::ThroughputExceeded { .. } => code::PROVISIONED_THROUGHPUT_EXCEEDED,
+        _ => "InternalFailure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_view_error_has_its_exception() {
+        let cases = [
+            (
+                Error::StreamNotFound {
+                    stream: "s".into(),
+                    account: "0".into(),
+                },
+                400,
+                "ResourceNotFoundException",
+            ),
+            (
+                Error::StreamExists {
+                    stream: "s".into(),
+                    account: "0".into(),
+                },
+                400,
+                "ResourceInUseException",
+            ),
+            (Error::InvalidArgument("x".into()), 400, "InvalidArgumentException"),
+            (Error::Validation("x".into()), 400, "ValidationException"),
+            (
+                Error::IteratorExpired {
+                    issued_ms: 0,
+                    now_ms: 1,
+                    ttl_ms: 1,
+                },
+                400,
+                "ExpiredIteratorException",
+            ),
+            (Error::LimitExceeded("x".into()), 400, "LimitExceededException"),
+            (Error::Internal("x".into()), 500, "InternalFailureException"),
+        ];
+        for (error, status, name) in cases {
+            let mapped = ApiError::from(error);
+            assert_eq!((mapped.status, mapped.code), (status, name));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Kinesis Data Streams over AWS JSON 1.1 and CBOR 1.1: `X-Amz-Target: Kinesis_20131202.<Op>`.
+//!
+//! [`handle`] decodes the body into the operation's input shape, runs the operation's `apply`
+//! (one file per operation) and encodes its output in the request's format. Errors go through
+//! [`error`], the one place they become AWS exceptions.
+
+pub mod error;
+pub mod validate;
+
+mod create_stream;
+mod delete_stream;
+mod describe_stream;
+mod describe_stream_summary;
+mod get_records;
+mod get_shard_iterator;
+mod list_shards;
+mod list_streams;
+mod put_record;
+mod put_records;
+
+use std::future::Future;
+
+use protocol::aws::body::{self, Format};
+use protocol::aws::kinesis::{self as shapes, errors as code};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use storage::ShardInfo;
+
+use self::error::ApiError;
+use self::validate::Checks;
+use crate::api::{Reply, ReplyBody};
+use crate::views::streams::{self, Streams, sequence};
+
+/// Runs `operation` on `body`, answering in `format`.
+pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[u8]) -> Reply {
+    let result = match operation {
+        "CreateStream" => run(format, body, |i| create_stream::apply(streams, i)).await,
+        "DeleteStream" => run(format, body, |i| delete_stream::apply(streams, i)).await,
+        "DescribeStream" => run(format, body, |i| describe_stream::apply(streams, i)).await,
+        "DescribeStreamSummary" => {
+            run(format, body, |i| describe_stream_summary::apply(streams, i)).await
+        }
+        "ListStreams" => run(format, body, |i| list_streams::apply(streams, i)).await,
+        "ListShards" => run(format, body, |i| list_shards::apply(streams, i)).await,
+        "PutRecord" => run(format, body, |i| put_record::apply(streams, i)).await,
+        "PutRecords" => run(format, body, |i| put_records::apply(streams, i)).await,
+        "GetShardIterator" => run(format, body, |i| get_shard_iterator::apply(streams, i)).await,
+        "GetRecords" => run(format, body, |i| get_records::apply(streams, i)).await,
+        other => Err(ApiError::new(
+            code::UNKNOWN_OPERATION,
+            format!("Operation {other} is not supported by Kinesis_20131202."),
+        )),
+    };
+    match result {
+        Ok(reply) => reply,
+        Err(error) => error.reply(format),
+    }
+}
+
+async fn run<I, O, F>(
+    format: Format,
+    body: &[u8],
+    apply: impl FnOnce(I) -> F,
+) -> Result<Reply, ApiError>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: Future<Output = Result<O, ApiError>>,
+{
+    let input = body::decode(format, body)?;
+    let output = apply(input).await?;
+    Ok(Reply {
+        status: 200,
+        content_type: format.content_type(),
+        body: ReplyBody::Full(body::encode(format, &output).into()),
+    })
+}
+
+/// Runs catalog work (which fsyncs the metadata journal) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    streams: &Streams,
+    work: impl FnOnce(&Streams) -> streams::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let streams = streams.clone();
+    match tokio::task::spawn_blocking(move || work(&streams)).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(error) => Err(ApiError::from(streams::Error::Internal(error.to_string()))),
+    }
+}
+
+/// Checks the name/ARN members of a stream reference and resolves the stream's name.
+fn stream_name(streams: &Streams, stream: &shapes::StreamRef) -> Result<String, ApiError> {
+    let mut checks = Checks::new();
+    checks.stream_name("streamName", stream.stream_name.as_deref());
+    checks.stream_arn("streamARN", stream.stream_arn.as_deref());
+    checks.finish()?;
+    Ok(streams.resolve(stream.stream_name.as_deref(), stream.stream_arn.as_deref())?)
+}
+
+/// The `Shard` shape of a catalog shard.
+fn shard_shape(shard: &ShardInfo) -> shapes::Shard {
+    let ending = shard.ending_offset.map(|ending| {
+        sequence::encode(shard.id, ending.saturating_sub(1).max(shard.starting_offset))
+    });
+    shapes::Shard {
+        shard_id: sequence::shard_name(shard.id),
+        parent_shard_id: shard.parent.map(sequence::shard_name),
+        adjacent_parent_shard_id: shard.adjacent_parent.map(sequence::shard_name),
+        hash_key_range: hash_range(shard),
+        sequence_number_range: shapes::SequenceNumberRange {
+            starting_sequence_number: sequence::encode(shard.id, shard.starting_offset),
+            ending_sequence_number: ending,
+        },
+    }
+}
+
+/// The `HashKeyRange` shape of a catalog shard.
+fn hash_range(shard: &ShardInfo) -> shapes::HashKeyRange {
+    shapes::HashKeyRange {
+        starting_hash_key: shard.hash_start.to_string(),
+        ending_hash_key: shard.hash_end.to_string(),
+    }
+}
+
+/// `EncryptionType` of a stream.
+fn encryption_type(meta: &streams::StreamMeta) -> &'static str {
+    if meta.encryption_key.is_some() { "KMS" } else { "NONE" }
+}
+
+/// `EnhancedMonitoring` of a stream.
+fn enhanced_monitoring(meta: &streams::StreamMeta) -> Vec<shapes::EnhancedMetrics> {
+    vec![shapes::EnhancedMetrics {
+        shard_level_metrics: meta.metrics.iter().cloned().collect(),
+    }]
+}

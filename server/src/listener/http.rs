@@ -1,0 +1,179 @@
+//! The AWS HTTP listener: HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on one port.
+//!
+//! Every request is routed by its `X-Amz-Target` header (`Kinesis_20131202.<Op>`); the body
+//! is read whole, up to `body_bytes_max`, before anything is decoded. `GET /health` answers
+//! 200 for readiness probes. Each connection is its own task; a slow client holds only its
+//! own connection's buffers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use protocol::aws::body::Format;
+use protocol::aws::kinesis::{TARGET_PREFIX as KINESIS, errors as code};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use crate::api::kinesis::error::ApiError;
+use crate::api::{Reply, ReplyBody};
+use crate::views::streams::Streams;
+
+/// What the HTTP listener serves.
+pub struct HttpState {
+    /// The Kinesis view.
+    pub streams: Streams,
+    /// Largest request body accepted, in bytes.
+    pub body_bytes_max: usize,
+}
+
+/// Binds the listener; returns it with the address actually bound (port 0 picks one).
+pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Accepts connections until the task is aborted.
+pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
+    loop {
+        let (socket, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                warn!(%error, "HTTP accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(route(&state, request).await) }
+            });
+            if let Err(error) = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(socket), service)
+                .await
+            {
+                debug!(%peer, %error, "HTTP connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn route(state: &HttpState, request: Request<Incoming>) -> Response<ResponseBody> {
+    if request.method() == http::Method::GET && request.uri().path() == "/health" {
+        return plain(StatusCode::OK, "ok\n");
+    }
+    let header_text = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let format = Format::from_content_type(header_text("content-type").as_deref());
+    let target = header_text("x-amz-target").unwrap_or_default();
+    let (_parts, body) = request.into_parts();
+    let body = match Limited::new(body, state.body_bytes_max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let too_large = error.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let error = if too_large {
+                ApiError {
+                    status: 413,
+                    code: code::VALIDATION,
+                    message: format!(
+                        "Request body exceeds the limit of {} bytes.",
+                        state.body_bytes_max
+                    ),
+                }
+            } else {
+                ApiError::new(code::SERIALIZATION, format!("Could not read the request body: {error}"))
+            };
+            return respond(error.reply(format));
+        }
+    };
+    let reply = if let Some(operation) = target.strip_prefix(KINESIS) {
+        crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+    } else {
+        let message = if target.is_empty() {
+            "Missing X-Amz-Target header.".to_owned()
+        } else {
+            format!("Operation {target} is not supported.")
+        };
+        ApiError::new(code::UNKNOWN_OPERATION, message).reply(format)
+    };
+    respond(reply)
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from_static(text.as_bytes()))));
+    *response.status_mut() = status;
+    response
+}
+
+fn respond(reply: Reply) -> Response<ResponseBody> {
+    let body = match reply.body {
+        ReplyBody::Full(bytes) => ResponseBody::Full(Some(bytes)),
+        ReplyBody::Stream(receiver) => ResponseBody::Stream(receiver),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(reply.content_type));
+    let request_id = format!("{:032x}", rand::random::<u128>());
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// A response body: whole, or chunks from a channel (event streams).
+pub enum ResponseBody {
+    /// The whole body, taken on the first poll.
+    Full(Option<Bytes>),
+    /// Chunks until the sender is dropped.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
+            Self::Stream(receiver) => receiver
+                .poll_recv(context)
+                .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Self::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            Self::Full(None) => SizeHint::with_exact(0),
+            Self::Stream(_) => SizeHint::default(),
+        }
+    }
+}

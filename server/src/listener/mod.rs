@@ -1,0 +1,3 @@
+//! Listeners: the AWS HTTP API ([`http`]). The native protocol's listener is `crate::native`.
+
+pub mod http;

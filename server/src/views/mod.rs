@@ -1,0 +1,7 @@
+//! The views: AWS service semantics built on [`storage::Log`], in domain words. They know
+//! nothing of HTTP, JSON or AWS shapes; `crate::api` converts.
+//!
+//! - [`streams`]: Kinesis Data Streams (stream states, modes, tags and settings, sequence
+//!   numbers, shard iterators, routing by hash key, resharding, enhanced fan-out consumers).
+
+pub mod streams;

@@ -1,0 +1,705 @@
+//! Kinesis Data Streams semantics on the log.
+//!
+//! - A Kinesis stream is an engine stream; a Kinesis shard is an engine shard
+//!   (`shardId-<id:012>`), hash ranges and lineage come from the engine's catalog.
+//! - Settings the engine does not know (mode, tags, encryption, metrics, record size limit,
+//!   policy) are properties ([`meta`]).
+//! - Sequence numbers ([`sequence`]) and shard iterators ([`iterator`]) encode engine offsets.
+//! - Status: a stream is ACTIVE as soon as the engine has it, unless `state_change` is set,
+//!   in which case it is CREATING, UPDATING or DELETING for that long after a change, as on
+//!   AWS (held in memory: after a restart every stream is ACTIVE).
+//!
+//! Invariant: records of one PutRecords call that land in the same shard are one engine
+//! append, in request order; a PutRecord/PutRecords call returns only after its records are
+//! acknowledged under the server's fsync setting.
+
+pub mod consumers;
+pub mod error;
+pub mod iterator;
+pub mod meta;
+pub mod sequence;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use storage::{Log, NewRecord, ReadLimits, Record, ShardInfo, StreamInfo};
+
+pub use self::error::{Error, Result};
+use self::iterator::Position;
+pub use self::meta::{Mode, StreamMeta};
+
+/// The 128-bit hash key Kinesis derives from a partition key: MD5, read big-endian.
+pub fn hash_key(partition_key: &[u8]) -> u128 {
+    use md5::Digest as _;
+    u128::from_be_bytes(md5::Md5::digest(partition_key).into())
+}
+
+/// How long an iterator stays valid.
+pub const ITERATOR_TTL_MS: i64 = protocol::aws::kinesis::limits::ITERATOR_TTL_MS;
+
+/// The view's settings (the `[kinesis]` configuration section).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The region in ARNs.
+    pub region: String,
+    /// The account id in ARNs.
+    pub account: String,
+    /// How long a stream stays CREATING/UPDATING/DELETING after a change (zero: never).
+    pub state_change: Duration,
+    /// Enforce the AWS per-shard write limits (1 MiB/s and 1,000 records/s).
+    pub shard_write_limits: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+            state_change: Duration::ZERO,
+            shard_write_limits: false,
+        }
+    }
+}
+
+/// A stream's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Just created.
+    Creating,
+    /// Usable.
+    Active,
+    /// Being resharded or reconfigured; reads and writes work.
+    Updating,
+    /// Being deleted.
+    Deleting,
+}
+
+impl Status {
+    /// The AWS name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "CREATING",
+            Self::Active => "ACTIVE",
+            Self::Updating => "UPDATING",
+            Self::Deleting => "DELETING",
+        }
+    }
+}
+
+/// A stream as the API describes it.
+#[derive(Clone, Debug)]
+pub struct StreamView {
+    /// The engine's catalog entry (shards and lineage).
+    pub info: StreamInfo,
+    /// Current status.
+    pub status: Status,
+    /// Kinesis settings.
+    pub meta: StreamMeta,
+    /// The ARN.
+    pub arn: String,
+}
+
+/// A record to put.
+#[derive(Clone, Debug)]
+pub struct PutEntry {
+    /// The partition key (already checked: 1–256 characters).
+    pub partition_key: String,
+    /// A hash key overriding the partition key's MD5.
+    pub explicit_hash_key: Option<u128>,
+    /// The payload.
+    pub data: Bytes,
+}
+
+/// Where a put record was stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The shard.
+    pub shard: u32,
+    /// Its offset in the shard.
+    pub offset: u64,
+}
+
+/// Where a new iterator starts.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// The oldest retained record.
+    TrimHorizon,
+    /// Just after the newest record.
+    Latest,
+    /// At this sequence number.
+    AtSequence(String),
+    /// Just after this sequence number.
+    AfterSequence(String),
+    /// The first record that arrived at or after this time (ms).
+    AtTimestamp(i64),
+}
+
+/// What GetRecords returns.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// The shard read.
+    pub shard: u32,
+    /// The records, in order.
+    pub records: Vec<Record>,
+    /// Where to read next; `None` once a closed shard is read to its end.
+    pub next_iterator: Option<String>,
+    /// How far behind the shard's tip the response is.
+    pub millis_behind: i64,
+    /// The children, once a closed shard is read to its end.
+    pub children: Option<Vec<ShardInfo>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Transition {
+    status: Status,
+    until: Instant,
+}
+
+/// A token bucket pair for one shard's write limits.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    at: Instant,
+    bytes: f64,
+    records: f64,
+}
+
+/// The Kinesis streams view.
+#[derive(Clone)]
+pub struct Streams {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    log: Log,
+    settings: Settings,
+    iterator_key: [u8; 32],
+    transitions: Mutex<HashMap<String, Transition>>,
+    buckets: Mutex<HashMap<(String, u32), Bucket>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The property holding the iterator signing key.
+const KEY_NAMESPACE: &str = "kinesis";
+const KEY_NAME: &str = "iterator_key";
+
+impl Streams {
+    /// Opens the view on `log`, creating the iterator signing key on first use (blocking).
+    pub fn open(log: Log, settings: Settings) -> Result<Self> {
+        let iterator_key = match log
+            .property(KEY_NAMESPACE, KEY_NAME)
+            .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
+        {
+            Some(key) => key,
+            None => {
+                let key: [u8; 32] = rand::random();
+                log.put_property(KEY_NAMESPACE, KEY_NAME, key.to_vec())
+                    .map_err(|error| Error::internal(&error))?;
+                key
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                log,
+                settings,
+                iterator_key,
+                transitions: Mutex::new(HashMap::new()),
+                buckets: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The log underneath.
+    pub fn log(&self) -> &Log {
+        &self.inner.log
+    }
+
+    /// The view's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// A stream's ARN.
+    pub fn arn(&self, stream: &str) -> String {
+        let Settings {
+            region, account, ..
+        } = &self.inner.settings;
+        format!("arn:aws:kinesis:{region}:{account}:stream/{stream}")
+    }
+
+    /// The stream an operation names: its name, or the name inside its ARN (which must be of
+    /// this server's account and region when both are given).
+    pub fn resolve(&self, name: Option<&str>, arn: Option<&str>) -> Result<String> {
+        let from_arn = match arn {
+            Some(arn) => Some(self.name_from_arn(arn)?),
+            None => None,
+        };
+        match (name, from_arn) {
+            (Some(name), Some(from_arn)) if name != from_arn => Err(Error::InvalidArgument(
+                format!("StreamName {name} and StreamARN {arn:?} name different streams.", arn = arn.unwrap_or_default()),
+            )),
+            (Some(name), _) => Ok(name.to_owned()),
+            (None, Some(from_arn)) => Ok(from_arn),
+            (None, None) => Err(Error::InvalidArgument(
+                "Either StreamName or StreamARN should be provided.".into(),
+            )),
+        }
+    }
+
+    fn name_from_arn(&self, arn: &str) -> Result<String> {
+        let invalid = || Error::InvalidArgument(format!("Invalid StreamARN {arn}."));
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_partition), Some("kinesis"), Some(_region), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(invalid());
+        };
+        let name = resource.strip_prefix("stream/").ok_or_else(invalid)?;
+        let name = name.split('/').next().unwrap_or_default();
+        if name.is_empty() {
+            return Err(invalid());
+        }
+        if account != self.inner.settings.account {
+            return Err(self.not_found(name));
+        }
+        Ok(name.to_owned())
+    }
+
+    /// The "not found" error for `stream`.
+    pub fn not_found(&self, stream: &str) -> Error {
+        Error::StreamNotFound {
+            stream: stream.to_owned(),
+            account: self.inner.settings.account.clone(),
+        }
+    }
+
+    fn transition(&self, stream: &str) -> Option<Status> {
+        let mut transitions = lock(&self.inner.transitions);
+        match transitions.get(stream) {
+            Some(transition) if transition.until > Instant::now() => Some(transition.status),
+            Some(_) => {
+                transitions.remove(stream);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Marks `stream` as being in `status` for the configured state-change time.
+    pub fn begin_transition(&self, stream: &str, status: Status) {
+        let delay = self.inner.settings.state_change;
+        if delay.is_zero() {
+            return;
+        }
+        lock(&self.inner.transitions).insert(
+            stream.to_owned(),
+            Transition {
+                status,
+                until: Instant::now() + delay,
+            },
+        );
+    }
+
+    /// A stream's catalog entry, settings and status. A stream being deleted is reported as
+    /// DELETING until its transition ends.
+    pub fn describe(&self, stream: &str) -> Result<StreamView> {
+        let status = self.transition(stream);
+        match self.inner.log.stream(stream) {
+            Ok(info) => Ok(StreamView {
+                meta: StreamMeta::load(&self.inner.log, stream),
+                status: status.unwrap_or(Status::Active),
+                arn: self.arn(stream),
+                info,
+            }),
+            Err(storage::Error::StreamNotFound(_)) => Err(self.not_found(stream)),
+            Err(error) => Err(Error::internal(&error)),
+        }
+    }
+
+    /// Like [`Self::describe`], but a stream that is still CREATING is "not found", as AWS
+    /// answers data-plane calls.
+    pub fn active(&self, stream: &str) -> Result<StreamInfo> {
+        if self.transition(stream) == Some(Status::Creating) {
+            return Err(self.not_found(stream));
+        }
+        self.inner.log.stream(stream).map_err(|error| match error {
+            storage::Error::StreamNotFound(_) => self.not_found(stream),
+            other => Error::internal(&other),
+        })
+    }
+
+    /// Fails unless the stream exists and is ACTIVE (for changes that AWS refuses while a
+    /// stream is CREATING, UPDATING or DELETING).
+    pub fn require_active(&self, stream: &str) -> Result<StreamView> {
+        let view = self.describe(stream)?;
+        if view.status != Status::Active {
+            return Err(Error::StreamNotActive {
+                stream: stream.to_owned(),
+                account: self.inner.settings.account.clone(),
+                status: view.status.as_str(),
+            });
+        }
+        Ok(view)
+    }
+
+    /// Every stream, by name.
+    pub fn list(&self) -> Vec<StreamView> {
+        let mut streams: Vec<StreamView> = self
+            .inner
+            .log
+            .list_streams()
+            .into_iter()
+            .map(|info| StreamView {
+                status: self.transition(&info.name).unwrap_or(Status::Active),
+                meta: StreamMeta::load(&self.inner.log, &info.name),
+                arn: self.arn(&info.name),
+                info,
+            })
+            .collect();
+        streams.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        streams
+    }
+
+    /// Creates a stream (blocking: it fsyncs the catalog).
+    pub fn create(&self, stream: &str, shards: u32, meta: &StreamMeta) -> Result<()> {
+        if self.transition(stream) == Some(Status::Deleting) {
+            return Err(Error::StreamExists {
+                stream: stream.to_owned(),
+                account: self.inner.settings.account.clone(),
+            });
+        }
+        let retention = Duration::from_secs(
+            u64::from(protocol::aws::kinesis::limits::RETENTION_HOURS_DEFAULT) * 3600,
+        );
+        match self.inner.log.create_stream(stream, shards, retention) {
+            Ok(_) => {}
+            Err(storage::Error::StreamExists(_)) => {
+                return Err(Error::StreamExists {
+                    stream: stream.to_owned(),
+                    account: self.inner.settings.account.clone(),
+                });
+            }
+            Err(storage::Error::InvalidArgument(what)) => return Err(Error::InvalidArgument(what)),
+            Err(error) => return Err(Error::internal(&error)),
+        }
+        // Stale settings of an earlier stream of this name (a crash mid-delete) go first.
+        StreamMeta::delete_all(&self.inner.log, stream)?;
+        meta.save(&self.inner.log, stream, &StreamMeta::default())?;
+        self.begin_transition(stream, Status::Creating);
+        Ok(())
+    }
+
+    /// Deletes a stream, its data and its settings (blocking).
+    pub fn delete(&self, stream: &str) -> Result<()> {
+        if self.transition(stream) == Some(Status::Deleting) {
+            return Err(self.not_found(stream));
+        }
+        match self.inner.log.delete_stream(stream) {
+            Ok(()) => {}
+            Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
+            Err(error) => return Err(Error::internal(&error)),
+        }
+        StreamMeta::delete_all(&self.inner.log, stream)?;
+        lock(&self.inner.buckets).retain(|(name, _), _| name != stream);
+        self.begin_transition(stream, Status::Deleting);
+        Ok(())
+    }
+
+    /// Stores changed settings (blocking).
+    pub fn update_meta(&self, stream: &str, change: impl FnOnce(&mut StreamMeta)) -> Result<()> {
+        let before = StreamMeta::load(&self.inner.log, stream);
+        let mut after = before.clone();
+        change(&mut after);
+        after.save(&self.inner.log, stream, &before)
+    }
+
+    /// Whether the write limits let `records` records of `bytes` bytes into a shard now.
+    fn admit(&self, stream: &str, shard: u32, records: usize, bytes: usize) -> bool {
+        if !self.inner.settings.shard_write_limits {
+            return true;
+        }
+        use protocol::aws::kinesis::limits::{
+            SHARD_WRITE_BYTES_PER_SEC as BYTES, SHARD_WRITE_RECORDS_PER_SEC as RECORDS,
+        };
+        #[allow(clippy::cast_precision_loss, reason = "rates and sizes are far below 2^52")]
+        let (rate_bytes, rate_records, want_bytes, want_records) =
+            (BYTES as f64, RECORDS as f64, bytes as f64, records as f64);
+        let now = Instant::now();
+        let mut buckets = lock(&self.inner.buckets);
+        let bucket = buckets
+            .entry((stream.to_owned(), shard))
+            .or_insert(Bucket {
+                at: now,
+                bytes: rate_bytes,
+                records: rate_records,
+            });
+        let elapsed = now.duration_since(bucket.at).as_secs_f64();
+        bucket.at = now;
+        bucket.bytes = (bucket.bytes + elapsed * rate_bytes).min(rate_bytes);
+        bucket.records = (bucket.records + elapsed * rate_records).min(rate_records);
+        if bucket.bytes >= want_bytes && bucket.records >= want_records {
+            bucket.bytes -= want_bytes;
+            bucket.records -= want_records;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Puts records; one result per entry, in order. Entries for one shard are one append.
+    /// A shard closed by a concurrent split or merge is routed again once.
+    pub async fn put(&self, stream: &str, entries: Vec<PutEntry>) -> Result<Vec<Result<Stored>>> {
+        let mut results: Vec<Option<Result<Stored>>> = (0..entries.len()).map(|_| None).collect();
+        let mut pending: Vec<(usize, PutEntry)> = entries.into_iter().enumerate().collect();
+        for _attempt in 0..2 {
+            if pending.is_empty() {
+                break;
+            }
+            let info = self.active(stream)?;
+            let mut by_shard: BTreeMap<u32, Vec<(usize, PutEntry)>> = BTreeMap::new();
+            for (index, entry) in pending.drain(..) {
+                let hash = entry
+                    .explicit_hash_key
+                    .unwrap_or_else(|| hash_key(entry.partition_key.as_bytes()));
+                match info.shard_for_hash(hash) {
+                    Some(shard) => by_shard.entry(shard.id).or_default().push((index, entry)),
+                    None => {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Err(Error::Internal(
+                                "no open shard holds the record's hash key".into(),
+                            )));
+                        }
+                    }
+                }
+            }
+            let mut appends = Vec::with_capacity(by_shard.len());
+            for (shard, group) in by_shard {
+                let bytes = group
+                    .iter()
+                    .map(|(_, e)| e.data.len() + e.partition_key.len())
+                    .sum();
+                if !self.admit(stream, shard, group.len(), bytes) {
+                    for (index, _) in group {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Err(Error::ThroughputExceeded {
+                                stream: stream.to_owned(),
+                                shard: sequence::shard_name(shard),
+                                account: self.inner.settings.account.clone(),
+                            }));
+                        }
+                    }
+                    continue;
+                }
+                let records = group
+                    .iter()
+                    .map(|(_, entry)| NewRecord {
+                        key: Bytes::copy_from_slice(entry.partition_key.as_bytes()),
+                        hash_key: entry.explicit_hash_key,
+                        attributes: Bytes::new(),
+                        data: entry.data.clone(),
+                    })
+                    .collect();
+                let queued = self.inner.log.enqueue_append(stream, shard, records).await;
+                appends.push((shard, group, queued));
+            }
+            for (shard, group, queued) in appends {
+                let acked = match queued {
+                    Ok(pending_append) => pending_append.acknowledged().await,
+                    Err(error) => Err(error),
+                };
+                match acked {
+                    Ok(ack) => {
+                        for (position, (index, _)) in group.into_iter().enumerate() {
+                            if let Some(slot) = results.get_mut(index) {
+                                *slot = Some(Ok(Stored {
+                                    shard,
+                                    offset: ack.first_offset + position as u64,
+                                }));
+                            }
+                        }
+                    }
+                    Err(storage::Error::ShardClosed { .. }) => pending.extend(group),
+                    Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
+                    Err(error) => {
+                        for (index, _) in group {
+                            if let Some(slot) = results.get_mut(index) {
+                                *slot = Some(Err(Error::internal(&error)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (index, _) in pending {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(Err(Error::Internal(
+                    "the shard was resharded twice during the put; retry".into(),
+                )));
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|| Err(Error::Internal("record not routed".into()))))
+            .collect())
+    }
+
+    fn shard_of<'a>(&self, info: &'a StreamInfo, shard: &str) -> Result<&'a ShardInfo> {
+        sequence::parse_shard_name(shard)
+            .and_then(|id| info.shard(id))
+            .ok_or_else(|| Error::ShardNotFound {
+                stream: info.name.clone(),
+                shard: shard.to_owned(),
+                account: self.inner.settings.account.clone(),
+            })
+    }
+
+    fn storage_error(&self, stream: &str, error: &storage::Error) -> Error {
+        match error {
+            storage::Error::StreamNotFound(_) => self.not_found(stream),
+            storage::Error::ShardNotFound { shard, .. } => Error::ShardNotFound {
+                stream: stream.to_owned(),
+                shard: sequence::shard_name(*shard),
+                account: self.inner.settings.account.clone(),
+            },
+            other => Error::internal(other),
+        }
+    }
+
+    /// Issues a shard iterator.
+    pub fn shard_iterator(&self, stream: &str, shard: &str, start: &Start) -> Result<String> {
+        let info = self.active(stream)?;
+        let shard = self.shard_of(&info, shard)?;
+        let bounds = self
+            .inner
+            .log
+            .shard_bounds(stream, shard.id)
+            .map_err(|error| self.storage_error(stream, &error))?;
+        let from_sequence = |sequence: &str| -> Result<u64> {
+            let (owner, offset) = sequence::decode(sequence).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "StartingSequenceNumber {sequence} used in GetShardIterator on shard {} in stream {stream} under account {} is invalid.",
+                    sequence::shard_name(shard.id),
+                    self.inner.settings.account
+                ))
+            })?;
+            if owner != shard.id {
+                return Err(Error::InvalidArgument(format!(
+                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {}",
+                    sequence::shard_name(owner),
+                    sequence::shard_name(shard.id)
+                )));
+            }
+            Ok(offset)
+        };
+        let offset = match start {
+            Start::TrimHorizon => bounds.earliest,
+            Start::Latest => bounds.next,
+            Start::AtSequence(sequence) => from_sequence(sequence)?,
+            Start::AfterSequence(sequence) => from_sequence(sequence)?.saturating_add(1),
+            Start::AtTimestamp(ms) => self
+                .inner
+                .log
+                .offset_for_timestamp(stream, shard.id, *ms)
+                .map_err(|error| self.storage_error(stream, &error))?,
+        };
+        let offset = offset.clamp(bounds.earliest.min(bounds.next), bounds.next);
+        Ok(self.issue(&info, shard.id, offset))
+    }
+
+    fn issue(&self, info: &StreamInfo, shard: u32, offset: u64) -> String {
+        iterator::encode(
+            &self.inner.iterator_key,
+            &Position {
+                stream_id: info.id,
+                stream: info.name.clone(),
+                shard,
+                offset,
+                issued_ms: self.inner.log.now_ms(),
+            },
+        )
+    }
+
+    /// Decodes and checks an iterator: authentic, unexpired, of a live stream.
+    pub fn position(&self, token: &str) -> Result<(StreamInfo, Position)> {
+        let position = iterator::decode(&self.inner.iterator_key, token)
+            .ok_or_else(|| Error::InvalidArgument("Invalid ShardIterator.".into()))?;
+        let now_ms = self.inner.log.now_ms();
+        if now_ms.saturating_sub(position.issued_ms) > ITERATOR_TTL_MS {
+            return Err(Error::IteratorExpired {
+                issued_ms: position.issued_ms,
+                now_ms,
+                ttl_ms: ITERATOR_TTL_MS,
+            });
+        }
+        let info = self.active(&position.stream)?;
+        if info.id != position.stream_id {
+            return Err(self.not_found(&position.stream));
+        }
+        Ok((info, position))
+    }
+
+    /// Reads up to `limit` records (and 10 MiB) at an iterator.
+    pub fn get_records(&self, token: &str, limit: usize) -> Result<Fetched> {
+        let (info, position) = self.position(token)?;
+        self.read_at(&info, position.shard, position.offset, limit)
+    }
+
+    /// Reads from `offset` in a shard: records, the next iterator, lag and, at the end of a
+    /// closed shard, its children.
+    pub fn read_at(&self, info: &StreamInfo, shard: u32, offset: u64, limit: usize) -> Result<Fetched> {
+        let stream = info.name.as_str();
+        let limits = ReadLimits {
+            records_max: limit,
+            bytes_max: protocol::aws::kinesis::limits::GET_RECORDS_BYTES_MAX,
+        };
+        let log = &self.inner.log;
+        let batch = match log.read(stream, shard, offset, limits) {
+            Ok(batch) => batch,
+            // Trimmed by retention: continue from the oldest record kept, as AWS does.
+            Err(storage::Error::Trimmed { earliest, .. }) => log
+                .read(stream, shard, earliest, limits)
+                .map_err(|error| self.storage_error(stream, &error))?,
+            Err(error) => return Err(self.storage_error(stream, &error)),
+        };
+        let bounds = log
+            .shard_bounds(stream, shard)
+            .map_err(|error| self.storage_error(stream, &error))?;
+        let now = log.now_ms();
+        let millis_behind = if batch.next_offset >= bounds.next {
+            0
+        } else {
+            batch
+                .records
+                .last()
+                .map_or(0, |record| now.saturating_sub(record.timestamp_ms).max(0))
+        };
+        let finished = bounds.ending.is_some_and(|ending| batch.next_offset >= ending);
+        let (next_iterator, children) = if finished {
+            let children = info
+                .shards
+                .iter()
+                .filter(|child| child.parent == Some(shard) || child.adjacent_parent == Some(shard))
+                .cloned()
+                .collect();
+            (None, Some(children))
+        } else {
+            (Some(self.issue(info, shard, batch.next_offset)), None)
+        };
+        Ok(Fetched {
+            shard,
+            records: batch.records,
+            next_iterator,
+            millis_behind,
+            children,
+        })
+    }
+}
