@@ -18,6 +18,8 @@ pub mod error;
 pub mod iterator;
 pub mod meta;
 pub mod sequence;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

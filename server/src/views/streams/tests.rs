@@ -1,0 +1,129 @@
+//! The streams view on a real log with a manual clock: iterator expiry, routing, lineage.
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use storage::{Log, LogConfig, ManualClock};
+
+use super::*;
+
+fn open(dir: &std::path::Path) -> (Streams, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let log = Log::open_with_clock(LogConfig::new(dir), clock.clone()).unwrap();
+    (Streams::open(log, Settings::default()).unwrap(), clock)
+}
+
+fn entry(key: &str, data: &'static [u8]) -> PutEntry {
+    PutEntry {
+        partition_key: key.into(),
+        explicit_hash_key: None,
+        data: Bytes::from_static(data),
+    }
+}
+
+#[tokio::test]
+async fn iterators_expire_after_five_minutes_and_resist_forgery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, clock) = open(dir.path());
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    streams.put("s", vec![entry("k", b"one")]).await.unwrap();
+    let token = streams
+        .shard_iterator("s", "shardId-000000000000", &Start::TrimHorizon)
+        .unwrap();
+    clock.advance_ms(ITERATOR_TTL_MS);
+    let fetched = streams.get_records(&token, 10).unwrap();
+    assert_eq!(fetched.records.len(), 1);
+    clock.advance_ms(1);
+    assert!(matches!(
+        streams.get_records(&token, 10),
+        Err(Error::IteratorExpired { .. })
+    ));
+    // The next iterator was issued with the response, so it is fresh.
+    let next = fetched.next_iterator.unwrap();
+    assert!(streams.get_records(&next, 10).unwrap().records.is_empty());
+    let fresh = streams
+        .shard_iterator("s", "shardId-000000000000", &Start::Latest)
+        .unwrap();
+    assert!(streams.get_records(&fresh, 10).unwrap().records.is_empty());
+}
+
+#[tokio::test]
+async fn iterators_survive_a_restart_but_not_a_recreated_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = {
+        let (streams, _clock) = open(dir.path());
+        streams.create("s", 1, &StreamMeta::default()).unwrap();
+        streams.put("s", vec![entry("k", b"one")]).await.unwrap();
+        let token = streams
+            .shard_iterator("s", "shardId-000000000000", &Start::TrimHorizon)
+            .unwrap();
+        streams.log().close().unwrap();
+        token
+    };
+    let (streams, _clock) = open(dir.path());
+    assert_eq!(streams.get_records(&token, 10).unwrap().records.len(), 1);
+    streams.delete("s").unwrap();
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    assert!(matches!(
+        streams.get_records(&token, 10),
+        Err(Error::StreamNotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn sequence_numbers_from_another_shard_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, _clock) = open(dir.path());
+    streams.create("s", 2, &StreamMeta::default()).unwrap();
+    let stored = streams
+        .put(
+            "s",
+            vec![PutEntry {
+                explicit_hash_key: Some(0),
+                ..entry("k", b"x")
+            }],
+        )
+        .await
+        .unwrap();
+    let stored = stored.into_iter().next().unwrap().unwrap();
+    assert_eq!(stored.shard, 0);
+    let sequence = sequence::encode(stored.shard, stored.offset);
+    assert!(matches!(
+        streams.shard_iterator(
+            "s",
+            "shardId-000000000001",
+            &Start::AtSequence(sequence.clone())
+        ),
+        Err(Error::InvalidArgument(_))
+    ));
+    let token = streams
+        .shard_iterator("s", "shardId-000000000000", &Start::AfterSequence(sequence))
+        .unwrap();
+    assert!(streams.get_records(&token, 10).unwrap().records.is_empty());
+}
+
+#[tokio::test]
+async fn a_closed_shard_read_to_its_end_names_its_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, _clock) = open(dir.path());
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    streams.put("s", vec![entry("a", b"1"), entry("b", b"2")]).await.unwrap();
+    let token = streams
+        .shard_iterator("s", "shardId-000000000000", &Start::TrimHorizon)
+        .unwrap();
+    streams.log().split_shard("s", 0, 1 << 127).await.unwrap();
+    let fetched = streams.get_records(&token, 1).unwrap();
+    assert_eq!(fetched.records.len(), 1);
+    assert!(fetched.children.is_none());
+    let last = streams.get_records(&fetched.next_iterator.unwrap(), 10).unwrap();
+    assert_eq!(last.records.len(), 1);
+    assert!(last.next_iterator.is_none());
+    let children: Vec<u32> = last.children.unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(children, vec![1, 2]);
+    // New records go to the children.
+    let stored = streams.put("s", vec![entry("a", b"3")]).await.unwrap();
+    assert!(stored[0].as_ref().unwrap().shard >= 1);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
