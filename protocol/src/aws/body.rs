@@ -91,7 +91,7 @@ fn classify(message: &str) -> BodyError {
         };
         return BodyError::MissingMember(camel);
     }
-    BodyError::Serialization(format!("Start of structure or map found where not expected: {message}"))
+    BodyError::Serialization(message.to_owned())
 }
 
 /// Encodes a response body.
