@@ -217,8 +217,28 @@ impl<'de> Deserialize<'de> for Timestamp {
                     })
             }
         }
-        let integers_are_ms = !deserializer.is_human_readable();
-        deserializer.deserialize_any(TimestampVisitor { integers_are_ms })
+        if deserializer.is_human_readable() {
+            return deserializer.deserialize_any(TimestampVisitor {
+                integers_are_ms: false,
+            });
+        }
+        // CBOR: tag 1 (epoch) around an integer (milliseconds, the Java SDK's form) or a
+        // float (seconds); ciborium hands tags over as values, so read one and look inside.
+        let mut value = ciborium::Value::deserialize(deserializer)?;
+        while let ciborium::Value::Tag(_, inner) = value {
+            value = *inner;
+        }
+        let visitor = TimestampVisitor {
+            integers_are_ms: true,
+        };
+        match value {
+            ciborium::Value::Integer(integer) => {
+                visitor.visit_i64(i64::try_from(i128::from(integer)).unwrap_or(i64::MAX))
+            }
+            ciborium::Value::Float(seconds) => visitor.visit_f64(seconds),
+            ciborium::Value::Text(text) => visitor.visit_str(&text),
+            _ => Err(de::Error::custom("expected a timestamp")),
+        }
     }
 }
 

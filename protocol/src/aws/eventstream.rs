@@ -50,9 +50,10 @@
 //!   It copies a header value or the payload only once the bytes are known to be present.
 //! - Limits, which the spec says services MUST validate:
 //!   - The header section is at most [`MAX_HEADERS_LEN`] (128 KiB).
-//!   - A whole message is at most [`MAX_MESSAGE_LEN`] (16 MiB). This is the limit
-//!     `aws-smithy-eventstream` uses, and it is tighter than the spec's 24 MiB payload limit,
-//!     which botocore enforces.
+//!   - A whole message is at most [`MAX_MESSAGE_LEN`] (16 MiB). This is Strata's own
+//!     choice. It is above the 10 MiB that a single `GetRecords` call may return, and below
+//!     the spec's 24 MiB payload limit, which botocore enforces. So botocore accepts every
+//!     message Strata sends.
 //!   - A header name is 1..=255 bytes, and no name appears twice. botocore rejects a
 //!     duplicate with `DuplicateHeader`.
 //! - Encoding can fail, unlike the native codec. [`Message`]'s fields are public, and some
@@ -61,7 +62,7 @@
 //!   check fails. So `decode` gives back exactly the message for every message that `encode`
 //!   accepts, and `encode` accepts every message that `decode` returns.
 //!
-//! # SubscribeToShard over this encoding
+//! # `SubscribeToShard` over this encoding
 //!
 //! - **Request.** An ordinary AWS JSON 1.1 `POST` with
 //!   `X-Amz-Target: Kinesis_20131202.SubscribeToShard`. The service model sets
@@ -132,7 +133,7 @@ pub const MESSAGE_CRC_LEN: usize = 4;
 pub const MESSAGE_OVERHEAD: usize = PRELUDE_LEN + MESSAGE_CRC_LEN;
 
 /// The largest whole message that [`decode`] accepts and [`Message::encode`] produces:
-/// 16 MiB. This is `aws-smithy-eventstream`'s limit.
+/// 16 MiB, below botocore's 24 MiB payload limit.
 pub const MAX_MESSAGE_LEN: usize = 16 * 1024 * 1024;
 
 /// The largest encoded header section: 128 KiB, the spec's limit.
@@ -1080,7 +1081,7 @@ mod tests {
         );
     }
 
-    /// A SubscribeToShard response body as Strata writes it: the initial response, one
+    /// A `SubscribeToShard` response body as Strata writes it: the initial response, one
     /// event and one modeled exception. botocore has no encoder of its own, so this encoder
     /// produced the bytes. They were then checked once in two ways:
     ///
