@@ -13,8 +13,8 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::listener::http::HttpState;
-use crate::views::streams::{Settings as StreamsSettings, Streams};
 use crate::shutdown::{Signal, Signals};
+use crate::views::streams::{Settings as StreamsSettings, Streams};
 
 /// Why `strata serve` stopped other than by a clean shutdown.
 #[derive(Debug, thiserror::Error)]
@@ -100,12 +100,17 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             address: config.server.http,
             source,
         })?;
-    info!(%http, "AWS HTTP API listening");
+    info!(
+        %http,
+        signatures = if config.auth.access_keys.is_empty() { "not checked" } else { "SigV4 required" },
+        "AWS HTTP API listening"
+    );
     let http_server = tokio::spawn(crate::listener::http::serve(
         http_listener,
         Arc::new(HttpState {
             streams,
             body_bytes_max: config.server.http_body_bytes_max,
+            access_keys: config.auth.access_keys.clone(),
         }),
     ));
     info!(

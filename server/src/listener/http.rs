@@ -5,6 +5,7 @@
 //! 200 for readiness probes. Each connection is its own task; a slow client holds only its
 //! own connection's buffers.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,6 +22,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use protocol::aws::body::Format;
 use protocol::aws::kinesis::{TARGET_PREFIX as KINESIS, errors as code};
+use protocol::aws::sigv4;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -35,6 +37,8 @@ pub struct HttpState {
     pub streams: Streams,
     /// Largest request body accepted, in bytes.
     pub body_bytes_max: usize,
+    /// Access key id → secret. Empty: any credentials (or none) are accepted.
+    pub access_keys: BTreeMap<String, String>,
 }
 
 /// Binds the listener; returns it with the address actually bound (port 0 picks one).
@@ -85,11 +89,13 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
     };
     let format = Format::from_content_type(header_text("content-type").as_deref());
     let target = header_text("x-amz-target").unwrap_or_default();
-    let (_parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let body = match Limited::new(body, state.body_bytes_max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            let too_large = error.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let error = if too_large {
                 ApiError {
                     status: 413,
@@ -100,11 +106,19 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
                     ),
                 }
             } else {
-                ApiError::new(code::SERIALIZATION, format!("Could not read the request body: {error}"))
+                ApiError::new(
+                    code::SERIALIZATION,
+                    format!("Could not read the request body: {error}"),
+                )
             };
             return respond(error.reply(format));
         }
     };
+    if !state.access_keys.is_empty()
+        && let Err(error) = authenticate(state, &parts, &body, &target)
+    {
+        return respond(error.reply(format));
+    }
     let reply = if let Some(operation) = target.strip_prefix(KINESIS) {
         crate::api::kinesis::handle(&state.streams, operation, format, &body).await
     } else {
@@ -118,8 +132,75 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
     respond(reply)
 }
 
+/// Verifies the request's SigV4 signature (header or presigned form) against the configured
+/// keys, and that it was signed for the service its target belongs to.
+fn authenticate(
+    state: &HttpState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    target: &str,
+) -> Result<(), ApiError> {
+    let mut headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    // HTTP/2 carries the host in the :authority pseudo-header, which hyper puts in the URI.
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = authority.as_deref()
+    {
+        headers.push(("host", authority.as_bytes()));
+    }
+    let request = sigv4::RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &headers,
+        body,
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        });
+    let service = if target.starts_with(KINESIS) {
+        "kinesis"
+    } else {
+        ""
+    };
+    sigv4::verify(&request, |key| state.access_keys.get(key).cloned(), now_ms)
+        .and_then(|signer| {
+            if service.is_empty() {
+                Ok(())
+            } else {
+                signer.check_scope(None, service)
+            }
+        })
+        .map_err(|error| {
+            let mut message = error.message();
+            // As AWS does, say what was expected, so a client's signing bug can be found.
+            if let sigv4::SigV4Error::SignatureMismatch {
+                canonical_request,
+                string_to_sign,
+            } = &error
+            {
+                message.push_str(&format!(
+                    "\n\nThe Canonical String for this request should have been\n'{canonical_request}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"
+                ));
+            }
+            ApiError {
+                status: error.http_status(),
+                code: error.aws_code(),
+                message,
+            }
+        })
+}
+
 fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from_static(text.as_bytes()))));
+    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from_static(
+        text.as_bytes(),
+    ))));
     *response.status_mut() = status;
     response
 }
@@ -130,10 +211,12 @@ fn respond(reply: Reply) -> Response<ResponseBody> {
         ReplyBody::Stream(receiver) => ResponseBody::Stream(receiver),
     };
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(reply.content_type));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(reply.content_type),
+    );
     let request_id = format!("{:032x}", rand::random::<u128>());
     if let Ok(value) = header::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);
