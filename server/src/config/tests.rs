@@ -56,7 +56,7 @@ fn defaults_alone_are_valid() {
     assert!(matches!(config.storage.io, IoBackend::Auto));
     assert_eq!(config.storage.segment_bytes_max, 128 * 1024 * 1024);
     assert_eq!(config.storage.segment_age_max, Duration::from_secs(3600));
-    assert_eq!(config.storage.record_bytes_max, 1024 * 1024);
+    assert_eq!(config.storage.record_bytes_max, 10 * 1024 * 1024);
     assert_eq!(
         config.storage.retention_check_interval,
         Duration::from_secs(60)
