@@ -544,7 +544,13 @@ impl Config {
         let (record_bytes_max, origin) = pick(layers, keys::RECORD_BYTES_MAX, |l| {
             l.storage.record_bytes_max.as_ref()
         })?;
-        let record_bytes_max = *record_bytes_max;
+        let record_bytes_max = match origin {
+            // The default (the Kinesis maximum) yields to a smaller segment size set by the
+            // user; an explicit value that does not fit is an error below.
+            Origin::Default => usize::try_from(segment_bytes_max)
+                .map_or(*record_bytes_max, |segment| (*record_bytes_max).min(segment)),
+            _ => *record_bytes_max,
+        };
         if record_bytes_max == 0 {
             return Err(ConfigError::invalid(
                 keys::RECORD_BYTES_MAX,
@@ -586,9 +592,11 @@ impl Config {
             server: ServerConfig {
                 http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
                 native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
-                http_body_bytes_max: usize::try_from(positive(layers, keys::HTTP_BODY_BYTES_MAX, |l| {
-                    l.server.http_body_bytes_max.as_ref()
-                })?)
+                http_body_bytes_max: usize::try_from(positive(
+                    layers,
+                    keys::HTTP_BODY_BYTES_MAX,
+                    |l| l.server.http_body_bytes_max.as_ref(),
+                )?)
                 .unwrap_or(usize::MAX),
             },
             log: TelemetryConfig {

@@ -55,7 +55,9 @@ pub enum BodyError {
     #[error("{0}")]
     Serialization(String),
     /// A required member is missing (AWS: `ValidationException`).
-    #[error("1 validation error detected: Value null at '{0}' failed to satisfy constraint: Member must not be null")]
+    #[error(
+        "1 validation error detected: Value null at '{0}' failed to satisfy constraint: Member must not be null"
+    )]
     MissingMember(String),
 }
 

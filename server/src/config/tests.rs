@@ -147,9 +147,9 @@ fn unknown_key_is_rejected() {
 
 #[test]
 fn unknown_section_is_rejected() {
-    let error = Layer::from_toml(Path::new("strata.toml"), "[kinesis]\nshards = 4\n")
+    let error = Layer::from_toml(Path::new("strata.toml"), "[kafka]\nshards = 4\n")
         .expect_err("unknown section");
-    assert!(error.to_string().contains("kinesis"), "{error}");
+    assert!(error.to_string().contains("kafka"), "{error}");
 }
 
 #[test]

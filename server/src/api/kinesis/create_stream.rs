@@ -2,27 +2,42 @@
 
 use protocol::aws::kinesis::{CreateStreamInput, Empty, limits};
 
+use super::blocking;
 use super::error::ApiError;
 use super::validate::Checks;
-use super::blocking;
 use crate::views::streams::{Mode, StreamMeta};
 
 /// Shards one stream may have.
 const SHARDS_MAX: i64 = 100_000;
 
-pub async fn apply(streams: &crate::views::streams::Streams, input: CreateStreamInput) -> Result<Empty, ApiError> {
-    let mode_name = input.stream_mode_details.as_ref().map(|d| d.stream_mode.as_str());
+pub async fn apply(
+    streams: &crate::views::streams::Streams,
+    input: CreateStreamInput,
+) -> Result<Empty, ApiError> {
+    let mode_name = input
+        .stream_mode_details
+        .as_ref()
+        .map(|d| d.stream_mode.as_str());
     let mut checks = Checks::new();
     checks.stream_name("streamName", Some(&input.stream_name));
     checks.range("shardCount", input.shard_count, 1, SHARDS_MAX);
-    checks.one_of("streamModeDetails.streamMode", mode_name, &["PROVISIONED", "ON_DEMAND"]);
+    checks.one_of(
+        "streamModeDetails.streamMode",
+        mode_name,
+        &["PROVISIONED", "ON_DEMAND"],
+    );
     checks.range(
         "maxRecordSizeInKiB",
         input.max_record_size_in_ki_b,
         i64::from(limits::RECORD_KIB_MIN),
         i64::from(limits::RECORD_KIB_MAX),
     );
-    checks.range("warmThroughputMiBps", input.warm_throughput_mi_bps, 0, i64::from(u32::MAX));
+    checks.range(
+        "warmThroughputMiBps",
+        input.warm_throughput_mi_bps,
+        0,
+        i64::from(u32::MAX),
+    );
     checks.finish()?;
     let mode = mode_name.and_then(Mode::parse).unwrap_or_default();
     let shards = match (mode, input.shard_count) {
@@ -33,7 +48,9 @@ pub async fn apply(streams: &crate::views::streams::Streams, input: CreateStream
                 "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null when StreamMode is PROVISIONED",
             ));
         }
-        (Mode::OnDemand, count) => count.map_or(limits::ON_DEMAND_SHARDS, |c| u32::try_from(c).unwrap_or(1)),
+        (Mode::OnDemand, count) => {
+            count.map_or(limits::ON_DEMAND_SHARDS, |c| u32::try_from(c).unwrap_or(1))
+        }
     };
     let tags = input.tags.unwrap_or_default();
     if tags.len() > limits::TAGS_MAX {
@@ -49,7 +66,9 @@ pub async fn apply(streams: &crate::views::streams::Streams, input: CreateStream
             .max_record_size_in_ki_b
             .and_then(|kib| u32::try_from(kib).ok())
             .unwrap_or(limits::RECORD_KIB_DEFAULT),
-        warm_throughput_mibps: input.warm_throughput_mi_bps.and_then(|v| u32::try_from(v).ok()),
+        warm_throughput_mibps: input
+            .warm_throughput_mi_bps
+            .and_then(|v| u32::try_from(v).ok()),
         tags,
         ..StreamMeta::default()
     };

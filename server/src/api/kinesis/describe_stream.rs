@@ -1,17 +1,25 @@
 //! DescribeStream: the stream and one page of its shards (Limit, ExclusiveStartShardId).
 
-use protocol::aws::kinesis::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails, limits};
 use protocol::aws::body::Timestamp;
+use protocol::aws::kinesis::{
+    DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails, limits,
+};
 
 use super::error::ApiError;
 use super::validate::Checks;
 use super::{encryption_type, enhanced_monitoring, shard_shape, stream_name};
 use crate::views::streams::{Streams, sequence};
 
-pub async fn apply(streams: &Streams, input: DescribeStreamInput) -> Result<DescribeStreamOutput, ApiError> {
+pub async fn apply(
+    streams: &Streams,
+    input: DescribeStreamInput,
+) -> Result<DescribeStreamOutput, ApiError> {
     let mut checks = Checks::new();
     checks.range("limit", input.limit, 1, i64::from(limits::SHARDS_PAGE_MAX));
-    checks.shard_id("exclusiveStartShardId", input.exclusive_start_shard_id.as_deref());
+    checks.shard_id(
+        "exclusiveStartShardId",
+        input.exclusive_start_shard_id.as_deref(),
+    );
     checks.finish()?;
     let name = stream_name(streams, &input.stream)?;
     let view = streams.describe(&name)?;

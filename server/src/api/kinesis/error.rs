@@ -115,7 +115,11 @@ mod tests {
                 400,
                 "ResourceInUseException",
             ),
-            (Error::InvalidArgument("x".into()), 400, "InvalidArgumentException"),
+            (
+                Error::InvalidArgument("x".into()),
+                400,
+                "InvalidArgumentException",
+            ),
             (Error::Validation("x".into()), 400, "ValidationException"),
             (
                 Error::IteratorExpired {
@@ -126,7 +130,11 @@ mod tests {
                 400,
                 "ExpiredIteratorException",
             ),
-            (Error::LimitExceeded("x".into()), 400, "LimitExceededException"),
+            (
+                Error::LimitExceeded("x".into()),
+                400,
+                "LimitExceededException",
+            ),
             (Error::Internal("x".into()), 500, "InternalFailureException"),
         ];
         for (error, status, name) in cases {

@@ -9,7 +9,10 @@ use super::hash_range;
 use super::validate::Checks;
 use crate::views::streams::{Streams, sequence};
 
-pub async fn apply(streams: &Streams, input: GetRecordsInput) -> Result<GetRecordsOutput, ApiError> {
+pub async fn apply(
+    streams: &Streams,
+    input: GetRecordsInput,
+) -> Result<GetRecordsOutput, ApiError> {
     let mut checks = Checks::new();
     checks.length("shardIterator", Some(&input.shard_iterator), 1, 512);
     checks.stream_arn("streamARN", input.stream_arn.as_deref());
@@ -30,7 +33,9 @@ pub async fn apply(streams: &Streams, input: GetRecordsInput) -> Result<GetRecor
     let token = input.shard_iterator;
     let fetched = tokio::task::spawn_blocking(move || streams_view.get_records(&token, limit))
         .await
-        .map_err(|error| ApiError::from(crate::views::streams::Error::Internal(error.to_string())))??;
+        .map_err(|error| {
+            ApiError::from(crate::views::streams::Error::Internal(error.to_string()))
+        })??;
     let shard = fetched.shard;
     let records = fetched
         .records

@@ -16,15 +16,25 @@ const TYPES: &[&str] = &[
     "AT_TIMESTAMP",
 ];
 
-pub async fn apply(streams: &Streams, input: GetShardIteratorInput) -> Result<GetShardIteratorOutput, ApiError> {
+pub async fn apply(
+    streams: &Streams,
+    input: GetShardIteratorInput,
+) -> Result<GetShardIteratorOutput, ApiError> {
     let mut checks = Checks::new();
     checks.shard_id("shardId", Some(&input.shard_id));
     checks.one_of("shardIteratorType", Some(&input.shard_iterator_type), TYPES);
-    checks.sequence_number("startingSequenceNumber", input.starting_sequence_number.as_deref());
+    checks.sequence_number(
+        "startingSequenceNumber",
+        input.starting_sequence_number.as_deref(),
+    );
     checks.finish()?;
     let name = stream_name(streams, &input.stream)?;
     let sequence = input.starting_sequence_number.clone();
-    let start = match (input.shard_iterator_type.as_str(), sequence, input.timestamp) {
+    let start = match (
+        input.shard_iterator_type.as_str(),
+        sequence,
+        input.timestamp,
+    ) {
         ("AT_SEQUENCE_NUMBER", Some(sequence), _) => Start::AtSequence(sequence),
         ("AFTER_SEQUENCE_NUMBER", Some(sequence), _) => Start::AfterSequence(sequence),
         ("TRIM_HORIZON", None, _) => Start::TrimHorizon,
@@ -45,7 +55,11 @@ pub async fn apply(streams: &Streams, input: GetShardIteratorInput) -> Result<Ge
         (kind, _, _) => {
             return Err(ApiError::invalid(format!(
                 "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and {} StartingSequenceNumber.",
-                if input.starting_sequence_number.is_some() { "also a" } else { "no" }
+                if input.starting_sequence_number.is_some() {
+                    "also a"
+                } else {
+                    "no"
+                }
             )));
         }
     };

@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
-use protocol::aws::kinesis::{ListShardsInput, ListShardsOutput, errors as code, limits};
+use protocol::aws::kinesis::{ListShardsInput, ListShardsOutput, limits};
 use storage::{ShardInfo, StreamInfo};
 
 use super::error::ApiError;
@@ -26,10 +26,21 @@ const FILTERS: &[&str] = &[
     "FROM_TIMESTAMP",
 ];
 
-pub async fn apply(streams: &Streams, input: ListShardsInput) -> Result<ListShardsOutput, ApiError> {
+pub async fn apply(
+    streams: &Streams,
+    input: ListShardsInput,
+) -> Result<ListShardsOutput, ApiError> {
     let mut checks = Checks::new();
-    checks.range("maxResults", input.max_results, 1, i64::from(limits::SHARDS_PAGE_MAX));
-    checks.shard_id("exclusiveStartShardId", input.exclusive_start_shard_id.as_deref());
+    checks.range(
+        "maxResults",
+        input.max_results,
+        1,
+        i64::from(limits::SHARDS_PAGE_MAX),
+    );
+    checks.shard_id(
+        "exclusiveStartShardId",
+        input.exclusive_start_shard_id.as_deref(),
+    );
     checks.length("nextToken", input.next_token.as_deref(), 1, 1_048_576);
     checks.one_of(
         "shardFilter.type",
@@ -45,22 +56,24 @@ pub async fn apply(streams: &Streams, input: ListShardsInput) -> Result<ListShar
                     "NextToken and StreamName cannot be provided together.",
                 ));
             }
-            let (issued, last, name) = decode_token(token)
-                .ok_or_else(|| ApiError::invalid(format!("Invalid ShardId in NextToken: {token}")))?;
+            let (issued, last, name) = decode_token(token).ok_or_else(|| {
+                ApiError::invalid(format!("Invalid ShardId in NextToken: {token}"))
+            })?;
             if now.saturating_sub(issued) > limits::NEXT_TOKEN_TTL_MS {
-                return Err(ApiError::new(
-                    code::EXPIRED_NEXT_TOKEN,
-                    format!("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. NextToken issued at {issued} expired."),
-                ));
+                return Err(crate::views::streams::Error::NextTokenExpired(format!(
+                    "NextToken issued at {issued} has expired; NextTokens are valid for {} ms.",
+                    limits::NEXT_TOKEN_TTL_MS
+                ))
+                .into());
             }
             (name, Some(last))
         }
         None => {
             let name = stream_name(streams, &input.stream)?;
-            let after = match &input.exclusive_start_shard_id {
-                Some(id) => Some(sequence::parse_shard_name(id).map_or(i64::MAX, i64::from)),
-                None => None,
-            };
+            let after = input
+                .exclusive_start_shard_id
+                .as_deref()
+                .map(|id| sequence::parse_shard_name(id).map_or(i64::MAX, i64::from));
             (name, after)
         }
     };
@@ -83,7 +96,11 @@ pub async fn apply(streams: &Streams, input: ListShardsInput) -> Result<ListShar
         .shards
         .iter()
         .filter(|shard| after.is_none_or(|after| i64::from(shard.id) > after))
-        .filter(|shard| filter.as_ref().is_none_or(|f| f.keeps(streams, &view.info, shard)));
+        .filter(|shard| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.keeps(streams, &view.info, shard))
+        });
     let page: Vec<&ShardInfo> = shards.by_ref().take(limit).collect();
     let next_token = match (shards.next(), page.last()) {
         (Some(_), Some(last)) => Some(TOKEN.encode(format!("{now}/{}/{name}", last.id))),
@@ -117,15 +134,19 @@ impl Filter {
     fn parse(filter: &protocol::aws::kinesis::ShardFilter) -> Result<Self, ApiError> {
         let timestamp = || {
             filter.timestamp.map(|t| t.0).ok_or_else(|| {
-                ApiError::invalid(format!("Timestamp must be provided for ShardFilter type {}", filter.kind))
+                ApiError::invalid(format!(
+                    "Timestamp must be provided for ShardFilter type {}",
+                    filter.kind
+                ))
             })
         };
         Ok(match filter.kind.as_str() {
             "AFTER_SHARD_ID" => {
-                let id = filter
-                    .shard_id
-                    .as_deref()
-                    .ok_or_else(|| ApiError::invalid("ShardId must be provided for ShardFilter type AFTER_SHARD_ID"))?;
+                let id = filter.shard_id.as_deref().ok_or_else(|| {
+                    ApiError::invalid(
+                        "ShardId must be provided for ShardFilter type AFTER_SHARD_ID",
+                    )
+                })?;
                 Self::AfterShard(
                     sequence::parse_shard_name(id)
                         .ok_or_else(|| ApiError::invalid(format!("Invalid ShardId {id}")))?,
@@ -144,7 +165,9 @@ impl Filter {
         shard.ending_offset?;
         info.shards
             .iter()
-            .filter(|child| child.parent == Some(shard.id) || child.adjacent_parent == Some(shard.id))
+            .filter(|child| {
+                child.parent == Some(shard.id) || child.adjacent_parent == Some(shard.id)
+            })
             .map(|child| child.created_ms)
             .min()
             .or(Some(shard.created_ms))
@@ -152,7 +175,10 @@ impl Filter {
 
     /// Whether a closed shard still holds records (retention has not removed them all).
     fn has_data(streams: &Streams, info: &StreamInfo, shard: &ShardInfo) -> bool {
-        match (shard.ending_offset, streams.log().shard_bounds(&info.name, shard.id)) {
+        match (
+            shard.ending_offset,
+            streams.log().shard_bounds(&info.name, shard.id),
+        ) {
             (Some(ending), Ok(bounds)) => bounds.earliest < ending,
             (None, _) => true,
             (Some(_), Err(_)) => false,
@@ -174,10 +200,13 @@ impl Filter {
             }
             Self::AtLatest => shard.is_open(),
             Self::AtTimestamp(at) => {
-                shard.created_ms <= at && Self::closed_at(info, shard).is_none_or(|closed| closed > at)
+                shard.created_ms <= at
+                    && Self::closed_at(info, shard).is_none_or(|closed| closed > at)
                     || (shard.parent.is_none() && info.created_ms > at)
             }
-            Self::FromTimestamp(at) => Self::closed_at(info, shard).is_none_or(|closed| closed > at),
+            Self::FromTimestamp(at) => {
+                Self::closed_at(info, shard).is_none_or(|closed| closed > at)
+            }
         }
     }
 }

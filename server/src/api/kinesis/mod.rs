@@ -7,16 +7,47 @@
 pub mod error;
 pub mod validate;
 
+mod add_tags_to_stream;
+mod admin;
+mod consumers;
 mod create_stream;
+mod decrease_stream_retention_period;
+mod delete_resource_policy;
 mod delete_stream;
+mod deregister_stream_consumer;
+mod describe_account_settings;
+mod describe_limits;
 mod describe_stream;
+mod describe_stream_consumer;
 mod describe_stream_summary;
+mod disable_enhanced_monitoring;
+mod enable_enhanced_monitoring;
 mod get_records;
+mod get_resource_policy;
 mod get_shard_iterator;
+mod increase_stream_retention_period;
 mod list_shards;
+mod list_stream_consumers;
 mod list_streams;
+mod list_tags_for_resource;
+mod list_tags_for_stream;
+mod merge_shards;
 mod put_record;
 mod put_records;
+mod put_resource_policy;
+mod register_stream_consumer;
+mod remove_tags_from_stream;
+mod split_shard;
+mod start_stream_encryption;
+mod stop_stream_encryption;
+mod subscribe_to_shard;
+mod tag_resource;
+mod untag_resource;
+mod update_account_settings;
+mod update_max_record_size;
+mod update_shard_count;
+mod update_stream_mode;
+mod update_stream_warm_throughput;
 
 use std::future::Future;
 
@@ -46,6 +77,96 @@ pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[
         "PutRecords" => run(format, body, |i| put_records::apply(streams, i)).await,
         "GetShardIterator" => run(format, body, |i| get_shard_iterator::apply(streams, i)).await,
         "GetRecords" => run(format, body, |i| get_records::apply(streams, i)).await,
+        "RegisterStreamConsumer" => {
+            run(format, body, |i| {
+                register_stream_consumer::apply(streams, i)
+            })
+            .await
+        }
+        "DescribeStreamConsumer" => {
+            run(format, body, |i| {
+                describe_stream_consumer::apply(streams, i)
+            })
+            .await
+        }
+        "ListStreamConsumers" => {
+            run(format, body, |i| list_stream_consumers::apply(streams, i)).await
+        }
+        "DeregisterStreamConsumer" => {
+            run(format, body, |i| {
+                deregister_stream_consumer::apply(streams, i)
+            })
+            .await
+        }
+        "SubscribeToShard" => subscribe_to_shard::handle(streams, format, body).await,
+        "IncreaseStreamRetentionPeriod" => {
+            run(format, body, |i| {
+                increase_stream_retention_period::apply(streams, i)
+            })
+            .await
+        }
+        "DecreaseStreamRetentionPeriod" => {
+            run(format, body, |i| {
+                decrease_stream_retention_period::apply(streams, i)
+            })
+            .await
+        }
+        "SplitShard" => run(format, body, |i| split_shard::apply(streams, i)).await,
+        "MergeShards" => run(format, body, |i| merge_shards::apply(streams, i)).await,
+        "UpdateShardCount" => run(format, body, |i| update_shard_count::apply(streams, i)).await,
+        "AddTagsToStream" => run(format, body, |i| add_tags_to_stream::apply(streams, i)).await,
+        "RemoveTagsFromStream" => {
+            run(format, body, |i| remove_tags_from_stream::apply(streams, i)).await
+        }
+        "ListTagsForStream" => run(format, body, |i| list_tags_for_stream::apply(streams, i)).await,
+        "TagResource" => run(format, body, |i| tag_resource::apply(streams, i)).await,
+        "UntagResource" => run(format, body, |i| untag_resource::apply(streams, i)).await,
+        "ListTagsForResource" => {
+            run(format, body, |i| list_tags_for_resource::apply(streams, i)).await
+        }
+        "StartStreamEncryption" => {
+            run(format, body, |i| start_stream_encryption::apply(streams, i)).await
+        }
+        "StopStreamEncryption" => {
+            run(format, body, |i| stop_stream_encryption::apply(streams, i)).await
+        }
+        "EnableEnhancedMonitoring" => {
+            run(format, body, |i| {
+                enable_enhanced_monitoring::apply(streams, i)
+            })
+            .await
+        }
+        "DisableEnhancedMonitoring" => {
+            run(format, body, |i| {
+                disable_enhanced_monitoring::apply(streams, i)
+            })
+            .await
+        }
+        "UpdateMaxRecordSize" => {
+            run(format, body, |i| update_max_record_size::apply(streams, i)).await
+        }
+        "UpdateStreamMode" => run(format, body, |i| update_stream_mode::apply(streams, i)).await,
+        "UpdateStreamWarmThroughput" => {
+            run(format, body, |i| {
+                update_stream_warm_throughput::apply(streams, i)
+            })
+            .await
+        }
+        "DescribeLimits" => run(format, body, |i| describe_limits::apply(streams, i)).await,
+        "PutResourcePolicy" => run(format, body, |i| put_resource_policy::apply(streams, i)).await,
+        "GetResourcePolicy" => run(format, body, |i| get_resource_policy::apply(streams, i)).await,
+        "DeleteResourcePolicy" => {
+            run(format, body, |i| delete_resource_policy::apply(streams, i)).await
+        }
+        "DescribeAccountSettings" => {
+            run(format, body, |i| {
+                describe_account_settings::apply(streams, i)
+            })
+            .await
+        }
+        "UpdateAccountSettings" => {
+            run(format, body, |i| update_account_settings::apply(streams, i)).await
+        }
         other => Err(ApiError::new(
             code::UNKNOWN_OPERATION,
             format!("Operation {other} is not supported by Kinesis_20131202."),
@@ -100,7 +221,10 @@ fn stream_name(streams: &Streams, stream: &shapes::StreamRef) -> Result<String, 
 /// The `Shard` shape of a catalog shard.
 fn shard_shape(shard: &ShardInfo) -> shapes::Shard {
     let ending = shard.ending_offset.map(|ending| {
-        sequence::encode(shard.id, ending.saturating_sub(1).max(shard.starting_offset))
+        sequence::encode(
+            shard.id,
+            ending.saturating_sub(1).max(shard.starting_offset),
+        )
     });
     shapes::Shard {
         shard_id: sequence::shard_name(shard.id),
@@ -124,7 +248,11 @@ fn hash_range(shard: &ShardInfo) -> shapes::HashKeyRange {
 
 /// `EncryptionType` of a stream.
 fn encryption_type(meta: &streams::StreamMeta) -> &'static str {
-    if meta.encryption_key.is_some() { "KMS" } else { "NONE" }
+    if meta.encryption_key.is_some() {
+        "KMS"
+    } else {
+        "NONE"
+    }
 }
 
 /// `EnhancedMonitoring` of a stream.

@@ -32,9 +32,9 @@ pub async fn apply(streams: &Streams, input: PutRecordInput) -> Result<PutRecord
         data: input.data.0,
     };
     let mut results = streams.put(&name, vec![entry]).await?;
-    let stored = results
-        .pop()
-        .ok_or_else(|| ApiError::from(crate::views::streams::Error::Internal("no result".into())))??;
+    let stored = results.pop().ok_or_else(|| {
+        ApiError::from(crate::views::streams::Error::Internal("no result".into()))
+    })??;
     Ok(PutRecordOutput {
         shard_id: sequence::shard_name(stored.shard),
         sequence_number: sequence::encode(stored.shard, stored.offset),

@@ -48,16 +48,26 @@ pub fn check_entry(
     }
 }
 
-pub async fn apply(streams: &Streams, input: PutRecordsInput) -> Result<PutRecordsOutput, ApiError> {
+pub async fn apply(
+    streams: &Streams,
+    input: PutRecordsInput,
+) -> Result<PutRecordsOutput, ApiError> {
     let count = input.records.len();
     let mut checks = Checks::new();
     if count == 0 {
-        checks.fail("records", Some("[]"), "have length greater than or equal to 1");
+        checks.fail(
+            "records",
+            Some("[]"),
+            "have length greater than or equal to 1",
+        );
     } else if count > limits::PUT_RECORDS_MAX {
         checks.fail(
             "records",
             Some(&format!("[{count} records]")),
-            &format!("have length less than or equal to {}", limits::PUT_RECORDS_MAX),
+            &format!(
+                "have length less than or equal to {}",
+                limits::PUT_RECORDS_MAX
+            ),
         );
     }
     checks.finish()?;

@@ -33,9 +33,17 @@ impl Checks {
         if let Some(text) = value {
             let length = text.chars().count();
             if length < min {
-                self.fail(field, value, &format!("have length greater than or equal to {min}"));
+                self.fail(
+                    field,
+                    value,
+                    &format!("have length greater than or equal to {min}"),
+                );
             } else if length > max {
-                self.fail(field, value, &format!("have length less than or equal to {max}"));
+                self.fail(
+                    field,
+                    value,
+                    &format!("have length less than or equal to {max}"),
+                );
             }
         }
     }
@@ -49,27 +57,34 @@ impl Checks {
         }
     }
 
-    /// A required member.
-    pub fn required(&mut self, field: &str, present: bool) {
-        if !present {
-            self.fail(field, None, "not be null");
-        }
-    }
-
     /// A number within `min..=max`.
     pub fn range(&mut self, field: &str, value: Option<i64>, min: i64, max: i64) {
         if let Some(number) = value {
             let text = number.to_string();
             if number < min {
-                self.fail(field, Some(&text), &format!("have value greater than or equal to {min}"));
+                self.fail(
+                    field,
+                    Some(&text),
+                    &format!("have value greater than or equal to {min}"),
+                );
             } else if number > max {
-                self.fail(field, Some(&text), &format!("have value less than or equal to {max}"));
+                self.fail(
+                    field,
+                    Some(&text),
+                    &format!("have value less than or equal to {max}"),
+                );
             }
         }
     }
 
     /// A string matching `pattern`, tested by `matches`.
-    pub fn pattern(&mut self, field: &str, value: Option<&str>, matches: fn(&str) -> bool, pattern: &str) {
+    pub fn pattern(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        matches: fn(&str) -> bool,
+        pattern: &str,
+    ) {
         if let Some(text) = value
             && !matches(text)
         {
@@ -106,7 +121,9 @@ impl Checks {
         self.pattern(
             field,
             value,
-            |arn| arn.starts_with("arn:aws") && arn.contains(":kinesis:") && arn.contains(":stream/"),
+            |arn| {
+                arn.starts_with("arn:aws") && arn.contains(":kinesis:") && arn.contains(":stream/")
+            },
             "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+",
         );
     }

@@ -1,9 +1,29 @@
-//! Enhanced fan-out consumers: registered per stream, kept as properties in the log
-//! (namespace `kinesis.consumers/<stream>`, key the consumer name, value its creation time in
-//! ms), and named by ARNs of the form `<stream ARN>/consumer/<name>:<creation seconds>`.
+//! Enhanced fan-out consumers: registered per stream, kept as properties in the log, and named
+//! by ARNs of the form `<stream ARN>/consumer/<name>:<creation seconds>`.
+//!
+//! | namespace | key | value |
+//! |---|---|---|
+//! | `kinesis.consumers/<stream>` | the consumer's name | its creation time, decimal ms |
+//! | `kinesis.consumer.tags/<stream>/<name>` | a tag key | the tag's value |
+//!
+//! A consumer is CREATING (then ACTIVE) or DELETING for the configured state-change time
+//! after a change, like a stream; with no state-change time it is ACTIVE at once. A consumer
+//! stored before its stream's creation time belongs to an earlier stream of that name whose
+//! deletion was interrupted, and is not listed.
+
+use std::collections::BTreeMap;
 
 use super::error::{Error, Result};
+#[cfg(test)]
+use super::lock;
 use super::{Status, Streams};
+
+/// Registered consumers a stream may have (AWS: 20 for provisioned streams).
+pub const CONSUMERS_MAX: usize = protocol::aws::kinesis::limits::CONSUMERS_MAX;
+
+/// Consumers of one stream that may be CREATING at once (AWS: "only 5 consumers can be
+/// created simultaneously"; RegisterStreamConsumer in the API reference).
+pub const CREATING_MAX: usize = 5;
 
 /// A registered consumer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,12 +44,18 @@ fn namespace(stream: &str) -> String {
     format!("kinesis.consumers/{stream}")
 }
 
+fn tags_namespace(stream: &str, consumer: &str) -> String {
+    format!("kinesis.consumer.tags/{stream}/{consumer}")
+}
+
 impl Streams {
     fn consumer(&self, stream: &str, name: &str, created_ms: i64) -> Consumer {
-        let arn = format!("{}/consumer/{name}:{}", self.arn(stream), created_ms / 1000);
-        let status = self
-            .transition(&arn)
-            .unwrap_or(Status::Active);
+        let arn = format!(
+            "{}/consumer/{name}:{}",
+            self.arn(stream),
+            created_ms.div_euclid(1000)
+        );
+        let status = self.transition(&arn).unwrap_or(Status::Active);
         Consumer {
             name: name.to_owned(),
             stream: stream.to_owned(),
@@ -39,15 +65,18 @@ impl Streams {
         }
     }
 
-    /// The consumers registered on a stream, by name.
+    /// The consumers registered on a stream, by name (none if the stream does not exist).
     pub fn consumers(&self, stream: &str) -> Vec<Consumer> {
+        let Ok(info) = self.log().stream(stream) else {
+            return Vec::new();
+        };
         let mut consumers: Vec<Consumer> = self
             .log()
             .properties(&namespace(stream))
             .into_iter()
-            .map(|(name, created)| {
-                let created_ms = String::from_utf8_lossy(&created).parse().unwrap_or(0);
-                self.consumer(stream, &name, created_ms)
+            .filter_map(|(name, created)| {
+                let created_ms: i64 = String::from_utf8_lossy(&created).parse().ok()?;
+                (created_ms >= info.created_ms).then(|| self.consumer(stream, &name, created_ms))
             })
             .collect();
         consumers.sort_by(|a, b| a.name.cmp(&b.name));
@@ -56,31 +85,73 @@ impl Streams {
 
     /// How many consumers a stream has.
     pub fn consumer_count(&self, stream: &str) -> usize {
-        self.log().properties(&namespace(stream)).len()
+        self.consumers(stream).len()
     }
 
-    /// Registers a consumer (blocking).
-    pub fn register_consumer(&self, stream: &str, name: &str) -> Result<Consumer> {
-        self.active(stream)?;
-        if self.log().property(&namespace(stream), name).is_some() {
+    /// Registers a consumer with its tags (blocking: each change is a journal entry).
+    pub fn register_consumer(
+        &self,
+        stream: &str,
+        name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Consumer> {
+        let info = self.active(stream)?;
+        let account = &self.settings().account;
+        let consumers = self.consumers(stream);
+        if consumers.iter().any(|consumer| consumer.name == name) {
             return Err(Error::InUse(format!(
-                "Consumer {name} under stream {stream} already exists for account {}.",
-                self.settings().account
+                "Consumer {name} under stream {stream} already exists for account {account}."
             )));
         }
-        if self.consumer_count(stream) >= protocol::aws::kinesis::limits::CONSUMERS_MAX {
+        if consumers.len() >= CONSUMERS_MAX {
             return Err(Error::LimitExceeded(format!(
-                "Stream {stream} already has {} registered consumers.",
-                protocol::aws::kinesis::limits::CONSUMERS_MAX
+                "Stream {stream} under account {account} already has {CONSUMERS_MAX} registered consumers."
             )));
         }
-        let created_ms = self.log().now_ms();
+        let creating = consumers
+            .iter()
+            .filter(|consumer| consumer.status == Status::Creating)
+            .count();
+        if creating >= CREATING_MAX {
+            return Err(Error::LimitExceeded(format!(
+                "Stream {stream} under account {account} already has {CREATING_MAX} consumers in CREATING status."
+            )));
+        }
+        // The ARN carries the creation second, so a consumer registered again under the same
+        // name gets a new ARN unless it lands in the same second; never before the stream.
+        let created_ms = self.log().now_ms().max(info.created_ms);
+        let tags_namespace = tags_namespace(stream, name);
+        for (key, _) in self.log().properties(&tags_namespace) {
+            self.log()
+                .delete_property(&tags_namespace, &key)
+                .map_err(|error| Error::internal(&error))?;
+        }
+        for (key, value) in tags {
+            self.log()
+                .put_property(&tags_namespace, key, value.clone().into_bytes())
+                .map_err(|error| Error::internal(&error))?;
+        }
         self.log()
-            .put_property(&namespace(stream), name, created_ms.to_string().into_bytes())
+            .put_property(
+                &namespace(stream),
+                name,
+                created_ms.to_string().into_bytes(),
+            )
             .map_err(|error| Error::internal(&error))?;
         let consumer = self.consumer(stream, name, created_ms);
         self.begin_transition(&consumer.arn, Status::Creating);
         Ok(self.consumer(stream, name, created_ms))
+    }
+
+    /// A consumer's tags (read by tests; tagging operations on consumer ARNs read the same
+    /// namespace).
+    #[cfg(test)]
+    pub fn consumer_tags(&self, consumer: &Consumer) -> BTreeMap<String, String> {
+        self.log()
+            .properties(&tags_namespace(&consumer.stream, &consumer.name))
+            .into_iter()
+            .map(|(key, value)| (key, String::from_utf8_lossy(&value).into_owned()))
+            .collect()
     }
 
     /// Finds a consumer by ARN, or by stream ARN and name.
@@ -93,14 +164,13 @@ impl Streams {
         let not_found = |what: &str| Error::NotFound(format!("Consumer {what} not found."));
         match (consumer_arn, stream_arn, name) {
             (Some(arn), _, _) => {
-                let (stream_part, consumer_part) = arn
+                let (stream_part, _) = arn
                     .split_once("/consumer/")
                     .ok_or_else(|| Error::InvalidArgument(format!("Invalid ConsumerARN {arn}.")))?;
                 let stream = self.resolve(None, Some(stream_part))?;
-                let name = consumer_part.rsplit_once(':').map_or(consumer_part, |(n, _)| n);
                 self.consumers(&stream)
                     .into_iter()
-                    .find(|consumer| consumer.name == name && consumer.arn == arn)
+                    .find(|consumer| consumer.arn == arn)
                     .ok_or_else(|| not_found(arn))
             }
             (None, Some(stream_arn), Some(name)) => {
@@ -116,11 +186,24 @@ impl Streams {
         }
     }
 
-    /// Deregisters a consumer (blocking).
-    pub fn deregister_consumer(&self, consumer: &Consumer) -> Result<()> {
+    /// Removes a consumer's stored state and ends its subscriptions (blocking).
+    fn forget_consumer(&self, consumer: &Consumer) -> Result<()> {
+        let tags_namespace = tags_namespace(&consumer.stream, &consumer.name);
+        for (key, _) in self.log().properties(&tags_namespace) {
+            self.log()
+                .delete_property(&tags_namespace, &key)
+                .map_err(|error| Error::internal(&error))?;
+        }
         self.log()
             .delete_property(&namespace(&consumer.stream), &consumer.name)
             .map_err(|error| Error::internal(&error))?;
+        self.inner.subscriptions.revoke_consumer(&consumer.arn);
+        Ok(())
+    }
+
+    /// Deregisters a consumer, ending its subscriptions (blocking).
+    pub fn deregister_consumer(&self, consumer: &Consumer) -> Result<()> {
+        self.forget_consumer(consumer)?;
         self.begin_transition(&consumer.arn, Status::Deleting);
         Ok(())
     }
@@ -136,11 +219,129 @@ impl Streams {
                 self.settings().account
             )));
         }
+        // Consumers of an earlier stream of this name (not listed) go too.
+        for (name, _) in self.log().properties(&namespace(stream)) {
+            let stale = consumers.iter().all(|consumer| consumer.name != name);
+            if stale {
+                self.log()
+                    .delete_property(&namespace(stream), &name)
+                    .map_err(|error| Error::internal(&error))?;
+            }
+        }
         for consumer in &consumers {
-            self.log()
-                .delete_property(&namespace(stream), &consumer.name)
-                .map_err(|error| Error::internal(&error))?;
+            self.forget_consumer(consumer)?;
         }
         self.delete(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use std::time::Duration;
+
+    use storage::{Log, LogConfig};
+
+    use super::*;
+    use crate::views::streams::{Settings, StreamMeta};
+
+    fn open(dir: &std::path::Path, state_change: Duration) -> Streams {
+        let log = Log::open(LogConfig::new(dir)).unwrap();
+        let settings = Settings {
+            state_change,
+            ..Settings::default()
+        };
+        Streams::open(log, settings).unwrap()
+    }
+
+    #[test]
+    fn names_are_unique_and_counts_are_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let streams = open(dir.path(), Duration::ZERO);
+        streams.create("s", 1, &StreamMeta::default()).unwrap();
+        let tags = BTreeMap::from([("team".to_owned(), "data".to_owned())]);
+        let first = streams.register_consumer("s", "c00", &tags).unwrap();
+        assert_eq!(first.status, Status::Active);
+        assert!(
+            first
+                .arn
+                .starts_with("arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c00:")
+        );
+        assert_eq!(streams.consumer_tags(&first), tags);
+        assert!(matches!(
+            streams.register_consumer("s", "c00", &BTreeMap::new()),
+            Err(Error::InUse(_))
+        ));
+        for index in 1..CONSUMERS_MAX {
+            streams
+                .register_consumer("s", &format!("c{index:02}"), &BTreeMap::new())
+                .unwrap();
+        }
+        assert!(matches!(
+            streams.register_consumer("s", "one-too-many", &BTreeMap::new()),
+            Err(Error::LimitExceeded(_))
+        ));
+        assert_eq!(streams.consumer_count("s"), CONSUMERS_MAX);
+        assert!(matches!(
+            streams.register_consumer("missing", "c", &BTreeMap::new()),
+            Err(Error::StreamNotFound { .. })
+        ));
+        let found = streams.find_consumer(Some(&first.arn), None, None).unwrap();
+        assert_eq!(found, first);
+        let by_name = streams
+            .find_consumer(None, Some(&streams.arn("s")), Some("c00"))
+            .unwrap();
+        assert_eq!(by_name, first);
+        streams.deregister_consumer(&first).unwrap();
+        assert!(streams.consumer_tags(&first).is_empty());
+        assert!(matches!(
+            streams.find_consumer(Some(&first.arn), None, None),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn only_five_may_be_creating_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let streams = open(dir.path(), Duration::from_secs(60));
+        streams.create("s", 1, &StreamMeta::default()).unwrap();
+        // The stream itself is CREATING for a minute; end that without waiting.
+        lock(&streams.inner.transitions).remove("s");
+        for index in 0..CREATING_MAX {
+            let consumer = streams
+                .register_consumer("s", &format!("c{index}"), &BTreeMap::new())
+                .unwrap();
+            assert_eq!(consumer.status, Status::Creating);
+        }
+        assert!(matches!(
+            streams.register_consumer("s", "sixth", &BTreeMap::new()),
+            Err(Error::LimitExceeded(_))
+        ));
+    }
+
+    #[test]
+    fn deleting_a_stream_needs_enforce_and_takes_its_consumers() {
+        let dir = tempfile::tempdir().unwrap();
+        let streams = open(dir.path(), Duration::ZERO);
+        streams.create("s", 1, &StreamMeta::default()).unwrap();
+        streams
+            .register_consumer("s", "c", &BTreeMap::new())
+            .unwrap();
+        assert!(matches!(
+            streams.delete_checked("s", false),
+            Err(Error::InUse(_))
+        ));
+        streams.delete_checked("s", true).unwrap();
+        streams.create("s", 1, &StreamMeta::default()).unwrap();
+        assert!(streams.consumers("s").is_empty());
+        // A consumer left behind by an interrupted deletion is not the new stream's.
+        streams
+            .log()
+            .put_property(&namespace("s"), "stale", b"1".to_vec())
+            .unwrap();
+        assert!(streams.consumers("s").is_empty());
+        streams.delete_checked("s", false).unwrap();
+        assert!(streams.log().properties(&namespace("s")).is_empty());
     }
 }

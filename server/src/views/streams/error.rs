@@ -55,7 +55,9 @@ pub enum Error {
     #[error("{0}")]
     Validation(String),
     /// The shard iterator is too old.
-    #[error("Iterator expired. The iterator was created at time {issued_ms} while right now it is {now_ms} which is further in the future than the tolerated delay of {ttl_ms} milliseconds.")]
+    #[error(
+        "Iterator expired. The iterator was created at time {issued_ms} while right now it is {now_ms} which is further in the future than the tolerated delay of {ttl_ms} milliseconds."
+    )]
     IteratorExpired {
         /// When it was issued, ms since the epoch.
         issued_ms: i64,

@@ -45,7 +45,10 @@ pub fn encode(key: &[u8; 32], position: &Position) -> String {
     bytes.extend_from_slice(&position.shard.to_be_bytes());
     bytes.extend_from_slice(&position.offset.to_be_bytes());
     bytes.extend_from_slice(&position.issued_ms.to_be_bytes());
-    #[allow(clippy::cast_possible_truncation, reason = "at most 255 by the slice above")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "at most 255 by the slice above"
+    )]
     bytes.push(name.len() as u8);
     bytes.extend_from_slice(name);
     let mut mac = mac(key);

@@ -13,11 +13,13 @@
 //! append, in request order; a PutRecord/PutRecords call returns only after its records are
 //! acknowledged under the server's fsync setting.
 
+pub mod admin;
 pub mod consumers;
 pub mod error;
 pub mod iterator;
 pub mod meta;
 pub mod sequence;
+pub mod subscribe;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +39,9 @@ pub fn hash_key(partition_key: &[u8]) -> u128 {
     use md5::Digest as _;
     u128::from_be_bytes(md5::Md5::digest(partition_key).into())
 }
+
+/// How many times a put routes records again after their shard was closed under it.
+const PUT_ROUTE_ATTEMPTS: u32 = 64;
 
 /// How long an iterator stays valid.
 pub const ITERATOR_TTL_MS: i64 = protocol::aws::kinesis::limits::ITERATOR_TTL_MS;
@@ -153,7 +158,7 @@ pub struct Fetched {
     pub children: Option<Vec<ShardInfo>>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Transition {
     status: Status,
     until: Instant,
@@ -178,7 +183,10 @@ struct Inner {
     settings: Settings,
     iterator_key: [u8; 32],
     transitions: Mutex<HashMap<String, Transition>>,
+    /// Streams deleted from the log but still reported as DELETING, with their last view.
+    deleting: Mutex<HashMap<String, (StreamView, Instant)>>,
     buckets: Mutex<HashMap<(String, u32), Bucket>>,
+    subscriptions: subscribe::Registry,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -210,7 +218,9 @@ impl Streams {
                 settings,
                 iterator_key,
                 transitions: Mutex::new(HashMap::new()),
+                deleting: Mutex::new(HashMap::new()),
                 buckets: Mutex::new(HashMap::new()),
+                subscriptions: subscribe::Registry::default(),
             }),
         })
     }
@@ -241,9 +251,12 @@ impl Streams {
             None => None,
         };
         match (name, from_arn) {
-            (Some(name), Some(from_arn)) if name != from_arn => Err(Error::InvalidArgument(
-                format!("StreamName {name} and StreamARN {arn:?} name different streams.", arn = arn.unwrap_or_default()),
-            )),
+            (Some(name), Some(from_arn)) if name != from_arn => {
+                Err(Error::InvalidArgument(format!(
+                    "StreamName {name} and StreamARN {arn:?} name different streams.",
+                    arn = arn.unwrap_or_default()
+                )))
+            }
             (Some(name), _) => Ok(name.to_owned()),
             (None, Some(from_arn)) => Ok(from_arn),
             (None, None) => Err(Error::InvalidArgument(
@@ -255,14 +268,22 @@ impl Streams {
     fn name_from_arn(&self, arn: &str) -> Result<String> {
         let invalid = || Error::InvalidArgument(format!("Invalid StreamARN {arn}."));
         let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_partition), Some("kinesis"), Some(_region), Some(account), Some(resource)) = (
+        let (
+            Some("arn"),
+            Some(_partition),
+            Some("kinesis"),
+            Some(_region),
+            Some(account),
+            Some(resource),
+        ) = (
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
-        ) else {
+        )
+        else {
             return Err(invalid());
         };
         let name = resource.strip_prefix("stream/").ok_or_else(invalid)?;
@@ -322,9 +343,18 @@ impl Streams {
                 arn: self.arn(stream),
                 info,
             }),
-            Err(storage::Error::StreamNotFound(_)) => Err(self.not_found(stream)),
+            Err(storage::Error::StreamNotFound(_)) => {
+                self.deleting(stream).ok_or_else(|| self.not_found(stream))
+            }
             Err(error) => Err(Error::internal(&error)),
         }
+    }
+
+    /// The last view of a stream deleted less than `state_change` ago, as DELETING.
+    fn deleting(&self, stream: &str) -> Option<StreamView> {
+        let mut deleting = lock(&self.inner.deleting);
+        deleting.retain(|_, (_, until)| *until > Instant::now());
+        deleting.get(stream).map(|(view, _)| view.clone())
     }
 
     /// Like [`Self::describe`], but a stream that is still CREATING is "not found", as AWS
@@ -367,13 +397,23 @@ impl Streams {
                 info,
             })
             .collect();
+        let mut deleting = lock(&self.inner.deleting);
+        deleting.retain(|_, (_, until)| *until > Instant::now());
+        streams.extend(
+            deleting
+                .values()
+                .filter(|(view, _)| !streams.iter().any(|s| s.info.name == view.info.name))
+                .map(|(view, _)| view.clone())
+                .collect::<Vec<_>>(),
+        );
+        drop(deleting);
         streams.sort_by(|a, b| a.info.name.cmp(&b.info.name));
         streams
     }
 
     /// Creates a stream (blocking: it fsyncs the catalog).
     pub fn create(&self, stream: &str, shards: u32, meta: &StreamMeta) -> Result<()> {
-        if self.transition(stream) == Some(Status::Deleting) {
+        if self.deleting(stream).is_some() {
             return Err(Error::StreamExists {
                 stream: stream.to_owned(),
                 account: self.inner.settings.account.clone(),
@@ -402,9 +442,10 @@ impl Streams {
 
     /// Deletes a stream, its data and its settings (blocking).
     pub fn delete(&self, stream: &str) -> Result<()> {
-        if self.transition(stream) == Some(Status::Deleting) {
+        if self.deleting(stream).is_some() {
             return Err(self.not_found(stream));
         }
+        let last_view = self.describe(stream)?;
         match self.inner.log.delete_stream(stream) {
             Ok(()) => {}
             Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
@@ -412,7 +453,15 @@ impl Streams {
         }
         StreamMeta::delete_all(&self.inner.log, stream)?;
         lock(&self.inner.buckets).retain(|(name, _), _| name != stream);
-        self.begin_transition(stream, Status::Deleting);
+        lock(&self.inner.transitions).remove(stream);
+        let delay = self.inner.settings.state_change;
+        if !delay.is_zero() {
+            let view = StreamView {
+                status: Status::Deleting,
+                ..last_view
+            };
+            lock(&self.inner.deleting).insert(stream.to_owned(), (view, Instant::now() + delay));
+        }
         Ok(())
     }
 
@@ -432,18 +481,19 @@ impl Streams {
         use protocol::aws::kinesis::limits::{
             SHARD_WRITE_BYTES_PER_SEC as BYTES, SHARD_WRITE_RECORDS_PER_SEC as RECORDS,
         };
-        #[allow(clippy::cast_precision_loss, reason = "rates and sizes are far below 2^52")]
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "rates and sizes are far below 2^52"
+        )]
         let (rate_bytes, rate_records, want_bytes, want_records) =
             (BYTES as f64, RECORDS as f64, bytes as f64, records as f64);
         let now = Instant::now();
         let mut buckets = lock(&self.inner.buckets);
-        let bucket = buckets
-            .entry((stream.to_owned(), shard))
-            .or_insert(Bucket {
-                at: now,
-                bytes: rate_bytes,
-                records: rate_records,
-            });
+        let bucket = buckets.entry((stream.to_owned(), shard)).or_insert(Bucket {
+            at: now,
+            bytes: rate_bytes,
+            records: rate_records,
+        });
         let elapsed = now.duration_since(bucket.at).as_secs_f64();
         bucket.at = now;
         bucket.bytes = (bucket.bytes + elapsed * rate_bytes).min(rate_bytes);
@@ -462,9 +512,15 @@ impl Streams {
     pub async fn put(&self, stream: &str, entries: Vec<PutEntry>) -> Result<Vec<Result<Stored>>> {
         let mut results: Vec<Option<Result<Stored>>> = (0..entries.len()).map(|_| None).collect();
         let mut pending: Vec<(usize, PutEntry)> = entries.into_iter().enumerate().collect();
-        for _attempt in 0..2 {
+        // A shard closed by a split or merge refuses the append; the records are routed again
+        // once the catalog shows its children. Between the close and the catalog change the
+        // old shard still looks open, so later attempts wait a little (bounded: about 1 s).
+        for attempt in 0..PUT_ROUTE_ATTEMPTS {
             if pending.is_empty() {
                 break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
             }
             let info = self.active(stream)?;
             let mut by_shard: BTreeMap<u32, Vec<(usize, PutEntry)>> = BTreeMap::new();
@@ -544,13 +600,15 @@ impl Streams {
         for (index, _) in pending {
             if let Some(slot) = results.get_mut(index) {
                 *slot = Some(Err(Error::Internal(
-                    "the shard was resharded twice during the put; retry".into(),
+                    "the stream was resharded continuously during the put; retry".into(),
                 )));
             }
         }
         Ok(results
             .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err(Error::Internal("record not routed".into()))))
+            .map(|result| {
+                result.unwrap_or_else(|| Err(Error::Internal("record not routed".into())))
+            })
             .collect())
     }
 
@@ -657,7 +715,13 @@ impl Streams {
 
     /// Reads from `offset` in a shard: records, the next iterator, lag and, at the end of a
     /// closed shard, its children.
-    pub fn read_at(&self, info: &StreamInfo, shard: u32, offset: u64, limit: usize) -> Result<Fetched> {
+    pub fn read_at(
+        &self,
+        info: &StreamInfo,
+        shard: u32,
+        offset: u64,
+        limit: usize,
+    ) -> Result<Fetched> {
         let stream = info.name.as_str();
         let limits = ReadLimits {
             records_max: limit,
@@ -684,14 +748,31 @@ impl Streams {
                 .last()
                 .map_or(0, |record| now.saturating_sub(record.timestamp_ms).max(0))
         };
-        let finished = bounds.ending.is_some_and(|ending| batch.next_offset >= ending);
-        let (next_iterator, children) = if finished {
-            let children = info
-                .shards
-                .iter()
-                .filter(|child| child.parent == Some(shard) || child.adjacent_parent == Some(shard))
-                .cloned()
-                .collect();
+        let finished = bounds
+            .ending
+            .is_some_and(|ending| batch.next_offset >= ending);
+        // The catalog is read again: `info` may predate the split or merge that closed it.
+        let children: Vec<ShardInfo> = if finished {
+            self.inner
+                .log
+                .stream(stream)
+                .map(|current| {
+                    current
+                        .shards
+                        .into_iter()
+                        .filter(|child| {
+                            child.parent == Some(shard) || child.adjacent_parent == Some(shard)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        // A shard is closed a moment before its children are in the catalog; until they are,
+        // the reader is told to come back (same position) rather than that the shard ended
+        // with no children.
+        let (next_iterator, children) = if finished && !children.is_empty() {
             (None, Some(children))
         } else {
             (Some(self.issue(info, shard, batch.next_offset)), None)

@@ -12,13 +12,15 @@ pub fn encode(shard: u32, offset: u64) -> String {
 
 /// The shard id and offset of a sequence number, or `None` if it is not one of ours.
 pub fn decode(sequence: &str) -> Option<(u32, u64)> {
-    if sequence.is_empty() || sequence.len() > 39 || !sequence.bytes().all(|b| b.is_ascii_digit())
-    {
+    if sequence.is_empty() || sequence.len() > 39 || !sequence.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let value: u128 = sequence.parse().ok()?;
     let shard = u32::try_from((value >> 64).checked_sub(1)?).ok()?;
-    #[allow(clippy::cast_possible_truncation, reason = "the low 64 bits are the offset")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the low 64 bits are the offset"
+    )]
     let offset = value as u64;
     Some((shard, offset))
 }

@@ -109,7 +109,10 @@ async fn a_closed_shard_read_to_its_end_names_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let (streams, _clock) = open(dir.path());
     streams.create("s", 1, &StreamMeta::default()).unwrap();
-    streams.put("s", vec![entry("a", b"1"), entry("b", b"2")]).await.unwrap();
+    streams
+        .put("s", vec![entry("a", b"1"), entry("b", b"2")])
+        .await
+        .unwrap();
     let token = streams
         .shard_iterator("s", "shardId-000000000000", &Start::TrimHorizon)
         .unwrap();
@@ -117,7 +120,9 @@ async fn a_closed_shard_read_to_its_end_names_its_children() {
     let fetched = streams.get_records(&token, 1).unwrap();
     assert_eq!(fetched.records.len(), 1);
     assert!(fetched.children.is_none());
-    let last = streams.get_records(&fetched.next_iterator.unwrap(), 10).unwrap();
+    let last = streams
+        .get_records(&fetched.next_iterator.unwrap(), 10)
+        .unwrap();
     assert_eq!(last.records.len(), 1);
     assert!(last.next_iterator.is_none());
     let children: Vec<u32> = last.children.unwrap().iter().map(|c| c.id).collect();
