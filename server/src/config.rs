@@ -548,7 +548,9 @@ impl Config {
             // The default (the Kinesis maximum) yields to a smaller segment size set by the
             // user; an explicit value that does not fit is an error below.
             Origin::Default => usize::try_from(segment_bytes_max)
-                .map_or(*record_bytes_max, |segment| (*record_bytes_max).min(segment)),
+                .map_or(*record_bytes_max, |segment| {
+                    (*record_bytes_max).min(segment)
+                }),
             _ => *record_bytes_max,
         };
         if record_bytes_max == 0 {
