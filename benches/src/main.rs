@@ -5,6 +5,7 @@
 
 mod args;
 mod baseline;
+mod kinesis;
 mod native;
 mod redis;
 mod report;
@@ -39,6 +40,9 @@ enum Command {
     E2e(native::Args),
     /// The comparison baseline: pipelined XADD to a redis server.
     Redis(redis::Args),
+    /// The Kinesis API over HTTP: PutRecords producers and GetRecords readers, against Strata
+    /// and, with --compare, against kinesalite as the baseline.
+    Kinesis(kinesis::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,10 @@ fn main() -> ExitCode {
         Command::E2e(args) => native_mode(native::Mode::E2e, args),
         Command::Redis(args) => redis::run(args).and_then(|report| {
             print!("{}", redis::render(&report));
+            Ok(native::write_json(args.json.as_deref(), &report)?)
+        }),
+        Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
+            print!("{}", kinesis::render(&report));
             Ok(native::write_json(args.json.as_deref(), &report)?)
         }),
     };

@@ -1,8 +1,10 @@
 //! Servers a benchmark starts itself and stops at the end: `strata serve` (found next to the
-//! `strata-bench` executable) and `redis-server`.
+//! `strata-bench` executable), `redis-server`, and kinesalite (installed with npm into a cache
+//! directory on first use, run with node).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -23,13 +25,19 @@ struct Process {
 }
 
 impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn stop(mut self) -> Result<(), BoxError> {
         let pid = Pid::from_raw(i32::try_from(self.child.id())?);
         kill(pid, Signal::SIGTERM)?;
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                if !status.success() {
+                // Dying of the SIGTERM just sent is stopping as asked.
+                let terminated = status.signal() == Some(Signal::SIGTERM as i32);
+                if !status.success() && !terminated {
                     eprintln!("{} exited with {status} after SIGTERM", self.name);
                 }
                 return Ok(());
@@ -54,6 +62,8 @@ pub struct StrataServer {
     process: Process,
     /// Where its native protocol listens.
     pub native: SocketAddr,
+    /// Where its AWS HTTP API listens.
+    pub http: SocketAddr,
 }
 
 /// The `strata` binary next to this executable.
@@ -71,17 +81,20 @@ pub fn strata_binary() -> Result<PathBuf, BoxError> {
 
 impl StrataServer {
     /// Starts `strata serve` on `data_dir` with `fsync`, listening on free loopback ports, and
-    /// waits until it says where its native protocol listens.
+    /// waits until it says where its native protocol and its HTTP API listen. No `STRATA_*`
+    /// variable of this environment reaches it, so it runs on its defaults and these flags.
     pub fn start(data_dir: &Path, fsync: &str) -> Result<Self, BoxError> {
-        let mut child = Command::new(strata_binary()?)
+        let mut command = Command::new(strata_binary()?);
+        command
             .args(["serve", "--native", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .args(["--fsync", fsync, "--data-dir"])
-            .arg(data_dir)
-            .env_remove("STRATA_NATIVE")
-            .env_remove("STRATA_HTTP")
-            .env_remove("STRATA_LOG")
-            .env_remove("STRATA_FSYNC")
-            .env_remove("STRATA_DATA_DIR")
+            .arg(data_dir);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("STRATA_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -101,35 +114,56 @@ impl StrataServer {
         });
         let deadline = Instant::now() + WAIT;
         let mut seen = Vec::new();
-        let native = loop {
+        let (mut native, mut http) = (None, None);
+        while native.is_none() || http.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = lines.recv_timeout(left).map_err(|_| {
                 format!(
-                    "strata serve did not report its native address within {WAIT:?}; it said:\n{}",
+                    "strata serve did not report its addresses within {WAIT:?}; it said:\n{}",
                     seen.join("\n")
                 )
             })?;
-            if line.contains("Native protocol listening")
-                && let Some(at) = line.find("native=")
-            {
-                let address = line[at + "native=".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_matches('"');
-                break address
-                    .parse()
-                    .map_err(|e| format!("bad native address {address:?}: {e}"))?;
+            if line.contains("Native protocol listening") {
+                native = Some(logged_address(&line, "native=")?);
+            } else if line.contains("AWS HTTP API listening") {
+                http = Some(logged_address(&line, "http=")?);
             }
             seen.push(line);
-        };
-        Ok(Self { process, native })
+        }
+        match (native, http) {
+            (Some(native), Some(http)) => Ok(Self {
+                process,
+                native,
+                http,
+            }),
+            _ => Err("strata serve did not report its addresses".into()),
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Sends SIGTERM and waits for the server to exit.
     pub fn stop(self) -> Result<(), BoxError> {
         self.process.stop()
     }
+}
+
+/// The address after `field` (`native=`, `http=`) in a log line of `strata serve`.
+fn logged_address(line: &str, field: &str) -> Result<SocketAddr, BoxError> {
+    let at = line
+        .find(field)
+        .ok_or_else(|| format!("no {field} in {line:?}"))?;
+    let address = line[at + field.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_matches('"');
+    Ok(address
+        .parse()
+        .map_err(|e| format!("bad address {address:?} after {field}: {e}"))?)
 }
 
 /// A running `redis-server`.
@@ -195,6 +229,117 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(Self { process, addr })
+    }
+
+    /// Sends SIGTERM and waits for the server to exit.
+    pub fn stop(self) -> Result<(), BoxError> {
+        self.process.stop()
+    }
+}
+
+/// The kinesalite release the comparison runs against (pinned, so runs stay comparable).
+const KINESALITE_PACKAGE: &str = "kinesalite@3.3.3";
+
+/// Where kinesalite is installed: `$XDG_CACHE_HOME/strata-bench/kinesalite`, else
+/// `$HOME/.cache/strata-bench/kinesalite`; outside the repository, kept between runs.
+pub fn kinesalite_dir() -> Result<PathBuf, BoxError> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|home| PathBuf::from(home).join(".cache"))
+            .ok_or("neither XDG_CACHE_HOME nor HOME is set: nowhere to install kinesalite")?,
+    };
+    Ok(cache.join("strata-bench").join("kinesalite"))
+}
+
+/// The kinesalite command-line entry point under `dir`, installed with
+/// `npm install --no-save` first if it is missing.
+fn kinesalite_cli(dir: &Path) -> Result<PathBuf, BoxError> {
+    let cli = dir.join("node_modules/kinesalite/cli.js");
+    if cli.exists() {
+        return Ok(cli);
+    }
+    std::fs::create_dir_all(dir)?;
+    eprintln!("installing {KINESALITE_PACKAGE} into {} ...", dir.display());
+    let status = Command::new("npm")
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(dir)
+        .arg(KINESALITE_PACKAGE)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| -> BoxError {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "npm is not installed (try `apt-get install nodejs npm`)".into()
+            } else {
+                format!("running npm: {e}").into()
+            }
+        })?;
+    if !status.success() || !cli.exists() {
+        return Err(format!("npm install {KINESALITE_PACKAGE} failed ({status})").into());
+    }
+    Ok(cli)
+}
+
+/// A running kinesalite (in memory).
+pub struct KinesaliteServer {
+    process: Process,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl KinesaliteServer {
+    /// Installs kinesalite if needed, starts it in memory on a free loopback port with
+    /// instant stream state changes and a shard limit of 100, and waits until it accepts
+    /// connections.
+    pub fn start() -> Result<Self, BoxError> {
+        let cli = kinesalite_cli(&kinesalite_dir()?)?;
+        let port = free_port()?;
+        let child = Command::new("node")
+            .arg(&cli)
+            .args(["--port", &port.to_string()])
+            .args(["--createStreamMs", "0", "--deleteStreamMs", "0"])
+            .args(["--updateStreamMs", "0", "--shardLimit", "100"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| -> BoxError {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "node is not installed (try `apt-get install nodejs`)".into()
+                } else {
+                    format!("starting kinesalite: {e}").into()
+                }
+            })?;
+        let mut process = Process {
+            child,
+            name: "kinesalite",
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = process.child.try_wait()? {
+                return Err(format!("kinesalite exited at start: {status}").into());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("kinesalite did not listen within {WAIT:?}").into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { process, addr })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Sends SIGTERM and waits for the server to exit.
