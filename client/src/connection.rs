@@ -24,8 +24,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use protocol::native::{
     CommitCursor, CreateStream, DeleteStream, DescribeStream, FRAME_BYTES_MAX, FRAME_HEADER_SIZE,
-    Fetch, FetchCursor, FetchOk, Frame, Hello, HelloOk, Kind, ListStreams, PROTOCOL_VERSION,
-    Produce, ProduceRecord, ProduceResult, Request, Response, StreamDescription,
+    Fetch, FetchCursor, FetchOk, Frame, Hello, HelloOk, Kind, ListStreams, MergeShards,
+    PROTOCOL_VERSION, Produce, ProduceRecord, ProduceResult, Request, Response, SplitShard,
+    StreamDescription,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -399,6 +400,58 @@ impl Client {
         match self.call(request).await? {
             Response::StreamDescription(description) => Ok(description),
             other => Err(unexpected("StreamDescription", &other)),
+        }
+    }
+
+    /// Splits open shard `shard` at `new_starting_hash_key`, which must lie above the shard's
+    /// first hash key and at most its last; returns the children, `[lower, upper]`. The upper
+    /// child's range starts at `new_starting_hash_key`.
+    ///
+    /// The shard closes: its records stay readable, and a [`crate::ShardConsumer`] reports the
+    /// children once it has read them all. Records with a partition key produced after this
+    /// returns go to the children.
+    ///
+    /// # Errors
+    /// As [`Self::call`]; `ShardNotFound`, `ShardClosed` (already split or merged) or
+    /// `InvalidArgument` (the hash key is outside the shard's range).
+    pub async fn split_shard(
+        &self,
+        stream: &str,
+        shard: u32,
+        new_starting_hash_key: u128,
+    ) -> Result<[u32; 2], ClientError> {
+        let request = Request::SplitShard(SplitShard {
+            stream: stream.into(),
+            shard,
+            new_starting_hash_key,
+        });
+        match self.call(request).await? {
+            Response::SplitShardOk(ok) => Ok(ok.children),
+            other => Err(unexpected("SplitShardOk", &other)),
+        }
+    }
+
+    /// Merges open shards `shard` and `adjacent_shard`, whose hash ranges must touch, into one
+    /// new shard, which is returned; `shard` becomes its parent and `adjacent_shard` its
+    /// adjacent parent.
+    ///
+    /// # Errors
+    /// As [`Self::call`]; `ShardNotFound`, `ShardClosed`, or `InvalidArgument` (the shards
+    /// are not adjacent, or are the same shard).
+    pub async fn merge_shards(
+        &self,
+        stream: &str,
+        shard: u32,
+        adjacent_shard: u32,
+    ) -> Result<u32, ClientError> {
+        let request = Request::MergeShards(MergeShards {
+            stream: stream.into(),
+            shard,
+            adjacent_shard,
+        });
+        match self.call(request).await? {
+            Response::MergeShardsOk(ok) => Ok(ok.child),
+            other => Err(unexpected("MergeShardsOk", &other)),
         }
     }
 

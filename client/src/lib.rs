@@ -1,8 +1,10 @@
 //! An async client for strata's native protocol (`protocol/README.md`).
 //!
 //! A [`Client`] is one TCP connection on which requests from any number of tasks are
-//! pipelined. On top of it, a [`Producer`] batches records queued one at a time, and a
-//! [`ShardConsumer`] reads one shard in order with long polling and durable cursors.
+//! pipelined. On top of it, a [`Producer`] batches records queued one at a time, a
+//! [`ShardConsumer`] reads one shard in order with long polling and durable cursors, and a
+//! [`StreamConsumer`] reads a whole stream across splits and merges
+//! ([`Client::split_shard`], [`Client::merge_shards`]), keeping each partition key's order.
 //!
 //! # Layout
 //!
@@ -11,6 +13,8 @@
 //! - `producer.rs`: [`Producer`]: the record queue, the batching task, in-flight limits and
 //!   ordering rules.
 //! - `consumer.rs`: [`ShardConsumer`]: positions, long polling, shard lineage and cursors.
+//! - `stream.rs`: [`StreamConsumer`]: every shard of a stream, a child only after all its
+//!   parents are read to their end.
 //! - `error.rs`: [`ClientError`].
 //!
 //! # Example
@@ -44,6 +48,7 @@ mod connection;
 mod consumer;
 mod error;
 mod producer;
+mod stream;
 
 pub use connection::{Client, ClientConfig};
 pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
@@ -53,3 +58,4 @@ pub use protocol::native::{
     ErrorCode, Fetch, FetchOk, FetchedRecord, HelloOk, ProduceRecord, ProduceResult,
     ShardDescription, StartPosition, StreamDescription, Target,
 };
+pub use stream::{StreamConsumer, StreamRecord};

@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Open (and recover) the data directory and serve until SIGINT or SIGTERM.
     Serve(ServeArgs),
-    /// Create, list, describe or delete streams on a running server.
+    /// Create, list, describe, delete, split or merge streams on a running server.
     #[command(subcommand)]
     Stream(crate::commands::StreamCommand),
     /// Append one record per line of stdin (or a file) to a stream.

@@ -1,5 +1,5 @@
-//! The client subcommands: `strata stream create|list|describe|delete`, `strata put` and
-//! `strata tail`, against a running server's native listener.
+//! The client subcommands: `strata stream create|list|describe|delete|split|merge`,
+//! `strata put` and `strata tail`, against a running server's native listener.
 //!
 //! Output goes to stdout (records, tables); errors go to stderr with exit code 1, and a server
 //! that is not running is said so plainly.
@@ -59,6 +59,41 @@ pub enum StreamCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Split an open shard in two; prints the children's ids.
+    Split {
+        /// Stream name.
+        name: String,
+        /// The shard to split.
+        #[arg(long)]
+        shard: u32,
+        /// The upper child's first hash key, in decimal (default: the middle of the shard's
+        /// hash range).
+        #[arg(long, value_name = "HASH_KEY")]
+        at: Option<u128>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Merge two open shards with adjacent hash ranges into one; prints the child's id.
+    Merge {
+        /// Stream name.
+        name: String,
+        /// One shard (the child's parent).
+        #[arg(long)]
+        shard: u32,
+        /// The shard whose hash range touches it (the child's adjacent parent).
+        #[arg(long)]
+        adjacent: u32,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// The middle of a hash range, as a split point: the upper half starts there. A range of one
+/// hash key has no split point, and gets one outside the range, which the server refuses.
+fn middle(hash_start: u128, hash_end: u128) -> u128 {
+    hash_start
+        .saturating_add((hash_end.saturating_sub(hash_start)) / 2)
+        .saturating_add(1)
 }
 
 /// `strata put`: one record per input line.
@@ -189,6 +224,48 @@ pub async fn stream(command: StreamCommand) -> Result<(), CommandError> {
         StreamCommand::Delete { name, target } => {
             connect(&target).await?.delete_stream(&name).await?;
             writeln!(out, "deleted {name}")?;
+        }
+        StreamCommand::Split {
+            name,
+            shard,
+            at,
+            target,
+        } => {
+            let client = connect(&target).await?;
+            let at = match at {
+                Some(at) => at,
+                None => {
+                    let description = client.describe_stream(&name).await?;
+                    let range = description
+                        .shards
+                        .iter()
+                        .find(|described| described.id == shard)
+                        .ok_or_else(|| {
+                            CommandError::Argument(format!("stream {name} has no shard {shard}"))
+                        })?;
+                    middle(range.hash_start, range.hash_end)
+                }
+            };
+            let [lower, upper] = client.split_shard(&name, shard, at).await?;
+            writeln!(
+                out,
+                "split shard {shard} of {name} at hash key {at} into {lower} and {upper}"
+            )?;
+        }
+        StreamCommand::Merge {
+            name,
+            shard,
+            adjacent,
+            target,
+        } => {
+            let child = connect(&target)
+                .await?
+                .merge_shards(&name, shard, adjacent)
+                .await?;
+            writeln!(
+                out,
+                "merged shards {shard} and {adjacent} of {name} into {child}"
+            )?;
         }
     }
     Ok(())
@@ -379,6 +456,17 @@ mod tests {
             key_from_field("not json", "user", 4),
             Err(CommandError::Key { line: 4, .. })
         ));
+    }
+
+    #[test]
+    fn the_default_split_point_halves_the_range() {
+        assert_eq!(middle(0, u128::MAX), 1 << 127);
+        assert_eq!(middle(0, (1 << 127) - 1), 1 << 126);
+        assert_eq!(middle(10, 11), 11);
+        assert_eq!(middle(10, 13), 12);
+        // One hash key: nothing to split; the server refuses a point past the end.
+        assert_eq!(middle(7, 7), 8);
+        assert_eq!(middle(u128::MAX, u128::MAX), u128::MAX);
     }
 
     #[test]

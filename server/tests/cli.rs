@@ -1,7 +1,8 @@
 //! The client subcommands as a user runs them: `strata stream create|list|describe|delete`,
 //! `strata put` from stdin (with a fixed key, a JSON key field, or line numbers), and
 //! `strata tail` from the trim horizon and from the latest record, against a running server;
-//! and a clear error when no server is running.
+//! `strata stream split|merge` and the lineage they leave; and a clear error when no server
+//! is running.
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on any unexpected error"
@@ -215,4 +216,121 @@ fn errors_are_plain_and_exit_nonzero() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is `strata serve` running?"), "{stderr}");
+}
+
+fn fails(server: &Server, args: &[&str]) -> String {
+    let output = strata(server, args).stdin(Stdio::null()).output().unwrap();
+    assert!(!output.status.success(), "strata {args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn shards_are_split_and_merged_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    run(&server, &["stream", "create", "resharded", "--shards", "2"]);
+    put(&server, &["put", "resharded"], "one\ntwo\nthree\nfour\n");
+
+    // By default at the middle of the shard's range: shard 0 owns 0..2^127.
+    let split = run(&server, &["stream", "split", "resharded", "--shard", "0"]);
+    let split = String::from_utf8_lossy(&split.stdout);
+    let middle = (1u128 << 126).to_string();
+    assert!(
+        split.contains(&format!("at hash key {middle} into 2 and 3")),
+        "{split}"
+    );
+    // Or where asked: shard 1 owns 2^127.., split at 2^127 + 2^126.
+    let at = ((1u128 << 127) + (1u128 << 126)).to_string();
+    let split = run(
+        &server,
+        &["stream", "split", "resharded", "--shard", "1", "--at", &at],
+    );
+    assert!(
+        String::from_utf8_lossy(&split.stdout).contains("into 4 and 5"),
+        "{split:?}"
+    );
+    // 3 owns 2^126..2^127 and 4 owns 2^127..2^127 + 2^126: adjacent.
+    let merged = run(
+        &server,
+        &[
+            "stream",
+            "merge",
+            "resharded",
+            "--shard",
+            "3",
+            "--adjacent",
+            "4",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&merged.stdout)
+            .contains("merged shards 3 and 4 of resharded into 6"),
+        "{merged:?}"
+    );
+
+    let described =
+        String::from_utf8_lossy(&run(&server, &["stream", "describe", "resharded"]).stdout)
+            .to_string();
+    assert_eq!(described.lines().count(), 2 + 7, "{described}");
+    let row = |id: &str| -> Vec<String> {
+        described
+            .lines()
+            .skip(2)
+            .map(|line| {
+                line.split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .find(|fields| fields[0] == id)
+            .unwrap()
+    };
+    // shard, parent, adjacent, start, end, hash start, hash end.
+    assert_eq!(&row("6")[1..3], ["3", "4"]);
+    assert_eq!(row("6")[4], "-", "the child is open");
+    assert_eq!(row("6")[5], middle);
+    assert_ne!(row("0")[4], "-", "the parent is closed");
+    assert_eq!(&row("2")[1..3], ["0", "-"]);
+
+    // Refusals are plain.
+    let closed = fails(&server, &["stream", "split", "resharded", "--shard", "0"]);
+    assert!(closed.contains("closed"), "{closed}");
+    let apart = fails(
+        &server,
+        &[
+            "stream",
+            "merge",
+            "resharded",
+            "--shard",
+            "2",
+            "--adjacent",
+            "5",
+        ],
+    );
+    assert!(apart.contains("not adjacent"), "{apart}");
+    let missing = fails(&server, &["stream", "split", "resharded", "--shard", "42"]);
+    assert!(missing.contains("no shard 42"), "{missing}");
+    let bad_key = fails(
+        &server,
+        &["stream", "split", "resharded", "--shard", "6", "--at", "1"],
+    );
+    assert!(bad_key.contains("hash key"), "{bad_key}");
+
+    // Every record is still there, before and after the reshards.
+    put(&server, &["put", "resharded"], "five\nsix\n");
+    let mut seen = tail(
+        &server,
+        &[
+            "tail",
+            "resharded",
+            "--from",
+            "trim-horizon",
+            "--limit",
+            "6",
+        ],
+        6,
+        || {},
+    );
+    seen.sort();
+    assert_eq!(seen, ["five", "four", "one", "six", "three", "two"]);
+    server.stop();
 }

@@ -1,7 +1,8 @@
 //! The native protocol against a running `strata serve`: the handshake, stream management,
 //! produce routed by partition key (MD5, as Kinesis) or to a shard, fetch from every kind of
 //! start position, long polling woken by a produce, pipelining, cursors, errors that keep the
-//! connection usable and framing errors that close it, and data surviving a restart.
+//! connection usable and framing errors that close it, data surviving a restart, and splits
+//! and merges: closed parents, routing to children, lineage in fetches and descriptions.
 //!
 //! Every wait is bounded, so a hung server fails the test instead of hanging the suite.
 #![allow(
@@ -18,8 +19,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use protocol::native::{
     CommitCursor, CreateStream, DescribeStream, ErrorCode, FRAME_BYTES_MAX, Fetch, FetchCursor,
-    FetchOk, Frame, Hello, ListStreams, Produce, ProduceRecord, Request, Response, StartPosition,
-    Target,
+    FetchOk, Frame, Hello, ListStreams, MergeShards, MergeShardsOk, Produce, ProduceRecord,
+    Request, Response, ShardDescription, SplitShard, SplitShardOk, StartPosition, Target,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -373,7 +374,8 @@ async fn bad_requests_get_typed_errors_and_bad_framing_closes_the_connection() {
         stream: "s".into(),
         records: vec![ProduceRecord {
             target: Target::Shard(0),
-            data: Bytes::from(vec![0u8; 1024 * 1024 + 1]),
+            // One byte over the server's default record limit (`storage.record_bytes_max`).
+            data: Bytes::from(vec![0u8; 10 * 1024 * 1024 + 1]),
         }],
     };
     assert_eq!(
@@ -515,5 +517,232 @@ async fn records_and_cursors_survive_a_restart() {
         panic!("cursor fetch failed");
     };
     assert_eq!(position.offset, Some(7));
+    server.stop();
+}
+
+impl Connection {
+    async fn describe(&mut self, stream: &str) -> Vec<ShardDescription> {
+        let request = Request::DescribeStream(DescribeStream {
+            name: stream.into(),
+        });
+        match self.call(request).await {
+            Response::StreamDescription(description) => description.shards,
+            other => panic!("describe failed: {other:?}"),
+        }
+    }
+
+    async fn split(&mut self, stream: &str, shard: u32, at: u128) -> Response {
+        self.call(Request::SplitShard(SplitShard {
+            stream: stream.into(),
+            shard,
+            new_starting_hash_key: at,
+        }))
+        .await
+    }
+
+    async fn merge(&mut self, stream: &str, shard: u32, adjacent_shard: u32) -> Response {
+        self.call(Request::MergeShards(MergeShards {
+            stream: stream.into(),
+            shard,
+            adjacent_shard,
+        }))
+        .await
+    }
+
+    async fn produce(&mut self, stream: &str, records: Vec<ProduceRecord>) -> Response {
+        self.call(Request::Produce(Produce {
+            stream: stream.into(),
+            records,
+        }))
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn splits_and_merges_close_parents_route_to_children_and_report_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    create(&mut connection, "lineage", 2).await;
+    let keys: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
+    let batch = |tag: &str| -> Vec<ProduceRecord> {
+        keys.iter()
+            .map(|key| keyed(key, &format!("{tag}-{key}")))
+            .collect()
+    };
+    let Response::ProduceOk(before) = connection.produce("lineage", batch("before")).await else {
+        panic!("produce failed");
+    };
+    let in_shard_0 = before.results.iter().filter(|r| r.shard == 0).count() as u64;
+    assert!(in_shard_0 > 0);
+
+    // Shard 0 owns 0..2^127; split it at 2^126.
+    assert_eq!(
+        connection.split("lineage", 0, 1 << 126).await,
+        Response::SplitShardOk(SplitShardOk { children: [2, 3] })
+    );
+    let shards = connection.describe("lineage").await;
+    let summary: Vec<_> = shards
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                s.hash_start,
+                s.hash_end,
+                s.parent,
+                s.starting_offset,
+                s.ending_offset,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (0, 0, (1 << 127) - 1, None, 0, Some(in_shard_0)),
+            (1, 1 << 127, u128::MAX, None, 0, None),
+            (2, 0, (1 << 126) - 1, Some(0), in_shard_0, None),
+            (3, 1 << 126, (1 << 127) - 1, Some(0), in_shard_0, None),
+        ]
+    );
+
+    // The parent reads to its end and names its children; keyed records now go to them.
+    let parent = connection
+        .fetch("lineage", 0, StartPosition::TrimHorizon, 0)
+        .await;
+    assert_eq!(parent.records.len() as u64, in_shard_0);
+    assert_eq!(parent.next_offset, in_shard_0);
+    assert_eq!(parent.shard_ending, Some(in_shard_0));
+    assert_eq!(parent.child_shards, vec![2, 3]);
+    let waited = connection
+        .fetch("lineage", 0, StartPosition::AtOffset(in_shard_0), 5_000)
+        .await;
+    assert!(
+        waited.records.is_empty(),
+        "a closed shard's long poll ends at once"
+    );
+    assert_eq!(waited.child_shards, vec![2, 3]);
+    let Response::ProduceOk(after) = connection.produce("lineage", batch("after")).await else {
+        panic!("produce failed");
+    };
+    for (key, result) in keys.iter().zip(&after.results) {
+        let hash = md5_hash(key);
+        let owner = shards
+            .iter()
+            .find(|s| s.ending_offset.is_none() && s.hash_start <= hash && hash <= s.hash_end)
+            .unwrap();
+        assert_eq!(
+            result.shard, owner.id,
+            "{key} goes to the open shard owning its hash"
+        );
+        if owner.id != 1 {
+            assert!(
+                result.offset >= in_shard_0,
+                "children's offsets continue the parent's"
+            );
+        }
+    }
+    let to_closed = connection
+        .produce(
+            "lineage",
+            vec![ProduceRecord {
+                target: Target::Shard(0),
+                data: Bytes::from_static(b"late"),
+            }],
+        )
+        .await;
+    assert_eq!(error_code(&to_closed), Some(ErrorCode::ShardClosed));
+
+    // Typed refusals, and the connection goes on.
+    let cases = [
+        (
+            connection.split("lineage", 0, 1).await,
+            ErrorCode::ShardClosed,
+        ),
+        (
+            connection.split("lineage", 1, 1 << 127).await,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            connection.split("lineage", 2, 1 << 126).await,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            connection.split("lineage", 9, 1).await,
+            ErrorCode::ShardNotFound,
+        ),
+        (
+            connection.split("nope", 0, 1).await,
+            ErrorCode::StreamNotFound,
+        ),
+        (
+            connection.merge("lineage", 2, 1).await,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            connection.merge("lineage", 3, 3).await,
+            ErrorCode::InvalidArgument,
+        ),
+        (
+            connection.merge("lineage", 3, 9).await,
+            ErrorCode::ShardNotFound,
+        ),
+        (
+            connection.merge("lineage", 0, 2).await,
+            ErrorCode::ShardClosed,
+        ),
+    ];
+    for (index, (response, code)) in cases.iter().enumerate() {
+        assert_eq!(
+            error_code(response),
+            Some(*code),
+            "case {index}: {response:?}"
+        );
+    }
+
+    // Merge 3 (2^126..2^127) with 1 (2^127..): the child starts after both parents' ends.
+    assert_eq!(
+        connection.merge("lineage", 3, 1).await,
+        Response::MergeShardsOk(MergeShardsOk { child: 4 })
+    );
+    let shards = connection.describe("lineage").await;
+    let ending = |id: u32| {
+        shards
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap()
+            .ending_offset
+            .unwrap()
+    };
+    let child = shards.iter().find(|s| s.id == 4).unwrap();
+    assert_eq!((child.parent, child.adjacent_parent), (Some(3), Some(1)));
+    assert_eq!((child.hash_start, child.hash_end), (1 << 126, u128::MAX));
+    assert_eq!(child.starting_offset, ending(1).max(ending(3)));
+    for parent in [1, 3] {
+        let read = connection
+            .fetch("lineage", parent, StartPosition::TrimHorizon, 0)
+            .await;
+        assert_eq!(read.shard_ending, Some(ending(parent)));
+        assert_eq!(
+            read.child_shards,
+            vec![4],
+            "shard {parent} continues in the merge child"
+        );
+    }
+
+    // The lineage is durable.
+    server.stop();
+    let server = Server::start(dir.path());
+    let mut connection = Connection::greeted(server.native).await;
+    assert_eq!(connection.describe("lineage").await, shards);
+    let Response::ProduceOk(restarted) = connection.produce("lineage", batch("restarted")).await
+    else {
+        panic!("produce failed");
+    };
+    assert!(
+        restarted
+            .results
+            .iter()
+            .all(|r| r.shard == 2 || r.shard == 4)
+    );
     server.stop();
 }

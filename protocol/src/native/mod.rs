@@ -16,11 +16,11 @@ pub use codes::ErrorCode;
 pub use frame::{FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Frame, FrameHeader, Kind, decode_frame};
 pub use requests::{
     CommitCursor, CreateStream, DeleteStream, DescribeStream, Fetch, FetchCursor, Hello,
-    ListStreams, Produce, ProduceRecord, StartPosition, Target,
+    ListStreams, MergeShards, Produce, ProduceRecord, SplitShard, StartPosition, Target,
 };
 pub use responses::{
-    CursorPosition, ErrorResponse, FetchOk, FetchedRecord, HelloOk, ProduceOk, ProduceResult,
-    ShardDescription, StreamDescription, StreamList,
+    CursorPosition, ErrorResponse, FetchOk, FetchedRecord, HelloOk, MergeShardsOk, ProduceOk,
+    ProduceResult, ShardDescription, SplitShardOk, StreamDescription, StreamList,
 };
 
 pub use crate::codec::{DecodeError, Message};
@@ -72,11 +72,15 @@ pub enum Op {
     CommitCursor = 8,
     /// [`FetchCursor`] → [`CursorPosition`].
     FetchCursor = 9,
+    /// [`SplitShard`] → [`SplitShardOk`].
+    SplitShard = 10,
+    /// [`MergeShards`] → [`MergeShardsOk`].
+    MergeShards = 11,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::Error,
         Self::Hello,
         Self::CreateStream,
@@ -87,6 +91,8 @@ impl Op {
         Self::Fetch,
         Self::CommitCursor,
         Self::FetchCursor,
+        Self::SplitShard,
+        Self::MergeShards,
     ];
 
     /// The operation for a wire code, or `None`.
@@ -202,6 +208,10 @@ messages! {
         CommitCursor(CommitCursor) = CommitCursor,
         /// Load a consumer position.
         FetchCursor(FetchCursor) = FetchCursor,
+        /// Split a shard in two.
+        SplitShard(SplitShard) = SplitShard,
+        /// Merge two adjacent shards into one.
+        MergeShards(MergeShards) = MergeShards,
     }
 }
 
@@ -226,6 +236,10 @@ messages! {
         CommitCursorOk = CommitCursor,
         /// A saved position.
         CursorPosition(CursorPosition) = FetchCursor,
+        /// The split's two children.
+        SplitShardOk(SplitShardOk) = SplitShard,
+        /// The merge's child.
+        MergeShardsOk(MergeShardsOk) = MergeShards,
         /// Any request failed.
         Error(ErrorResponse) = Error,
     }
@@ -261,7 +275,14 @@ impl Response {
 
 #[cfg(test)]
 mod tests {
-    use super::Op;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+
+    use super::{
+        DecodeError, FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Kind, MergeShards, MergeShardsOk, Op,
+        Request, Response, SplitShard, SplitShardOk, decode_frame,
+    };
+    use crate::codec::Message;
 
     /// Snapshot: operation numbers are part of the wire format. Add, never edit.
     #[test]
@@ -270,11 +291,158 @@ mod tests {
         assert_eq!(
             format!("{table:?}"),
             "[(Error, 0), (Hello, 1), (CreateStream, 2), (DeleteStream, 3), (ListStreams, 4), \
-             (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9)]"
+             (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9), \
+             (SplitShard, 10), (MergeShards, 11)]"
         );
         for op in Op::ALL {
             assert_eq!(Op::from_u16(op as u16), Some(op));
         }
-        assert_eq!(Op::from_u16(10), None);
+        assert_eq!(Op::from_u16(12), None);
+    }
+
+    fn stream_name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_.é-]{1,40}"
+    }
+
+    fn resharding_request() -> impl Strategy<Value = Request> {
+        prop_oneof![
+            (stream_name(), any::<u32>(), any::<u128>()).prop_map(
+                |(stream, shard, new_starting_hash_key)| {
+                    Request::SplitShard(SplitShard {
+                        stream,
+                        shard,
+                        new_starting_hash_key,
+                    })
+                }
+            ),
+            (stream_name(), any::<u32>(), any::<u32>()).prop_map(
+                |(stream, shard, adjacent_shard)| {
+                    Request::MergeShards(MergeShards {
+                        stream,
+                        shard,
+                        adjacent_shard,
+                    })
+                }
+            ),
+        ]
+    }
+
+    fn resharding_response() -> impl Strategy<Value = Response> {
+        prop_oneof![
+            any::<[u32; 2]>()
+                .prop_map(|children| Response::SplitShardOk(SplitShardOk { children })),
+            any::<u32>().prop_map(|child| Response::MergeShardsOk(MergeShardsOk { child })),
+        ]
+    }
+
+    /// The body of a whole frame, after checking its header.
+    fn body_of(frame: &[u8], kind: Kind, request_id: u32, op: Op) -> &[u8] {
+        let (header, size) = decode_frame(frame, FRAME_BYTES_MAX)
+            .expect("valid frame")
+            .expect("whole frame");
+        assert_eq!(size, frame.len());
+        assert_eq!(
+            (header.kind, header.request_id, header.op),
+            (kind, request_id, op as u16)
+        );
+        frame.get(FRAME_HEADER_SIZE..).expect("a body")
+    }
+
+    proptest! {
+        #[test]
+        fn resharding_requests_round_trip_and_reject_truncation(
+            request in resharding_request(),
+            request_id in any::<u32>(),
+            extra in any::<u8>(),
+        ) {
+            let mut frame = BytesMut::new();
+            request.encode_frame(request_id, &mut frame);
+            prop_assert_eq!(frame.len(), FRAME_HEADER_SIZE + request.encoded_size());
+            let body = body_of(&frame, Kind::Request, request_id, request.op());
+            prop_assert_eq!(Request::decode(request.op() as u16, body)?, request.clone());
+            for cut in 0..body.len() {
+                let truncated = body.get(..cut).unwrap_or_default();
+                prop_assert!(Request::decode(request.op() as u16, truncated).is_err());
+            }
+            let mut longer = body.to_vec();
+            longer.push(extra);
+            let error = Request::decode(request.op() as u16, &longer).unwrap_err();
+            prop_assert!(matches!(error, DecodeError::TrailingBytes { count: 1, .. }), "{}", error);
+        }
+
+        #[test]
+        fn resharding_responses_round_trip_and_reject_truncation(
+            response in resharding_response(),
+            request_id in any::<u32>(),
+        ) {
+            let mut frame = BytesMut::new();
+            response.encode_frame(request_id, &mut frame);
+            prop_assert_eq!(frame.len(), FRAME_HEADER_SIZE + response.encoded_size());
+            let body = body_of(&frame, Kind::Response, request_id, response.op());
+            prop_assert_eq!(Response::decode(response.op() as u16, body)?, response.clone());
+            for cut in 0..body.len() {
+                let truncated = body.get(..cut).unwrap_or_default();
+                prop_assert!(Response::decode(response.op() as u16, truncated).is_err());
+            }
+        }
+    }
+
+    /// The byte layouts `protocol/README.md` documents for the resharding operations.
+    #[test]
+    fn resharding_bodies_have_the_documented_layout() {
+        let mut body = BytesMut::new();
+        SplitShard {
+            stream: "ab".into(),
+            shard: 3,
+            new_starting_hash_key: 1 << 127,
+        }
+        .encode(&mut body);
+        let mut expected = vec![2, 0, b'a', b'b', 3, 0, 0, 0];
+        expected.extend_from_slice(&(1u128 << 127).to_le_bytes());
+        assert_eq!(body.as_ref(), expected.as_slice());
+
+        body.clear();
+        MergeShards {
+            stream: "ab".into(),
+            shard: 1,
+            adjacent_shard: 0x0102,
+        }
+        .encode(&mut body);
+        assert_eq!(body.as_ref(), &[2, 0, b'a', b'b', 1, 0, 0, 0, 2, 1, 0, 0]);
+
+        body.clear();
+        SplitShardOk { children: [4, 5] }.encode(&mut body);
+        assert_eq!(body.as_ref(), &[4, 0, 0, 0, 5, 0, 0, 0]);
+        body.clear();
+        MergeShardsOk { child: 6 }.encode(&mut body);
+        assert_eq!(body.as_ref(), &[6, 0, 0, 0]);
+    }
+
+    #[test]
+    fn resharding_requests_enforce_the_stream_name_limits() {
+        for stream in [String::new(), "x".repeat(129)] {
+            let mut body = BytesMut::new();
+            SplitShard {
+                stream: stream.clone(),
+                shard: 0,
+                new_starting_hash_key: 1,
+            }
+            .encode(&mut body);
+            assert!(matches!(
+                SplitShard::decode(&body),
+                Err(DecodeError::LengthOutOfRange { .. })
+            ));
+            body.clear();
+            MergeShards {
+                stream,
+                shard: 0,
+                adjacent_shard: 1,
+            }
+            .encode(&mut body);
+            assert!(matches!(
+                MergeShards::decode(&body),
+                Err(DecodeError::LengthOutOfRange { .. })
+            ));
+        }
     }
 }

@@ -447,3 +447,75 @@ impl Message for FetchCursor {
         })
     }
 }
+
+/// Splits an open shard in two at a hash key: the shard closes, and two children take its
+/// hash range, the lower one `hash_start..new_starting_hash_key` and the upper one
+/// `new_starting_hash_key..=hash_end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitShard {
+    /// The stream's name.
+    pub stream: String,
+    /// The open shard to split.
+    pub shard: u32,
+    /// The upper child's first hash key: above the shard's first hash key and at most its
+    /// last (the server answers `InvalidArgument` otherwise).
+    pub new_starting_hash_key: u128,
+}
+
+impl Message for SplitShard {
+    const MIN_ENCODED_SIZE: usize = 3 + 4 + 16;
+
+    fn encoded_size(&self) -> usize {
+        short_bytes_size(self.stream.as_bytes()) + 4 + 16
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        put_short_bytes(out, self.stream.as_bytes());
+        out.put_u32_le(self.shard);
+        out.put_u128_le(self.new_starting_hash_key);
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            stream: read_stream_name(reader)?,
+            shard: reader.u32()?,
+            new_starting_hash_key: reader.u128()?,
+        })
+    }
+}
+
+/// Merges two open shards whose hash ranges are adjacent into one child: both close, and
+/// the child takes their joint range. `shard` becomes the child's parent and
+/// `adjacent_shard` its adjacent parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeShards {
+    /// The stream's name.
+    pub stream: String,
+    /// One open shard.
+    pub shard: u32,
+    /// An open shard whose range starts right after `shard`'s ends, or ends right before it
+    /// starts.
+    pub adjacent_shard: u32,
+}
+
+impl Message for MergeShards {
+    const MIN_ENCODED_SIZE: usize = 3 + 4 + 4;
+
+    fn encoded_size(&self) -> usize {
+        short_bytes_size(self.stream.as_bytes()) + 4 + 4
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        put_short_bytes(out, self.stream.as_bytes());
+        out.put_u32_le(self.shard);
+        out.put_u32_le(self.adjacent_shard);
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            stream: read_stream_name(reader)?,
+            shard: reader.u32()?,
+            adjacent_shard: reader.u32()?,
+        })
+    }
+}

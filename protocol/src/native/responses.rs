@@ -476,3 +476,55 @@ impl Message for ErrorResponse {
         })
     }
 }
+
+/// A split's two children: the lower hash range first, then the upper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitShardOk {
+    /// `[lower, upper]` shard ids.
+    pub children: [u32; 2],
+}
+
+impl Message for SplitShardOk {
+    const MIN_ENCODED_SIZE: usize = 8;
+
+    fn encoded_size(&self) -> usize {
+        8
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        for child in self.children {
+            out.put_u32_le(child);
+        }
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            children: [reader.u32()?, reader.u32()?],
+        })
+    }
+}
+
+/// A merge's child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeShardsOk {
+    /// The new shard's id.
+    pub child: u32,
+}
+
+impl Message for MergeShardsOk {
+    const MIN_ENCODED_SIZE: usize = 4;
+
+    fn encoded_size(&self) -> usize {
+        4
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        out.put_u32_le(self.child);
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            child: reader.u32()?,
+        })
+    }
+}

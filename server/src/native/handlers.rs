@@ -1,15 +1,24 @@
 //! One function per native operation: protocol request in, one engine call, protocol response
 //! out. Catalog changes (which fsync the metadata journal) run on the blocking pool.
+//!
+//! Resharding is ordered with produce routing by the [`ReshardGate`]: a split or merge holds
+//! it exclusively from before the parent closes until the children are open, and a produce
+//! holds it shared while it routes and queues its appends. So a produce is either queued
+//! ahead of the parent's close (and appended to the parent) or routed with the children in
+//! the catalog; none meets a shard closing under it, and the records of one key on one
+//! connection keep their order across the lineage.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use protocol::native::{
     CommitCursor, CreateStream, CursorPosition, DeleteStream, DescribeStream, ErrorCode,
-    ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, Produce, ProduceOk, ProduceResult,
-    Response, ShardDescription, StartPosition, StreamDescription, StreamList, Target,
+    ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, MergeShards, MergeShardsOk, Produce,
+    ProduceOk, ProduceResult, Response, ShardDescription, SplitShard, SplitShardOk, StartPosition,
+    StreamDescription, StreamList, Target,
 };
 use storage::{Log, NewRecord, PendingAppend, ReadLimits};
+use tokio::sync::RwLock;
 
 use super::error::from_storage;
 
@@ -21,6 +30,11 @@ pub const FETCH_BYTES_MAX: u32 = 10 * 1024 * 1024;
 pub const FETCH_WAIT_MAX: Duration = Duration::from_secs(30);
 
 type Outcome = Result<Response, ErrorResponse>;
+
+/// Orders splits and merges with produce routing (see the module docs). One per listener,
+/// shared by its connections.
+#[derive(Debug, Default)]
+pub struct ReshardGate(RwLock<()>);
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> storage::Result<T> + Send + 'static,
@@ -89,7 +103,13 @@ pub struct PendingProduce {
 /// Routes every record to its shard (by hash key, as Kinesis does, or as addressed) and queues
 /// each shard's records as one append. Called in request order by a connection's reader, so
 /// the produces of one connection are committed in the order they were sent.
-pub async fn enqueue_produce(log: &Log, request: Produce) -> Result<PendingProduce, ErrorResponse> {
+pub async fn enqueue_produce(
+    log: &Log,
+    gate: &ReshardGate,
+    request: Produce,
+) -> Result<PendingProduce, ErrorResponse> {
+    // Held until every append is queued: a reshard waits for them, or they for it.
+    let _routing = gate.0.read().await;
     let info = log
         .stream(&request.stream)
         .map_err(|error| from_storage(&error))?;
@@ -159,7 +179,15 @@ impl PendingProduce {
 
 /// Reads from the requested position; with nothing there yet and a wait, waits for a commit
 /// (woken by it, not by polling) and reads again.
-pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> {
+///
+/// The shard's ending and children come from the catalog, read after any reshard in
+/// progress (the [`ReshardGate`]) has finished once the shard is closed: `shard_ending` is
+/// never reported without the children, nor children that cannot be read yet.
+pub async fn fetch(
+    log: &Log,
+    gate: &ReshardGate,
+    request: Fetch,
+) -> Result<FetchOk, ErrorResponse> {
     let Fetch {
         stream,
         shard,
@@ -194,11 +222,20 @@ pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> 
             batch = log.read(&stream, shard, from, limits).map_err(failed)?;
         }
     }
-    let ending = log.shard_bounds(&stream, shard).map_err(failed)?.ending;
+    if log
+        .shard_bounds(&stream, shard)
+        .map_err(failed)?
+        .ending
+        .is_some()
+    {
+        // Closed: the reshard that closed it may still be recording the children in the
+        // catalog and opening them; wait for it to finish before naming them.
+        drop(gate.0.read().await);
+    }
+    let info = log.stream(&stream).map_err(failed)?;
+    let ending = info.shard(shard).and_then(|s| s.ending_offset);
     let child_shards = match ending {
-        Some(end) if batch.next_offset >= end => log
-            .stream(&stream)
-            .map_err(failed)?
+        Some(end) if batch.next_offset >= end => info
             .shards
             .iter()
             .filter(|s| s.parent == Some(shard) || s.adjacent_parent == Some(shard))
@@ -222,6 +259,35 @@ pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> 
         child_shards,
         records,
     })
+}
+
+/// Splits a shard while holding the [`ReshardGate`]; the engine call (which closes the parent,
+/// then fsyncs the catalog) runs on the blocking pool.
+pub async fn split_shard(log: &Log, gate: &ReshardGate, request: SplitShard) -> Outcome {
+    let _exclusive = gate.0.write().await;
+    let log = log.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let children = blocking(move || {
+        runtime.block_on(log.split_shard(
+            &request.stream,
+            request.shard,
+            request.new_starting_hash_key,
+        ))
+    })
+    .await?;
+    Ok(Response::SplitShardOk(SplitShardOk { children }))
+}
+
+/// Merges two adjacent shards while holding the [`ReshardGate`]; as [`split_shard`].
+pub async fn merge_shards(log: &Log, gate: &ReshardGate, request: MergeShards) -> Outcome {
+    let _exclusive = gate.0.write().await;
+    let log = log.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let child = blocking(move || {
+        runtime.block_on(log.merge_shards(&request.stream, request.shard, request.adjacent_shard))
+    })
+    .await?;
+    Ok(Response::MergeShardsOk(MergeShardsOk { child }))
 }
 
 pub async fn commit_cursor(log: &Log, request: CommitCursor) -> Outcome {

@@ -10,6 +10,9 @@
 //! `FRAME_BYTES_MAX`. Fetch responses are written with vectored writes straight from the
 //! segment mappings: record data is never copied into a response buffer.
 //!
+//! Splits and merges are ordered with every connection's produce routing by one
+//! [`handlers::ReshardGate`], so a produce never meets a shard closing under it.
+//!
 //! The first request must be `Hello`. A body that does not decode gets an error response and
 //! the connection goes on; a frame header that does not (oversized, unknown kind) means the
 //! stream is out of sync: the server answers with an error for request id 0 and closes it.
@@ -42,6 +45,7 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Serves connections on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, log: Log) {
     let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let gate = Arc::new(handlers::ReshardGate::default());
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;
@@ -54,8 +58,9 @@ pub async fn serve(listener: TcpListener, log: Log) {
             }
         };
         let log = log.clone();
+        let gate = Arc::clone(&gate);
         tokio::spawn(async move {
-            if let Err(error) = connection(socket, peer, log).await {
+            if let Err(error) = connection(socket, peer, log, gate).await {
                 debug!(%peer, %error, "Native connection ended with an error");
             }
             drop(permit);
@@ -84,7 +89,12 @@ fn frame_of(request_id: u32, response: &Response) -> Chunks {
     vec![out.freeze()]
 }
 
-async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::Result<()> {
+async fn connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    log: Log,
+    gate: Arc<handlers::ReshardGate>,
+) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let (mut reader, writer) = socket.into_split();
     let (responses, outgoing) = mpsc::channel::<Chunks>(IN_FLIGHT_MAX);
@@ -160,7 +170,7 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
             if let Request::Produce(produce) = request {
                 // Queued here, in request order, so a connection's produces commit in order;
                 // only the wait for the commit runs beside the next requests.
-                let pending = handlers::enqueue_produce(&log, produce).await;
+                let pending = handlers::enqueue_produce(&log, &gate, produce).await;
                 tokio::spawn(async move {
                     let response = match pending {
                         Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
@@ -172,8 +182,9 @@ async fn connection(socket: TcpStream, peer: SocketAddr, log: Log) -> std::io::R
                 continue;
             }
             let log = log.clone();
+            let gate = Arc::clone(&gate);
             tokio::spawn(async move {
-                let response = handle(&log, request).await;
+                let response = handle(&log, &gate, request).await;
                 let _ = responses.send(frame_of(request_id, &response)).await;
                 drop(permit);
             });
@@ -195,19 +206,23 @@ async fn respond(responses: &mpsc::Sender<Chunks>, request_id: u32, response: &R
     responses.send(frame_of(request_id, response)).await.is_ok()
 }
 
-async fn handle(log: &Log, request: Request) -> Response {
+async fn handle(log: &Log, gate: &handlers::ReshardGate, request: Request) -> Response {
     let outcome = match request {
         Request::CreateStream(request) => handlers::create_stream(log, request).await,
         Request::DeleteStream(request) => handlers::delete_stream(log, request).await,
         Request::ListStreams(_) => handlers::list_streams(log),
         Request::DescribeStream(request) => handlers::describe_stream(log, &request),
-        Request::Produce(request) => match handlers::enqueue_produce(log, request).await {
+        Request::Produce(request) => match handlers::enqueue_produce(log, gate, request).await {
             Ok(pending) => pending.acknowledged().await,
             Err(error) => Err(error),
         },
-        Request::Fetch(request) => handlers::fetch(log, request).await.map(Response::FetchOk),
+        Request::Fetch(request) => handlers::fetch(log, gate, request)
+            .await
+            .map(Response::FetchOk),
         Request::CommitCursor(request) => handlers::commit_cursor(log, request).await,
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),
+        Request::SplitShard(request) => handlers::split_shard(log, gate, request).await,
+        Request::MergeShards(request) => handlers::merge_shards(log, gate, request).await,
         Request::Hello(_) => Err(ErrorResponse::new(
             ErrorCode::InvalidArgument,
             "Hello is answered first",

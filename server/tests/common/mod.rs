@@ -25,12 +25,15 @@ impl Server {
                 "serve",
                 "--native",
                 "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
                 "--fsync",
                 "always",
                 "--data-dir",
             ])
             .arg(dir)
             .env_remove("STRATA_NATIVE")
+            .env_remove("STRATA_HTTP")
             .env_remove("STRATA_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -585,7 +585,12 @@ impl Streams {
                             }
                         }
                     }
-                    Err(storage::Error::ShardClosed { .. }) => pending.extend(group),
+                    // Closed by a split or merge, or a child not opened yet: route again.
+                    Err(
+                        storage::Error::ShardClosed { .. } | storage::Error::ShardNotFound { .. },
+                    ) => {
+                        pending.extend(group);
+                    }
                     Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
                     Err(error) => {
                         for (index, _) in group {
