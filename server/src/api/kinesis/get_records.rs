@@ -1,13 +1,12 @@
 //! GetRecords: up to Limit records and 10 MiB from an iterator; ChildShards and no
 //! NextShardIterator once a closed shard is read to its end.
 
-use protocol::aws::body::{Blob, Timestamp};
-use protocol::aws::kinesis::{ChildShard, GetRecordsInput, GetRecordsOutput, Record, limits};
+use protocol::aws::kinesis::{GetRecordsInput, GetRecordsOutput, limits};
 
 use super::error::ApiError;
-use super::hash_range;
 use super::validate::Checks;
-use crate::views::streams::{Streams, sequence};
+use super::{child_shape, record_shape};
+use crate::views::streams::Streams;
 
 pub async fn apply(
     streams: &Streams,
@@ -39,29 +38,12 @@ pub async fn apply(
     let shard = fetched.shard;
     let records = fetched
         .records
-        .into_iter()
-        .map(|record| Record {
-            sequence_number: sequence::encode(shard, record.offset),
-            approximate_arrival_timestamp: Timestamp(record.timestamp_ms),
-            data: Blob(record.data),
-            partition_key: String::from_utf8_lossy(&record.key).into_owned(),
-            encryption_type: None,
-        })
+        .iter()
+        .map(|record| record_shape(shard, record))
         .collect();
-    let child_shards = fetched.children.map(|children| {
-        children
-            .iter()
-            .map(|child| ChildShard {
-                shard_id: sequence::shard_name(child.id),
-                parent_shards: [child.parent, child.adjacent_parent]
-                    .into_iter()
-                    .flatten()
-                    .map(sequence::shard_name)
-                    .collect(),
-                hash_key_range: hash_range(child),
-            })
-            .collect()
-    });
+    let child_shards = fetched
+        .children
+        .map(|children| children.iter().map(child_shape).collect());
     Ok(GetRecordsOutput {
         records,
         next_shard_iterator: fetched.next_iterator,

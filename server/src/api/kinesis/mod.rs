@@ -246,6 +246,30 @@ fn hash_range(shard: &ShardInfo) -> shapes::HashKeyRange {
     }
 }
 
+/// The `Record` shape of a record read from `shard`.
+fn record_shape(shard: u32, record: &storage::Record) -> shapes::Record {
+    shapes::Record {
+        sequence_number: sequence::encode(shard, record.offset),
+        approximate_arrival_timestamp: protocol::aws::body::Timestamp(record.timestamp_ms),
+        data: protocol::aws::body::Blob(record.data.clone()),
+        partition_key: String::from_utf8_lossy(&record.key).into_owned(),
+        encryption_type: None,
+    }
+}
+
+/// The `ChildShard` shape of a catalog shard.
+fn child_shape(child: &ShardInfo) -> shapes::ChildShard {
+    shapes::ChildShard {
+        shard_id: sequence::shard_name(child.id),
+        parent_shards: [child.parent, child.adjacent_parent]
+            .into_iter()
+            .flatten()
+            .map(sequence::shard_name)
+            .collect(),
+        hash_key_range: hash_range(child),
+    }
+}
+
 /// `EncryptionType` of a stream.
 fn encryption_type(meta: &streams::StreamMeta) -> &'static str {
     if meta.encryption_key.is_some() {

@@ -23,11 +23,10 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use protocol::aws::body::{self, Blob, Format, Timestamp};
+use protocol::aws::body::{self, Format};
 use protocol::aws::eventstream::{self, Message};
 use protocol::aws::kinesis::{
-    ChildShard, EventStreamException, Record, SubscribeToShardEvent, SubscribeToShardInput,
-    errors as code,
+    EventStreamException, SubscribeToShardEvent, SubscribeToShardInput, errors as code,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -35,11 +34,11 @@ use tracing::debug;
 
 use super::consumers::check_arn;
 use super::error::ApiError;
-use super::hash_range;
 use super::validate::Checks;
+use super::{child_shape, record_shape};
 use crate::api::{Reply, ReplyBody};
 use crate::views::streams::subscribe::{Batch, Revoked, SUBSCRIPTION_LIFETIME, Subscription};
-use crate::views::streams::{Start, Streams, sequence};
+use crate::views::streams::{Start, Streams};
 
 /// Encoded events queued for the client before reading pauses.
 pub const EVENTS_BUFFERED: usize = 4;
@@ -207,28 +206,12 @@ fn event(format: Format, batch: &Batch) -> Message {
     let records = batch
         .records
         .iter()
-        .map(|record| Record {
-            sequence_number: sequence::encode(shard, record.offset),
-            approximate_arrival_timestamp: Timestamp(record.timestamp_ms),
-            data: Blob(record.data.clone()),
-            partition_key: String::from_utf8_lossy(&record.key).into_owned(),
-            encryption_type: None,
-        })
+        .map(|record| record_shape(shard, record))
         .collect();
-    let child_shards = batch.children.as_ref().map(|children| {
-        children
-            .iter()
-            .map(|child| ChildShard {
-                shard_id: sequence::shard_name(child.id),
-                parent_shards: [child.parent, child.adjacent_parent]
-                    .into_iter()
-                    .flatten()
-                    .map(sequence::shard_name)
-                    .collect(),
-                hash_key_range: hash_range(child),
-            })
-            .collect()
-    });
+    let child_shards = batch
+        .children
+        .as_ref()
+        .map(|children| children.iter().map(child_shape).collect());
     let payload = SubscribeToShardEvent {
         records,
         continuation_sequence_number: batch.children.is_none().then(|| batch.continuation()),
@@ -344,7 +327,10 @@ mod tests {
         assert_eq!(first.header_str(":event-type"), Some(EVENT_TYPE));
         let event = json(&first);
         assert_eq!(event["Records"][0]["Data"], "b25l");
-        assert_eq!(event["ContinuationSequenceNumber"], sequence::encode(0, 0));
+        assert_eq!(
+            event["ContinuationSequenceNumber"],
+            crate::views::streams::sequence::encode(0, 0)
+        );
         put(&streams, b"two").await;
         let second = json(&message(&mut receiver).await.unwrap());
         assert_eq!(second["Records"][0]["Data"], "dHdv");
