@@ -27,11 +27,28 @@ def test_excess_bytes_are_refused_per_shard_and_refill(start_server, unique_stre
     server = start_server(config_toml=LIMITED)
     kinesis = server.client()
     strata_aws.create_stream(kinesis, unique_stream, 1)
-    kinesis.put_record(StreamName=unique_stream, Data=BIG, PartitionKey="k")
-    with pytest.raises(ClientError) as caught:
+    # More than a second's worth of bytes for one shard in one request: always refused.
+    over = kinesis.put_records(
+        StreamName=unique_stream,
+        Records=[{"Data": b"y" * (600 * 1024), "PartitionKey": "k"} for _ in range(2)],
+    )
+    assert over["FailedRecordCount"] == 2
+    assert {r["ErrorCode"] for r in over["Records"]} == {"ProvisionedThroughputExceededException"}
+    # 1,000 KiB now leaves about 24 KiB: a 700 KiB record right after needs ~0.66 s of refill.
+    started = time.monotonic()
+    kinesis.put_records(
+        StreamName=unique_stream,
+        Records=[{"Data": b"z" * (500 * 1024), "PartitionKey": "k"} for _ in range(2)],
+    )
+    try:
         kinesis.put_record(StreamName=unique_stream, Data=BIG, PartitionKey="k")
-    assert caught.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        refused = False
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        refused = True
+    if time.monotonic() - started < 0.6:
+        assert refused, "a write over the shard's byte budget was accepted"
     time.sleep(1.1)
     kinesis.put_record(StreamName=unique_stream, Data=BIG, PartitionKey="k")
 
@@ -41,19 +58,21 @@ def test_excess_records_fail_per_record_in_put_records(start_server, unique_stre
     kinesis = server.client()
     strata_aws.create_stream(kinesis, unique_stream, 1)
     batch = [{"Data": b"r", "PartitionKey": str(i)} for i in range(500)]
-    first = kinesis.put_records(StreamName=unique_stream, Records=batch)
-    second = kinesis.put_records(StreamName=unique_stream, Records=batch)
-    third = kinesis.put_records(StreamName=unique_stream, Records=batch)
-    assert first["FailedRecordCount"] == 0
-    # 1,000 records per second: the third batch of 500 within the same second is refused.
-    assert second["FailedRecordCount"] + third["FailedRecordCount"] >= 500
-    failed = [r for r in second["Records"] + third["Records"] if "ErrorCode" in r]
-    assert failed and all(
+    started = time.monotonic()
+    answers = [kinesis.put_records(StreamName=unique_stream, Records=batch) for _ in range(4)]
+    elapsed = time.monotonic() - started
+    assert answers[0]["FailedRecordCount"] == 0
+    failed = [r for answer in answers for r in answer["Records"] if "ErrorCode" in r]
+    assert all(
         r["ErrorCode"] == "ProvisionedThroughputExceededException" and "SequenceNumber" not in r
         for r in failed
     )
+    stored = 2000 - len(failed)
+    # A full bucket (1,000 records) plus what refilled while the requests ran.
+    assert stored <= 1000 + 1000 * elapsed + 1, (stored, elapsed)
+    if elapsed < 0.9:
+        assert failed, "2,000 records in one shard within a second were all accepted"
     # What was acknowledged is readable, and nothing else.
-    stored = 1500 - second["FailedRecordCount"] - third["FailedRecordCount"]
     shard = kinesis.list_shards(StreamName=unique_stream)["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(
         StreamName=unique_stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
