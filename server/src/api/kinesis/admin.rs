@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use protocol::aws::kinesis::Tag;
+use protocol::aws::kinesis::{EnhancedMonitoringInput, EnhancedMonitoringOutput, Tag};
 
 use super::error::ApiError;
 use super::validate::Checks;
+use super::{blocking, stream_name};
 use crate::views::streams::Streams;
 use crate::views::streams::admin::{ALL_METRICS, Resource, SHARD_METRICS};
 
@@ -121,6 +122,30 @@ pub fn tag_list(tags: BTreeMap<String, String>) -> Vec<Tag> {
     tags.into_iter()
         .map(|(key, value)| Tag { key, value })
         .collect()
+}
+
+/// Enable/DisableEnhancedMonitoring: turns the named shard-level metrics (`ALL` for every
+/// one) on or off; answers the metrics before (Current) and after (Desired).
+pub async fn change_monitoring(
+    streams: &Streams,
+    input: EnhancedMonitoringInput,
+    enable: bool,
+) -> Result<EnhancedMonitoringOutput, ApiError> {
+    let mut checks = Checks::new();
+    metrics(&mut checks, "shardLevelMetrics", &input.shard_level_metrics);
+    checks.finish()?;
+    let name = stream_name(streams, &input.stream)?;
+    let (stream, names) = (name.clone(), input.shard_level_metrics);
+    let (current, desired) = blocking(streams, move |streams| {
+        streams.change_metrics(&stream, &names, enable)
+    })
+    .await?;
+    Ok(EnhancedMonitoringOutput {
+        stream_arn: streams.arn(&name),
+        stream_name: name,
+        current_shard_level_metrics: current,
+        desired_shard_level_metrics: desired,
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
-//! DisableEnhancedMonitoring: turns shard-level metrics off (`ALL` for every one); answers
-//! the metrics before (Current) and after (Desired).
+//! DisableEnhancedMonitoring: turns shard-level metrics off (`ALL` for every one).
 
 use protocol::aws::kinesis::{DisableEnhancedMonitoringInput, EnhancedMonitoringOutput};
 
+use super::admin::change_monitoring;
 use super::error::ApiError;
-use super::validate::Checks;
-use super::{admin, blocking, stream_name};
 use crate::views::streams::Streams;
 
 /// Runs the operation.
@@ -13,19 +11,5 @@ pub async fn apply(
     streams: &Streams,
     input: DisableEnhancedMonitoringInput,
 ) -> Result<EnhancedMonitoringOutput, ApiError> {
-    let mut checks = Checks::new();
-    admin::metrics(&mut checks, "shardLevelMetrics", &input.shard_level_metrics);
-    checks.finish()?;
-    let name = stream_name(streams, &input.stream)?;
-    let (stream, names) = (name.clone(), input.shard_level_metrics);
-    let (current, desired) = blocking(streams, move |streams| {
-        streams.change_metrics(&stream, &names, false)
-    })
-    .await?;
-    Ok(EnhancedMonitoringOutput {
-        stream_arn: streams.arn(&name),
-        stream_name: name,
-        current_shard_level_metrics: current,
-        desired_shard_level_metrics: desired,
-    })
+    change_monitoring(streams, input, false).await
 }
