@@ -16,16 +16,15 @@ pub async fn apply(streams: &Streams, input: PutRecordInput) -> Result<PutRecord
     );
     checks.finish()?;
     let name = stream_name(streams, &input.stream)?;
-    let info = streams.active(&name)?;
+    streams.active(&name)?;
     let meta = crate::views::streams::StreamMeta::load(streams.log(), &name);
     let explicit_hash_key = check_entry(
-        "",
+        None,
         &input.partition_key,
         input.explicit_hash_key.as_deref(),
         input.data.0.len(),
         meta.max_record_kib,
     )?;
-    drop(info);
     let entry = PutEntry {
         partition_key: input.partition_key,
         explicit_hash_key,

@@ -4,7 +4,7 @@ use protocol::aws::kinesis::{PutRecordsInput, PutRecordsOutput, PutRecordsResult
 
 use super::error::{ApiError, record_error_code};
 use super::stream_name;
-use super::validate::{Checks, parse_hash_key};
+use super::validate::{Checks, is_hash_key, parse_hash_key};
 use crate::views::streams::{PutEntry, StreamMeta, Streams, sequence};
 
 /// `EncryptionType` of a put's answer.
@@ -12,26 +12,36 @@ pub fn encryption(meta: &StreamMeta) -> &'static str {
     super::encryption_type(meta)
 }
 
-/// Checks one record's partition key, explicit hash key and size (`prefix` names its place
-/// in a PutRecords request, e.g. `records.3.member.`); returns the parsed hash key.
+/// Checks one record's partition key, explicit hash key and size; returns the parsed hash
+/// key. `index` is its place in a PutRecords request (`records.<index+1>.member.` in
+/// messages), `None` for PutRecord. The member names of a message are built only when a
+/// check fails: this runs for every record of every put.
 pub fn check_entry(
-    prefix: &str,
+    index: Option<usize>,
     partition_key: &str,
     explicit_hash_key: Option<&str>,
     data_len: usize,
     max_record_kib: u32,
 ) -> Result<Option<u128>, ApiError> {
-    let mut checks = Checks::new();
-    checks.length(
-        &format!("{prefix}partitionKey"),
-        Some(partition_key),
-        1,
-        limits::PARTITION_KEY_CHARS_MAX,
-    );
-    checks.hash_key(&format!("{prefix}explicitHashKey"), explicit_hash_key);
     let max_bytes = max_record_kib as usize * 1024;
-    checks.blob_length(&format!("{prefix}data"), data_len, max_bytes);
-    checks.finish()?;
+    let key_chars_ok = !partition_key.is_empty()
+        && (partition_key.len() <= limits::PARTITION_KEY_CHARS_MAX
+            || partition_key.chars().count() <= limits::PARTITION_KEY_CHARS_MAX);
+    let shape_ok =
+        key_chars_ok && explicit_hash_key.is_none_or(is_hash_key) && data_len <= max_bytes;
+    if !shape_ok {
+        let prefix = index.map_or_else(String::new, |i| format!("records.{}.member.", i + 1));
+        let mut checks = Checks::new();
+        checks.length(
+            &format!("{prefix}partitionKey"),
+            Some(partition_key),
+            1,
+            limits::PARTITION_KEY_CHARS_MAX,
+        );
+        checks.hash_key(&format!("{prefix}explicitHashKey"), explicit_hash_key);
+        checks.blob_length(&format!("{prefix}data"), data_len, max_bytes);
+        checks.finish()?;
+    }
     if data_len + partition_key.len() > max_bytes {
         return Err(ApiError::invalid(format!(
             "Record size of {} bytes (data and partition key) exceeds the stream's limit of {max_bytes} bytes.",
@@ -88,7 +98,7 @@ pub async fn apply(
     let mut entries = Vec::with_capacity(count);
     for (index, record) in input.records.into_iter().enumerate() {
         let explicit_hash_key = check_entry(
-            &format!("records.{}.member.", index + 1),
+            Some(index),
             &record.partition_key,
             record.explicit_hash_key.as_deref(),
             record.data.0.len(),

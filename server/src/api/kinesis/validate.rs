@@ -175,7 +175,8 @@ fn digits(text: &str, max: usize) -> bool {
             && text.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn is_hash_key(text: &str) -> bool {
+/// Whether `text` matches a hash key's pattern `0|([1-9]\d{0,38})`.
+pub fn is_hash_key(text: &str) -> bool {
     digits(text, 39)
 }
 
