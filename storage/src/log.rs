@@ -560,9 +560,11 @@ impl Log {
                 shard: upper.clone(),
             },
         ])?;
-        drop(meta);
+        // The children are opened before the catalog lock is released, so whoever sees them
+        // in the catalog can append to them.
         self.open_child(&current, &lower)?;
         self.open_child(&current, &upper)?;
+        drop(meta);
         Ok([lower.id, upper.id])
     }
 
@@ -629,8 +631,9 @@ impl Log {
                 shard: child.clone(),
             },
         ])?;
-        drop(meta);
+        // Opened before the catalog lock is released, as in `split_shard`.
         self.open_child(&current, &child)?;
+        drop(meta);
         Ok(child.id)
     }
 

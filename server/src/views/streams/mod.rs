@@ -585,10 +585,8 @@ impl Streams {
                             }
                         }
                     }
-                    // Closed by a split or merge, or a child not opened yet: route again.
-                    Err(
-                        storage::Error::ShardClosed { .. } | storage::Error::ShardNotFound { .. },
-                    ) => {
+                    // Closed by a split or merge: route again once the catalog has changed.
+                    Err(storage::Error::ShardClosed { .. }) => {
                         pending.extend(group);
                     }
                     Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
