@@ -1,4 +1,5 @@
-//! Shared by the server's integration tests: a `strata serve` process on a free native port.
+//! Shared by the server's integration tests: a `strata serve` process on free native and HTTP
+//! ports.
 #![allow(dead_code, clippy::unwrap_used, reason = "test support; fails loudly")]
 
 use std::io::{BufRead, BufReader};
@@ -15,6 +16,8 @@ pub struct Server {
     child: Child,
     /// The native listener's address.
     pub native: SocketAddr,
+    /// The AWS HTTP listener's address.
+    pub http: SocketAddr,
 }
 
 impl Server {
@@ -50,24 +53,35 @@ impl Server {
             }
         });
         let deadline = Instant::now() + WAIT;
-        let native = loop {
+        let address_after = |line: &str, what: &str, key: &str| -> Option<SocketAddr> {
+            let at = line.find(key)?;
+            if !line.contains(what) {
+                return None;
+            }
+            line[at + key.len()..]
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        };
+        let (mut native, mut http) = (None, None);
+        while native.is_none() || http.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = lines
                 .recv_timeout(left)
                 .expect("the server says where it listens");
-            if let Some(at) = line.find("native=")
-                && line.contains("Native protocol listening")
-            {
-                let address = line[at + "native=".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap();
-                break address.parse().unwrap();
-            }
-        };
+            native =
+                native.or_else(|| address_after(&line, "Native protocol listening", "native="));
+            http = http.or_else(|| address_after(&line, "AWS HTTP API listening", "http="));
+        }
+        let (native, http) = (native.unwrap(), http.unwrap());
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || while lines.recv().is_ok() {});
-        Self { child, native }
+        Self {
+            child,
+            native,
+            http,
+        }
     }
 
     /// SIGTERM, then waits for a clean exit.
