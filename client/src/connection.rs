@@ -594,7 +594,7 @@ async fn read_frames(mut reader: OwnedReadHalf, shared: Arc<Shared>) {
                 shared.close();
                 return;
             }
-            let routed = Response::decode(frame.op, &frame.body).map_err(ClientError::from);
+            let routed = Response::decode_shared(frame.op, &frame.body).map_err(ClientError::from);
             if frame.request_id == 0 {
                 // An error for no particular request: the server is about to hang up.
                 warn!(response = ?routed, "The server reported a connection error");

@@ -12,7 +12,7 @@
 //!   has to trust them.
 #![deny(clippy::indexing_slicing)]
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// Why bytes could not be decoded. Offsets count from the start of the slice handed to the
 /// decoder (the frame for [`crate::native::decode_frame`], the body for a body decoder).
@@ -158,6 +158,19 @@ pub trait Message: Sized {
         reader.finish()?;
         Ok(value)
     }
+
+    /// As [`Message::decode`], but byte fields ([`Reader::bytes_of`]) become slices of
+    /// `body`'s buffer instead of copies: a produce's record data stays in the frame it
+    /// arrived in.
+    ///
+    /// # Errors
+    /// As [`Message::decode`].
+    fn decode_shared(body: &Bytes) -> Result<Self, DecodeError> {
+        let mut reader = Reader::shared(body);
+        let value = Self::read(&mut reader)?;
+        reader.finish()?;
+        Ok(value)
+    }
 }
 
 /// A cursor over a body that turns every out-of-bounds read into a [`DecodeError`].
@@ -165,6 +178,8 @@ pub trait Message: Sized {
 pub struct Reader<'a> {
     rest: &'a [u8],
     offset: usize,
+    /// The buffer `rest` lies in, when the caller has one to share.
+    source: Option<&'a Bytes>,
 }
 
 impl<'a> Reader<'a> {
@@ -174,6 +189,30 @@ impl<'a> Reader<'a> {
         Self {
             rest: buf,
             offset: 0,
+            source: None,
+        }
+    }
+
+    /// Starts at the first byte of `buf`; [`Reader::bytes_of`] then shares `buf` instead of
+    /// copying out of it.
+    #[must_use]
+    pub fn shared(buf: &'a Bytes) -> Self {
+        Self {
+            rest: buf,
+            offset: 0,
+            source: Some(buf),
+        }
+    }
+
+    /// An owned [`Bytes`] of `taken`, a slice this reader returned: a reference-counted
+    /// slice of the shared buffer when there is one, else a copy.
+    #[must_use]
+    pub fn bytes_of(&self, taken: &[u8]) -> Bytes {
+        match self.source {
+            // `taken` came from `rest`, which lies inside `source` (or is empty, which
+            // `slice_ref` accepts anywhere).
+            Some(source) if is_within(source, taken) => source.slice_ref(taken),
+            _ => Bytes::copy_from_slice(taken),
         }
     }
 
@@ -389,6 +428,13 @@ impl<'a> Reader<'a> {
             })
         }
     }
+}
+
+/// Whether `part` lies inside `whole` (what [`Bytes::slice_ref`] requires).
+fn is_within(whole: &[u8], part: &[u8]) -> bool {
+    let start = whole.as_ptr() as usize;
+    let part_start = part.as_ptr() as usize;
+    part.is_empty() || (part_start >= start && part_start + part.len() <= start + whole.len())
 }
 
 fn check_len(

@@ -227,6 +227,40 @@ proptest! {
     }
 
     #[test]
+    fn shared_decoding_equals_copying_and_keeps_record_bytes_in_the_body(
+        request in request(),
+        response in response(),
+    ) {
+        let mut body = BytesMut::new();
+        request.encode(&mut body);
+        let body = body.freeze();
+        let op = request.op() as u16;
+        let decoded = Request::decode_shared(op, &body)?;
+        prop_assert_eq!(&decoded, &request);
+        if let Request::Produce(produce) = &decoded {
+            for record in &produce.records {
+                prop_assert!(lies_in(&body, &record.data), "record data was copied");
+                if let Target::PartitionKey { key, .. } = &record.target {
+                    prop_assert!(lies_in(&body, key), "partition key was copied");
+                }
+            }
+        }
+        let mut body = BytesMut::new();
+        response.encode(&mut body);
+        let body = body.freeze();
+        let decoded = Response::decode_shared(response.op() as u16, &body)?;
+        prop_assert_eq!(&decoded, &response);
+        if let Response::FetchOk(fetch) = &decoded {
+            for record in &fetch.records {
+                prop_assert!(lies_in(&body, &record.data), "fetched data was copied");
+            }
+        }
+        for cut in 0..body.len() {
+            prop_assert!(Response::decode_shared(response.op() as u16, &body.slice(..cut)).is_err());
+        }
+    }
+
+    #[test]
     fn every_truncation_is_incomplete_for_frames_and_an_error_for_bodies(
         request in request(),
         response in response(),
@@ -294,6 +328,13 @@ proptest! {
             );
         }
     }
+}
+
+/// Whether `part` (non-empty) points into `whole`'s memory: shared, not copied.
+fn lies_in(whole: &Bytes, part: &Bytes) -> bool {
+    let start = whole.as_ptr() as usize;
+    let at = part.as_ptr() as usize;
+    part.is_empty() || (at >= start && at + part.len() <= start + whole.len())
 }
 
 #[test]

@@ -14,9 +14,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = Response::decode(header.op, body);
     }
     // Bodies on their own, with the op taken from the first two bytes.
+    // The shared decoders (what the server and client use) must agree with the copying ones.
     if let Some((op, body)) = data.split_first_chunk::<2>() {
         let op = u16::from_le_bytes(*op);
-        let _ = Request::decode(op, body);
-        let _ = Response::decode(op, body);
+        let shared = bytes::Bytes::copy_from_slice(body);
+        assert_eq!(Request::decode(op, body), Request::decode_shared(op, &shared));
+        assert_eq!(Response::decode(op, body), Response::decode_shared(op, &shared));
     }
 });

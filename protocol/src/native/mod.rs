@@ -10,7 +10,7 @@ pub mod frame;
 pub mod requests;
 pub mod responses;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 pub use codes::ErrorCode;
 pub use frame::{FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Frame, FrameHeader, Kind, decode_frame};
@@ -171,6 +171,18 @@ macro_rules! messages {
                     _ => Err(DecodeError::UnknownOperation { op }),
                 }
             }
+
+            /// As [`Self::decode`], with byte fields (record keys and data) sharing `body`'s
+            /// buffer rather than copied out of it.
+            ///
+            /// # Errors
+            /// As [`Self::decode`].
+            pub fn decode_shared(op: u16, body: &Bytes) -> Result<Self, DecodeError> {
+                match Op::from_u16(op) {
+                    $(Some(Op::$op) => messages!(@decode_shared $variant body $(($body))?),)*
+                    _ => Err(DecodeError::UnknownOperation { op }),
+                }
+            }
         }
     };
     (@pattern $variant:ident ($body:ty)) => { Self::$variant(_) };
@@ -185,6 +197,10 @@ macro_rules! messages {
         <$body as Message>::decode($b).map(Self::$variant)
     };
     (@decode $variant:ident $b:ident) => { decode_empty($b).map(|()| Self::$variant) };
+    (@decode_shared $variant:ident $b:ident ($body:ty)) => {
+        <$body as Message>::decode_shared($b).map(Self::$variant)
+    };
+    (@decode_shared $variant:ident $b:ident) => { decode_empty($b).map(|()| Self::$variant) };
 }
 
 messages! {

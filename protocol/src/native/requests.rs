@@ -220,7 +220,7 @@ impl Message for ProduceRecord {
                     });
                 }
                 Target::PartitionKey {
-                    key: Bytes::copy_from_slice(key),
+                    key: reader.bytes_of(key),
                     explicit_hash_key: reader.option("explicit_hash_key", Reader::u128)?,
                 }
             }
@@ -236,7 +236,7 @@ impl Message for ProduceRecord {
         let data = reader.long_bytes("data", 0, usize::MAX)?;
         Ok(Self {
             target,
-            data: Bytes::copy_from_slice(data),
+            data: reader.bytes_of(data),
         })
     }
 }

@@ -290,8 +290,10 @@ impl Message for FetchedRecord {
             });
         }
         let data_len = usize::try_from(reader.u32()?).unwrap_or(usize::MAX);
-        let key = Bytes::copy_from_slice(reader.take(key_len)?);
-        let data = Bytes::copy_from_slice(reader.take(data_len)?);
+        let key = reader.take(key_len)?;
+        let key = reader.bytes_of(key);
+        let data = reader.take(data_len)?;
+        let data = reader.bytes_of(data);
         Ok(Self {
             offset,
             timestamp_ms,

@@ -116,7 +116,7 @@ async fn connection(
                 }
             };
             let request_id = frame.request_id;
-            let request = match (frame.kind, Request::decode(frame.op, &frame.body)) {
+            let request = match (frame.kind, Request::decode_shared(frame.op, &frame.body)) {
                 (Kind::Request, Ok(request)) => request,
                 (Kind::Request, Err(error)) => {
                     let reply = ErrorResponse::new(error.code(), error.to_string());
