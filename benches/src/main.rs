@@ -7,6 +7,7 @@ mod args;
 mod baseline;
 mod kinesis;
 mod native;
+mod pin;
 mod redis;
 mod report;
 mod spawn;

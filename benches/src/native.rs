@@ -24,6 +24,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::baseline::{self, Buffered, Synced};
+use crate::pin::{self, Pinning};
 use crate::report::{
     self, Align, Latency, Machine, Table, Throughput, decimal, group, rate, ratio, size,
 };
@@ -75,11 +76,17 @@ pub struct Args {
     /// Producer batch size limit (bytes, or with a unit).
     #[arg(long, default_value = "1MiB", value_parser = report::parse_size)]
     pub batch_bytes: u64,
+    /// Offered load in records/s over all producers, for latency at a given rate; 0 sends
+    /// as fast as the server acknowledges (the throughput figure).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
     /// Produce requests in flight per producer.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub in_flight: u32,
-    /// Records queued or in flight per producer.
-    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Records queued or in flight per producer (acknowledged records not yet counted by the
+    /// benchmark included, so a busy load generator slows the producers down rather than
+    /// piling up acknowledgements and inflating their latency).
+    #[arg(long, default_value_t = 32_768, value_parser = clap::value_parser!(u32).range(1..))]
     pub queue_records: u32,
     /// Start `strata serve` (next to this executable) on a temporary directory, and stop it
     /// at the end.
@@ -88,9 +95,14 @@ pub struct Args {
     /// Durability of the spawned server: always, interval:<ms> or never.
     #[arg(long, default_value = "interval:5")]
     pub fsync: String,
-    /// Volume of the raw-disk baseline measured with --spawn-server, in MiB.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Volume of the raw-disk baseline measured with --spawn-server, in MiB; it is measured
+    /// before and after the run, and produce is compared with the mean of the two.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub baseline_mib: u64,
+    /// Pin the spawned server (and the raw-disk baseline) to these CPUs, e.g. `0`, and the
+    /// load generator to all the others.
+    #[arg(long, value_parser = crate::pin::parse_cpus)]
+    pub pin_server: Option<crate::pin::CpuList>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -104,6 +116,8 @@ pub struct Report {
     pub config: Config,
     /// The raw disk under the spawned server's directory.
     pub baseline: Option<Baseline>,
+    /// CPUs of the server and of the load generator, when pinned.
+    pub pinning: Option<Pinning>,
     pub produce: Option<ProduceResult>,
     pub consume: Option<ConsumeResult>,
     pub e2e: Option<E2eResult>,
@@ -124,13 +138,29 @@ pub struct Config {
     pub batch_bytes: u64,
     pub in_flight: u32,
     pub queue_records: u32,
+    /// Offered records/s; 0 for as fast as acknowledged.
+    pub rate: u64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Baseline {
+    /// Measured just before the run.
     pub buffered: Buffered,
+    /// Measured just after the run, on the same directory.
+    pub buffered_after: Option<Buffered>,
     /// Measured for `fsync = always` only.
     pub synced: Option<Synced>,
+}
+
+impl Baseline {
+    /// The buffered figure produce is compared with: the mean of before and after, so a
+    /// disk (or a virtual machine's memory) that drifts during the run counts both ways.
+    pub fn buffered_mb_per_s(&self) -> f64 {
+        match &self.buffered_after {
+            Some(after) => f64::midpoint(self.buffered.mb_per_s, after.mb_per_s),
+            None => self.buffered.mb_per_s,
+        }
+    }
 }
 
 /// Producers' results.
@@ -226,21 +256,29 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
     let temp = tempfile::Builder::new()
         .prefix("strata-bench-native-")
         .tempdir_in(".")?;
+    let pinning = match &args.pin_server {
+        Some(cpus) => Some(Pinning::split(&cpus.0)?),
+        None => None,
+    };
     let mut baseline = None;
     let mut server = None;
     let mut addr = args.addr.clone();
+    let baseline_file = temp.path().join("baseline.dat");
+    let baseline_bytes = args.baseline_mib * 1024 * 1024;
     if args.spawn_server {
         eprintln!("raw disk baseline ({} MiB) ...", args.baseline_mib);
-        let file = temp.path().join("baseline.dat");
-        let buffered = baseline::buffered(&file, args.baseline_mib * 1024 * 1024)?;
-        let synced = if args.fsync == "always" {
-            Some(baseline::synced(
-                &file,
-                (args.baseline_mib / 8).max(1) * 1024 * 1024,
-            )?)
-        } else {
-            None
-        };
+        let (buffered, synced) = pin::on_server(pinning.as_ref(), || {
+            let buffered = baseline::buffered(&baseline_file, baseline_bytes)?;
+            let synced = if args.fsync == "always" {
+                Some(baseline::synced(
+                    &baseline_file,
+                    (args.baseline_mib / 32).max(1) * 1024 * 1024,
+                )?)
+            } else {
+                None
+            };
+            Ok::<_, std::io::Error>((buffered, synced))
+        })??;
         eprintln!(
             "  buffered {} MB/s{}",
             decimal(buffered.mb_per_s),
@@ -249,13 +287,27 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
                 decimal(s.mb_per_s)
             ))
         );
-        baseline = Some(Baseline { buffered, synced });
+        baseline = Some(Baseline {
+            buffered,
+            buffered_after: None,
+            synced,
+        });
         let data = temp.path().join("data");
         std::fs::create_dir_all(&data)?;
-        let started = StrataServer::start(&data, &args.fsync)?;
+        let started =
+            pin::on_server(pinning.as_ref(), || StrataServer::start(&data, &args.fsync))??;
         addr = started.native.to_string();
-        eprintln!("strata serve (fsync={}) listening on {addr}", args.fsync);
+        eprintln!(
+            "strata serve (fsync={}) listening on {addr}{}",
+            args.fsync,
+            pinning.as_ref().map_or(String::new(), |p| format!(
+                ", on CPUs {:?}; load generator on {:?}",
+                p.server, p.client
+            ))
+        );
         server = Some(started);
+    } else if let Some(pinning) = &pinning {
+        pinning.to_client()?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -264,11 +316,21 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
     drop(runtime);
     if let Some(server) = server {
         server.stop()?;
+        // The server's data goes first, so the second baseline has the same room.
+        let _ = std::fs::remove_dir_all(temp.path().join("data"));
+        if let Some(baseline) = baseline.as_mut() {
+            eprintln!("raw disk baseline again ({} MiB) ...", args.baseline_mib);
+            let after = pin::on_server(pinning.as_ref(), || {
+                baseline::buffered(&baseline_file, baseline_bytes)
+            })??;
+            eprintln!("  buffered {} MB/s", decimal(after.mb_per_s));
+            baseline.buffered_after = Some(after);
+        }
     }
     let (mut produce, consume, e2e) = outcome?;
     if let (Some(produce), Some(baseline)) = (produce.as_mut(), baseline.as_ref()) {
         let mb = produce.throughput.mb_per_s;
-        produce.ratio_to_raw_buffered = Some(mb / baseline.buffered.mb_per_s.max(1e-9));
+        produce.ratio_to_raw_buffered = Some(mb / baseline.buffered_mb_per_s().max(1e-9));
         produce.ratio_to_raw_synced = baseline.synced.as_ref().map(|s| mb / s.mb_per_s.max(1e-9));
     }
     Ok(Report {
@@ -287,8 +349,10 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
             batch_bytes: args.batch_bytes,
             in_flight: args.in_flight,
             queue_records: args.queue_records,
+            rate: args.rate,
         },
         baseline,
+        pinning,
         produce,
         consume,
         e2e,
@@ -388,15 +452,17 @@ async fn produce(
     let mut tasks = Vec::new();
     for (index, client) in clients.into_iter().enumerate() {
         let producer = Producer::new(client, args.stream.clone(), config.clone());
-        tasks.push(tokio::spawn(produce_task(
-            producer,
-            payload.clone(),
-            Arc::clone(&keys),
+        let load = TaskLoad {
+            payload: payload.clone(),
+            keys: Arc::clone(&keys),
             index,
             deadline,
             stamp,
-            Arc::clone(&counters),
-        )));
+            counters: Arc::clone(&counters),
+            window: config.queue_records_max.max(1),
+            interval: per_producer_interval(args.rate, args.load.producers),
+        };
+        tasks.push(tokio::spawn(produce_task(producer, load)));
     }
     let mut histogram = report::latency_histogram();
     let (mut records, mut bytes, mut requests, mut errors) = (0, 0, 0, 0);
@@ -423,18 +489,42 @@ async fn produce(
     })
 }
 
-/// Queues records until `deadline`, then flushes; a second task awaits the acknowledgements
-/// in queue order.
-async fn produce_task(
-    producer: Producer,
+/// What one producer task sends, and until when.
+struct TaskLoad {
     payload: Bytes,
     keys: Arc<[Bytes]>,
     index: usize,
     deadline: Instant,
+    /// The e2e clock's zero, stamped into every record; `None` outside e2e.
     stamp: Option<Instant>,
     counters: Arc<Counters>,
-) -> Result<ProducerOutcome, BoxError> {
-    let (acks, mut acked) = mpsc::unbounded_channel::<(Instant, u64, client::Ack)>();
+    /// Acknowledgements the collector may lag behind.
+    window: usize,
+    /// Time between two records of this producer at an offered rate; `None`: flat out.
+    interval: Option<Duration>,
+}
+
+/// The gap between records of one producer when `rate` records/s are spread over
+/// `producers`; `None` for `rate == 0` (as fast as the server takes them).
+fn per_producer_interval(rate: u64, producers: u32) -> Option<Duration> {
+    (rate > 0).then(|| Duration::from_secs_f64(f64::from(producers.max(1)) / rate as f64))
+}
+
+/// Queues records until `deadline`, then flushes; a second task awaits the acknowledgements
+/// in queue order.
+async fn produce_task(producer: Producer, load: TaskLoad) -> Result<ProducerOutcome, BoxError> {
+    let TaskLoad {
+        payload,
+        keys,
+        index,
+        deadline,
+        stamp,
+        counters,
+        window,
+        interval,
+    } = load;
+    let mut next_send = Instant::now();
+    let (acks, mut acked) = mpsc::channel::<(Instant, u64, client::Ack)>(window);
     let collector = tokio::spawn(async move {
         let mut outcome = ProducerOutcome {
             histogram: report::latency_histogram(),
@@ -463,7 +553,25 @@ async fn produce_task(
     let len = payload.len() as u64;
     let mut sent = 0usize;
     loop {
-        let now = Instant::now();
+        // Room for the acknowledgement first: time spent waiting for this benchmark's own
+        // collector is not the server's, so it comes before the clock starts.
+        let Ok(slot) = acks.reserve().await else {
+            break;
+        };
+        if let Some(interval) = interval {
+            // An offered rate: records leave on a schedule, and the clock starts at the
+            // scheduled time, so a late send counts against the system (no coordinated
+            // omission).
+            next_send += interval;
+            if next_send > Instant::now() {
+                tokio::time::sleep_until(next_send.into()).await;
+            }
+        }
+        let now = if interval.is_some() {
+            next_send
+        } else {
+            Instant::now()
+        };
         if now >= deadline {
             break;
         }
@@ -478,9 +586,7 @@ async fn produce_task(
         };
         let key = keys[(index * 7 + sent) % keys.len()].clone();
         let ack = producer.queue(key, data).await?;
-        if acks.send((now, len, ack)).is_err() {
-            break;
-        }
+        slot.send((now, len, ack));
         sent += 1;
         if sent.is_multiple_of(256) {
             tokio::task::yield_now().await;
@@ -727,6 +833,13 @@ pub fn render(report: &Report) -> String {
             "raw disk: buffered {} MB/s",
             decimal(baseline.buffered.mb_per_s)
         ));
+        if let Some(after) = &baseline.buffered_after {
+            out.push_str(&format!(
+                " before, {} MB/s after (mean {} MB/s)",
+                decimal(after.mb_per_s),
+                decimal(baseline.buffered_mb_per_s())
+            ));
+        }
         if let Some(synced) = &baseline.synced {
             out.push_str(&format!(
                 ", {} write+fdatasync {} MB/s",

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::native;
+use crate::pin::{self, Pinning};
 use crate::report::{self, Latency, Machine, Throughput, size};
 use crate::spawn::RedisServer;
 use crate::storage::BoxError;
@@ -33,6 +34,10 @@ pub struct Args {
     /// free port, and stop it at the end.
     #[arg(long)]
     pub spawn_redis: bool,
+    /// Pin the spawned redis-server to these CPUs, e.g. `0`, and the load generator to all
+    /// the others (as `strata-bench produce --pin-server`).
+    #[arg(long, value_parser = crate::pin::parse_cpus)]
+    pub pin_server: Option<crate::pin::CpuList>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -43,6 +48,8 @@ pub struct Report {
     pub benchmark: &'static str,
     pub machine: Machine,
     pub config: Config,
+    /// CPUs of the server and of the load generator, when pinned.
+    pub pinning: Option<Pinning>,
     /// Successful `XADD` replies and their payload bytes.
     pub throughput: Throughput,
     /// Per pipelined round trip.
@@ -155,13 +162,20 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let temp = tempfile::Builder::new()
         .prefix("strata-bench-redis-")
         .tempdir_in(".")?;
+    let pinning = match &args.pin_server {
+        Some(cpus) => Some(Pinning::split(&cpus.0)?),
+        None => None,
+    };
     let server = if args.spawn_redis {
-        let server = RedisServer::start(temp.path())?;
+        let server = pin::on_server(pinning.as_ref(), || RedisServer::start(temp.path()))??;
         eprintln!("redis-server listening on {}", server.addr);
         Some(server)
     } else {
         None
     };
+    if let Some(pinning) = &pinning {
+        pinning.to_client()?;
+    }
     let addr = server
         .as_ref()
         .map_or(args.addr.clone(), |s| s.addr.to_string());
@@ -226,6 +240,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             duration_secs: args.load.duration_secs,
             pipeline: args.pipeline,
         },
+        pinning,
         throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed),
         latency: Latency::from_histogram(&outcome.histogram),
         errors: outcome.errors,
