@@ -144,23 +144,31 @@ pub struct Config {
 
 #[derive(Debug, Serialize)]
 pub struct Baseline {
-    /// Measured just before the run.
+    /// `--baseline-mib`, measured just before the run.
     pub buffered: Buffered,
-    /// Measured just after the run, on the same directory.
+    /// As many bytes as the run's producers wrote (at least 256 MiB, at most 4 GiB), measured
+    /// just after the run on the same directory once the server's data is gone: the same
+    /// volume under the same conditions, which is what produce is compared with. A short
+    /// buffered write can run far faster than the disk sustains (the kernel, or a virtual
+    /// machine's memory, absorbs a burst), so the volume matters.
     pub buffered_after: Option<Buffered>,
     /// Measured for `fsync = always` only.
     pub synced: Option<Synced>,
 }
 
 impl Baseline {
-    /// The buffered figure produce is compared with: the mean of before and after, so a
-    /// disk (or a virtual machine's memory) that drifts during the run counts both ways.
+    /// The buffered figure produce is compared with: the same-volume measurement after the
+    /// run when there is one, else the one before.
     pub fn buffered_mb_per_s(&self) -> f64 {
-        match &self.buffered_after {
-            Some(after) => f64::midpoint(self.buffered.mb_per_s, after.mb_per_s),
-            None => self.buffered.mb_per_s,
-        }
+        self.buffered_after
+            .as_ref()
+            .map_or(self.buffered.mb_per_s, |after| after.mb_per_s)
     }
+}
+
+/// The volume of the raw baseline after a run whose producers wrote `bytes`.
+fn same_volume(bytes: u64) -> u64 {
+    bytes.clamp(256 * 1024 * 1024, 4 * 1024 * 1024 * 1024)
 }
 
 /// Producers' results.
@@ -176,7 +184,7 @@ pub struct ProduceResult {
     /// Records whose acknowledgement was an error.
     pub errors: u64,
     pub first_error: Option<String>,
-    /// Payload MB/s over the buffered raw-disk baseline.
+    /// Payload MB/s over the buffered raw-disk baseline of the same volume, after the run.
     pub ratio_to_raw_buffered: Option<f64>,
     /// Payload MB/s over the write+fdatasync raw-disk baseline (`fsync = always`).
     pub ratio_to_raw_synced: Option<f64>,
@@ -319,9 +327,17 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
         // The server's data goes first, so the second baseline has the same room.
         let _ = std::fs::remove_dir_all(temp.path().join("data"));
         if let Some(baseline) = baseline.as_mut() {
-            eprintln!("raw disk baseline again ({} MiB) ...", args.baseline_mib);
+            let written = match &outcome {
+                Ok((Some(produce), _, _)) => produce.throughput.bytes,
+                _ => baseline_bytes,
+            };
+            let volume = same_volume(written);
+            eprintln!(
+                "raw disk baseline again, the run's volume ({} MiB) ...",
+                volume / (1024 * 1024)
+            );
             let after = pin::on_server(pinning.as_ref(), || {
-                baseline::buffered(&baseline_file, baseline_bytes)
+                baseline::buffered(&baseline_file, volume)
             })??;
             eprintln!("  buffered {} MB/s", decimal(after.mb_per_s));
             baseline.buffered_after = Some(after);
@@ -835,9 +851,10 @@ pub fn render(report: &Report) -> String {
         ));
         if let Some(after) = &baseline.buffered_after {
             out.push_str(&format!(
-                " before, {} MB/s after (mean {} MB/s)",
+                " ({} MiB before the run), {} MB/s ({} MiB, the run's volume, after it)",
+                baseline.buffered.bytes / (1024 * 1024),
                 decimal(after.mb_per_s),
-                decimal(baseline.buffered_mb_per_s())
+                after.bytes / (1024 * 1024),
             ));
         }
         if let Some(synced) = &baseline.synced {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The native protocol's benchmark matrix, in one run on one machine: strata-bench produce and
+# e2e for 100 B and 1 KiB records with 1, 4 and 16 producers under fsync=interval:5 and
+# fsync=always, each beside the raw disk measured just before and after it, and Redis Streams
+# (pipelined XADD, appendonly yes, appendfsync everysec) under the same loads. The server
+# under test runs on CPU 0 and the load generator on the others (--pin-server).
+#
+# Usage: bash scripts/bench-native.sh [OUT_DIR]   (default target/bench-native)
+# Env:   DURATION (seconds per run, default 5), PIN (server CPUs, default 0; empty: no pinning)
+# Needs: redis-server on PATH for the Redis rows (apt-get install redis-server); skipped if
+#        missing. Writes one JSON report per run and summary.md into OUT_DIR.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${1:-target/bench-native}"
+duration="${DURATION:-5}"
+pin="${PIN-0}"
+mkdir -p "${out}"
+
+cargo build --release --bins --quiet
+bench=target/release/strata-bench
+pin_args=()
+if [[ -n "${pin}" ]]; then
+    pin_args=(--pin-server "${pin}")
+fi
+
+for fsync in interval:5 always; do
+    for bytes in 100 1024; do
+        for producers in 1 4 16; do
+            for mode in produce e2e; do
+                name="${mode}-${fsync%%:*}-${bytes}-${producers}"
+                echo "==> ${name}" >&2
+                "${bench}" "${mode}" --spawn-server --fsync "${fsync}" "${pin_args[@]}" \
+                    --record-bytes "${bytes}" --producers "${producers}" \
+                    --duration-secs "${duration}" --json "${out}/${name}.json" >/dev/null
+            done
+        done
+    done
+done
+
+if command -v redis-server >/dev/null; then
+    for bytes in 100 1024; do
+        for producers in 1 4 16; do
+            name="redis-${bytes}-${producers}"
+            echo "==> ${name}" >&2
+            "${bench}" redis --spawn-redis "${pin_args[@]}" --record-bytes "${bytes}" \
+                --producers "${producers}" --duration-secs "${duration}" \
+                --json "${out}/${name}.json" >/dev/null
+        done
+    done
+else
+    echo "redis-server not found: no Redis rows" >&2
+fi
+
+python3 scripts/bench_summary.py "${out}" | tee "${out}/summary.md"
