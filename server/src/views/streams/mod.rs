@@ -390,6 +390,8 @@ impl Streams {
             .log
             .list_streams()
             .into_iter()
+            // A delivery stream's own engine stream is not a Kinesis stream.
+            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
             .map(|info| StreamView {
                 status: self.transition(&info.name).unwrap_or(Status::Active),
                 meta: StreamMeta::load(&self.inner.log, &info.name),
