@@ -12,17 +12,22 @@ pub enum Compression {
     Gzip,
     /// The Snappy framing format (`.snappy`).
     Snappy,
+    /// Hadoop's block format around raw Snappy (`.snappy`), as Hadoop's `SnappyCodec` reads:
+    /// per block of at most [`HADOOP_BLOCK_BYTES`] input bytes, its length (u32 big-endian),
+    /// then one compressed chunk: its length (u32 big-endian) and the raw Snappy bytes.
+    HadoopSnappy,
     /// One Zstandard frame (`.zst`); a Strata extension.
     Zstd,
 }
 
 impl Compression {
-    /// Parses the `CompressionFormat` name; `ZIP` and `HADOOP_SNAPPY` are not supported yet.
+    /// Parses the `CompressionFormat` name; `ZIP` is not supported yet.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "UNCOMPRESSED" => Some(Self::Uncompressed),
             "GZIP" => Some(Self::Gzip),
             "Snappy" => Some(Self::Snappy),
+            "HADOOP_SNAPPY" => Some(Self::HadoopSnappy),
             "ZSTD" => Some(Self::Zstd),
             _ => None,
         }
@@ -34,6 +39,7 @@ impl Compression {
             Self::Uncompressed => "UNCOMPRESSED",
             Self::Gzip => "GZIP",
             Self::Snappy => "Snappy",
+            Self::HadoopSnappy => "HADOOP_SNAPPY",
             Self::Zstd => "ZSTD",
         }
     }
@@ -43,10 +49,32 @@ impl Compression {
         match self {
             Self::Uncompressed => "",
             Self::Gzip => ".gz",
-            Self::Snappy => ".snappy",
+            Self::Snappy | Self::HadoopSnappy => ".snappy",
             Self::Zstd => ".zst",
         }
     }
+}
+
+/// Input bytes per block of [`Compression::HadoopSnappy`] (Hadoop's default buffer size).
+pub const HADOOP_BLOCK_BYTES: usize = 256 * 1024;
+
+fn hadoop_snappy(input: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = snap::raw::Encoder::new();
+    let mut out = Vec::with_capacity(snap::raw::max_compress_len(input.len()) + 16);
+    let length = |n: usize| {
+        u32::try_from(n)
+            .map(u32::to_be_bytes)
+            .map_err(|_| std::io::Error::other("block too large"))
+    };
+    for block in input.chunks(HADOOP_BLOCK_BYTES) {
+        let compressed = encoder
+            .compress_vec(block)
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+        out.extend_from_slice(&length(block.len())?);
+        out.extend_from_slice(&length(compressed.len())?);
+        out.extend_from_slice(&compressed);
+    }
+    Ok(out)
 }
 
 /// Joins `records` (each followed by `\n` when `delimiter`) and compresses the result.
@@ -77,6 +105,7 @@ pub fn encode<'a>(
                 .into_inner()
                 .map_err(|error| std::io::Error::other(error.to_string()))
         }
+        Compression::HadoopSnappy => hadoop_snappy(&joined),
         Compression::Zstd => zstd::encode_all(joined.as_slice(), 3),
     }
 }
@@ -114,11 +143,48 @@ mod tests {
             .expect("unsnaps");
         assert_eq!(out, expected);
 
+        let hadoop = encode(RECORDS, true, Compression::HadoopSnappy).expect("encodes");
+        assert_eq!(unhadoop(&hadoop), expected);
+
         let zstd = encode(RECORDS, true, Compression::Zstd).expect("encodes");
         assert_eq!(
             zstd::decode_all(zstd.as_slice()).expect("unzstds"),
             expected
         );
+    }
+
+    /// Reads Hadoop's block format back.
+    fn unhadoop(mut bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut decoder = snap::raw::Decoder::new();
+        let take = |bytes: &mut &[u8]| {
+            let (head, rest) = bytes.split_at(4);
+            *bytes = rest;
+            u32::from_be_bytes(head.try_into().expect("4 bytes")) as usize
+        };
+        while !bytes.is_empty() {
+            let raw = take(&mut bytes);
+            let compressed = take(&mut bytes);
+            let (chunk, rest) = bytes.split_at(compressed);
+            bytes = rest;
+            let block = decoder.decompress_vec(chunk).expect("valid snappy");
+            assert_eq!(block.len(), raw);
+            out.extend(block);
+        }
+        out
+    }
+
+    #[test]
+    fn hadoop_snappy_splits_into_blocks() {
+        let big: Vec<u8> = (0..HADOOP_BLOCK_BYTES * 2 + 10)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let encoded = encode([big.as_slice()], false, Compression::HadoopSnappy).expect("encodes");
+        assert_eq!(
+            u32::from_be_bytes(encoded[..4].try_into().expect("4 bytes")) as usize,
+            HADOOP_BLOCK_BYTES
+        );
+        assert_eq!(unhadoop(&encoded), big);
     }
 
     #[test]
@@ -127,6 +193,7 @@ mod tests {
             Compression::Uncompressed,
             Compression::Gzip,
             Compression::Snappy,
+            Compression::HadoopSnappy,
             Compression::Zstd,
         ] {
             assert_eq!(Compression::parse(compression.as_str()), Some(compression));
@@ -137,7 +204,12 @@ mod tests {
 
     #[test]
     fn encoding_is_deterministic() {
-        for compression in [Compression::Gzip, Compression::Snappy, Compression::Zstd] {
+        for compression in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::HadoopSnappy,
+            Compression::Zstd,
+        ] {
             assert_eq!(
                 encode(RECORDS, false, compression).expect("encodes"),
                 encode(RECORDS, false, compression).expect("encodes")

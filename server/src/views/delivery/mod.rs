@@ -25,6 +25,8 @@ pub mod error;
 pub mod keys;
 pub mod sink;
 pub mod task;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
