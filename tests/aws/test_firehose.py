@@ -12,6 +12,7 @@ once after its restart. Every wait is bounded.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import subprocess
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,8 @@ def config_for(store: Moto) -> str:
         's3_access_key_id = "test"\n'
         's3_secret_access_key = "test"\n'
         "retry_backoff_max_ms = 300\n"
+        # Objects of 1 MiB and more go up in parts, so the size test exercises multipart.
+        "multipart_bytes_min = 1048576\n"
     )
 
 
@@ -207,7 +211,7 @@ def test_put_record_batch_lands_exact_bytes_under_firehose_keys(setup):
         assert re.fullmatch(r"raw/\d{4}/\d{2}/\d{2}/\d{2}/", match["prefix"])
 
 
-def test_gzip_delimiter_and_prefix_expressions(setup):
+def test_gzip_zip_delimiter_and_prefix_expressions(setup):
     server, firehose, s3, bucket = setup
     name = f"gz-{uuid.uuid4().hex[:8]}"
     firehose.create_delivery_stream(
@@ -229,6 +233,24 @@ def test_gzip_delimiter_and_prefix_expressions(setup):
         assert re.fullmatch(
             rf"events/year={year}/[A-Za-z0-9]{{11}}/{name}-1-[0-9-]{{19}}-[0-9a-f-]{{36}}\.gz", key
         ), key
+
+    zipped = f"zip-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=zipped,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket, Prefix="zipped/", CompressionFormat="ZIP", ProcessingConfiguration=delimited()
+        ),
+    )
+    firehose.put_record_batch(DeliveryStreamName=zipped, Records=[{"Data": r} for r in records])
+    found = wait_for(lambda: objects(s3, bucket, "zipped/"))
+    content = b""
+    for key, body in found.items():
+        assert key.endswith(".zip"), key
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            (entry,) = archive.namelist()
+            assert key.endswith("/" + entry + ".zip")
+            content += archive.read(entry)
+    assert sorted(line for line in content.split(b"\n") if line) == sorted(records)
 
 
 def test_kinesis_stream_as_source_delivers_every_shard(setup):
@@ -284,7 +306,8 @@ def test_buffering_by_size_and_by_interval(setup):
         firehose.put_record_batch(
             DeliveryStreamName=by_size, Records=[{"Data": record}] * 4
         )
-    # 11 records of 100 KiB reach 1 MiB: they are one object; the 12th waits for 15 minutes.
+    # 11 records of 100 KiB reach 1 MiB: they are one object (uploaded in parts); the 12th
+    # waits for 15 minutes.
     found = wait_for(lambda: objects(s3, bucket, "size/"))
     assert [len(body) for body in found.values()] == [11 * len(record)]
     time.sleep(1.0)

@@ -18,16 +18,19 @@ pub enum Compression {
     HadoopSnappy,
     /// One Zstandard frame (`.zst`); a Strata extension.
     Zstd,
+    /// A ZIP archive holding one deflated entry (`.zip`), named after the object.
+    Zip,
 }
 
 impl Compression {
-    /// Parses the `CompressionFormat` name; `ZIP` is not supported yet.
+    /// Parses the `CompressionFormat` name.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "UNCOMPRESSED" => Some(Self::Uncompressed),
             "GZIP" => Some(Self::Gzip),
             "Snappy" => Some(Self::Snappy),
             "HADOOP_SNAPPY" => Some(Self::HadoopSnappy),
+            "ZIP" => Some(Self::Zip),
             "ZSTD" => Some(Self::Zstd),
             _ => None,
         }
@@ -40,6 +43,7 @@ impl Compression {
             Self::Gzip => "GZIP",
             Self::Snappy => "Snappy",
             Self::HadoopSnappy => "HADOOP_SNAPPY",
+            Self::Zip => "ZIP",
             Self::Zstd => "ZSTD",
         }
     }
@@ -50,6 +54,7 @@ impl Compression {
             Self::Uncompressed => "",
             Self::Gzip => ".gz",
             Self::Snappy | Self::HadoopSnappy => ".snappy",
+            Self::Zip => ".zip",
             Self::Zstd => ".zst",
         }
     }
@@ -77,11 +82,28 @@ fn hadoop_snappy(input: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Joins `records` (each followed by `\n` when `delimiter`) and compresses the result.
+/// A ZIP archive of one deflated entry. Its modification time is the format's epoch
+/// (1980-01-01), so the same records always give the same archive.
+fn zip_archive(entry_name: &str, input: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .large_file(input.len() >= 0xFFFF_FFFF);
+    writer
+        .start_file(entry_name, options)
+        .map_err(std::io::Error::other)?;
+    writer.write_all(input)?;
+    Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
+}
+
+/// Joins `records` (each followed by `\n` when `delimiter`) and compresses the result;
+/// `entry_name` names the file inside a ZIP archive.
 pub fn encode<'a>(
     records: impl IntoIterator<Item = &'a [u8]>,
     delimiter: bool,
     compression: Compression,
+    entry_name: &str,
 ) -> std::io::Result<Vec<u8>> {
     let mut joined = Vec::new();
     for record in records {
@@ -107,6 +129,7 @@ pub fn encode<'a>(
         }
         Compression::HadoopSnappy => hadoop_snappy(&joined),
         Compression::Zstd => zstd::encode_all(joined.as_slice(), 3),
+        Compression::Zip => zip_archive(entry_name, &joined),
     }
 }
 
@@ -120,33 +143,42 @@ mod tests {
 
     #[test]
     fn uncompressed_records_are_joined_with_optional_newlines() {
-        let plain = encode(RECORDS, false, Compression::Uncompressed).expect("encodes");
+        let plain = encode(RECORDS, false, Compression::Uncompressed, "e").expect("encodes");
         assert_eq!(plain, b"alpha{\"k\":1}");
-        let lines = encode(RECORDS, true, Compression::Uncompressed).expect("encodes");
+        let lines = encode(RECORDS, true, Compression::Uncompressed, "e").expect("encodes");
         assert_eq!(lines, b"alpha\n\n{\"k\":1}\n");
     }
 
     #[test]
     fn every_compression_round_trips() {
         let expected = b"alpha\n\n{\"k\":1}\n".to_vec();
-        let gzip = encode(RECORDS, true, Compression::Gzip).expect("encodes");
+        let gzip = encode(RECORDS, true, Compression::Gzip, "e").expect("encodes");
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(gzip.as_slice())
             .read_to_end(&mut out)
             .expect("gunzips");
         assert_eq!(out, expected);
 
-        let snappy = encode(RECORDS, true, Compression::Snappy).expect("encodes");
+        let snappy = encode(RECORDS, true, Compression::Snappy, "e").expect("encodes");
         let mut out = Vec::new();
         snap::read::FrameDecoder::new(snappy.as_slice())
             .read_to_end(&mut out)
             .expect("unsnaps");
         assert_eq!(out, expected);
 
-        let hadoop = encode(RECORDS, true, Compression::HadoopSnappy).expect("encodes");
+        let hadoop = encode(RECORDS, true, Compression::HadoopSnappy, "e").expect("encodes");
         assert_eq!(unhadoop(&hadoop), expected);
 
-        let zstd = encode(RECORDS, true, Compression::Zstd).expect("encodes");
+        let zip = encode(RECORDS, true, Compression::Zip, "records").expect("encodes");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+        assert_eq!(archive.len(), 1);
+        let mut entry = archive.by_index(0).expect("one entry");
+        assert_eq!(entry.name().expect("a name"), "records");
+        let mut out = Vec::new();
+        entry.read_to_end(&mut out).expect("inflates");
+        assert_eq!(out, expected);
+
+        let zstd = encode(RECORDS, true, Compression::Zstd, "e").expect("encodes");
         assert_eq!(
             zstd::decode_all(zstd.as_slice()).expect("unzstds"),
             expected
@@ -179,7 +211,8 @@ mod tests {
         let big: Vec<u8> = (0..HADOOP_BLOCK_BYTES * 2 + 10)
             .map(|i| (i % 251) as u8)
             .collect();
-        let encoded = encode([big.as_slice()], false, Compression::HadoopSnappy).expect("encodes");
+        let encoded =
+            encode([big.as_slice()], false, Compression::HadoopSnappy, "e").expect("encodes");
         assert_eq!(
             u32::from_be_bytes(encoded[..4].try_into().expect("4 bytes")) as usize,
             HADOOP_BLOCK_BYTES
@@ -195,11 +228,11 @@ mod tests {
             Compression::Snappy,
             Compression::HadoopSnappy,
             Compression::Zstd,
+            Compression::Zip,
         ] {
             assert_eq!(Compression::parse(compression.as_str()), Some(compression));
         }
         assert_eq!(Compression::parse("gzip"), None);
-        assert_eq!(Compression::parse("ZIP"), None);
     }
 
     #[test]
@@ -209,10 +242,11 @@ mod tests {
             Compression::Snappy,
             Compression::HadoopSnappy,
             Compression::Zstd,
+            Compression::Zip,
         ] {
             assert_eq!(
-                encode(RECORDS, false, compression).expect("encodes"),
-                encode(RECORDS, false, compression).expect("encodes")
+                encode(RECORDS, false, compression, "e").expect("encodes"),
+                encode(RECORDS, false, compression, "e").expect("encodes")
             );
         }
     }

@@ -279,8 +279,21 @@ async fn flush(
     let destination = &definition.destination;
     let records: Vec<Bytes> = state.records.iter().map(|r| r.data.clone()).collect();
     let (delimiter, compression) = (destination.delimiter, destination.compression);
+    // Inside a ZIP archive the records are one file named after the object.
+    let entry_name = plan
+        .key
+        .rsplit('/')
+        .next()
+        .map(|name| name.strip_suffix(destination.extension()).unwrap_or(name))
+        .unwrap_or_default()
+        .to_owned();
     let body = match tokio::task::spawn_blocking(move || {
-        super::encode::encode(records.iter().map(|r| r.as_ref()), delimiter, compression)
+        super::encode::encode(
+            records.iter().map(|r| r.as_ref()),
+            delimiter,
+            compression,
+            &entry_name,
+        )
     })
     .await
     {
