@@ -595,3 +595,37 @@ def test_sigkill_during_delivery_delivers_every_acknowledged_record_once(setup):
     missing = [record for record in acknowledged if record not in counts]
     assert not missing, f"{len(missing)} acknowledged records not delivered"
     assert len(delivered) == len(acknowledged)
+
+
+def test_a_bucket_mapped_to_a_local_directory_receives_files(start_server, tmp_path):
+    lake = tmp_path / "lake"
+    server = start_server(
+        config_toml=f'[delivery.buckets.local-lake]\ndirectory = "{lake}"\n'
+    )
+    firehose = server.client("firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="to-disk",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ROLE,
+            "BucketARN": "arn:aws:s3:::local-lake",
+            "Prefix": "d/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            "CompressionFormat": "GZIP",
+            "ProcessingConfiguration": delimited(),
+        },
+    )
+    records = [f"line-{i}".encode() for i in range(100)]
+    firehose.put_record_batch(DeliveryStreamName="to-disk", Records=[{"Data": r} for r in records])
+
+    def delivered():
+        files = [p for p in lake.rglob("*") if p.is_file()]
+        lines = [
+            line for p in files for line in gzip.decompress(p.read_bytes()).split(b"\n") if line
+        ]
+        return (files, lines) if len(lines) >= len(records) else None
+
+    files, lines = wait_for(delivered)
+    assert sorted(lines) == sorted(records)
+    for path in files:
+        key = path.relative_to(lake).as_posix()
+        assert KEY_RE.match(key) and key.startswith("d/") and key.endswith(".gz"), key

@@ -123,8 +123,8 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             .await;
             let now_ms = context.log.now_ms();
             if state.fill.should_flush(hints, now_ms) {
-                flush(&context, &entry, &definition, &stream, shard.id, state).await;
-                progressed = true;
+                // A planned buffer still missing records is not progress: wait for them.
+                progressed |= flush(&context, &entry, &definition, &stream, shard.id, state).await;
             } else if let Some(due) = state.fill.due_in_ms(hints, now_ms) {
                 next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
             }
@@ -205,6 +205,10 @@ async fn read_shard(
                 .map_or(state.next, |bounds| bounds.earliest);
             warn!(delivery_stream = %definition.name, shard, from = state.next, to = earliest, "Records expired before delivery; skipping them");
             state.next = earliest;
+            // A plan whose records expired can no longer be delivered whole.
+            if state.plan.as_ref().is_some_and(|plan| plan.end <= earliest) {
+                state.plan = None;
+            }
             return true;
         }
         Err(error) => {
@@ -238,7 +242,8 @@ async fn read_shard(
     true
 }
 
-/// Delivers the shard's buffer (plan, put with retries, cursor), then empties it.
+/// Delivers the shard's buffer (plan, put with retries, cursor), then empties it. False if
+/// nothing was delivered (empty, or a planned buffer still missing records).
 async fn flush(
     context: &Context,
     entry: &Entry,
@@ -246,15 +251,15 @@ async fn flush(
     stream: &str,
     shard: u32,
     state: &mut ShardState,
-) {
+) -> bool {
     let (Some(first), Some(last)) = (state.records.first(), state.records.last()) else {
-        return;
+        return false;
     };
     // A planned buffer is delivered only whole: wait for its remaining records.
     if let Some(plan) = &state.plan
         && plan.end != last.offset + 1
     {
-        return;
+        return false;
     }
     let name = &definition.name;
     let end = last.offset + 1;
@@ -301,11 +306,11 @@ async fn flush(
         Ok(Err(error)) => {
             // Compressing into memory does not fail short of a bug; keep the buffer.
             warn!(delivery_stream = %name, %error, "Encoding failed");
-            return;
+            return false;
         }
         Err(error) => {
             warn!(delivery_stream = %name, %error, "Encoding task failed");
-            return;
+            return false;
         }
     };
     let body_len = body.len();
@@ -338,6 +343,7 @@ async fn flush(
     debug!(delivery_stream = %name, shard, first = first.offset, last = last.offset, key = %plan.key, bytes = body_len, "Object delivered");
     state.records.clear();
     state.fill = Fill::default();
+    true
 }
 
 /// The key of a new buffer: prefix (rendered at the first record's arrival time) + name.
