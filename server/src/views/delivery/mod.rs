@@ -145,6 +145,8 @@ pub struct Failure {
     pub details: String,
     /// When the failures began (ms).
     pub since_ms: i64,
+    /// Reading the source failed (rather than storing an object).
+    pub source: bool,
 }
 
 /// One delivery stream's live state.
@@ -177,14 +179,26 @@ impl Entry {
             .clone()
     }
 
-    fn set_failure(&self, details: String, now_ms: i64) {
+    fn set_failure(&self, details: String, now_ms: i64, source: bool) {
         let mut failure = lock(&self.failure);
         let since_ms = failure.as_ref().map_or(now_ms, |f| f.since_ms);
-        *failure = Some(Failure { details, since_ms });
+        *failure = Some(Failure {
+            details,
+            since_ms,
+            source,
+        });
     }
 
     fn clear_failure(&self) {
         *lock(&self.failure) = None;
+    }
+
+    /// Clears a failure to read the source (the source is readable again).
+    fn clear_source_failure(&self) {
+        let mut failure = lock(&self.failure);
+        if failure.as_ref().is_some_and(|f| f.source) {
+            *failure = None;
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
+use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
 /// Where and how one bucket is reached.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -149,16 +149,29 @@ impl Sink {
         let path =
             Path::parse(key).map_err(|error| format!("Invalid object key {key:?}: {error}"))?;
         if body.len() >= self.settings.multipart_bytes_min {
-            let upload = store
+            let mut upload = store
                 .put_multipart(&path)
                 .await
                 .map_err(|error| error.to_string())?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.settings.part_bytes);
-            writer.put(body);
-            match writer.finish().await {
-                Ok(_) => Ok(()),
-                Err(error) => Err(error.to_string()),
+            // At most 128 MiB / part_bytes parts, uploaded concurrently.
+            let part_bytes = self.settings.part_bytes.max(1);
+            let parts: Vec<_> = (0..body.len())
+                .step_by(part_bytes)
+                .map(|start| {
+                    let end = (start + part_bytes).min(body.len());
+                    upload.put_part(PutPayload::from(body.slice(start..end)))
+                })
+                .collect();
+            let uploaded = match futures::future::try_join_all(parts).await {
+                Ok(_) => upload.complete().await.map(|_| ()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = uploaded {
+                // Best effort: an upload left behind holds no object, only storage.
+                let _ = upload.abort().await;
+                return Err(error.to_string());
             }
+            Ok(())
         } else {
             store
                 .put(&path, PutPayload::from(body))
@@ -178,7 +191,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut settings = SinkSettings {
             multipart_bytes_min: 1024,
-            part_bytes: 5 * 1024 * 1024,
+            part_bytes: 1000,
             ..SinkSettings::default()
         };
         settings.buckets.insert(

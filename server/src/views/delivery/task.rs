@@ -88,11 +88,15 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             Source::KinesisStream { stream, .. } => stream.clone(),
         };
         let info = match context.log.stream(&stream) {
-            Ok(info) => info,
+            Ok(info) => {
+                entry.clear_source_failure();
+                info
+            }
             Err(error) => {
                 entry.set_failure(
                     format!("Cannot read source stream {stream}: {error}"),
                     context.log.now_ms(),
+                    true,
                 );
                 wait(&entry, poll).await;
                 continue;
@@ -416,7 +420,7 @@ where
                 if failures == 1 {
                     warn!(delivery_stream = %entry.definition().name, %error, "Could not {what}; retrying with backoff");
                 }
-                entry.set_failure(details, context.log.now_ms());
+                entry.set_failure(details, context.log.now_ms(), false);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(context.settings.retry_backoff_max);
             }
