@@ -291,6 +291,20 @@ def test_kinesis_stream_as_source_delivers_every_shard(setup):
     # The Kinesis API does not see delivery streams' own streams.
     assert kinesis.list_streams()["StreamNames"] == [stream]
 
+    # A split: the parent is delivered to its end, then its children are read.
+    shard = kinesis.list_shards(StreamName=stream)["Shards"][0]
+    middle = (int(shard["HashKeyRange"]["StartingHashKey"]) + int(
+        shard["HashKeyRange"]["EndingHashKey"])) // 2
+    kinesis.split_shard(
+        StreamName=stream, ShardToSplit=shard["ShardId"], NewStartingHashKey=str(middle)
+    )
+    split = [f"split-{i}".encode() for i in range(40)]
+    kinesis.put_records(
+        StreamName=stream, Records=[{"Data": d, "PartitionKey": d.decode()} for d in split]
+    )
+    found = wait_lines(s3, bucket, len(after) + len(split), prefix="k/")
+    assert sorted(lines_of(found)) == sorted(after + split)
+
 
 def test_buffering_by_size_and_by_interval(setup):
     server, firehose, s3, bucket = setup

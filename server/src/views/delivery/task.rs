@@ -109,6 +109,11 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
         let mut progressed = false;
         let mut next_due_ms: Option<i64> = None;
         for shard in &info.shards {
+            // Kinesis's rule: a child shard is read only once its parents are delivered to
+            // their end, so records of one key stay in order across a split or merge.
+            if !parents_delivered(shard, &info, &shards) {
+                continue;
+            }
             let state = match shards.entry(shard.id) {
                 std::collections::btree_map::Entry::Occupied(state) => state.into_mut(),
                 std::collections::btree_map::Entry::Vacant(vacant) => {
@@ -149,6 +154,27 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             wait(&entry, due.min(poll)).await;
         }
     }
+}
+
+/// Whether every parent of `shard` is closed and delivered to its end (or gone from the
+/// catalog). Parents have smaller ids, so in a round they are visited before their children.
+fn parents_delivered(
+    shard: &storage::ShardInfo,
+    info: &storage::StreamInfo,
+    states: &BTreeMap<u32, ShardState>,
+) -> bool {
+    [shard.parent, shard.adjacent_parent]
+        .into_iter()
+        .flatten()
+        .all(|parent| match info.shard(parent) {
+            None => true,
+            Some(parent_info) => match parent_info.ending_offset {
+                None => false,
+                Some(end) => states
+                    .get(&parent)
+                    .is_some_and(|state| state.next >= end && state.records.is_empty()),
+            },
+        })
 }
 
 async fn wait(entry: &Entry, timeout: Duration) {
@@ -431,6 +457,83 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shard(id: u32, parents: [Option<u32>; 2], ending: Option<u64>) -> storage::ShardInfo {
+        storage::ShardInfo {
+            id,
+            hash_start: 0,
+            hash_end: u128::MAX,
+            parent: parents[0],
+            adjacent_parent: parents[1],
+            starting_offset: 0,
+            ending_offset: ending,
+            created_ms: 0,
+        }
+    }
+
+    fn state(next: u64, buffered: bool) -> ShardState {
+        let mut state = ShardState {
+            next,
+            records: Vec::new(),
+            fill: Fill::default(),
+            plan: None,
+        };
+        if buffered {
+            state.records.push(Record {
+                offset: next - 1,
+                timestamp_ms: 0,
+                key: Bytes::new(),
+                hash_key: None,
+                attributes: Bytes::new(),
+                data: Bytes::new(),
+            });
+        }
+        state
+    }
+
+    #[test]
+    fn children_wait_until_their_parents_are_delivered_to_the_end() {
+        let info = storage::StreamInfo {
+            name: "s".into(),
+            id: 0,
+            retention: Duration::from_secs(86_400),
+            created_ms: 0,
+            shards: vec![
+                shard(0, [None, None], Some(10)),
+                shard(1, [None, None], Some(5)),
+                shard(2, [Some(0), Some(1)], None),
+                shard(3, [Some(7), None], None),
+            ],
+            next_shard_id: 4,
+        };
+        let merged = &info.shards[2];
+        let mut states = BTreeMap::new();
+        assert!(
+            !parents_delivered(merged, &info, &states),
+            "parents not started"
+        );
+        states.insert(0, state(10, false));
+        states.insert(1, state(5, true));
+        assert!(
+            !parents_delivered(merged, &info, &states),
+            "a parent's buffer is pending"
+        );
+        states.insert(1, state(5, false));
+        assert!(parents_delivered(merged, &info, &states));
+        states.insert(0, state(9, false));
+        assert!(
+            !parents_delivered(merged, &info, &states),
+            "a parent is not read to its end"
+        );
+        assert!(
+            parents_delivered(&info.shards[0], &info, &states),
+            "no parents"
+        );
+        assert!(
+            parents_delivered(&info.shards[3], &info, &states),
+            "parent expired"
+        );
+    }
 
     #[test]
     fn plans_round_trip() {
