@@ -135,6 +135,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         io = %log.io_backend(),
         fsync = %fsync,
         streams = log.list_streams().len(),
+        delivery_streams = delivery.list().len(),
         "Strata is ready"
     );
 
