@@ -238,6 +238,8 @@ pub struct BufferId<'a> {
     pub created_ms: i64,
     /// The source stream (engine name).
     pub source: &'a str,
+    /// The source stream's id (a stream created again under its name has another).
+    pub source_id: u64,
     /// The source shard.
     pub shard: u32,
     /// The first record's offset.
@@ -255,6 +257,7 @@ impl BufferId<'_> {
         hash.update(self.created_ms.to_be_bytes());
         hash.update(self.source.as_bytes());
         hash.update([0]);
+        hash.update(self.source_id.to_be_bytes());
         hash.update(self.shard.to_be_bytes());
         hash.update(self.first_offset.to_be_bytes());
         hash.update(self.last_offset.to_be_bytes());
@@ -398,6 +401,7 @@ mod tests {
             delivery_stream: "clicks",
             created_ms: 5,
             source: "firehose:clicks",
+            source_id: 3,
             shard: 0,
             first_offset: 10,
             last_offset: 19,
@@ -415,6 +419,11 @@ mod tests {
             ..id.clone()
         };
         assert_ne!(id.seed(), other.seed());
+        let other_stream = BufferId {
+            source_id: 4,
+            ..id.clone()
+        };
+        assert_ne!(id.seed(), other_stream.seed());
         let other_shard = BufferId { shard: 1, ..id };
         assert_ne!(
             unique_suffix(&other_shard.seed()),

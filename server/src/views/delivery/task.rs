@@ -4,8 +4,8 @@
 //! For each source shard the task reads from its position, adds records to the shard's
 //! buffer, and flushes the buffer once [`buffer::Fill::should_flush`] says so. A flush:
 //!
-//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<shard>`: the buffer's end
-//!    offset and object key), unless the buffer is the one a plan already names;
+//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<stream id>/<shard>`: the
+//!    buffer's end offset and object key), unless the buffer is the one a plan already names;
 //! 2. encodes the records and puts the object under that key, retrying with exponential
 //!    backoff (`retry_backoff_min` doubling up to `retry_backoff_max`) for as long as it
 //!    fails, reporting the failure to Describe meanwhile;
@@ -80,6 +80,7 @@ struct ShardState {
 /// Runs until aborted.
 pub async fn run(context: Context, entry: Arc<Entry>) {
     let mut shards: BTreeMap<u32, ShardState> = BTreeMap::new();
+    let mut source_id: Option<u64> = None;
     let poll = context.settings.poll_interval;
     loop {
         let definition = entry.definition();
@@ -102,6 +103,11 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                 continue;
             }
         };
+        // A source stream deleted and created again under its name starts from scratch.
+        if source_id != Some(info.id) {
+            shards.clear();
+            source_id = Some(info.id);
+        }
         let hints = Hints {
             bytes_max: u64::from(definition.destination.buffer_mib) * 1024 * 1024,
             interval_ms: i64::from(definition.destination.buffer_seconds) * 1000,
@@ -117,23 +123,15 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             let state = match shards.entry(shard.id) {
                 std::collections::btree_map::Entry::Occupied(state) => state.into_mut(),
                 std::collections::btree_map::Entry::Vacant(vacant) => {
-                    vacant.insert(initial_state(&context.log, &definition, &stream, shard))
+                    vacant.insert(initial_state(&context.log, &definition, &info, shard))
                 }
             };
-            progressed |= read_shard(
-                &context,
-                &entry,
-                &definition,
-                &stream,
-                shard.id,
-                state,
-                hints,
-            )
-            .await;
+            progressed |=
+                read_shard(&context, &entry, &definition, &info, shard.id, state, hints).await;
             let now_ms = context.log.now_ms();
             if state.fill.should_flush(hints, now_ms) {
                 // A planned buffer still missing records is not progress: wait for them.
-                progressed |= flush(&context, &entry, &definition, &stream, shard.id, state).await;
+                progressed |= flush(&context, &entry, &definition, &info, shard.id, state).await;
             } else if let Some(due) = state.fill.due_in_ms(hints, now_ms) {
                 next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
             }
@@ -181,13 +179,20 @@ async fn wait(entry: &Entry, timeout: Duration) {
     let _ = tokio::time::timeout(timeout, entry.wake.notified()).await;
 }
 
+/// The plan property's key of a source shard: the stream's id is part of it, so a plan of a
+/// deleted stream never applies to a new stream of the same name.
+fn plan_key(source: &storage::StreamInfo, shard: u32) -> String {
+    format!("{}/{}/{shard}", source.name, source.id)
+}
+
 fn initial_state(
     log: &Log,
     definition: &Definition,
-    stream: &str,
+    source: &storage::StreamInfo,
     shard: &storage::ShardInfo,
 ) -> ShardState {
     let name = &definition.name;
+    let stream = source.name.as_str();
     let earliest = log
         .shard_bounds(stream, shard.id)
         .map_or(shard.starting_offset, |bounds| bounds.earliest);
@@ -196,7 +201,7 @@ fn initial_state(
         .unwrap_or(shard.starting_offset)
         .max(earliest);
     let plan = log
-        .property(&plan_namespace(name), &format!("{stream}/{}", shard.id))
+        .property(&plan_namespace(name), &plan_key(source, shard.id))
         .and_then(|bytes| Plan::decode(&bytes))
         .filter(|plan| plan.end > next);
     if let Some(plan) = &plan {
@@ -216,11 +221,12 @@ async fn read_shard(
     context: &Context,
     entry: &Entry,
     definition: &Definition,
-    stream: &str,
+    source: &storage::StreamInfo,
     shard: u32,
     state: &mut ShardState,
     hints: Hints,
 ) -> bool {
+    let stream = source.name.as_str();
     let limits = ReadLimits {
         records_max: READ_RECORDS_MAX,
         bytes_max: READ_BYTES_MAX,
@@ -266,7 +272,7 @@ async fn read_shard(
         state.records.push(record);
         let planned_end_reached = state.plan.as_ref().is_some_and(|p| p.end == state.next);
         if planned_end_reached || (state.plan.is_none() && state.fill.full(hints)) {
-            flush(context, entry, definition, stream, shard, state).await;
+            flush(context, entry, definition, source, shard, state).await;
         }
     }
     true
@@ -278,10 +284,11 @@ async fn flush(
     context: &Context,
     entry: &Entry,
     definition: &Definition,
-    stream: &str,
+    source: &storage::StreamInfo,
     shard: u32,
     state: &mut ShardState,
 ) -> bool {
+    let stream = source.name.as_str();
     let (Some(first), Some(last)) = (state.records.first(), state.records.last()) else {
         return false;
     };
@@ -298,12 +305,12 @@ async fn flush(
         None => {
             let plan = Plan {
                 end,
-                key: object_key(definition, stream, shard, first, last),
+                key: object_key(definition, source, shard, first, last),
             };
             retry(context, entry, "record the delivery plan", || {
                 let log = context.log.clone();
                 let namespace = plan_namespace(name);
-                let key = format!("{stream}/{shard}");
+                let key = plan_key(source, shard);
                 let value = plan.encode();
                 async move { blocking(move || log.put_property(&namespace, &key, value)).await }
             })
@@ -379,7 +386,7 @@ async fn flush(
 /// The key of a new buffer: prefix (rendered at the first record's arrival time) + name.
 fn object_key(
     definition: &Definition,
-    stream: &str,
+    source: &storage::StreamInfo,
     shard: u32,
     first: &Record,
     last: &Record,
@@ -387,7 +394,8 @@ fn object_key(
     let id = BufferId {
         delivery_stream: &definition.name,
         created_ms: definition.created_ms,
-        source: stream,
+        source: &source.name,
+        source_id: source.id,
         shard,
         first_offset: first.offset,
         last_offset: last.offset,

@@ -109,10 +109,18 @@ async fn a_buffer_planned_before_a_crash_is_delivered_again_whole_under_its_key(
     view.put("ds", records(10)).await.unwrap();
     view.shutdown();
     // As if the task had planned offsets 0..6 and crashed around the put.
+    let backing = log.stream("firehose:ds").unwrap();
     log.put_property(
         &plan_namespace("ds"),
-        "firehose:ds/0",
+        &format!("firehose:ds/{}/0", backing.id),
         b"6\tplanned/ds-1-key".to_vec(),
+    )
+    .unwrap();
+    // A plan of an older stream of the same name does not apply.
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id + 100),
+        b"3\tstale/key".to_vec(),
     )
     .unwrap();
 
