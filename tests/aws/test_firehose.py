@@ -643,3 +643,24 @@ def test_a_bucket_mapped_to_a_local_directory_receives_files(start_server, tmp_p
     for path in files:
         key = path.relative_to(lake).as_posix()
         assert KEY_RE.match(key) and key.startswith("d/") and key.endswith(".gz"), key
+
+
+def test_signed_requests_are_verified_for_the_firehose_service(start_server, tmp_path):
+    from strata_aws import client_for
+
+    key_id, secret = "AKIDFIREHOSE", "firehose/test+secret"
+    server = start_server(config_toml=f'[auth.access_keys]\n{key_id} = "{secret}"\n')
+    good = client_for(server.endpoint, "firehose", access_key_id=key_id, secret_access_key=secret)
+    good.create_delivery_stream(
+        DeliveryStreamName="signed",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ROLE,
+            "BucketARN": "arn:aws:s3:::b",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 900},
+        },
+    )
+    assert good.list_delivery_streams()["DeliveryStreamNames"] == ["signed"]
+    bad = client_for(server.endpoint, "firehose", access_key_id=key_id, secret_access_key="no")
+    with pytest.raises(bad.exceptions.ClientError) as caught:
+        bad.list_delivery_streams()
+    assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
