@@ -338,6 +338,30 @@ mod tests {
         assert_eq!(decoded, Some(definition));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_settings_and_tags_round_trip(
+            prefix in "\\PC{0,40}",
+            tag_key in "\\PC{1,20}",
+            tag_value in proptest::option::of("\\PC{0,20}"),
+        ) {
+            let mut definition = sample();
+            definition.destination.prefix = Some(prefix);
+            definition.tags.insert(tag_key, tag_value);
+            proptest::prop_assert_eq!(
+                Definition::decode("clicks", &definition.encode()),
+                Some(definition)
+            );
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)
+        ) {
+            let _ = Definition::decode("x", &bytes);
+        }
+    }
+
     #[test]
     fn damaged_definitions_are_refused_not_panicked_on() {
         assert_eq!(Definition::decode("x", b"\xff"), None);

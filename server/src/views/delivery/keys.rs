@@ -395,6 +395,46 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_prefix_text_parses_or_is_refused_without_panicking(
+            text in "(\\PC|!\\{|\\}|timestamp:|firehose:|yyyy|'){0,24}",
+            epoch_ms in proptest::prelude::any::<i64>(),
+            error_prefix in proptest::prelude::any::<bool>(),
+        ) {
+            let time = UtcTime::from_epoch_ms(epoch_ms);
+            if let Ok(prefix) = Prefix::parse(Some(&text), error_prefix) {
+                let rendered = prefix.render(&time, &[9u8; 32], "processing-failed");
+                proptest::prop_assert_eq!(
+                    rendered.clone(),
+                    prefix.render(&time, &[9u8; 32], "processing-failed")
+                );
+                if !Prefix::has_expressions(Some(&text)) {
+                    proptest::prop_assert!(rendered.starts_with(&text));
+                }
+            }
+        }
+
+        #[test]
+        fn utc_time_agrees_with_day_arithmetic(days in -1_000_000i64..1_000_000, ms in 0i64..86_400_000) {
+            let time = UtcTime::from_epoch_ms(days * 86_400_000 + ms);
+            proptest::prop_assert!((1..=12).contains(&time.month));
+            proptest::prop_assert!((1..=31).contains(&time.day));
+            proptest::prop_assert_eq!(
+                i64::from(time.hour) * 3_600_000
+                    + i64::from(time.minute) * 60_000
+                    + i64::from(time.second) * 1000
+                    + i64::from(time.millisecond),
+                ms
+            );
+            // The next day is the next date.
+            let next = UtcTime::from_epoch_ms((days + 1) * 86_400_000 + ms);
+            proptest::prop_assert!(
+                (next.year, next.month, next.day) > (time.year, time.month, time.day)
+            );
+        }
+    }
+
     #[test]
     fn object_names_follow_firehose_and_depend_only_on_the_buffer() {
         let id = BufferId {
