@@ -437,11 +437,22 @@ impl DeliveryStreams {
             .into_iter()
             .map(|data| NewRecord::new(Bytes::new(), data))
             .collect();
-        let ack = self
+        let ack = match self
             .inner
             .log
             .append(&backing_stream(name), 0, records)
-            .await?;
+            .await
+        {
+            Ok(ack) => ack,
+            // Deleted while the request was on its way.
+            Err(storage::Error::StreamNotFound(_)) => {
+                return Err(Error::NotFound {
+                    name: name.to_owned(),
+                    account: self.inner.settings.account.clone(),
+                });
+            }
+            Err(error) => return Err(error.into()),
+        };
         let metrics = &entry.metrics;
         metrics
             .records_in
