@@ -10,6 +10,10 @@
 //!    `STRATA_NATIVE`, `STRATA_LOG`);
 //! 4. command-line flags (`--data-dir`, `--fsync`, `--io`, `--http`, `--native`).
 //!
+//! The AWS SDK's variables for the S3 store of delivery streams (`AWS_ENDPOINT_URL_S3`,
+//! `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) are a layer
+//! just above the defaults ([`Layer::from_aws_env`]): a fallback that the file overrides.
+//!
 //! Every layer has the shape of the TOML file with every key optional ([`Layer`]). Values stay
 //! raw until [`Config::resolve`] has picked each key's winner; only then is each one parsed and
 //! checked, so a bad value is reported once, naming the key and the layer it came from
@@ -34,6 +38,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use storage::{Fsync, IoBackend, LogConfig};
 
+use crate::views::delivery::sink::{BucketSettings, SinkSettings};
+
 /// The validated configuration of `strata serve`.
 #[derive(Debug)]
 pub struct Config {
@@ -47,6 +53,21 @@ pub struct Config {
     pub kinesis: KinesisConfig,
     /// Request authentication: `[auth]`.
     pub auth: AuthConfig,
+    /// Delivery streams and their object stores: `[delivery]`.
+    pub delivery: DeliveryConfig,
+}
+
+/// The validated `[delivery]` section.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Where objects go: the global store settings and per-bucket overrides.
+    pub sink: SinkSettings,
+    /// First wait after a failed put; doubles up to `retry_backoff_max`.
+    pub retry_backoff_min: Duration,
+    /// Longest wait between two attempts.
+    pub retry_backoff_max: Duration,
+    /// How often an idle delivery task looks for new records and due buffers.
+    pub poll_interval: Duration,
 }
 
 /// The validated `[kinesis]` section.
@@ -203,6 +224,55 @@ pub struct Layer {
     /// Request authentication.
     #[serde(default)]
     pub auth: AuthLayer,
+    /// Delivery streams.
+    #[serde(default)]
+    pub delivery: DeliveryLayer,
+}
+
+/// The `[delivery]` section of a [`Layer`]: the S3-compatible store delivery streams write
+/// to. Without a file setting, the AWS SDK environment variables are used (below the file:
+/// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`; `AWS_REGION`; `AWS_ACCESS_KEY_ID` and
+/// `AWS_SECRET_ACCESS_KEY`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryLayer {
+    /// The S3 endpoint URL (`http://127.0.0.1:9000`). Default: AWS's regional endpoint.
+    pub s3_endpoint: Option<String>,
+    /// The signing region. Default `us-east-1`.
+    pub s3_region: Option<String>,
+    /// Access key id; without keys requests are unsigned.
+    pub s3_access_key_id: Option<String>,
+    /// Secret access key.
+    pub s3_secret_access_key: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`). Default: true when an endpoint is set.
+    pub s3_path_style: Option<bool>,
+    /// Objects of at least this many bytes are uploaded in 8 MiB parts. Default 16777216.
+    pub multipart_bytes_min: Option<u64>,
+    /// First wait after a failed put, in milliseconds; doubles per failure. Default 100.
+    pub retry_backoff_min_ms: Option<u64>,
+    /// Longest wait between two attempts, in milliseconds. Default 10000.
+    pub retry_backoff_max_ms: Option<u64>,
+    /// Per-bucket settings (`[delivery.buckets.<bucket>]`), replacing the global ones for
+    /// that bucket.
+    pub buckets: Option<std::collections::BTreeMap<String, BucketLayer>>,
+}
+
+/// `[delivery.buckets.<bucket>]`: one bucket's store.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketLayer {
+    /// The S3 endpoint URL.
+    pub endpoint: Option<String>,
+    /// The signing region (default: `delivery.s3_region`).
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<String>,
+    /// Path-style requests (default: true when an endpoint is set).
+    pub path_style: Option<bool>,
+    /// Deliver into this local directory instead of S3 (objects become files under it).
+    pub directory: Option<PathBuf>,
 }
 
 /// The `[kinesis]` section of a [`Layer`].
@@ -345,6 +415,43 @@ impl Layer {
                     _ => None,
                 },
             },
+            delivery: DeliveryLayer::default(),
+        })
+    }
+}
+
+impl Layer {
+    /// The AWS SDK's environment variables as a layer below the config file: the store
+    /// delivery streams write to when the file does not say.
+    pub fn from_aws_env(
+        lookup: impl Fn(&'static str) -> Option<OsString>,
+    ) -> Result<Self, ConfigError> {
+        let text = |var: &'static str, key: &'static str| -> Result<Option<String>, ConfigError> {
+            lookup(var)
+                .map(|value| {
+                    value
+                        .into_string()
+                        .map_err(|_| ConfigError::NotUnicode { key, var })
+                })
+                .transpose()
+                .map(|value| value.filter(|v| !v.is_empty()))
+        };
+        let endpoint = match text("AWS_ENDPOINT_URL_S3", keys::S3_ENDPOINT.name)? {
+            Some(endpoint) => Some(endpoint),
+            None => text("AWS_ENDPOINT_URL", keys::S3_ENDPOINT.name)?,
+        };
+        Ok(Self {
+            delivery: DeliveryLayer {
+                s3_endpoint: endpoint,
+                s3_region: text("AWS_REGION", keys::S3_REGION.name)?,
+                s3_access_key_id: text("AWS_ACCESS_KEY_ID", keys::S3_ACCESS_KEY_ID.name)?,
+                s3_secret_access_key: text(
+                    "AWS_SECRET_ACCESS_KEY",
+                    keys::S3_SECRET_ACCESS_KEY.name,
+                )?,
+                ..DeliveryLayer::default()
+            },
+            ..Self::default()
         })
     }
 }
@@ -415,6 +522,27 @@ pub mod keys {
     pub const SHARD_WRITE_LIMITS: Key = key("kinesis.shard_write_limits");
     /// `auth.access_keys` (one pair from the environment).
     pub const ACCESS_KEY_ID: Key = key_with("auth.access_keys", "STRATA_ACCESS_KEY_ID", None);
+    /// `delivery.s3_endpoint`.
+    pub const S3_ENDPOINT: Key = key_with("delivery.s3_endpoint", "AWS_ENDPOINT_URL_S3", None);
+    /// `delivery.s3_region`.
+    pub const S3_REGION: Key = key_with("delivery.s3_region", "AWS_REGION", None);
+    /// `delivery.s3_access_key_id`.
+    pub const S3_ACCESS_KEY_ID: Key =
+        key_with("delivery.s3_access_key_id", "AWS_ACCESS_KEY_ID", None);
+    /// `delivery.s3_secret_access_key`.
+    pub const S3_SECRET_ACCESS_KEY: Key = key_with(
+        "delivery.s3_secret_access_key",
+        "AWS_SECRET_ACCESS_KEY",
+        None,
+    );
+    /// `delivery.multipart_bytes_min`.
+    pub const MULTIPART_BYTES_MIN: Key = key("delivery.multipart_bytes_min");
+    /// `delivery.retry_backoff_min_ms`.
+    pub const RETRY_BACKOFF_MIN_MS: Key = key("delivery.retry_backoff_min_ms");
+    /// `delivery.retry_backoff_max_ms`.
+    pub const RETRY_BACKOFF_MAX_MS: Key = key("delivery.retry_backoff_max_ms");
+    /// `delivery.buckets`.
+    pub const BUCKETS: Key = key("delivery.buckets");
     /// The secret of `STRATA_ACCESS_KEY_ID`.
     pub const SECRET_ACCESS_KEY: Key =
         key_with("auth.access_keys", "STRATA_SECRET_ACCESS_KEY", None);
@@ -516,7 +644,10 @@ pub fn load(
     env: impl Fn(&'static str) -> Option<OsString>,
     flags: Layer,
 ) -> Result<Config, ConfigError> {
-    let mut layers = vec![(Origin::Default, defaults::layer())];
+    let mut layers = vec![
+        (Origin::Default, defaults::layer()),
+        (Origin::Env, Layer::from_aws_env(&env)?),
+    ];
     if let Some(path) = file {
         layers.push((Origin::File(path.to_path_buf()), Layer::from_file(path)?));
     }
@@ -606,6 +737,7 @@ impl Config {
                 format: parse(layers, keys::LOG_FORMAT, |l| l.log.format.as_ref())?,
             },
             kinesis: kinesis(layers)?,
+            delivery: delivery(layers)?,
             auth: AuthConfig {
                 access_keys: layers
                     .iter()
@@ -652,6 +784,132 @@ fn kinesis(layers: &[(Origin, Layer)]) -> Result<KinesisConfig, ConfigError> {
         account: account.clone(),
         state_change: Duration::from_millis(state_change_ms),
         shard_write_limits,
+    })
+}
+
+/// The value of `key` in the highest layer that sets it, if any layer does.
+fn optional<'a, T: ?Sized>(
+    layers: &'a [(Origin, Layer)],
+    get: impl Fn(&'a Layer) -> Option<&'a T>,
+) -> Option<(&'a T, &'a Origin)> {
+    layers
+        .iter()
+        .rev()
+        .find_map(|(origin, layer)| get(layer).map(|value| (value, origin)))
+}
+
+/// Checks an endpoint URL: `http://` or `https://` and a host.
+fn endpoint(key: Key, origin: &Origin, url: &str) -> Result<String, ConfigError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::invalid(
+            key,
+            origin,
+            url,
+            "expected an http:// or https:// URL such as `http://127.0.0.1:9000`",
+        )),
+    }
+}
+
+/// The `[delivery]` section.
+fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
+    let endpoint_of = |found: Option<(&String, &Origin)>| {
+        found
+            .map(|(url, origin)| endpoint(keys::S3_ENDPOINT, origin, url))
+            .transpose()
+    };
+    let global_endpoint = endpoint_of(optional(layers, |l| l.delivery.s3_endpoint.as_ref()))?;
+    let (region, _) = pick(layers, keys::S3_REGION, |l| l.delivery.s3_region.as_ref())?;
+    let access_key_id = optional(layers, |l| l.delivery.s3_access_key_id.as_ref());
+    let secret = optional(layers, |l| l.delivery.s3_secret_access_key.as_ref());
+    if let (Some((_, origin)), None) = (access_key_id, secret) {
+        return Err(ConfigError::invalid(
+            keys::S3_SECRET_ACCESS_KEY,
+            origin,
+            "",
+            "must be set with `delivery.s3_access_key_id`",
+        ));
+    }
+    let path_style = optional(layers, |l| l.delivery.s3_path_style.as_ref()).map(|(v, _)| *v);
+    let default = BucketSettings {
+        path_style: path_style.unwrap_or(global_endpoint.is_some()),
+        endpoint: global_endpoint,
+        region: region.clone(),
+        access_key_id: access_key_id.map(|(v, _)| v.clone()),
+        secret_access_key: secret.map(|(v, _)| v.clone()),
+        directory: None,
+    };
+    let mut buckets = std::collections::BTreeMap::new();
+    if let Some((table, origin)) = optional(layers, |l| l.delivery.buckets.as_ref()) {
+        for (bucket, layer) in table {
+            let endpoint = layer
+                .endpoint
+                .as_ref()
+                .map(|url| endpoint(keys::BUCKETS, origin, url))
+                .transpose()?;
+            let uses_default_store = endpoint.is_none() && layer.directory.is_none();
+            buckets.insert(
+                bucket.clone(),
+                BucketSettings {
+                    path_style: layer.path_style.unwrap_or(if uses_default_store {
+                        default.path_style
+                    } else {
+                        endpoint.is_some()
+                    }),
+                    endpoint: endpoint.or_else(|| {
+                        uses_default_store
+                            .then(|| default.endpoint.clone())
+                            .flatten()
+                    }),
+                    region: layer.region.clone().unwrap_or_else(|| region.clone()),
+                    access_key_id: layer
+                        .access_key_id
+                        .clone()
+                        .or_else(|| default.access_key_id.clone()),
+                    secret_access_key: layer
+                        .secret_access_key
+                        .clone()
+                        .or_else(|| default.secret_access_key.clone()),
+                    directory: layer.directory.clone(),
+                },
+            );
+        }
+    }
+    let multipart_bytes_min = positive(layers, keys::MULTIPART_BYTES_MIN, |l| {
+        l.delivery.multipart_bytes_min.as_ref()
+    })?;
+    let backoff_min = positive(layers, keys::RETRY_BACKOFF_MIN_MS, |l| {
+        l.delivery.retry_backoff_min_ms.as_ref()
+    })?;
+    let (&backoff_max, origin) = pick(layers, keys::RETRY_BACKOFF_MAX_MS, |l| {
+        l.delivery.retry_backoff_max_ms.as_ref()
+    })?;
+    if backoff_max < backoff_min {
+        return Err(ConfigError::invalid(
+            keys::RETRY_BACKOFF_MAX_MS,
+            origin,
+            backoff_max,
+            format_args!(
+                "must be at least `{}` ({backoff_min})",
+                keys::RETRY_BACKOFF_MIN_MS.name
+            ),
+        ));
+    }
+    Ok(DeliveryConfig {
+        sink: SinkSettings {
+            default,
+            buckets,
+            multipart_bytes_min: usize::try_from(multipart_bytes_min).unwrap_or(usize::MAX),
+            ..SinkSettings::default()
+        },
+        retry_backoff_min: Duration::from_millis(backoff_min),
+        retry_backoff_max: Duration::from_millis(backoff_max),
+        poll_interval: Duration::from_millis(100),
     })
 }
 

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::listener::http::HttpState;
 use crate::shutdown::{Signal, Signals};
+use crate::views::delivery::DeliveryStreams;
 use crate::views::streams::{Settings as StreamsSettings, Streams};
 
 /// Why `strata serve` stopped other than by a clean shutdown.
@@ -48,6 +49,9 @@ pub enum ServeError {
     /// A view could not start on the log.
     #[error("Cannot start the API views: {0}")]
     View(#[source] crate::views::streams::Error),
+    /// The delivery streams could not be loaded.
+    #[error("Cannot start the delivery streams: {0}")]
+    Delivery(#[source] crate::views::delivery::Error),
     /// A blocking storage task panicked or was cancelled.
     #[error("A storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -94,6 +98,18 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .await?
         .map_err(ServeError::View)?
     };
+    let delivery = {
+        let log = log.clone();
+        let settings = crate::views::delivery::Settings {
+            region: config.kinesis.region.clone(),
+            account: config.kinesis.account.clone(),
+            sink: config.delivery.sink.clone(),
+            retry_backoff_min: config.delivery.retry_backoff_min,
+            retry_backoff_max: config.delivery.retry_backoff_max,
+            poll_interval: config.delivery.poll_interval,
+        };
+        DeliveryStreams::open(log, settings).map_err(ServeError::Delivery)?
+    };
     let (http_listener, http) = crate::listener::http::bind(config.server.http)
         .await
         .map_err(|source| ServeError::Bind {
@@ -109,6 +125,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         http_listener,
         Arc::new(HttpState {
             streams,
+            delivery: delivery.clone(),
             body_bytes_max: config.server.http_body_bytes_max,
             access_keys: config.auth.access_keys.clone(),
         }),
@@ -118,6 +135,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         io = %log.io_backend(),
         fsync = %fsync,
         streams = log.list_streams().len(),
+        delivery_streams = delivery.list().len(),
         "Strata is ready"
     );
 
@@ -127,6 +145,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     // the log is closed.
     native_server.abort();
     http_server.abort();
+    // Delivery tasks stop before the log closes; undelivered buffers resume from the durable
+    // cursors at the next start.
+    delivery.shutdown();
 
     // `close` flushes, fsyncs and joins the engine's threads: blocking work again. A second
     // signal abandons it: what was written is in the page cache and survives like a kill -9.

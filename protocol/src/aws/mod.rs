@@ -12,8 +12,10 @@
 //! - [`eventstream`]: the `application/vnd.amazon.eventstream` message encoding used by
 //!   SubscribeToShard.
 //! - [`kinesis`]: Kinesis Data Streams (`Kinesis_20131202`) shapes, error codes and limits.
+//! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
 
 pub mod body;
 pub mod eventstream;
+pub mod firehose;
 pub mod kinesis;
 pub mod sigv4;

@@ -3,6 +3,7 @@
 //! its view and encodes the answer; failures are mapped to AWS exceptions in each service's
 //! `error.rs`, and nowhere else.
 
+pub mod firehose;
 pub mod kinesis;
 
 use bytes::Bytes;

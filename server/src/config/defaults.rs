@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::{AuthLayer, KinesisLayer, Layer, LogLayer, ServerLayer, StorageLayer};
+use super::{AuthLayer, DeliveryLayer, KinesisLayer, Layer, LogLayer, ServerLayer, StorageLayer};
 
 /// A data directory beside the working directory, so a first `strata serve` needs no setup.
 pub const DATA_DIR: &str = "./strata-data";
@@ -60,6 +60,18 @@ pub const LOG_LEVEL: &str = "info";
 /// Human-readable lines.
 pub const LOG_FORMAT: &str = "text";
 
+/// The region delivery streams sign S3 requests for.
+pub const S3_REGION: &str = "us-east-1";
+
+/// 16 MiB: objects this large are uploaded in parts (a buffer holds up to 128 MiB).
+pub const MULTIPART_BYTES_MIN: u64 = 16 * 1024 * 1024;
+
+/// A failed put is retried after 100 ms, then after twice as long each time...
+pub const RETRY_BACKOFF_MIN_MS: u64 = 100;
+
+/// ...up to every 10 s, for as long as the store fails.
+pub const RETRY_BACKOFF_MAX_MS: u64 = 10_000;
+
 /// The defaults as the bottom layer of the configuration stack: every key is set.
 pub fn layer() -> Layer {
     Layer {
@@ -88,5 +100,12 @@ pub fn layer() -> Layer {
             shard_write_limits: Some(SHARD_WRITE_LIMITS),
         },
         auth: AuthLayer { access_keys: None },
+        delivery: DeliveryLayer {
+            s3_region: Some(S3_REGION.to_owned()),
+            multipart_bytes_min: Some(MULTIPART_BYTES_MIN),
+            retry_backoff_min_ms: Some(RETRY_BACKOFF_MIN_MS),
+            retry_backoff_max_ms: Some(RETRY_BACKOFF_MAX_MS),
+            ..DeliveryLayer::default()
+        },
     }
 }

@@ -291,3 +291,82 @@ fn storage_section_becomes_the_log_config_field_for_field() {
     assert_eq!(log.record_bytes_max, 512);
     assert_eq!(log.retention_check_interval, Duration::from_secs(7));
 }
+
+/// defaults → AWS env → file, as `load` stacks the S3 settings of `[delivery]`.
+fn resolve_delivery(file: &str, vars: &[(&'static str, &str)]) -> Result<Config, ConfigError> {
+    Config::resolve(&[
+        (Origin::Default, defaults::layer()),
+        (Origin::Env, Layer::from_aws_env(env(vars))?),
+        (Origin::File(PathBuf::from("strata.toml")), toml(file)),
+    ])
+}
+
+#[test]
+fn delivery_store_defaults_to_aws_unsigned() {
+    let config = resolve_delivery("", &[]).expect("valid");
+    let store = &config.delivery.sink.default;
+    assert_eq!(store.endpoint, None);
+    assert_eq!(store.region, "us-east-1");
+    assert!(!store.path_style);
+    assert_eq!(store.access_key_id, None);
+    assert_eq!(config.delivery.retry_backoff_max, Duration::from_secs(10));
+}
+
+#[test]
+fn aws_environment_is_the_fallback_and_the_file_wins() {
+    let vars = [
+        ("AWS_ENDPOINT_URL", "http://generic:1"),
+        ("AWS_ENDPOINT_URL_S3", "http://s3-only:2/"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKID"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ];
+    let config = resolve_delivery("", &vars).expect("valid");
+    let store = &config.delivery.sink.default;
+    assert_eq!(store.endpoint.as_deref(), Some("http://s3-only:2"));
+    assert!(store.path_style, "a custom endpoint means path-style");
+    assert_eq!(store.region, "eu-west-1");
+    assert_eq!(store.access_key_id.as_deref(), Some("AKID"));
+    let only_generic = resolve_delivery("", &vars[..1]).expect("valid");
+    assert_eq!(
+        only_generic.delivery.sink.default.endpoint.as_deref(),
+        Some("http://generic:1")
+    );
+
+    let file = "[delivery]\ns3_endpoint = \"https://minio:9000\"\ns3_path_style = false\n\
+                [delivery.buckets.local]\ndirectory = \"/tmp/lake\"\n\
+                [delivery.buckets.other]\nendpoint = \"http://other:9000\"\nregion = \"x-1\"\n";
+    let config = resolve_delivery(file, &vars).expect("valid");
+    let sink = &config.delivery.sink;
+    assert_eq!(sink.default.endpoint.as_deref(), Some("https://minio:9000"));
+    assert!(!sink.default.path_style);
+    assert_eq!(sink.default.region, "eu-west-1");
+    let local = &sink.buckets["local"];
+    assert_eq!(local.directory, Some(PathBuf::from("/tmp/lake")));
+    let other = &sink.buckets["other"];
+    assert_eq!(other.endpoint.as_deref(), Some("http://other:9000"));
+    assert!(other.path_style);
+    assert_eq!(other.region, "x-1");
+    assert_eq!(other.access_key_id.as_deref(), Some("AKID"));
+}
+
+#[test]
+fn bad_delivery_settings_name_their_key() {
+    let error = resolve_delivery("[delivery]\ns3_endpoint = \"minio:9000\"\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.s3_endpoint");
+    let error = resolve_delivery("[delivery]\ns3_access_key_id = \"a\"\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.s3_secret_access_key");
+    let error = resolve_delivery(
+        "[delivery]\nretry_backoff_min_ms = 500\nretry_backoff_max_ms = 100\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.retry_backoff_max_ms");
+    assert!(
+        Layer::from_toml(
+            Path::new("strata.toml"),
+            "[delivery.buckets.b]\nendpont = \"x\"\n"
+        )
+        .is_err()
+    );
+}

@@ -1,8 +1,9 @@
 //! The AWS HTTP listener: HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on one port.
 //!
-//! Every request is routed by its `X-Amz-Target` header (`Kinesis_20131202.<Op>`); the body
-//! is read whole, up to `body_bytes_max`, before anything is decoded. `GET /health` answers
-//! 200 for readiness probes. Each connection is its own task; a slow client holds only its
+//! Every request is routed by its `X-Amz-Target` header (`Kinesis_20131202.<Op>` or
+//! `Firehose_20150804.<Op>`); the body is read whole, up to `body_bytes_max`, before anything
+//! is decoded. `GET /health` answers 200 for readiness probes; `GET /metrics` serves the
+//! delivery streams' counters in the Prometheus text format. Each connection is its own task; a slow client holds only its
 //! own connection's buffers.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use protocol::aws::body::Format;
+use protocol::aws::firehose::TARGET_PREFIX as FIREHOSE;
 use protocol::aws::kinesis::{TARGET_PREFIX as KINESIS, errors as code};
 use protocol::aws::sigv4;
 use tokio::net::TcpListener;
@@ -29,12 +31,15 @@ use tracing::{debug, warn};
 
 use crate::api::kinesis::error::ApiError;
 use crate::api::{Reply, ReplyBody};
+use crate::views::delivery::DeliveryStreams;
 use crate::views::streams::Streams;
 
 /// What the HTTP listener serves.
 pub struct HttpState {
     /// The Kinesis view.
     pub streams: Streams,
+    /// The Firehose view.
+    pub delivery: DeliveryStreams,
     /// Largest request body accepted, in bytes.
     pub body_bytes_max: usize,
     /// Access key id → secret. Empty: any credentials (or none) are accepted.
@@ -80,6 +85,9 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
     if request.method() == http::Method::GET && request.uri().path() == "/health" {
         return plain(StatusCode::OK, "ok\n");
     }
+    if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
+        return metrics(&state.delivery);
+    }
     let header_text = |name: &str| {
         request
             .headers()
@@ -121,6 +129,8 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
     }
     let reply = if let Some(operation) = target.strip_prefix(KINESIS) {
         crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+    } else if let Some(operation) = target.strip_prefix(FIREHOSE) {
+        crate::api::firehose::handle(&state.delivery, operation, format, &body).await
     } else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header.".to_owned()
@@ -166,6 +176,8 @@ fn authenticate(
         });
     let service = if target.starts_with(KINESIS) {
         "kinesis"
+    } else if target.starts_with(FIREHOSE) {
+        "firehose"
     } else {
         ""
     };
@@ -195,6 +207,79 @@ fn authenticate(
                 message,
             }
         })
+}
+
+/// A metric: name, type, help and how to read it from a snapshot.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::views::delivery::MetricsSnapshot) -> u64,
+);
+
+/// The delivery streams' counters, in the Prometheus text format.
+fn metrics(delivery: &DeliveryStreams) -> Response<ResponseBody> {
+    let snapshots = delivery.metrics();
+    let series: [Series; 7] = [
+        (
+            "strata_delivery_records_in_total",
+            "counter",
+            "Records accepted or read from the source.",
+            |m| m.records_in,
+        ),
+        (
+            "strata_delivery_bytes_in_total",
+            "counter",
+            "Bytes of those records.",
+            |m| m.bytes_in,
+        ),
+        (
+            "strata_delivery_objects_total",
+            "counter",
+            "Objects stored.",
+            |m| m.objects_delivered,
+        ),
+        (
+            "strata_delivery_records_delivered_total",
+            "counter",
+            "Records in stored objects.",
+            |m| m.records_delivered,
+        ),
+        (
+            "strata_delivery_bytes_delivered_total",
+            "counter",
+            "Bytes of stored objects.",
+            |m| m.bytes_delivered,
+        ),
+        (
+            "strata_delivery_failures_total",
+            "counter",
+            "Failed attempts to store an object.",
+            |m| m.failures,
+        ),
+        (
+            "strata_delivery_freshness_milliseconds",
+            "gauge",
+            "Age of the oldest record not yet delivered.",
+            |m| u64::try_from(m.freshness_ms).unwrap_or(0),
+        ),
+    ];
+    let mut text = String::new();
+    for (name, kind, help, value) in series {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (stream, snapshot) in &snapshots {
+            text.push_str(&format!(
+                "{name}{{delivery_stream=\"{stream}\"}} {}\n",
+                value(snapshot)
+            ));
+        }
+    }
+    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(text))));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<ResponseBody> {

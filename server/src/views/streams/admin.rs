@@ -961,7 +961,13 @@ impl Streams {
 
     /// The account's shard and ON_DEMAND stream counts and limits.
     pub fn limits(&self) -> Limits {
-        let streams = self.inner.log.list_streams();
+        let streams: Vec<_> = self
+            .inner
+            .log
+            .list_streams()
+            .into_iter()
+            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
+            .collect();
         let open_shards: usize = streams
             .iter()
             .map(|info| info.shards.iter().filter(|shard| shard.is_open()).count())

@@ -288,6 +288,10 @@ impl Streams {
         };
         let name = resource.strip_prefix("stream/").ok_or_else(invalid)?;
         let name = name.split('/').next().unwrap_or_default();
+        // A delivery stream's own engine stream is not a Kinesis stream.
+        if crate::views::delivery::is_backing_stream(name) {
+            return Err(invalid());
+        }
         if name.is_empty() {
             return Err(invalid());
         }
@@ -390,6 +394,8 @@ impl Streams {
             .log
             .list_streams()
             .into_iter()
+            // A delivery stream's own engine stream is not a Kinesis stream.
+            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
             .map(|info| StreamView {
                 status: self.transition(&info.name).unwrap_or(Status::Active),
                 meta: StreamMeta::load(&self.inner.log, &info.name),

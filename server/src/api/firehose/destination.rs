@@ -1,0 +1,288 @@
+//! The S3 destination: shape ⇄ [`Destination`], checked once, for CreateDeliveryStream and
+//! UpdateDestination (whose update shape has the same members, all optional).
+
+use protocol::aws::firehose::limits::{
+    BUFFER_MIB_DEFAULT, BUFFER_MIB_MAX, BUFFER_MIB_MIN, BUFFER_SECONDS_DEFAULT, BUFFER_SECONDS_MAX,
+    BUFFER_SECONDS_MIN,
+};
+use protocol::aws::firehose::{
+    BufferingHints, CloudWatchLoggingOptions, EncryptionConfiguration, KmsEncryptionConfig,
+    ProcessingConfiguration, Processor, ProcessorParameter, S3DestinationConfiguration,
+    S3DestinationDescription,
+};
+
+use super::error::{ApiError, invalid};
+use crate::api::kinesis::validate::Checks;
+use crate::views::delivery::Destination;
+use crate::views::delivery::definition::bucket_of;
+use crate::views::delivery::encode::Compression;
+use crate::views::delivery::keys::Prefix;
+
+const COMPRESSIONS: [&str; 6] = [
+    "UNCOMPRESSED",
+    "GZIP",
+    "ZIP",
+    "Snappy",
+    "HADOOP_SNAPPY",
+    "ZSTD",
+];
+
+/// Applies `shape` onto `base` (a new destination's defaults, or the current one for an
+/// update), checking every member. `field` is the member's camelCase name in messages.
+pub fn apply(
+    field: &str,
+    shape: S3DestinationConfiguration,
+    base: Option<Destination>,
+    extended: bool,
+) -> Result<Destination, ApiError> {
+    let mut checks = Checks::new();
+    let creating = base.is_none();
+    if creating && shape.role_arn.is_none() {
+        checks.fail(&format!("{field}.roleARN"), None, "not be null");
+    }
+    if creating && shape.bucket_arn.is_none() {
+        checks.fail(&format!("{field}.bucketARN"), None, "not be null");
+    }
+    checks.length(
+        &format!("{field}.roleARN"),
+        shape.role_arn.as_deref(),
+        1,
+        512,
+    );
+    checks.length(
+        &format!("{field}.bucketARN"),
+        shape.bucket_arn.as_deref(),
+        1,
+        2048,
+    );
+    checks.pattern(
+        &format!("{field}.bucketARN"),
+        shape.bucket_arn.as_deref(),
+        |arn| bucket_of(arn).is_some(),
+        "arn:.*:s3:::[\\w\\.\\-]{1,255}",
+    );
+    checks.length(&format!("{field}.prefix"), shape.prefix.as_deref(), 0, 1024);
+    checks.length(
+        &format!("{field}.errorOutputPrefix"),
+        shape.error_output_prefix.as_deref(),
+        0,
+        1024,
+    );
+    if let Some(hints) = &shape.buffering_hints {
+        checks.range(
+            &format!("{field}.bufferingHints.sizeInMBs"),
+            hints.size_in_mbs,
+            BUFFER_MIB_MIN,
+            BUFFER_MIB_MAX,
+        );
+        checks.range(
+            &format!("{field}.bufferingHints.intervalInSeconds"),
+            hints.interval_in_seconds,
+            BUFFER_SECONDS_MIN,
+            BUFFER_SECONDS_MAX,
+        );
+    }
+    checks.one_of(
+        &format!("{field}.compressionFormat"),
+        shape.compression_format.as_deref(),
+        &COMPRESSIONS,
+    );
+    checks.finish()?;
+
+    if shape.data_format_conversion_configuration.is_some() {
+        return Err(invalid(
+            "DataFormatConversionConfiguration is not supported by Strata.",
+        ));
+    }
+    if shape.dynamic_partitioning_configuration.is_some() {
+        return Err(invalid(
+            "DynamicPartitioningConfiguration is not supported by Strata.",
+        ));
+    }
+    let compression = match shape.compression_format.as_deref() {
+        None => None,
+        Some(name) => Some(Compression::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "CompressionFormat {name} is not supported by Strata yet."
+            ))
+        })?),
+    };
+    let mut destination = base.unwrap_or_else(|| Destination {
+        extended,
+        role_arn: String::new(),
+        bucket_arn: String::new(),
+        prefix: None,
+        error_prefix: None,
+        buffer_mib: BUFFER_MIB_DEFAULT,
+        buffer_seconds: BUFFER_SECONDS_DEFAULT,
+        compression: Compression::Uncompressed,
+        kms_key: None,
+        delimiter: false,
+        processing_enabled: None,
+        file_extension: None,
+        custom_time_zone: None,
+        s3_backup_mode: None,
+        logging_enabled: None,
+        log_group: None,
+        log_stream: None,
+    });
+    destination.extended |= extended;
+    if let Some(role) = shape.role_arn {
+        destination.role_arn = role;
+    }
+    if let Some(bucket) = shape.bucket_arn {
+        destination.bucket_arn = bucket;
+    }
+    if let Some(prefix) = shape.prefix {
+        destination.prefix = (!prefix.is_empty()).then_some(prefix);
+    }
+    if let Some(prefix) = shape.error_output_prefix {
+        destination.error_prefix = (!prefix.is_empty()).then_some(prefix);
+    }
+    if let Some(hints) = shape.buffering_hints {
+        if let Some(mib) = hints.size_in_mbs.and_then(|v| u32::try_from(v).ok()) {
+            destination.buffer_mib = mib;
+        }
+        if let Some(seconds) = hints
+            .interval_in_seconds
+            .and_then(|v| u32::try_from(v).ok())
+        {
+            destination.buffer_seconds = seconds;
+        }
+    }
+    if let Some(compression) = compression {
+        destination.compression = compression;
+    }
+    if let Some(encryption) = shape.encryption_configuration {
+        destination.kms_key = encryption
+            .kms_encryption_config
+            .map(|kms| kms.aws_kms_key_arn);
+    }
+    if let Some(logging) = shape.cloud_watch_logging_options {
+        destination.logging_enabled = logging.enabled;
+        destination.log_group = logging.log_group_name;
+        destination.log_stream = logging.log_stream_name;
+    }
+    if let Some(processing) = shape.processing_configuration {
+        let mut delimiter = false;
+        for processor in processing.processors.unwrap_or_default() {
+            match processor.kind.as_str() {
+                "AppendDelimiterToRecord" => delimiter = true,
+                other => {
+                    return Err(invalid(format!(
+                        "Processor type {other} is not supported by Strata; AppendDelimiterToRecord is."
+                    )));
+                }
+            }
+        }
+        destination.processing_enabled = processing.enabled;
+        destination.delimiter = delimiter && processing.enabled != Some(false);
+    }
+    if let Some(mode) = shape.s3_backup_mode {
+        if mode != "Disabled" && mode != "Enabled" {
+            return Err(invalid(format!("S3BackupMode {mode} is not valid.")));
+        }
+        destination.s3_backup_mode = Some(mode);
+    }
+    if let Some(extension) = shape.file_extension {
+        let valid = extension.is_empty()
+            || (extension.starts_with('.')
+                && extension.len() > 1
+                && extension.len() <= 128
+                && extension.bytes().skip(1).all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"!-_.*'()".contains(&b)
+                }));
+        if !valid {
+            return Err(invalid(format!(
+                "FileExtension {extension} is not valid: it must start with a period followed by [0-9a-z!-_.*'()]."
+            )));
+        }
+        destination.file_extension = (!extension.is_empty()).then_some(extension);
+    }
+    if let Some(zone) = shape.custom_time_zone {
+        destination.custom_time_zone = (!zone.is_empty()).then_some(zone);
+    }
+    check_prefixes(&destination)?;
+    Ok(destination)
+}
+
+/// The prefix rules: expressions parse; a prefix with expressions needs an error prefix.
+fn check_prefixes(destination: &Destination) -> Result<(), ApiError> {
+    Prefix::parse(destination.prefix.as_deref(), false)
+        .map_err(|error| invalid(format!("Prefix is invalid: {error}")))?;
+    Prefix::parse(destination.error_prefix.as_deref(), true)
+        .map_err(|error| invalid(format!("ErrorOutputPrefix is invalid: {error}")))?;
+    if Prefix::has_expressions(destination.prefix.as_deref()) && destination.error_prefix.is_none()
+    {
+        return Err(invalid(
+            "ErrorOutputPrefix cannot be null or empty when expression is used in Prefix.",
+        ));
+    }
+    Ok(())
+}
+
+/// The description shape; `extended` adds the ExtendedS3 members.
+pub fn describe(destination: &Destination, extended: bool) -> S3DestinationDescription {
+    let processing = destination
+        .processing_enabled
+        .map(|enabled| ProcessingConfiguration {
+            enabled: Some(enabled),
+            processors: Some(if destination.delimiter {
+                vec![Processor {
+                    kind: "AppendDelimiterToRecord".into(),
+                    parameters: Some(Vec::<ProcessorParameter>::new()),
+                }]
+            } else {
+                Vec::new()
+            }),
+        });
+    S3DestinationDescription {
+        role_arn: destination.role_arn.clone(),
+        bucket_arn: destination.bucket_arn.clone(),
+        prefix: destination.prefix.clone(),
+        error_output_prefix: destination.error_prefix.clone(),
+        buffering_hints: BufferingHints {
+            size_in_mbs: Some(i64::from(destination.buffer_mib)),
+            interval_in_seconds: Some(i64::from(destination.buffer_seconds)),
+        },
+        compression_format: destination.compression.as_str().to_owned(),
+        encryption_configuration: match &destination.kms_key {
+            Some(key) => EncryptionConfiguration {
+                no_encryption_config: None,
+                kms_encryption_config: Some(KmsEncryptionConfig {
+                    aws_kms_key_arn: key.clone(),
+                }),
+            },
+            None => EncryptionConfiguration {
+                no_encryption_config: Some("NoEncryption".into()),
+                kms_encryption_config: None,
+            },
+        },
+        cloud_watch_logging_options: Some(CloudWatchLoggingOptions {
+            enabled: Some(destination.logging_enabled.unwrap_or(false)),
+            log_group_name: destination.log_group.clone(),
+            log_stream_name: destination.log_stream.clone(),
+        }),
+        processing_configuration: if extended { processing } else { None },
+        s3_backup_mode: if extended {
+            Some(
+                destination
+                    .s3_backup_mode
+                    .clone()
+                    .unwrap_or_else(|| "Disabled".into()),
+            )
+        } else {
+            None
+        },
+        file_extension: if extended {
+            destination.file_extension.clone()
+        } else {
+            None
+        },
+        custom_time_zone: if extended {
+            destination.custom_time_zone.clone()
+        } else {
+            None
+        },
+    }
+}

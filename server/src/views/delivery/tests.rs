@@ -1,0 +1,201 @@
+//! The delivery view on a real log with a directory "bucket": the crash-recovery plan and
+//! the cursor's rule (it moves only after the object is stored).
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use storage::{Log, LogConfig};
+
+use super::encode::Compression;
+use super::sink::BucketSettings;
+use super::*;
+
+fn settings(lake: &Path) -> Settings {
+    let mut settings = Settings {
+        retry_backoff_min: Duration::from_millis(10),
+        retry_backoff_max: Duration::from_millis(50),
+        poll_interval: Duration::from_millis(20),
+        ..Settings::default()
+    };
+    settings.sink.buckets.insert(
+        "lake".into(),
+        BucketSettings {
+            directory: Some(lake.to_path_buf()),
+            ..BucketSettings::default()
+        },
+    );
+    settings
+}
+
+fn definition(name: &str, buffer_seconds: u32) -> Definition {
+    Definition {
+        name: name.into(),
+        created_ms: 1,
+        updated_ms: None,
+        version: 1,
+        source: Source::DirectPut,
+        destination: Destination {
+            extended: true,
+            role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            bucket_arn: "arn:aws:s3:::lake".into(),
+            prefix: Some("p/".into()),
+            error_prefix: None,
+            buffer_mib: 128,
+            buffer_seconds,
+            compression: Compression::Uncompressed,
+            kms_key: None,
+            delimiter: true,
+            processing_enabled: Some(true),
+            file_extension: None,
+            custom_time_zone: None,
+            s3_backup_mode: None,
+            logging_enabled: None,
+            log_group: None,
+            log_stream: None,
+        },
+        encryption: None,
+        tags: BTreeMap::new(),
+    }
+}
+
+fn records(count: usize) -> Vec<Bytes> {
+    (0..count).map(|i| Bytes::from(format!("r{i}"))).collect()
+}
+
+/// Every file under `root`, by path relative to it.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().to_path_buf();
+                found.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+async fn until<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(value) = probe() {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("condition met within 10 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffer_planned_before_a_crash_is_delivered_again_whole_under_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    // Fifteen minutes of buffering: nothing is flushed by size or age in this test.
+    view.create(definition("ds", 900)).unwrap();
+    view.put("ds", records(10)).await.unwrap();
+    view.shutdown();
+    // As if the task had planned offsets 0..6 and crashed around the put.
+    let backing = log.stream("firehose:ds").unwrap();
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id),
+        b"6\tplanned/ds-1-key".to_vec(),
+    )
+    .unwrap();
+    // A plan of an older stream of the same name does not apply.
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id + 100),
+        b"3\tstale/key".to_vec(),
+    )
+    .unwrap();
+
+    let reopened = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    let delivered = until(|| {
+        let found = files(&lake);
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    let expected: BTreeMap<PathBuf, Vec<u8>> = [(
+        PathBuf::from("planned/ds-1-key"),
+        b"r0\nr1\nr2\nr3\nr4\nr5\n".to_vec(),
+    )]
+    .into_iter()
+    .collect();
+    assert_eq!(delivered, expected);
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(6)).then_some(())).await;
+    // The rest waits for its interval, in a buffer of its own.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(files(&lake).len(), 1);
+    reopened.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursor_moves_only_after_the_object_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    // The "bucket" directory cannot be created while a file is in its place.
+    let lake = dir.path().join("lake");
+    std::fs::write(&lake, b"in the way").unwrap();
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    view.create(definition("ds", 0)).unwrap();
+    view.put("ds", records(3)).await.unwrap();
+    let failure = until(|| view.describe("ds").unwrap().failure).await;
+    assert!(failure.details.contains("put the object"), "{failure:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(log.cursor(&cursor_name("ds"), "firehose:ds", 0), None);
+    let (_, metrics) = view.metrics().into_iter().next().unwrap();
+    assert!(metrics.failures > 0);
+    assert_eq!(metrics.objects_delivered, 0);
+
+    std::fs::remove_file(&lake).unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(3)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found.values().next().unwrap(), b"r0\nr1\nr2\n");
+    let key = found.keys().next().unwrap().to_string_lossy().into_owned();
+    assert!(key.starts_with("p/") && key.contains("/ds-1-"), "{key}");
+    until(|| view.describe("ds").unwrap().failure.is_none().then_some(())).await;
+    let (_, metrics) = view.metrics().into_iter().next().unwrap();
+    assert_eq!(
+        (metrics.objects_delivered, metrics.records_delivered),
+        (1, 3)
+    );
+    assert_eq!(metrics.freshness_ms, 0);
+    view.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_forgets_records_and_positions_and_a_new_stream_starts_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    view.create(definition("ds", 900)).unwrap();
+    view.put("ds", records(2)).await.unwrap();
+    view.delete("ds").unwrap();
+    assert!(matches!(view.describe("ds"), Err(Error::NotFound { .. })));
+    assert!(log.stream("firehose:ds").is_err());
+    assert!(log.property(DEFINITIONS, "ds").is_none());
+    view.create(definition("ds", 900)).unwrap();
+    assert_eq!(log.shard_bounds("firehose:ds", 0).unwrap().next, 0);
+    assert!(matches!(
+        view.create(definition("ds", 900)),
+        Err(Error::Exists { .. })
+    ));
+    view.shutdown();
+}
