@@ -6,8 +6,15 @@
 pub mod firehose;
 pub mod kinesis;
 
+use std::future::Future;
+
 use bytes::Bytes;
+use protocol::aws::body::{self, Format};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
+
+use self::kinesis::error::ApiError;
 
 /// What an operation answers.
 pub struct Reply {
@@ -25,4 +32,25 @@ pub enum ReplyBody {
     Full(Bytes),
     /// Chunks sent as they come; the stream ends when the sender is dropped.
     Stream(mpsc::Receiver<Bytes>),
+}
+
+/// Decodes an operation's input shape from `body`, runs `apply` on it and encodes its output
+/// in the request's format: the path every AWS JSON 1.1 operation takes.
+pub(crate) async fn run<I, O, F>(
+    format: Format,
+    body: &[u8],
+    apply: impl FnOnce(I) -> F,
+) -> Result<Reply, ApiError>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: Future<Output = Result<O, ApiError>>,
+{
+    let input = body::decode(format, body)?;
+    let output = apply(input).await?;
+    Ok(Reply {
+        status: 200,
+        content_type: format.content_type(),
+        body: ReplyBody::Full(body::encode(format, &output).into()),
+    })
 }

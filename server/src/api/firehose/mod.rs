@@ -22,17 +22,13 @@ mod tag_delivery_stream;
 mod untag_delivery_stream;
 mod update_destination;
 
-use std::future::Future;
-
-use protocol::aws::body::{self, Format};
+use protocol::aws::body::Format;
 use protocol::aws::firehose::errors as code;
 use protocol::aws::firehose::limits::NAME_LENGTH_MAX;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use self::error::{ApiError, from_view};
 use crate::api::kinesis::validate::Checks;
-use crate::api::{Reply, ReplyBody};
+use crate::api::{Reply, run};
 use crate::views::delivery::{self, DeliveryStreams};
 
 /// The one destination of a delivery stream.
@@ -82,25 +78,6 @@ pub async fn handle(
         Ok(reply) => reply,
         Err(error) => error.reply(format),
     }
-}
-
-async fn run<I, O, F>(
-    format: Format,
-    body: &[u8],
-    apply: impl FnOnce(I) -> F,
-) -> Result<Reply, ApiError>
-where
-    I: DeserializeOwned,
-    O: Serialize,
-    F: Future<Output = Result<O, ApiError>>,
-{
-    let input = body::decode(format, body)?;
-    let output = apply(input).await?;
-    Ok(Reply {
-        status: 200,
-        content_type: format.content_type(),
-        body: ReplyBody::Full(body::encode(format, &output).into()),
-    })
 }
 
 /// Runs catalog work (which fsyncs the metadata journal) on the blocking pool.

@@ -49,17 +49,13 @@ mod update_shard_count;
 mod update_stream_mode;
 mod update_stream_warm_throughput;
 
-use std::future::Future;
-
-use protocol::aws::body::{self, Format};
+use protocol::aws::body::Format;
 use protocol::aws::kinesis::{self as shapes, errors as code};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use storage::ShardInfo;
 
 use self::error::ApiError;
 use self::validate::Checks;
-use crate::api::{Reply, ReplyBody};
+use crate::api::{Reply, run};
 use crate::views::streams::{self, Streams, sequence};
 
 /// Runs `operation` on `body`, answering in `format`.
@@ -176,25 +172,6 @@ pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[
         Ok(reply) => reply,
         Err(error) => error.reply(format),
     }
-}
-
-async fn run<I, O, F>(
-    format: Format,
-    body: &[u8],
-    apply: impl FnOnce(I) -> F,
-) -> Result<Reply, ApiError>
-where
-    I: DeserializeOwned,
-    O: Serialize,
-    F: Future<Output = Result<O, ApiError>>,
-{
-    let input = body::decode(format, body)?;
-    let output = apply(input).await?;
-    Ok(Reply {
-        status: 200,
-        content_type: format.content_type(),
-        body: ReplyBody::Full(body::encode(format, &output).into()),
-    })
 }
 
 /// Runs catalog work (which fsyncs the metadata journal) on the blocking pool.
