@@ -66,6 +66,8 @@ pub struct DeliveryConfig {
     pub retry_backoff_min: Duration,
     /// Longest wait between two attempts.
     pub retry_backoff_max: Duration,
+    /// How long a buffer's put may keep failing before the buffer goes to the error prefix.
+    pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
 }
@@ -252,6 +254,9 @@ pub struct DeliveryLayer {
     pub retry_backoff_min_ms: Option<u64>,
     /// Longest wait between two attempts, in milliseconds. Default 10000.
     pub retry_backoff_max_ms: Option<u64>,
+    /// How long, in seconds, a buffer's put may keep failing before its records are written
+    /// under the error output prefix instead (Firehose's S3 retry duration). Default 86400.
+    pub retry_duration_secs: Option<u64>,
     /// Per-bucket settings (`[delivery.buckets.<bucket>]`), replacing the global ones for
     /// that bucket.
     pub buckets: Option<std::collections::BTreeMap<String, BucketLayer>>,
@@ -541,6 +546,8 @@ pub mod keys {
     pub const RETRY_BACKOFF_MIN_MS: Key = key("delivery.retry_backoff_min_ms");
     /// `delivery.retry_backoff_max_ms`.
     pub const RETRY_BACKOFF_MAX_MS: Key = key("delivery.retry_backoff_max_ms");
+    /// `delivery.retry_duration_secs`.
+    pub const RETRY_DURATION_SECS: Key = key("delivery.retry_duration_secs");
     /// `delivery.buckets`.
     pub const BUCKETS: Key = key("delivery.buckets");
     /// The secret of `STRATA_ACCESS_KEY_ID`.
@@ -889,6 +896,9 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
     let (&backoff_max, origin) = pick(layers, keys::RETRY_BACKOFF_MAX_MS, |l| {
         l.delivery.retry_backoff_max_ms.as_ref()
     })?;
+    let retry_duration_secs = positive(layers, keys::RETRY_DURATION_SECS, |l| {
+        l.delivery.retry_duration_secs.as_ref()
+    })?;
     if backoff_max < backoff_min {
         return Err(ConfigError::invalid(
             keys::RETRY_BACKOFF_MAX_MS,
@@ -909,6 +919,7 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
         },
         retry_backoff_min: Duration::from_millis(backoff_min),
         retry_backoff_max: Duration::from_millis(backoff_max),
+        retry_duration: Duration::from_secs(retry_duration_secs),
         poll_interval: Duration::from_millis(100),
     })
 }

@@ -149,6 +149,11 @@ impl Prefix {
         Ok(Self { pieces })
     }
 
+    /// A prefix that renders to nothing.
+    pub fn empty() -> Self {
+        Self { pieces: Vec::new() }
+    }
+
     /// Whether the prefix has an expression of its own (not the default time prefix).
     pub fn has_expressions(text: Option<&str>) -> bool {
         text.is_some_and(|text| text.contains("!{"))

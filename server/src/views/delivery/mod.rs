@@ -22,6 +22,7 @@ pub mod buffer;
 pub mod definition;
 pub mod encode;
 pub mod error;
+pub mod errors;
 pub mod keys;
 pub mod sink;
 pub mod task;
@@ -83,6 +84,9 @@ pub struct Settings {
     pub retry_backoff_min: Duration,
     /// Longest wait between two attempts.
     pub retry_backoff_max: Duration,
+    /// How long a buffer's put may keep failing before the buffer goes to the error output
+    /// prefix (Firehose's fixed 24 hours for S3).
+    pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
 }
@@ -95,6 +99,7 @@ impl Default for Settings {
             sink: SinkSettings::default(),
             retry_backoff_min: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(10),
+            retry_duration: Duration::from_secs(86_400),
             poll_interval: Duration::from_millis(100),
         }
     }

@@ -44,24 +44,37 @@ const READ_RECORDS_MAX: usize = 1_000;
 /// Bytes read per shard per round.
 const READ_BYTES_MAX: usize = 4 * 1024 * 1024;
 
-/// A planned buffer: where it ends and its key.
+/// A planned buffer: where it ends, its key, and whether it goes to the error output prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
     end: u64,
     key: String,
+    /// The buffer could not be stored within the retry duration; `key` is under the error
+    /// output prefix and the object holds Firehose's error documents.
+    failed: bool,
 }
+
+/// Marks a plan whose buffer goes to the error output prefix: `<end>/failed\t<key>`. A plain
+/// end is a number, so the two forms cannot be confused.
+const FAILED_MARK: &str = "/failed";
 
 impl Plan {
     fn encode(&self) -> Vec<u8> {
-        format!("{}\t{}", self.end, self.key).into_bytes()
+        let mark = if self.failed { FAILED_MARK } else { "" };
+        format!("{}{mark}\t{}", self.end, self.key).into_bytes()
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(bytes).ok()?;
         let (end, key) = text.split_once('\t')?;
+        let (end, failed) = match end.strip_suffix(FAILED_MARK) {
+            Some(end) => (end, true),
+            None => (end, false),
+        };
         Some(Self {
             end: end.parse().ok()?,
             key: key.to_owned(),
+            failed,
         })
     }
 }
@@ -300,66 +313,52 @@ async fn flush(
     }
     let name = &definition.name;
     let end = last.offset + 1;
-    let plan = match state.plan.take() {
+    let mut plan = match state.plan.take() {
         Some(plan) => plan,
         None => {
             let plan = Plan {
                 end,
                 key: object_key(definition, source, shard, first, last),
+                failed: false,
             };
-            retry(context, entry, "record the delivery plan", || {
-                let log = context.log.clone();
-                let namespace = plan_namespace(name);
-                let key = plan_key(source, shard);
-                let value = plan.encode();
-                async move { blocking(move || log.put_property(&namespace, &key, value)).await }
-            })
-            .await;
+            record_plan(context, entry, name, source, shard, &plan).await;
             plan
         }
     };
-    let destination = &definition.destination;
-    let records: Vec<Bytes> = state.records.iter().map(|r| r.data.clone()).collect();
-    let (delimiter, compression) = (destination.delimiter, destination.compression);
-    // Inside a ZIP archive the records are one file named after the object.
-    let entry_name = plan
-        .key
-        .rsplit('/')
-        .next()
-        .map(|name| name.strip_suffix(destination.extension()).unwrap_or(name))
-        .unwrap_or_default()
-        .to_owned();
-    let body = match tokio::task::spawn_blocking(move || {
-        super::encode::encode(
-            records.iter().map(|r| r.as_ref()),
-            delimiter,
-            compression,
-            &entry_name,
-        )
-    })
-    .await
-    {
-        Ok(Ok(body)) => Bytes::from(body),
-        Ok(Err(error)) => {
-            // Compressing into memory does not fail short of a bug; keep the buffer.
-            warn!(delivery_stream = %name, %error, "Encoding failed");
+    let body_len = if plan.failed {
+        deliver_failed(context, entry, &plan, &state.records, RESTARTED_FAILED).await
+    } else {
+        let Some(body) = encode_buffer(definition, &plan, &state.records).await else {
             return false;
-        }
-        Err(error) => {
-            warn!(delivery_stream = %name, %error, "Encoding task failed");
-            return false;
+        };
+        let body_len = body.len();
+        let deadline = tokio::time::Instant::now() + context.settings.retry_duration;
+        let stored = retry_until(context, entry, "put the object", Some(deadline), || {
+            let sink = context.sink.clone();
+            // The bucket is the current one: an UpdateDestination can redirect a failing
+            // buffer.
+            let bucket = entry.definition().destination.bucket().to_owned();
+            let key = plan.key.clone();
+            let body = body.clone();
+            async move { sink.put(&bucket, &key, body).await }
+        })
+        .await;
+        match stored {
+            Ok(()) => body_len,
+            Err(last_error) => {
+                // The retry duration is over: the buffer goes to the error output prefix,
+                // under a key recorded first so a crash cannot put it in both places.
+                plan = Plan {
+                    end,
+                    key: error_object_key(definition, source, shard, first, last, S3_FAILED),
+                    failed: true,
+                };
+                warn!(delivery_stream = %name, shard, key = %plan.key, error = %last_error, "Retry duration exceeded; writing the buffer under the error output prefix");
+                record_plan(context, entry, name, source, shard, &plan).await;
+                deliver_failed(context, entry, &plan, &state.records, &last_error).await
+            }
         }
     };
-    let body_len = body.len();
-    retry(context, entry, "put the object", || {
-        let sink = context.sink.clone();
-        // The bucket is the current one: an UpdateDestination can redirect a failing buffer.
-        let bucket = entry.definition().destination.bucket().to_owned();
-        let key = plan.key.clone();
-        let body = body.clone();
-        async move { sink.put(&bucket, &key, body).await }
-    })
-    .await;
     retry(context, entry, "advance the delivery cursor", || {
         let log = context.log.clone();
         let cursor = cursor_name(name);
@@ -381,6 +380,130 @@ async fn flush(
     state.records.clear();
     state.fill = Fill::default();
     true
+}
+
+/// `!{firehose:error-output-type}` of a buffer that could not be stored within the retry
+/// duration. Firehose drops such S3 buffers; Strata keeps them under the error output prefix.
+pub const S3_FAILED: &str = "s3-failed";
+
+/// The error message of a failed buffer planned before a restart (its last error is gone).
+const RESTARTED_FAILED: &str =
+    "The object could not be stored within the retry duration (before a restart).";
+
+/// Records the plan durably (retried until it succeeds).
+async fn record_plan(
+    context: &Context,
+    entry: &Entry,
+    name: &str,
+    source: &storage::StreamInfo,
+    shard: u32,
+    plan: &Plan,
+) {
+    retry(context, entry, "record the delivery plan", || {
+        let log = context.log.clone();
+        let namespace = plan_namespace(name);
+        let key = plan_key(source, shard);
+        let value = plan.encode();
+        async move { blocking(move || log.put_property(&namespace, &key, value)).await }
+    })
+    .await;
+}
+
+/// Encodes the buffer as the destination asks (delimiter, compression). None only on a bug.
+async fn encode_buffer(definition: &Definition, plan: &Plan, records: &[Record]) -> Option<Bytes> {
+    let name = &definition.name;
+    let destination = &definition.destination;
+    let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
+    let (delimiter, compression) = (destination.delimiter, destination.compression);
+    // Inside a ZIP archive the records are one file named after the object.
+    let entry_name = plan
+        .key
+        .rsplit('/')
+        .next()
+        .map(|name| name.strip_suffix(destination.extension()).unwrap_or(name))
+        .unwrap_or_default()
+        .to_owned();
+    match tokio::task::spawn_blocking(move || {
+        super::encode::encode(
+            data.iter().map(|r| r.as_ref()),
+            delimiter,
+            compression,
+            &entry_name,
+        )
+    })
+    .await
+    {
+        Ok(Ok(body)) => Some(Bytes::from(body)),
+        Ok(Err(error)) => {
+            // Compressing into memory does not fail short of a bug; keep the buffer.
+            warn!(delivery_stream = %name, %error, "Encoding failed");
+            None
+        }
+        Err(error) => {
+            warn!(delivery_stream = %name, %error, "Encoding task failed");
+            None
+        }
+    }
+}
+
+/// Puts a failed buffer's error documents under its (error) key, retrying for as long as it
+/// fails, as Firehose does for its error output. Returns the object's size.
+async fn deliver_failed(
+    context: &Context,
+    entry: &Entry,
+    plan: &Plan,
+    records: &[Record],
+    reason: &str,
+) -> usize {
+    let now_ms = context.log.now_ms();
+    let failures: Vec<super::errors::FailedRecord<'_>> = records
+        .iter()
+        .map(|record| super::errors::FailedRecord {
+            data: &record.data,
+            arrival_ms: record.timestamp_ms,
+            code: "S3.PutObjectFailed",
+            message: reason,
+        })
+        .collect();
+    let body = Bytes::from(super::errors::encode(&failures, 1, now_ms));
+    let body_len = body.len();
+    retry(context, entry, "put the error object", || {
+        let sink = context.sink.clone();
+        let bucket = entry.definition().destination.bucket().to_owned();
+        let key = plan.key.clone();
+        let body = body.clone();
+        async move { sink.put(&bucket, &key, body).await }
+    })
+    .await;
+    body_len
+}
+
+/// The key of a buffer (or part of one) under the error output prefix, for `error_type`.
+fn error_object_key(
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shard: u32,
+    first: &Record,
+    last: &Record,
+    error_type: &str,
+) -> String {
+    let id = BufferId {
+        delivery_stream: &definition.name,
+        created_ms: definition.created_ms,
+        source: &source.name,
+        source_id: source.id,
+        shard,
+        first_offset: first.offset,
+        last_offset: last.offset,
+    };
+    let seed = id.seed();
+    let time = UtcTime::from_epoch_ms(first.timestamp_ms);
+    let prefix = super::errors::error_prefix(definition.destination.error_prefix.as_deref())
+        .render(&time, &seed, error_type);
+    format!(
+        "{prefix}{}",
+        object_name(&definition.name, definition.version, &time, &seed, "")
+    )
 }
 
 /// The key of a new buffer: prefix (rendered at the first record's arrival time) + name.
@@ -432,7 +555,25 @@ async fn blocking<T: Send + 'static>(
 
 /// Runs `attempt` until it succeeds, with exponential backoff; every failure is counted and
 /// reported through the entry.
-async fn retry<F, Fut>(context: &Context, entry: &Entry, what: &str, mut attempt: F)
+async fn retry<F, Fut>(context: &Context, entry: &Entry, what: &str, attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    // Without a deadline the loop only ends in success.
+    let _ = retry_until(context, entry, what, None, attempt).await;
+}
+
+/// Runs `attempt` until it succeeds or, after a failure, `deadline` has passed (then the
+/// last error is returned), with exponential backoff; every failure is counted and reported
+/// through the entry.
+async fn retry_until<F, Fut>(
+    context: &Context,
+    entry: &Entry,
+    what: &str,
+    deadline: Option<tokio::time::Instant>,
+    mut attempt: F,
+) -> Result<(), String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -445,7 +586,7 @@ where
                 if failures > 0 {
                     info!(delivery_stream = %entry.definition().name, failures, "Delivery resumed: could {what} again");
                 }
-                return;
+                return Ok(());
             }
             Err(error) => {
                 failures += 1;
@@ -455,7 +596,13 @@ where
                     warn!(delivery_stream = %entry.definition().name, %error, "Could not {what}; retrying with backoff");
                 }
                 entry.set_failure(details, context.log.now_ms(), false);
-                tokio::time::sleep(backoff).await;
+                let now = tokio::time::Instant::now();
+                let wait = match deadline {
+                    Some(deadline) if now >= deadline => return Err(error),
+                    Some(deadline) => backoff.min(deadline - now),
+                    None => backoff,
+                };
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(context.settings.retry_backoff_max);
             }
         }
@@ -548,8 +695,15 @@ mod tests {
         let plan = Plan {
             end: 42,
             key: "2024/01/01/00/s-1-2024-01-01-00-00-00-x".into(),
+            failed: false,
         };
-        assert_eq!(Plan::decode(&plan.encode()), Some(plan));
+        assert_eq!(Plan::decode(&plan.encode()), Some(plan.clone()));
+        let failed = Plan {
+            failed: true,
+            ..plan
+        };
+        assert_eq!(Plan::decode(&failed.encode()), Some(failed));
+        assert_eq!(Plan::decode(b"42\tk").map(|p| p.failed), Some(false));
         assert_eq!(Plan::decode(b"x\ty"), None);
         assert_eq!(Plan::decode(b"\xff"), None);
     }

@@ -199,3 +199,89 @@ async fn deleting_forgets_records_and_positions_and_a_new_stream_starts_clean() 
     ));
     view.shutdown();
 }
+
+/// The JSON error documents of an error object, as (rawData decoded, errorCode).
+fn error_documents(body: &[u8]) -> Vec<(Vec<u8>, String)> {
+    use base64::Engine as _;
+    body.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let document: serde_json::Value = serde_json::from_slice(line).unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(document["rawData"].as_str().unwrap())
+                .unwrap();
+            (raw, document["errorCode"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffer_failing_past_the_retry_duration_goes_to_the_error_prefix_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).unwrap();
+    // Keys under `p/` cannot be written while a file is in the way; others can.
+    std::fs::write(lake.join("p"), b"in the way").unwrap();
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let settings = Settings {
+        retry_duration: Duration::from_millis(300),
+        ..settings(&lake)
+    };
+    let view = DeliveryStreams::open(log.clone(), settings.clone()).unwrap();
+    let mut ds = definition("ds", 0);
+    ds.destination.error_prefix = Some("err/!{firehose:error-output-type}/".into());
+    view.create(ds).unwrap();
+    view.put("ds", records(3)).await.unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(3)).then_some(())).await;
+    let found = files(&lake);
+    let errors: Vec<_> = found
+        .iter()
+        .filter(|(path, _)| path.starts_with("err/s3-failed"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{found:?}");
+    let (path, body) = errors[0];
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("ds-1-"), "{name}");
+    let documents = error_documents(body);
+    let raw: Vec<&[u8]> = documents.iter().map(|(raw, _)| raw.as_slice()).collect();
+    assert_eq!(raw, [b"r0".as_slice(), b"r1", b"r2"]);
+    assert!(
+        documents
+            .iter()
+            .all(|(_, code)| code == "S3.PutObjectFailed")
+    );
+    // The store is writable again: the next buffer goes to its prefix.
+    std::fs::remove_file(lake.join("p")).unwrap();
+    view.put("ds", records(1)).await.unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(4)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.keys().any(|path| path.starts_with("p/")));
+    view.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffer_sent_to_the_error_prefix_before_a_crash_is_written_there_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    view.create(definition("ds", 900)).unwrap();
+    view.put("ds", records(4)).await.unwrap();
+    view.shutdown();
+    let backing = log.stream("firehose:ds").unwrap();
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id),
+        b"2/failed\terr/s3-failed/ds-1-key".to_vec(),
+    )
+    .unwrap();
+    let reopened = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(2)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let body = &found[&PathBuf::from("err/s3-failed/ds-1-key")];
+    let raw: Vec<Vec<u8>> = error_documents(body).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(raw, [b"r0".to_vec(), b"r1".to_vec()]);
+    reopened.shutdown();
+}
