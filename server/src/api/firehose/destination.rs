@@ -208,8 +208,13 @@ pub fn apply(
 
 /// The prefix rules: expressions parse; a prefix with expressions needs an error prefix.
 fn check_prefixes(destination: &Destination) -> Result<(), ApiError> {
-    Prefix::parse(destination.prefix.as_deref(), false)
+    let prefix = Prefix::parse(destination.prefix.as_deref(), false)
         .map_err(|error| invalid(format!("Prefix is invalid: {error}")))?;
+    if !prefix.partition_keys().is_empty() {
+        return Err(invalid(
+            "The partitionKeyFromQuery namespace can only be used when dynamic partitioning is enabled.",
+        ));
+    }
     Prefix::parse(destination.error_prefix.as_deref(), true)
         .map_err(|error| invalid(format!("ErrorOutputPrefix is invalid: {error}")))?;
     if Prefix::has_expressions(destination.prefix.as_deref()) && destination.error_prefix.is_none()

@@ -495,6 +495,7 @@ fn error_object_key(
         shard,
         first_offset: first.offset,
         last_offset: last.offset,
+        partition: "",
     };
     let seed = id.seed();
     let time = UtcTime::from_epoch_ms(first.timestamp_ms);
@@ -522,6 +523,7 @@ fn object_key(
         shard,
         first_offset: first.offset,
         last_offset: last.offset,
+        partition: "",
     };
     let seed = id.seed();
     let time = UtcTime::from_epoch_ms(first.timestamp_ms);
