@@ -664,3 +664,109 @@ def test_signed_requests_are_verified_for_the_firehose_service(start_server, tmp
     with pytest.raises(bad.exceptions.ClientError) as caught:
         bad.list_delivery_streams()
     assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def partitioning(query: str) -> dict:
+    return {
+        "Enabled": True,
+        "Processors": [
+            {
+                "Type": "MetadataExtraction",
+                "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                ],
+            },
+            {"Type": "AppendDelimiterToRecord"},
+        ],
+    }
+
+
+def test_dynamic_partitioning_splits_records_by_query_and_fails_the_rest(setup):
+    server, firehose, s3, bucket = setup
+    name = f"parted-{uuid.uuid4().hex[:8]}"
+    query = "{customer_id: .customer_id, region: .geo.region}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="c=!{partitionKeyFromQuery:customer_id}/r=!{partitionKeyFromQuery:region}/",
+            ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
+            BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 1},
+            DynamicPartitioningConfiguration={
+                "Enabled": True,
+                "RetryOptions": {"DurationInSeconds": 300},
+            },
+            ProcessingConfiguration=partitioning(query),
+        ),
+    )
+    described = firehose.describe_delivery_stream(DeliveryStreamName=name)
+    destination = described["DeliveryStreamDescription"]["Destinations"][0][
+        "ExtendedS3DestinationDescription"
+    ]
+    assert destination["DynamicPartitioningConfiguration"] == {
+        "Enabled": True,
+        "RetryOptions": {"DurationInSeconds": 300},
+    }
+    processors = destination["ProcessingConfiguration"]["Processors"]
+    assert processors[0]["Type"] == "MetadataExtraction"
+    assert {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query} in (
+        processors[0]["Parameters"]
+    )
+
+    good = [
+        {"customer_id": 7, "geo": {"region": "eu"}, "n": 0},
+        {"customer_id": 8, "geo": {"region": "us"}, "n": 1},
+        {"customer_id": 7, "geo": {"region": "eu"}, "n": 2},
+    ]
+    bad = [b"not json", json.dumps({"customer_id": 9}).encode()]
+    records = [json.dumps(good[0]).encode(), bad[0], json.dumps(good[1]).encode(), bad[1],
+               json.dumps(good[2]).encode()]
+    firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in records])
+
+    found = wait_for(lambda: (lambda o: o if len(o) >= 3 else None)(objects(s3, bucket)))
+    by_prefix = {}
+    for key, body in found.items():
+        match = KEY_RE.match(key)
+        assert match and match["name"] == name, key
+        by_prefix.setdefault(match["prefix"], []).append(body)
+    assert sorted(by_prefix) == ["c=7/r=eu/", "c=8/r=us/", "errors/partitioning-failed/"]
+    assert [json.loads(line) for line in by_prefix["c=7/r=eu/"][0].splitlines()] == [
+        good[0], good[2]
+    ]
+    assert [json.loads(line) for line in by_prefix["c=8/r=us/"][0].splitlines()] == [good[1]]
+    import base64
+
+    documents = [json.loads(line) for line in by_prefix["errors/partitioning-failed/"][0]
+                 .splitlines()]
+    assert [base64.b64decode(d["rawData"]) for d in documents] == bad
+    for document in documents:
+        assert document["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
+        assert document["errorMessage"] and document["attemptsMade"] == 1
+        assert isinstance(document["arrivalTimestamp"], int)
+
+
+def test_dynamic_partitioning_settings_are_checked(setup):
+    server, firehose, s3, bucket = setup
+    cases = [
+        # partitionKeyFromQuery without dynamic partitioning.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/", ErrorOutputPrefix="e/"),
+        # Dynamic partitioning without an error prefix.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c}")),
+        # A key the query does not define.
+        dict(Prefix="c=!{partitionKeyFromQuery:d}/", ErrorOutputPrefix="e/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c}")),
+        # A query outside the supported subset.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/", ErrorOutputPrefix="e/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c | ascii_downcase}")),
+    ]
+    for i, overrides in enumerate(cases):
+        with pytest.raises(firehose.exceptions.InvalidArgumentException):
+            firehose.create_delivery_stream(
+                DeliveryStreamName=f"bad-{i}-{uuid.uuid4().hex[:6]}",
+                ExtendedS3DestinationConfiguration=extended(bucket, **overrides),
+            )

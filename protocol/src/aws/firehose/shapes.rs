@@ -89,6 +89,27 @@ pub struct ProcessingConfiguration {
     pub processors: Option<Vec<Processor>>,
 }
 
+/// `RetryOptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetryOptions {
+    /// How long delivery is retried (0 to 7200 seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_in_seconds: Option<i64>,
+}
+
+/// `DynamicPartitioningConfiguration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DynamicPartitioningConfiguration {
+    /// How long a failing delivery is retried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_options: Option<RetryOptions>,
+    /// Whether records are partitioned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
 /// `ExtendedS3DestinationConfiguration`, and (with the extended members absent)
 /// `S3DestinationConfiguration`; also the `...Update` shapes, whose members are all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -122,8 +143,8 @@ pub struct S3DestinationConfiguration {
     pub custom_time_zone: Option<String>,
     /// Refused by name: Strata does not convert formats.
     pub data_format_conversion_configuration: Option<IgnoredAny>,
-    /// Refused by name: Strata does not partition by record content.
-    pub dynamic_partitioning_configuration: Option<IgnoredAny>,
+    /// Partitioning by record content.
+    pub dynamic_partitioning_configuration: Option<DynamicPartitioningConfiguration>,
 }
 
 /// `ExtendedS3DestinationDescription` (also used for `S3DestinationDescription`).
@@ -163,6 +184,9 @@ pub struct S3DestinationDescription {
     /// Time zone (extended only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_time_zone: Option<String>,
+    /// Dynamic partitioning (extended only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_partitioning_configuration: Option<DynamicPartitioningConfiguration>,
 }
 
 /// `KinesisStreamSourceConfiguration`.

@@ -24,10 +24,6 @@ pub mod encode;
 pub mod error;
 pub mod errors;
 pub mod keys;
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the delivery task partitions records next")
-)]
 pub mod partition;
 pub mod sink;
 pub mod task;
