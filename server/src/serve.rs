@@ -108,6 +108,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             retry_backoff_max: config.delivery.retry_backoff_max,
             retry_duration: config.delivery.retry_duration,
             poll_interval: config.delivery.poll_interval,
+            schemas: config.delivery.schemas.clone(),
         };
         DeliveryStreams::open(log, settings).map_err(ServeError::Delivery)?
     };

@@ -770,3 +770,86 @@ def test_dynamic_partitioning_settings_are_checked(setup):
                 DeliveryStreamName=f"bad-{i}-{uuid.uuid4().hex[:6]}",
                 ExtendedS3DestinationConfiguration=extended(bucket, **overrides),
             )
+
+
+def test_json_records_are_converted_to_parquet_and_misfits_go_to_the_error_prefix(
+    start_server, moto
+):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    schema = (
+        "[delivery.schemas.clicks]\n"
+        'user = "string"\ncount = "int"\ntotal = "bigint"\nscore = "double"\n'
+        'ok = "boolean"\nat = "timestamp"\n'
+    )
+    server = start_server(config_toml=config_for(moto) + schema)
+    firehose = server.client("firehose")
+    s3 = server_client(moto.endpoint, "s3")
+    bucket = f"bucket-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+
+    def conversion(table: str, compression: str = "SNAPPY") -> dict:
+        return {
+            "Enabled": True,
+            "SchemaConfiguration": {"DatabaseName": "db", "TableName": table, "RoleARN": ROLE},
+            "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+            "OutputFormatConfiguration": {
+                "Serializer": {"ParquetSerDe": {"Compression": compression}}
+            },
+        }
+
+    with pytest.raises(firehose.exceptions.InvalidArgumentException):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=f"no-schema-{uuid.uuid4().hex[:6]}",
+            ExtendedS3DestinationConfiguration=extended(
+                bucket, DataFormatConversionConfiguration=conversion("missing")
+            ),
+        )
+    name = f"parquet-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="p/",
+            ErrorOutputPrefix="e/",
+            BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 1},
+            DataFormatConversionConfiguration=conversion("clicks", "GZIP"),
+        ),
+    )
+    described = firehose.describe_delivery_stream(DeliveryStreamName=name)[
+        "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+    serializer = described["DataFormatConversionConfiguration"]["OutputFormatConfiguration"][
+        "Serializer"]
+    assert serializer == {"ParquetSerDe": {"Compression": "GZIP"}}
+    good = [
+        {"user": "ann", "count": 3, "total": 5_000_000_000, "score": 1.5, "ok": True,
+         "at": "2024-05-01 12:00:00"},
+        {"user": "bob", "count": None, "score": 2, "at": 1714564800250, "extra": "ignored"},
+    ]
+    bad = [b"not json", json.dumps({"user": "x", "count": "three"}).encode()]
+    records = [json.dumps(good[0]).encode(), bad[0], json.dumps(good[1]).encode(), bad[1]]
+    firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in records])
+
+    found = wait_for(lambda: (lambda o: o if len(o) >= 2 else None)(objects(s3, bucket)))
+    parquet_keys = [key for key in found if key.startswith("p/")]
+    assert len(parquet_keys) == 1 and parquet_keys[0].endswith(".parquet"), sorted(found)
+    table = pyarrow_parquet.read_table(io.BytesIO(found[parquet_keys[0]]))
+    assert sorted(table.column_names) == ["at", "count", "ok", "score", "total", "user"]
+    rows = table.to_pylist()
+    assert [row["user"] for row in rows] == ["ann", "bob"]
+    assert [row["count"] for row in rows] == [3, None]
+    assert [row["total"] for row in rows] == [5_000_000_000, None]
+    assert [row["score"] for row in rows] == [1.5, 2.0]
+    assert [row["ok"] for row in rows] == [True, None]
+    millis = [int(row["at"].timestamp() * 1000) for row in rows]
+    assert millis == [1714564800000, 1714564800250]
+    assert str(table.schema.field("count").type) == "int32"
+    assert str(table.schema.field("total").type) == "int64"
+
+    error_keys = [key for key in found if key.startswith("e/")]
+    assert len(error_keys) == 1, sorted(found)
+    assert error_keys[0].startswith("e/format-conversion-failed/")
+    import base64
+
+    documents = [json.loads(line) for line in found[error_keys[0]].splitlines()]
+    assert [base64.b64decode(d["rawData"]) for d in documents] == bad
+    assert all(d["errorCode"] == "DataFormatConversion.MalformedData" for d in documents)

@@ -367,6 +367,14 @@ fn bad_delivery_settings_name_their_key() {
     assert_eq!(invalid_key(&error), "delivery.retry_backoff_max_ms");
     let error = resolve_delivery("[delivery]\nretry_duration_secs = 0\n", &[]).unwrap_err();
     assert_eq!(invalid_key(&error), "delivery.retry_duration_secs");
+    let error = resolve_delivery("[delivery.schemas.t]\nc = \"varchar\"\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.schemas");
+    let config = resolve_delivery(
+        "[delivery.schemas.clicks]\nuser = \"string\"\nat = \"timestamp\"\n",
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(config.delivery.schemas["clicks"].columns.len(), 2);
     assert!(
         Layer::from_toml(
             Path::new("strata.toml"),

@@ -6,14 +6,18 @@ use protocol::aws::firehose::limits::{
     BUFFER_SECONDS_MIN, RETRY_SECONDS_MAX,
 };
 use protocol::aws::firehose::{
-    BufferingHints, CloudWatchLoggingOptions, DynamicPartitioningConfiguration,
-    EncryptionConfiguration, KmsEncryptionConfig, ProcessingConfiguration, Processor,
-    ProcessorParameter, RetryOptions, S3DestinationConfiguration, S3DestinationDescription,
+    BufferingHints, CloudWatchLoggingOptions, DataFormatConversionConfiguration, Deserializer,
+    DynamicPartitioningConfiguration, EncryptionConfiguration, InputFormatConfiguration,
+    KmsEncryptionConfig, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration,
+    Processor, ProcessorParameter, RetryOptions, S3DestinationConfiguration,
+    S3DestinationDescription, SchemaConfiguration, Serializer,
 };
 
 use super::error::{ApiError, invalid};
 use crate::api::kinesis::validate::Checks;
 use crate::views::delivery::Destination;
+use crate::views::delivery::convert::ParquetCompression;
+use crate::views::delivery::definition::Conversion;
 use crate::views::delivery::definition::bucket_of;
 use crate::views::delivery::encode::Compression;
 use crate::views::delivery::keys::Prefix;
@@ -90,11 +94,6 @@ pub fn apply(
     );
     checks.finish()?;
 
-    if shape.data_format_conversion_configuration.is_some() {
-        return Err(invalid(
-            "DataFormatConversionConfiguration is not supported by Strata.",
-        ));
-    }
     let compression = match shape.compression_format.as_deref() {
         None => None,
         Some(name) => Some(Compression::parse(name).ok_or_else(|| {
@@ -120,6 +119,7 @@ pub fn apply(
         dynamic_partitioning: false,
         metadata_query: None,
         retry_seconds: None,
+        conversion: None,
         s3_backup_mode: None,
         logging_enabled: None,
         log_group: None,
@@ -161,6 +161,9 @@ pub fn apply(
         destination.logging_enabled = logging.enabled;
         destination.log_group = logging.log_group_name;
         destination.log_stream = logging.log_stream_name;
+    }
+    if let Some(conversion) = shape.data_format_conversion_configuration {
+        destination.conversion = conversion_of(conversion)?;
     }
     if let Some(partitioning) = shape.dynamic_partitioning_configuration {
         if let Some(enabled) = partitioning.enabled {
@@ -241,8 +244,50 @@ pub fn apply(
     if let Some(zone) = shape.custom_time_zone {
         destination.custom_time_zone = (!zone.is_empty()).then_some(zone);
     }
+    if destination.conversion.is_some() && destination.compression != Compression::Uncompressed {
+        return Err(invalid(
+            "CompressionFormat must be UNCOMPRESSED when data format conversion is enabled.",
+        ));
+    }
     check_prefixes(&destination)?;
     Ok(destination)
+}
+
+/// DataFormatConversionConfiguration → the view's conversion (None when disabled).
+fn conversion_of(shape: DataFormatConversionConfiguration) -> Result<Option<Conversion>, ApiError> {
+    if shape.enabled == Some(false) {
+        return Ok(None);
+    }
+    let serializer = shape
+        .output_format_configuration
+        .and_then(|output| output.serializer)
+        .unwrap_or_default();
+    if serializer.orc_ser_de.is_some() {
+        return Err(invalid(
+            "OrcSerDe is not supported by Strata; use ParquetSerDe.",
+        ));
+    }
+    let parquet = serializer.parquet_ser_de.ok_or_else(|| {
+        invalid("DataFormatConversionConfiguration needs OutputFormatConfiguration.Serializer.ParquetSerDe.")
+    })?;
+    let compression = match parquet.compression.as_deref() {
+        None => ParquetCompression::Snappy,
+        Some(name) => ParquetCompression::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "ParquetSerDe.Compression {name} is not supported; use SNAPPY, GZIP or UNCOMPRESSED."
+            ))
+        })?,
+    };
+    let schema = shape.schema_configuration.unwrap_or_default();
+    let table = schema
+        .table_name
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| invalid("SchemaConfiguration.TableName is required."))?;
+    Ok(Some(Conversion {
+        table,
+        database: schema.database_name,
+        compression,
+    }))
 }
 
 /// The prefix rules: expressions parse; a prefix with expressions needs an error prefix.
@@ -375,6 +420,33 @@ pub fn describe(destination: &Destination, extended: bool) -> S3DestinationDescr
         } else {
             None
         },
+        data_format_conversion_configuration: destination
+            .conversion
+            .as_ref()
+            .filter(|_| extended)
+            .map(|conversion| DataFormatConversionConfiguration {
+                schema_configuration: Some(SchemaConfiguration {
+                    role_arn: Some(destination.role_arn.clone()),
+                    database_name: conversion.database.clone(),
+                    table_name: Some(conversion.table.clone()),
+                    ..SchemaConfiguration::default()
+                }),
+                input_format_configuration: Some(InputFormatConfiguration {
+                    deserializer: Some(Deserializer {
+                        open_x_json_ser_de: Some(serde_json::Map::new()),
+                        hive_json_ser_de: None,
+                    }),
+                }),
+                output_format_configuration: Some(OutputFormatConfiguration {
+                    serializer: Some(Serializer {
+                        parquet_ser_de: Some(ParquetSerDe {
+                            compression: Some(conversion.compression.as_str().to_owned()),
+                        }),
+                        orc_ser_de: None,
+                    }),
+                }),
+                enabled: Some(true),
+            }),
         dynamic_partitioning_configuration: (extended && destination.dynamic_partitioning).then(
             || DynamicPartitioningConfiguration {
                 retry_options: destination.retry_seconds.map(|seconds| RetryOptions {

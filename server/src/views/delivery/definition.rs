@@ -63,6 +63,8 @@ pub struct Destination {
     /// is retried before the buffer goes to the error output prefix (default: the server's
     /// `delivery.retry_duration_secs`).
     pub retry_seconds: Option<u32>,
+    /// JSON → Parquet conversion (DataFormatConversionConfiguration), when enabled.
+    pub conversion: Option<Conversion>,
     /// Recorded.
     pub s3_backup_mode: Option<String>,
     /// CloudWatch logging, recorded.
@@ -71,6 +73,17 @@ pub struct Destination {
     pub log_group: Option<String>,
     /// CloudWatch log stream, recorded.
     pub log_stream: Option<String>,
+}
+
+/// Record format conversion settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversion {
+    /// SchemaConfiguration.TableName: the server's `[delivery.schemas.<table>]`.
+    pub table: String,
+    /// SchemaConfiguration.DatabaseName, recorded.
+    pub database: Option<String>,
+    /// ParquetSerDe.Compression.
+    pub compression: super::convert::ParquetCompression,
 }
 
 impl Destination {
@@ -89,9 +102,13 @@ impl Destination {
 
     /// The extension of delivered objects.
     pub fn extension(&self) -> &str {
-        self.file_extension
-            .as_deref()
-            .unwrap_or_else(|| self.compression.extension())
+        self.file_extension.as_deref().unwrap_or_else(|| {
+            if self.conversion.is_some() {
+                ".parquet"
+            } else {
+                self.compression.extension()
+            }
+        })
     }
 }
 
@@ -217,6 +234,13 @@ impl Definition {
         if let Some(seconds) = d.retry_seconds {
             put("retry_seconds", &seconds.to_string());
         }
+        if let Some(conversion) = &d.conversion {
+            put("conversion.table", &conversion.table);
+            put("conversion.compression", conversion.compression.as_str());
+            if let Some(database) = &conversion.database {
+                put("conversion.database", database);
+            }
+        }
         if let Some(enabled) = d.processing_enabled {
             put("processing_enabled", if enabled { "true" } else { "false" });
         }
@@ -288,6 +312,16 @@ impl Definition {
             dynamic_partitioning: flag("dynamic_partitioning").unwrap_or(false),
             metadata_query: text_of("metadata_query"),
             retry_seconds: values.get("retry_seconds").and_then(|v| v.parse().ok()),
+            conversion: match text_of("conversion.table") {
+                Some(table) => Some(Conversion {
+                    table,
+                    database: text_of("conversion.database"),
+                    compression: super::convert::ParquetCompression::parse(
+                        values.get("conversion.compression")?,
+                    )?,
+                }),
+                None => None,
+            },
             s3_backup_mode: text_of("s3_backup_mode"),
             logging_enabled: flag("logging_enabled"),
             log_group: text_of("log_group"),
@@ -342,6 +376,11 @@ mod tests {
                 dynamic_partitioning: true,
                 metadata_query: Some("{a: .b}".into()),
                 retry_seconds: Some(300),
+                conversion: Some(Conversion {
+                    table: "t".into(),
+                    database: Some("d".into()),
+                    compression: super::super::convert::ParquetCompression::Gzip,
+                }),
                 s3_backup_mode: Some("Disabled".into()),
                 logging_enabled: Some(false),
                 log_group: None,

@@ -19,6 +19,7 @@
 //! backoff, and the failure is reported by Describe until a put succeeds.
 
 pub mod buffer;
+pub mod convert;
 pub mod definition;
 pub mod encode;
 pub mod error;
@@ -90,6 +91,8 @@ pub struct Settings {
     pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
+    /// Format-conversion schemas by table name (`[delivery.schemas.<table>]`).
+    pub schemas: BTreeMap<String, convert::Schema>,
 }
 
 impl Default for Settings {
@@ -102,6 +105,7 @@ impl Default for Settings {
             retry_backoff_max: Duration::from_secs(10),
             retry_duration: Duration::from_secs(86_400),
             poll_interval: Duration::from_millis(100),
+            schemas: BTreeMap::new(),
         }
     }
 }
@@ -311,6 +315,7 @@ impl DeliveryStreams {
 
     /// Creates a delivery stream (blocking: writes the catalog) and starts delivering.
     pub fn create(&self, definition: Definition) -> Result<()> {
+        self.check_schema(&definition.destination)?;
         let _changes = lock(&self.inner.changes);
         let name = definition.name.clone();
         if lock(&self.inner.entries).contains_key(&name) {
@@ -490,6 +495,7 @@ impl DeliveryStreams {
             )));
         }
         change(&mut definition)?;
+        self.check_schema(&definition.destination)?;
         if version.is_some() {
             definition.version += 1;
             definition.updated_ms = Some(self.inner.log.now_ms());
@@ -498,6 +504,19 @@ impl DeliveryStreams {
         *entry.definition.write().unwrap_or_else(|e| e.into_inner()) = definition;
         entry.wake.notify_one();
         Ok(())
+    }
+
+    /// Format conversion needs its table's schema in the server's configuration.
+    fn check_schema(&self, destination: &Destination) -> Result<()> {
+        match &destination.conversion {
+            Some(conversion) if !self.inner.settings.schemas.contains_key(&conversion.table) => {
+                Err(Error::InvalidArgument(format!(
+                    "SchemaConfiguration.TableName {} has no schema: add [delivery.schemas.{}] to the server's configuration.",
+                    conversion.table, conversion.table
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Stops every delivery task (before the log is closed). Buffers not yet delivered are

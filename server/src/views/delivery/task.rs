@@ -1,19 +1,24 @@
-//! The delivery task of one delivery stream: source → buffer per shard → encoder → sink →
-//! cursor.
+//! The delivery task of one delivery stream: source → buffer per shard and partition →
+//! encoder → sink → cursor.
 //!
-//! For each source shard the task reads from its position, adds records to the shard's
-//! buffer, and flushes the buffer once [`buffer::Fill::should_flush`] says so. A flush:
+//! For each source shard the task reads from its position and adds each record to the
+//! buffer of its partition: the values of the dynamic-partitioning keys (one buffer without
+//! dynamic partitioning), or a failure partition for records that cannot be partitioned or
+//! converted. A buffer is flushed once [`buffer::Fill::should_flush`] says so. A flush:
 //!
-//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<stream id>/<shard>`: the
-//!    buffer's end offset and object key), unless the buffer is the one a plan already names;
-//! 2. encodes the records and puts the object under that key, retrying with exponential
-//!    backoff (`retry_backoff_min` doubling up to `retry_backoff_max`) for as long as it
-//!    fails, reporting the failure to Describe meanwhile;
-//! 3. commits the shard's cursor past the buffer's last record.
+//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<stream id>/<shard>`: every plan
+//!    ending past the cursor, each with its partition, first and end offset and key), unless
+//!    the buffer is one a plan already names;
+//! 2. encodes the records (or, for a failure partition, Firehose's error documents) and puts
+//!    the object under that key, retrying with exponential backoff (`retry_backoff_min`
+//!    doubling up to `retry_backoff_max`) for the retry duration, reporting the failure to
+//!    Describe meanwhile; after it, the plan is rewritten to an error key and the buffer goes
+//!    to the error output prefix;
+//! 3. commits the shard's cursor to the first offset not in a stored object.
 //!
-//! After a restart a shard with a plan beyond its cursor rebuilds exactly the planned buffer
-//! (same records, same key), so a crash between 2 and 3 replaces the object rather than
-//! duplicating its records in a second one.
+//! After a restart every plan past the cursor rebuilds exactly its buffer (same partition,
+//! same records, same key), so a crash between 2 and 3 replaces objects rather than
+//! duplicating their records in others.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,6 +68,24 @@ struct Plan {
 /// The partition id of records whose partition keys could not be extracted. Real ids are
 /// empty or hold `name=value`, so this one cannot clash.
 const UNPARTITIONED: &str = "!";
+
+/// The partition id of records that do not fit the format-conversion schema.
+const UNCONVERTIBLE: &str = "~";
+
+/// The error-output type and errorCode of a failed partition, if `partition` is one.
+fn failure_kind(partition: &str) -> Option<(&'static str, &'static str)> {
+    match partition {
+        UNPARTITIONED => Some((
+            PARTITIONING_FAILED,
+            "DynamicPartitioning.MetadataExtractionFailed",
+        )),
+        UNCONVERTIBLE => Some((
+            FORMAT_CONVERSION_FAILED,
+            "DataFormatConversion.MalformedData",
+        )),
+        _ => None,
+    }
+}
 
 /// Marks the current plan format: one plan per line,
 /// `v2 <first> <end> <failed 0|1> <partition hex> <key hex>`. The first format (one plan,
@@ -389,6 +412,16 @@ async fn read_shard(
     }
     let source_is_kinesis = matches!(definition.source, Source::KinesisStream { .. });
     let query = definition.destination.partitioning();
+    let conversion = definition
+        .destination
+        .conversion
+        .as_ref()
+        .map(|conversion| {
+            (
+                context.settings.schemas.get(&conversion.table),
+                conversion.table.as_str(),
+            )
+        });
     for record in batch.records {
         if record.offset < state.next {
             continue;
@@ -401,13 +434,24 @@ async fn read_shard(
                 Ordering::Relaxed,
             );
         }
-        let (partition, values, reason) = match &query {
+        let (mut partition, mut values, mut reason) = match &query {
             None => (String::new(), Vec::new(), None),
             Some(query) => match query.extract(&record.data) {
                 Ok(values) => (partition_id(&values), values, None),
                 Err(reason) => (UNPARTITIONED.to_owned(), Vec::new(), Some(reason)),
             },
         };
+        if reason.is_none()
+            && let Some((schema, table)) = conversion
+        {
+            let fits = match schema {
+                Some(schema) => schema.check(&record.data),
+                None => Err(format!("The server has no schema for table {table}.")),
+            };
+            if let Err(why) = fits {
+                (partition, values, reason) = (UNCONVERTIBLE.to_owned(), Vec::new(), Some(why));
+            }
+        }
         let offset = record.offset;
         let planned = state
             .plans
@@ -506,25 +550,19 @@ async fn flush(
     let mut plan = match buffer.plan.take() {
         Some(plan) => plan,
         None => {
-            let unpartitioned = partition == UNPARTITIONED;
-            let key = if unpartitioned {
-                error_object_key(
-                    definition,
-                    source,
-                    shard,
-                    buffer,
-                    partition,
-                    PARTITIONING_FAILED,
-                )
-            } else {
-                object_key(definition, source, shard, buffer, partition)
+            let failure = failure_kind(partition);
+            let key = match failure {
+                Some((error_type, _)) => {
+                    error_object_key(definition, source, shard, buffer, partition, error_type)
+                }
+                None => object_key(definition, source, shard, buffer, partition),
             };
             let plan = Plan {
                 partition: partition.to_owned(),
                 first: first_offset,
                 end: last_offset + 1,
                 key,
-                failed: unpartitioned,
+                failed: failure.is_some(),
             };
             state.plans.push((plan.clone(), false));
             record_plans(context, entry, name, source, shard, &state.plans).await;
@@ -537,7 +575,7 @@ async fn flush(
     let body_len = if plan.failed {
         deliver_failed(context, entry, &plan, buffer).await
     } else {
-        let Some(body) = encode_buffer(definition, &plan, &buffer.records).await else {
+        let Some(body) = encode_buffer(context, definition, &plan, &buffer.records).await else {
             return false;
         };
         let body_len = body.len();
@@ -617,6 +655,9 @@ pub const S3_FAILED: &str = "s3-failed";
 /// `!{firehose:error-output-type}` of records whose partition keys could not be extracted.
 pub const PARTITIONING_FAILED: &str = "partitioning-failed";
 
+/// `!{firehose:error-output-type}` of records that do not fit the conversion schema.
+pub const FORMAT_CONVERSION_FAILED: &str = "format-conversion-failed";
+
 /// The error message of a failed buffer planned before a restart (its last error is gone).
 const RESTARTED_FAILED: &str =
     "The object could not be stored within the retry duration (before a restart).";
@@ -641,12 +682,25 @@ async fn record_plans(
     .await;
 }
 
-/// Encodes the buffer as the destination asks (delimiter, compression). None only on a bug.
-async fn encode_buffer(definition: &Definition, plan: &Plan, records: &[Record]) -> Option<Bytes> {
+/// Encodes the buffer as the destination asks (Parquet, or delimiter and compression). None
+/// only on a bug (every record of a converted buffer was checked against the schema).
+async fn encode_buffer(
+    context: &Context,
+    definition: &Definition,
+    plan: &Plan,
+    records: &[Record],
+) -> Option<Bytes> {
     let name = &definition.name;
     let destination = &definition.destination;
     let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
     let (delimiter, compression) = (destination.delimiter, destination.compression);
+    let conversion = destination.conversion.as_ref().and_then(|conversion| {
+        context
+            .settings
+            .schemas
+            .get(&conversion.table)
+            .map(|schema| (schema.clone(), conversion.compression))
+    });
     // Inside a ZIP archive the records are one file named after the object.
     let entry_name = plan
         .key
@@ -655,19 +709,22 @@ async fn encode_buffer(definition: &Definition, plan: &Plan, records: &[Record])
         .map(|name| name.strip_suffix(destination.extension()).unwrap_or(name))
         .unwrap_or_default()
         .to_owned();
-    match tokio::task::spawn_blocking(move || {
-        super::encode::encode(
+    match tokio::task::spawn_blocking(move || match conversion {
+        Some((schema, compression)) => schema
+            .to_parquet(data.iter().map(|r| r.as_ref()), compression)
+            .map_err(std::io::Error::other),
+        None => super::encode::encode(
             data.iter().map(|r| r.as_ref()),
             delimiter,
             compression,
             &entry_name,
-        )
+        ),
     })
     .await
     {
         Ok(Ok(body)) => Some(Bytes::from(body)),
         Ok(Err(error)) => {
-            // Compressing into memory does not fail short of a bug; keep the buffer.
+            // Encoding into memory does not fail short of a bug; keep the buffer.
             warn!(delivery_stream = %name, %error, "Encoding failed");
             None
         }
@@ -682,7 +739,7 @@ async fn encode_buffer(definition: &Definition, plan: &Plan, records: &[Record])
 /// fails, as Firehose does for its error output. Returns the object's size.
 async fn deliver_failed(context: &Context, entry: &Entry, plan: &Plan, buffer: &Buffer) -> usize {
     let now_ms = context.log.now_ms();
-    let unpartitioned = plan.partition == UNPARTITIONED;
+    let code = failure_kind(&plan.partition).map_or("S3.PutObjectFailed", |(_, code)| code);
     let failures: Vec<super::errors::FailedRecord<'_>> = buffer
         .records
         .iter()
@@ -690,11 +747,7 @@ async fn deliver_failed(context: &Context, entry: &Entry, plan: &Plan, buffer: &
         .map(|(i, record)| super::errors::FailedRecord {
             data: &record.data,
             arrival_ms: record.timestamp_ms,
-            code: if unpartitioned {
-                "DynamicPartitioning.MetadataExtractionFailed"
-            } else {
-                "S3.PutObjectFailed"
-            },
+            code,
             message: buffer
                 .reasons
                 .get(i)

@@ -53,6 +53,7 @@ fn definition(name: &str, buffer_seconds: u32) -> Definition {
             dynamic_partitioning: false,
             metadata_query: None,
             retry_seconds: None,
+            conversion: None,
             s3_backup_mode: None,
             logging_enabled: None,
             log_group: None,
