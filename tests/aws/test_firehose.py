@@ -853,3 +853,36 @@ def test_json_records_are_converted_to_parquet_and_misfits_go_to_the_error_prefi
     documents = [json.loads(line) for line in found[error_keys[0]].splitlines()]
     assert [base64.b64decode(d["rawData"]) for d in documents] == bad
     assert all(d["errorCode"] == "DataFormatConversion.MalformedData" for d in documents)
+
+
+def test_custom_time_zone_renders_prefix_timestamps_in_that_zone(setup):
+    server, firehose, s3, bucket = setup
+    with pytest.raises(firehose.exceptions.InvalidArgumentException):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=f"bad-zone-{uuid.uuid4().hex[:6]}",
+            ExtendedS3DestinationConfiguration=extended(bucket, CustomTimeZone="Mars/Olympus"),
+        )
+    name = f"tokyo-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="t=!{timestamp:yyyy-MM-dd-HH}/",
+            ErrorOutputPrefix="e/",
+            CustomTimeZone="Asia/Tokyo",
+        ),
+    )
+    # Tokyo has no daylight saving time: always UTC+9.
+    utc_before = time.time()
+    firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
+    utc_after = time.time()
+    before, after = (time.gmtime(t + 9 * 3600) for t in (utc_before, utc_after))
+    found = wait_for(lambda: objects(s3, bucket))
+    (key,) = found
+    hours = {time.strftime("t=%Y-%m-%d-%H/", t) for t in (before, after)}
+    assert any(key.startswith(hour) for hour in hours), (key, hours)
+    # Object names keep UTC.
+    match = KEY_RE.match(key)
+    assert match, key
+    utc_hours = {time.strftime("%Y-%m-%d-%H", time.gmtime(t)) for t in (utc_before, utc_after)}
+    assert match["time"][:13] in utc_hours, (key, utc_hours)

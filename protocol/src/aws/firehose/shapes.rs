@@ -230,7 +230,7 @@ pub struct S3DestinationConfiguration {
     pub s3_backup_mode: Option<String>,
     /// Overrides the extension of delivered objects.
     pub file_extension: Option<String>,
-    /// Recorded; keys are formatted in UTC.
+    /// The IANA time zone prefixes are rendered in (default UTC).
     pub custom_time_zone: Option<String>,
     /// JSON → Parquet conversion.
     pub data_format_conversion_configuration: Option<DataFormatConversionConfiguration>,

@@ -20,7 +20,7 @@ use crate::views::delivery::convert::ParquetCompression;
 use crate::views::delivery::definition::Conversion;
 use crate::views::delivery::definition::bucket_of;
 use crate::views::delivery::encode::Compression;
-use crate::views::delivery::keys::Prefix;
+use crate::views::delivery::keys::{Prefix, is_time_zone};
 use crate::views::delivery::partition::Query;
 
 const COMPRESSIONS: [&str; 6] = [
@@ -242,6 +242,11 @@ pub fn apply(
         destination.file_extension = (!extension.is_empty()).then_some(extension);
     }
     if let Some(zone) = shape.custom_time_zone {
+        if !zone.is_empty() && !is_time_zone(&zone) {
+            return Err(invalid(format!(
+                "CustomTimeZone {zone} is not a valid time zone (use an IANA name such as Asia/Tokyo)."
+            )));
+        }
         destination.custom_time_zone = (!zone.is_empty()).then_some(zone);
     }
     if destination.conversion.is_some() && destination.compression != Compression::Uncompressed {

@@ -66,6 +66,27 @@ impl UtcTime {
     }
 }
 
+/// The wall-clock time in `zone` (an IANA name such as `Asia/Tokyo`, Firehose's
+/// CustomTimeZone) at `epoch_ms`, broken down like [`UtcTime`]; UTC without a zone or with
+/// one the time-zone database does not know.
+pub fn zoned_time(epoch_ms: i64, zone: Option<&str>) -> UtcTime {
+    use chrono::{Offset as _, TimeZone as _};
+    let offset_ms = zone
+        .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+        .and_then(|tz| {
+            let utc = chrono::DateTime::from_timestamp_millis(epoch_ms)?;
+            let offset = tz.offset_from_utc_datetime(&utc.naive_utc()).fix();
+            Some(i64::from(offset.local_minus_utc()) * 1000)
+        })
+        .unwrap_or(0);
+    UtcTime::from_epoch_ms(epoch_ms.saturating_add(offset_ms))
+}
+
+/// Whether `zone` is a time zone [`zoned_time`] knows.
+pub fn is_time_zone(zone: &str) -> bool {
+    zone.parse::<chrono_tz::Tz>().is_ok()
+}
+
 /// Why a prefix was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PrefixError {
@@ -444,6 +465,29 @@ mod tests {
             prefix.render_partition(&time, &[0; 32], "", &partition),
             "c=42/r=eu/"
         );
+    }
+
+    #[test]
+    fn custom_time_zones_shift_the_prefix_time_with_daylight_saving() {
+        // 2024-07-01T00:30:00Z: 02:30 in Berlin (summer time), 09:30 in Tokyo.
+        let summer_ms = 1_719_793_800_000;
+        let berlin = zoned_time(summer_ms, Some("Europe/Berlin"));
+        assert_eq!((berlin.day, berlin.hour, berlin.minute), (1, 2, 30));
+        assert_eq!(zoned_time(summer_ms, Some("Asia/Tokyo")).hour, 9);
+        // 2024-01-01T00:30:00Z: 01:30 in Berlin (winter time); the day before in New York.
+        let winter_ms = 1_704_069_000_000;
+        assert_eq!(zoned_time(winter_ms, Some("Europe/Berlin")).hour, 1);
+        let new_york = zoned_time(winter_ms, Some("America/New_York"));
+        assert_eq!((new_york.year, new_york.day, new_york.hour), (2023, 31, 19));
+        assert_eq!(
+            zoned_time(winter_ms, None),
+            UtcTime::from_epoch_ms(winter_ms)
+        );
+        assert_eq!(
+            zoned_time(winter_ms, Some("Mars/Olympus")),
+            UtcTime::from_epoch_ms(winter_ms)
+        );
+        assert!(is_time_zone("Asia/Tokyo") && !is_time_zone("Mars/Olympus"));
     }
 
     #[test]

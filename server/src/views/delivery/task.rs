@@ -30,7 +30,7 @@ use storage::{Log, ReadLimits, Record};
 use tracing::{debug, info, warn};
 
 use super::buffer::{Fill, Hints};
-use super::keys::{BufferId, Prefix, UtcTime, object_name};
+use super::keys::{BufferId, Prefix, UtcTime, object_name, zoned_time};
 use super::partition::partition_id;
 use super::sink::Sink;
 use super::{Definition, Entry, Settings, Source, backing_stream, cursor_name, plan_namespace};
@@ -792,6 +792,16 @@ fn buffer_seed(
     (id.seed(), UtcTime::from_epoch_ms(first.timestamp_ms))
 }
 
+/// The time prefixes are rendered at: the first record's arrival, in the destination's
+/// CustomTimeZone (object names stay in UTC).
+fn prefix_time(definition: &Definition, buffer: &Buffer) -> UtcTime {
+    let arrival_ms = buffer.records.first().map_or(0, |r| r.timestamp_ms);
+    zoned_time(
+        arrival_ms,
+        definition.destination.custom_time_zone.as_deref(),
+    )
+}
+
 /// The key of a buffer under the error output prefix, for `error_type`.
 fn error_object_key(
     definition: &Definition,
@@ -802,8 +812,9 @@ fn error_object_key(
     error_type: &str,
 ) -> String {
     let (seed, time) = buffer_seed(definition, source, shard, buffer, partition);
+    let prefix_time = prefix_time(definition, buffer);
     let prefix = super::errors::error_prefix(definition.destination.error_prefix.as_deref())
-        .render(&time, &seed, error_type);
+        .render(&prefix_time, &seed, error_type);
     format!(
         "{prefix}{}",
         object_name(&definition.name, definition.version, &time, &seed, "")
@@ -825,7 +836,9 @@ fn object_key(
     // to the default time prefix rather than stopping delivery.
     let prefix = Prefix::parse(destination.prefix.as_deref(), false)
         .or_else(|_| Prefix::parse(None, false))
-        .map(|prefix| prefix.render_partition(&time, &seed, "", &buffer.values))
+        .map(|prefix| {
+            prefix.render_partition(&prefix_time(definition, buffer), &seed, "", &buffer.values)
+        })
         .unwrap_or_default();
     format!(
         "{prefix}{}",
