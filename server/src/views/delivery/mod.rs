@@ -8,15 +8,18 @@
 //!   A `KinesisStreamAsSource` one reads every shard of the Kinesis stream, from the position
 //!   it had when the delivery stream was created (LATEST, as Firehose does).
 //! - One background task per delivery stream ([`task`]) buffers each source shard's records
-//!   ([`buffer`]), encodes them ([`encode`]), puts the object ([`sink`]) under a key that is
-//!   a pure function of the buffer ([`keys`]), and only then advances the shard's durable
-//!   cursor (`firehose/<name>`).
+//!   per partition ([`buffer`], [`partition`]), encodes them ([`encode`], or Parquet with
+//!   [`convert`]), puts the object ([`sink`]) under a key that is a pure function of the
+//!   buffer ([`keys`]), and only then advances the shard's durable cursor
+//!   (`firehose/<name>`). Records that cannot be partitioned or converted, and buffers that
+//!   cannot be stored within the retry duration, go to the error output ([`errors`]).
 //!
 //! Invariants: a cursor never passes a record whose object is not stored; before an object
 //! is put its range and key are recorded (`firehose.plan/<name>`), so after a crash the same
 //! records are delivered again under the same key, replacing the first copy instead of
-//! duplicating it. Delivery never gives up: a failing store is retried with exponential
-//! backoff, and the failure is reported by Describe until a put succeeds.
+//! duplicating it. Delivery never drops records: a failing store is retried with exponential
+//! backoff (the failure reported by Describe until a put succeeds), and after the retry
+//! duration the buffer is written under the error output prefix instead.
 
 pub mod buffer;
 pub mod convert;
