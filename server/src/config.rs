@@ -66,8 +66,12 @@ pub struct DeliveryConfig {
     pub retry_backoff_min: Duration,
     /// Longest wait between two attempts.
     pub retry_backoff_max: Duration,
+    /// How long a buffer's put may keep failing before the buffer goes to the error prefix.
+    pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
+    /// Format-conversion schemas by table name.
+    pub schemas: std::collections::BTreeMap<String, crate::views::delivery::convert::Schema>,
 }
 
 /// The validated `[kinesis]` section.
@@ -252,6 +256,14 @@ pub struct DeliveryLayer {
     pub retry_backoff_min_ms: Option<u64>,
     /// Longest wait between two attempts, in milliseconds. Default 10000.
     pub retry_backoff_max_ms: Option<u64>,
+    /// How long, in seconds, a buffer's put may keep failing before its records are written
+    /// under the error output prefix instead (Firehose's S3 retry duration). Default 86400.
+    pub retry_duration_secs: Option<u64>,
+    /// Record format conversion schemas (`[delivery.schemas.<table>]`, column name → `string`,
+    /// `int`, `bigint`, `double`, `boolean` or `timestamp`), named by a delivery stream's
+    /// `SchemaConfiguration.TableName` (Strata's stand-in for the AWS Glue table).
+    pub schemas:
+        Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,
     /// Per-bucket settings (`[delivery.buckets.<bucket>]`), replacing the global ones for
     /// that bucket.
     pub buckets: Option<std::collections::BTreeMap<String, BucketLayer>>,
@@ -541,8 +553,12 @@ pub mod keys {
     pub const RETRY_BACKOFF_MIN_MS: Key = key("delivery.retry_backoff_min_ms");
     /// `delivery.retry_backoff_max_ms`.
     pub const RETRY_BACKOFF_MAX_MS: Key = key("delivery.retry_backoff_max_ms");
+    /// `delivery.retry_duration_secs`.
+    pub const RETRY_DURATION_SECS: Key = key("delivery.retry_duration_secs");
     /// `delivery.buckets`.
     pub const BUCKETS: Key = key("delivery.buckets");
+    /// `delivery.schemas`.
+    pub const SCHEMAS: Key = key("delivery.schemas");
     /// The secret of `STRATA_ACCESS_KEY_ID`.
     pub const SECRET_ACCESS_KEY: Key =
         key_with("auth.access_keys", "STRATA_SECRET_ACCESS_KEY", None);
@@ -889,6 +905,36 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
     let (&backoff_max, origin) = pick(layers, keys::RETRY_BACKOFF_MAX_MS, |l| {
         l.delivery.retry_backoff_max_ms.as_ref()
     })?;
+    let retry_duration_secs = positive(layers, keys::RETRY_DURATION_SECS, |l| {
+        l.delivery.retry_duration_secs.as_ref()
+    })?;
+    let mut schemas = std::collections::BTreeMap::new();
+    if let Some((tables, origin)) = optional(layers, |l| l.delivery.schemas.as_ref()) {
+        use crate::views::delivery::convert::{ColumnType, Schema};
+        for (table, columns) in tables {
+            let mut schema = Schema::default();
+            for (column, kind) in columns {
+                let kind = ColumnType::parse(kind).ok_or_else(|| {
+                    ConfigError::invalid(
+                        keys::SCHEMAS,
+                        origin,
+                        format_args!("{table}.{column} = {kind:?}"),
+                        "a column type must be string, int, bigint, double, boolean or timestamp",
+                    )
+                })?;
+                schema.columns.push((column.clone(), kind));
+            }
+            if schema.columns.is_empty() {
+                return Err(ConfigError::invalid(
+                    keys::SCHEMAS,
+                    origin,
+                    table,
+                    "a schema needs at least one column",
+                ));
+            }
+            schemas.insert(table.clone(), schema);
+        }
+    }
     if backoff_max < backoff_min {
         return Err(ConfigError::invalid(
             keys::RETRY_BACKOFF_MAX_MS,
@@ -909,7 +955,9 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
         },
         retry_backoff_min: Duration::from_millis(backoff_min),
         retry_backoff_max: Duration::from_millis(backoff_max),
+        retry_duration: Duration::from_secs(retry_duration_secs),
         poll_interval: Duration::from_millis(100),
+        schemas,
     })
 }
 

@@ -106,7 +106,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             sink: config.delivery.sink.clone(),
             retry_backoff_min: config.delivery.retry_backoff_min,
             retry_backoff_max: config.delivery.retry_backoff_max,
+            retry_duration: config.delivery.retry_duration,
             poll_interval: config.delivery.poll_interval,
+            schemas: config.delivery.schemas.clone(),
         };
         DeliveryStreams::open(log, settings).map_err(ServeError::Delivery)?
     };

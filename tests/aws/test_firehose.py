@@ -664,3 +664,225 @@ def test_signed_requests_are_verified_for_the_firehose_service(start_server, tmp
     with pytest.raises(bad.exceptions.ClientError) as caught:
         bad.list_delivery_streams()
     assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+
+def partitioning(query: str) -> dict:
+    return {
+        "Enabled": True,
+        "Processors": [
+            {
+                "Type": "MetadataExtraction",
+                "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                ],
+            },
+            {"Type": "AppendDelimiterToRecord"},
+        ],
+    }
+
+
+def test_dynamic_partitioning_splits_records_by_query_and_fails_the_rest(setup):
+    server, firehose, s3, bucket = setup
+    name = f"parted-{uuid.uuid4().hex[:8]}"
+    query = "{customer_id: .customer_id, region: .geo.region}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="c=!{partitionKeyFromQuery:customer_id}/r=!{partitionKeyFromQuery:region}/",
+            ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
+            BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 1},
+            DynamicPartitioningConfiguration={
+                "Enabled": True,
+                "RetryOptions": {"DurationInSeconds": 300},
+            },
+            ProcessingConfiguration=partitioning(query),
+        ),
+    )
+    described = firehose.describe_delivery_stream(DeliveryStreamName=name)
+    destination = described["DeliveryStreamDescription"]["Destinations"][0][
+        "ExtendedS3DestinationDescription"
+    ]
+    assert destination["DynamicPartitioningConfiguration"] == {
+        "Enabled": True,
+        "RetryOptions": {"DurationInSeconds": 300},
+    }
+    processors = destination["ProcessingConfiguration"]["Processors"]
+    assert processors[0]["Type"] == "MetadataExtraction"
+    assert {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query} in (
+        processors[0]["Parameters"]
+    )
+
+    good = [
+        {"customer_id": 7, "geo": {"region": "eu"}, "n": 0},
+        {"customer_id": 8, "geo": {"region": "us"}, "n": 1},
+        {"customer_id": 7, "geo": {"region": "eu"}, "n": 2},
+    ]
+    bad = [b"not json", json.dumps({"customer_id": 9}).encode()]
+    records = [json.dumps(good[0]).encode(), bad[0], json.dumps(good[1]).encode(), bad[1],
+               json.dumps(good[2]).encode()]
+    firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in records])
+
+    found = wait_for(lambda: (lambda o: o if len(o) >= 3 else None)(objects(s3, bucket)))
+    by_prefix = {}
+    for key, body in found.items():
+        match = KEY_RE.match(key)
+        assert match and match["name"] == name, key
+        by_prefix.setdefault(match["prefix"], []).append(body)
+    assert sorted(by_prefix) == ["c=7/r=eu/", "c=8/r=us/", "errors/partitioning-failed/"]
+    assert [json.loads(line) for line in by_prefix["c=7/r=eu/"][0].splitlines()] == [
+        good[0], good[2]
+    ]
+    assert [json.loads(line) for line in by_prefix["c=8/r=us/"][0].splitlines()] == [good[1]]
+    import base64
+
+    documents = [json.loads(line) for line in by_prefix["errors/partitioning-failed/"][0]
+                 .splitlines()]
+    assert [base64.b64decode(d["rawData"]) for d in documents] == bad
+    for document in documents:
+        assert document["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
+        assert document["errorMessage"] and document["attemptsMade"] == 1
+        assert isinstance(document["arrivalTimestamp"], int)
+
+
+def test_dynamic_partitioning_settings_are_checked(setup):
+    server, firehose, s3, bucket = setup
+    cases = [
+        # partitionKeyFromQuery without dynamic partitioning.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/", ErrorOutputPrefix="e/"),
+        # Dynamic partitioning without an error prefix.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c}")),
+        # A key the query does not define.
+        dict(Prefix="c=!{partitionKeyFromQuery:d}/", ErrorOutputPrefix="e/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c}")),
+        # A query outside the supported subset.
+        dict(Prefix="c=!{partitionKeyFromQuery:c}/", ErrorOutputPrefix="e/",
+             DynamicPartitioningConfiguration={"Enabled": True},
+             ProcessingConfiguration=partitioning("{c: .c | ascii_downcase}")),
+    ]
+    for i, overrides in enumerate(cases):
+        with pytest.raises(firehose.exceptions.InvalidArgumentException):
+            firehose.create_delivery_stream(
+                DeliveryStreamName=f"bad-{i}-{uuid.uuid4().hex[:6]}",
+                ExtendedS3DestinationConfiguration=extended(bucket, **overrides),
+            )
+
+
+def test_json_records_are_converted_to_parquet_and_misfits_go_to_the_error_prefix(
+    start_server, moto
+):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    schema = (
+        "[delivery.schemas.clicks]\n"
+        'user = "string"\ncount = "int"\ntotal = "bigint"\nscore = "double"\n'
+        'ok = "boolean"\nat = "timestamp"\n'
+    )
+    server = start_server(config_toml=config_for(moto) + schema)
+    firehose = server.client("firehose")
+    s3 = server_client(moto.endpoint, "s3")
+    bucket = f"bucket-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+
+    def conversion(table: str, compression: str = "SNAPPY") -> dict:
+        return {
+            "Enabled": True,
+            "SchemaConfiguration": {"DatabaseName": "db", "TableName": table, "RoleARN": ROLE},
+            "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+            "OutputFormatConfiguration": {
+                "Serializer": {"ParquetSerDe": {"Compression": compression}}
+            },
+        }
+
+    with pytest.raises(firehose.exceptions.InvalidArgumentException):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=f"no-schema-{uuid.uuid4().hex[:6]}",
+            ExtendedS3DestinationConfiguration=extended(
+                bucket, DataFormatConversionConfiguration=conversion("missing")
+            ),
+        )
+    name = f"parquet-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="p/",
+            ErrorOutputPrefix="e/",
+            BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 1},
+            DataFormatConversionConfiguration=conversion("clicks", "GZIP"),
+        ),
+    )
+    described = firehose.describe_delivery_stream(DeliveryStreamName=name)[
+        "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+    serializer = described["DataFormatConversionConfiguration"]["OutputFormatConfiguration"][
+        "Serializer"]
+    assert serializer == {"ParquetSerDe": {"Compression": "GZIP"}}
+    good = [
+        {"user": "ann", "count": 3, "total": 5_000_000_000, "score": 1.5, "ok": True,
+         "at": "2024-05-01 12:00:00"},
+        {"user": "bob", "count": None, "score": 2, "at": 1714564800250, "extra": "ignored"},
+    ]
+    bad = [b"not json", json.dumps({"user": "x", "count": "three"}).encode()]
+    records = [json.dumps(good[0]).encode(), bad[0], json.dumps(good[1]).encode(), bad[1]]
+    firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in records])
+
+    found = wait_for(lambda: (lambda o: o if len(o) >= 2 else None)(objects(s3, bucket)))
+    parquet_keys = [key for key in found if key.startswith("p/")]
+    assert len(parquet_keys) == 1 and parquet_keys[0].endswith(".parquet"), sorted(found)
+    table = pyarrow_parquet.read_table(io.BytesIO(found[parquet_keys[0]]))
+    assert sorted(table.column_names) == ["at", "count", "ok", "score", "total", "user"]
+    rows = table.to_pylist()
+    assert [row["user"] for row in rows] == ["ann", "bob"]
+    assert [row["count"] for row in rows] == [3, None]
+    assert [row["total"] for row in rows] == [5_000_000_000, None]
+    assert [row["score"] for row in rows] == [1.5, 2.0]
+    assert [row["ok"] for row in rows] == [True, None]
+    millis = [int(row["at"].timestamp() * 1000) for row in rows]
+    assert millis == [1714564800000, 1714564800250]
+    assert str(table.schema.field("count").type) == "int32"
+    assert str(table.schema.field("total").type) == "int64"
+
+    error_keys = [key for key in found if key.startswith("e/")]
+    assert len(error_keys) == 1, sorted(found)
+    assert error_keys[0].startswith("e/format-conversion-failed/")
+    import base64
+
+    documents = [json.loads(line) for line in found[error_keys[0]].splitlines()]
+    assert [base64.b64decode(d["rawData"]) for d in documents] == bad
+    assert all(d["errorCode"] == "DataFormatConversion.MalformedData" for d in documents)
+
+
+def test_custom_time_zone_renders_prefix_timestamps_in_that_zone(setup):
+    server, firehose, s3, bucket = setup
+    with pytest.raises(firehose.exceptions.InvalidArgumentException):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=f"bad-zone-{uuid.uuid4().hex[:6]}",
+            ExtendedS3DestinationConfiguration=extended(bucket, CustomTimeZone="Mars/Olympus"),
+        )
+    name = f"tokyo-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=extended(
+            bucket,
+            Prefix="t=!{timestamp:yyyy-MM-dd-HH}/",
+            ErrorOutputPrefix="e/",
+            CustomTimeZone="Asia/Tokyo",
+        ),
+    )
+    # Tokyo has no daylight saving time: always UTC+9.
+    utc_before = time.time()
+    firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
+    utc_after = time.time()
+    before, after = (time.gmtime(t + 9 * 3600) for t in (utc_before, utc_after))
+    found = wait_for(lambda: objects(s3, bucket))
+    (key,) = found
+    hours = {time.strftime("t=%Y-%m-%d-%H/", t) for t in (before, after)}
+    assert any(key.startswith(hour) for hour in hours), (key, hours)
+    # Object names keep UTC.
+    match = KEY_RE.match(key)
+    assert match, key
+    utc_hours = {time.strftime("%Y-%m-%d-%H", time.gmtime(t)) for t in (utc_before, utc_after)}
+    assert match["time"][:13] in utc_hours, (key, utc_hours)

@@ -69,8 +69,12 @@ pub const MULTIPART_BYTES_MIN: u64 = 16 * 1024 * 1024;
 /// A failed put is retried after 100 ms, then after twice as long each time...
 pub const RETRY_BACKOFF_MIN_MS: u64 = 100;
 
-/// ...up to every 10 s, for as long as the store fails.
+/// ...up to every 10 s, for as long as the store fails (up to the retry duration).
 pub const RETRY_BACKOFF_MAX_MS: u64 = 10_000;
+
+/// A buffer whose put fails for 24 hours (Firehose's fixed S3 retry duration) is written under
+/// the error output prefix instead.
+pub const RETRY_DURATION_SECS: u64 = 86_400;
 
 /// The defaults as the bottom layer of the configuration stack: every key is set.
 pub fn layer() -> Layer {
@@ -105,6 +109,7 @@ pub fn layer() -> Layer {
             multipart_bytes_min: Some(MULTIPART_BYTES_MIN),
             retry_backoff_min_ms: Some(RETRY_BACKOFF_MIN_MS),
             retry_backoff_max_ms: Some(RETRY_BACKOFF_MAX_MS),
+            retry_duration_secs: Some(RETRY_DURATION_SECS),
             ..DeliveryLayer::default()
         },
     }

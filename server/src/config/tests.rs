@@ -310,6 +310,9 @@ fn delivery_store_defaults_to_aws_unsigned() {
     assert!(!store.path_style);
     assert_eq!(store.access_key_id, None);
     assert_eq!(config.delivery.retry_backoff_max, Duration::from_secs(10));
+    assert_eq!(config.delivery.retry_duration, Duration::from_secs(86_400));
+    let config = resolve_delivery("[delivery]\nretry_duration_secs = 60\n", &[]).expect("valid");
+    assert_eq!(config.delivery.retry_duration, Duration::from_secs(60));
 }
 
 #[test]
@@ -362,6 +365,16 @@ fn bad_delivery_settings_name_their_key() {
     )
     .unwrap_err();
     assert_eq!(invalid_key(&error), "delivery.retry_backoff_max_ms");
+    let error = resolve_delivery("[delivery]\nretry_duration_secs = 0\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.retry_duration_secs");
+    let error = resolve_delivery("[delivery.schemas.t]\nc = \"varchar\"\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.schemas");
+    let config = resolve_delivery(
+        "[delivery.schemas.clicks]\nuser = \"string\"\nat = \"timestamp\"\n",
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(config.delivery.schemas["clicks"].columns.len(), 2);
     assert!(
         Layer::from_toml(
             Path::new("strata.toml"),

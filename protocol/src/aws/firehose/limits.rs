@@ -26,3 +26,7 @@ pub const TAGS_MAX: usize = 50;
 pub const LIST_LIMIT_MAX: i64 = 10_000;
 /// Default `ListDeliveryStreams.Limit`.
 pub const LIST_LIMIT_DEFAULT: usize = 10;
+
+/// `RetryOptions.DurationInSeconds` is at most two hours.
+/// <https://docs.aws.amazon.com/firehose/latest/APIReference/API_RetryOptions.html>
+pub const RETRY_SECONDS_MAX: u32 = 7_200;

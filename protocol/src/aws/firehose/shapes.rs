@@ -89,6 +89,118 @@ pub struct ProcessingConfiguration {
     pub processors: Option<Vec<Processor>>,
 }
 
+/// `SchemaConfiguration` (Glue table; Strata reads the columns from its own config).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SchemaConfiguration {
+    /// Recorded.
+    #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_id: Option<String>,
+    /// Recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_name: Option<String>,
+    /// Names the schema in the server's `[delivery.schemas.<TableName>]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
+    /// Recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+/// `Deserializer` (`OpenXJsonSerDe` or `HiveJsonSerDe`; their options are not used).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Deserializer {
+    /// OpenX JSON.
+    #[serde(rename = "OpenXJsonSerDe", skip_serializing_if = "Option::is_none")]
+    pub open_x_json_ser_de: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Hive JSON.
+    #[serde(rename = "HiveJsonSerDe", skip_serializing_if = "Option::is_none")]
+    pub hive_json_ser_de: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `InputFormatConfiguration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InputFormatConfiguration {
+    /// The JSON reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deserializer: Option<Deserializer>,
+}
+
+/// `ParquetSerDe` (only `Compression` is used).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParquetSerDe {
+    /// `SNAPPY` (default), `GZIP` or `UNCOMPRESSED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+}
+
+/// `Serializer`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Serializer {
+    /// Parquet.
+    #[serde(rename = "ParquetSerDe", skip_serializing_if = "Option::is_none")]
+    pub parquet_ser_de: Option<ParquetSerDe>,
+    /// ORC: refused.
+    #[serde(rename = "OrcSerDe", skip_serializing_if = "Option::is_none")]
+    pub orc_ser_de: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `OutputFormatConfiguration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputFormatConfiguration {
+    /// The writer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serializer: Option<Serializer>,
+}
+
+/// `DataFormatConversionConfiguration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataFormatConversionConfiguration {
+    /// The table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_configuration: Option<SchemaConfiguration>,
+    /// The input format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_format_configuration: Option<InputFormatConfiguration>,
+    /// The output format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_format_configuration: Option<OutputFormatConfiguration>,
+    /// Whether conversion is on (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// `RetryOptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RetryOptions {
+    /// How long delivery is retried (0 to 7200 seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_in_seconds: Option<i64>,
+}
+
+/// `DynamicPartitioningConfiguration`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DynamicPartitioningConfiguration {
+    /// How long a failing delivery is retried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_options: Option<RetryOptions>,
+    /// Whether records are partitioned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
 /// `ExtendedS3DestinationConfiguration`, and (with the extended members absent)
 /// `S3DestinationConfiguration`; also the `...Update` shapes, whose members are all optional.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -118,12 +230,12 @@ pub struct S3DestinationConfiguration {
     pub s3_backup_mode: Option<String>,
     /// Overrides the extension of delivered objects.
     pub file_extension: Option<String>,
-    /// Recorded; keys are formatted in UTC.
+    /// The IANA time zone prefixes are rendered in (default UTC).
     pub custom_time_zone: Option<String>,
-    /// Refused by name: Strata does not convert formats.
-    pub data_format_conversion_configuration: Option<IgnoredAny>,
-    /// Refused by name: Strata does not partition by record content.
-    pub dynamic_partitioning_configuration: Option<IgnoredAny>,
+    /// JSON → Parquet conversion.
+    pub data_format_conversion_configuration: Option<DataFormatConversionConfiguration>,
+    /// Partitioning by record content.
+    pub dynamic_partitioning_configuration: Option<DynamicPartitioningConfiguration>,
 }
 
 /// `ExtendedS3DestinationDescription` (also used for `S3DestinationDescription`).
@@ -163,6 +275,12 @@ pub struct S3DestinationDescription {
     /// Time zone (extended only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_time_zone: Option<String>,
+    /// Dynamic partitioning (extended only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_partitioning_configuration: Option<DynamicPartitioningConfiguration>,
+    /// Format conversion (extended only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_format_conversion_configuration: Option<DataFormatConversionConfiguration>,
 }
 
 /// `KinesisStreamSourceConfiguration`.

@@ -3,20 +3,25 @@
 
 use protocol::aws::firehose::limits::{
     BUFFER_MIB_DEFAULT, BUFFER_MIB_MAX, BUFFER_MIB_MIN, BUFFER_SECONDS_DEFAULT, BUFFER_SECONDS_MAX,
-    BUFFER_SECONDS_MIN,
+    BUFFER_SECONDS_MIN, RETRY_SECONDS_MAX,
 };
 use protocol::aws::firehose::{
-    BufferingHints, CloudWatchLoggingOptions, EncryptionConfiguration, KmsEncryptionConfig,
-    ProcessingConfiguration, Processor, ProcessorParameter, S3DestinationConfiguration,
-    S3DestinationDescription,
+    BufferingHints, CloudWatchLoggingOptions, DataFormatConversionConfiguration, Deserializer,
+    DynamicPartitioningConfiguration, EncryptionConfiguration, InputFormatConfiguration,
+    KmsEncryptionConfig, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration,
+    Processor, ProcessorParameter, RetryOptions, S3DestinationConfiguration,
+    S3DestinationDescription, SchemaConfiguration, Serializer,
 };
 
 use super::error::{ApiError, invalid};
 use crate::api::kinesis::validate::Checks;
 use crate::views::delivery::Destination;
+use crate::views::delivery::convert::ParquetCompression;
+use crate::views::delivery::definition::Conversion;
 use crate::views::delivery::definition::bucket_of;
 use crate::views::delivery::encode::Compression;
-use crate::views::delivery::keys::Prefix;
+use crate::views::delivery::keys::{Prefix, is_time_zone};
+use crate::views::delivery::partition::Query;
 
 const COMPRESSIONS: [&str; 6] = [
     "UNCOMPRESSED",
@@ -89,16 +94,6 @@ pub fn apply(
     );
     checks.finish()?;
 
-    if shape.data_format_conversion_configuration.is_some() {
-        return Err(invalid(
-            "DataFormatConversionConfiguration is not supported by Strata.",
-        ));
-    }
-    if shape.dynamic_partitioning_configuration.is_some() {
-        return Err(invalid(
-            "DynamicPartitioningConfiguration is not supported by Strata.",
-        ));
-    }
     let compression = match shape.compression_format.as_deref() {
         None => None,
         Some(name) => Some(Compression::parse(name).ok_or_else(|| {
@@ -121,6 +116,10 @@ pub fn apply(
         processing_enabled: None,
         file_extension: None,
         custom_time_zone: None,
+        dynamic_partitioning: false,
+        metadata_query: None,
+        retry_seconds: None,
+        conversion: None,
         s3_backup_mode: None,
         logging_enabled: None,
         log_group: None,
@@ -163,20 +162,63 @@ pub fn apply(
         destination.log_group = logging.log_group_name;
         destination.log_stream = logging.log_stream_name;
     }
+    if let Some(conversion) = shape.data_format_conversion_configuration {
+        destination.conversion = conversion_of(conversion)?;
+    }
+    if let Some(partitioning) = shape.dynamic_partitioning_configuration {
+        if let Some(enabled) = partitioning.enabled {
+            destination.dynamic_partitioning = enabled;
+        }
+        if let Some(seconds) = partitioning
+            .retry_options
+            .and_then(|retry| retry.duration_in_seconds)
+        {
+            destination.retry_seconds = Some(
+                u32::try_from(seconds)
+                    .ok()
+                    .filter(|s| *s <= RETRY_SECONDS_MAX)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "RetryOptions.DurationInSeconds {seconds} is not between 0 and {RETRY_SECONDS_MAX}."
+                        ))
+                    })?,
+            );
+        }
+    }
     if let Some(processing) = shape.processing_configuration {
         let mut delimiter = false;
+        let mut query = None;
         for processor in processing.processors.unwrap_or_default() {
             match processor.kind.as_str() {
                 "AppendDelimiterToRecord" => delimiter = true,
+                "MetadataExtraction" => {
+                    for parameter in processor.parameters.unwrap_or_default() {
+                        match parameter.parameter_name.as_str() {
+                            "MetadataExtractionQuery" => {
+                                Query::parse(&parameter.parameter_value)
+                                    .map_err(|error| invalid(error.to_string()))?;
+                                query = Some(parameter.parameter_value);
+                            }
+                            "JsonParsingEngine" if parameter.parameter_value == "JQ-1.6" => {}
+                            name => {
+                                return Err(invalid(format!(
+                                    "Processor parameter {name}={} is not supported by Strata for MetadataExtraction.",
+                                    parameter.parameter_value
+                                )));
+                            }
+                        }
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                        "Processor type {other} is not supported by Strata; AppendDelimiterToRecord is."
+                        "Processor type {other} is not supported by Strata; AppendDelimiterToRecord and MetadataExtraction are."
                     )));
                 }
             }
         }
         destination.processing_enabled = processing.enabled;
         destination.delimiter = delimiter && processing.enabled != Some(false);
+        destination.metadata_query = query.filter(|_| processing.enabled != Some(false));
     }
     if let Some(mode) = shape.s3_backup_mode {
         if mode != "Disabled" && mode != "Enabled" {
@@ -200,16 +242,98 @@ pub fn apply(
         destination.file_extension = (!extension.is_empty()).then_some(extension);
     }
     if let Some(zone) = shape.custom_time_zone {
+        if !zone.is_empty() && !is_time_zone(&zone) {
+            return Err(invalid(format!(
+                "CustomTimeZone {zone} is not a valid time zone (use an IANA name such as Asia/Tokyo)."
+            )));
+        }
         destination.custom_time_zone = (!zone.is_empty()).then_some(zone);
+    }
+    if destination.conversion.is_some() && destination.compression != Compression::Uncompressed {
+        return Err(invalid(
+            "CompressionFormat must be UNCOMPRESSED when data format conversion is enabled.",
+        ));
     }
     check_prefixes(&destination)?;
     Ok(destination)
 }
 
+/// DataFormatConversionConfiguration → the view's conversion (None when disabled).
+fn conversion_of(shape: DataFormatConversionConfiguration) -> Result<Option<Conversion>, ApiError> {
+    if shape.enabled == Some(false) {
+        return Ok(None);
+    }
+    let serializer = shape
+        .output_format_configuration
+        .and_then(|output| output.serializer)
+        .unwrap_or_default();
+    if serializer.orc_ser_de.is_some() {
+        return Err(invalid(
+            "OrcSerDe is not supported by Strata; use ParquetSerDe.",
+        ));
+    }
+    let parquet = serializer.parquet_ser_de.ok_or_else(|| {
+        invalid("DataFormatConversionConfiguration needs OutputFormatConfiguration.Serializer.ParquetSerDe.")
+    })?;
+    let compression = match parquet.compression.as_deref() {
+        None => ParquetCompression::Snappy,
+        Some(name) => ParquetCompression::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "ParquetSerDe.Compression {name} is not supported; use SNAPPY, GZIP or UNCOMPRESSED."
+            ))
+        })?,
+    };
+    let schema = shape.schema_configuration.unwrap_or_default();
+    let table = schema
+        .table_name
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| invalid("SchemaConfiguration.TableName is required."))?;
+    Ok(Some(Conversion {
+        table,
+        database: schema.database_name,
+        compression,
+    }))
+}
+
 /// The prefix rules: expressions parse; a prefix with expressions needs an error prefix.
 fn check_prefixes(destination: &Destination) -> Result<(), ApiError> {
-    Prefix::parse(destination.prefix.as_deref(), false)
+    let prefix = Prefix::parse(destination.prefix.as_deref(), false)
         .map_err(|error| invalid(format!("Prefix is invalid: {error}")))?;
+    let keys = prefix.partition_keys();
+    if !keys.is_empty() && !destination.dynamic_partitioning {
+        return Err(invalid(
+            "The partitionKeyFromQuery namespace can only be used when dynamic partitioning is enabled.",
+        ));
+    }
+    if destination.dynamic_partitioning {
+        if destination.error_prefix.is_none() {
+            return Err(invalid(
+                "ErrorOutputPrefix cannot be null or empty when dynamic partitioning is enabled.",
+            ));
+        }
+        let query = destination
+            .metadata_query
+            .as_deref()
+            .map(Query::parse)
+            .transpose()
+            .map_err(|error| invalid(error.to_string()))?
+            .ok_or_else(|| {
+                invalid(
+                    "Dynamic partitioning needs a MetadataExtraction processor with a MetadataExtractionQuery in Strata.",
+                )
+            })?;
+        let names: Vec<&str> = query.names().collect();
+        if let Some(missing) = keys.iter().find(|key| !names.contains(key)) {
+            return Err(invalid(format!(
+                "The partitionKeyFromQuery key {missing} is not in the MetadataExtractionQuery."
+            )));
+        }
+        if keys.is_empty() {
+            return Err(invalid(
+                "Prefix must use !{partitionKeyFromQuery:...} when dynamic partitioning is enabled.",
+            ));
+        }
+    }
     Prefix::parse(destination.error_prefix.as_deref(), true)
         .map_err(|error| invalid(format!("ErrorOutputPrefix is invalid: {error}")))?;
     if Prefix::has_expressions(destination.prefix.as_deref()) && destination.error_prefix.is_none()
@@ -227,13 +351,30 @@ pub fn describe(destination: &Destination, extended: bool) -> S3DestinationDescr
         .processing_enabled
         .map(|enabled| ProcessingConfiguration {
             enabled: Some(enabled),
-            processors: Some(if destination.delimiter {
-                vec![Processor {
-                    kind: "AppendDelimiterToRecord".into(),
-                    parameters: Some(Vec::<ProcessorParameter>::new()),
-                }]
-            } else {
-                Vec::new()
+            processors: Some({
+                let mut processors = Vec::new();
+                if let Some(query) = &destination.metadata_query {
+                    processors.push(Processor {
+                        kind: "MetadataExtraction".into(),
+                        parameters: Some(vec![
+                            ProcessorParameter {
+                                parameter_name: "MetadataExtractionQuery".into(),
+                                parameter_value: query.clone(),
+                            },
+                            ProcessorParameter {
+                                parameter_name: "JsonParsingEngine".into(),
+                                parameter_value: "JQ-1.6".into(),
+                            },
+                        ]),
+                    });
+                }
+                if destination.delimiter {
+                    processors.push(Processor {
+                        kind: "AppendDelimiterToRecord".into(),
+                        parameters: Some(Vec::<ProcessorParameter>::new()),
+                    });
+                }
+                processors
             }),
         });
     S3DestinationDescription {
@@ -284,5 +425,40 @@ pub fn describe(destination: &Destination, extended: bool) -> S3DestinationDescr
         } else {
             None
         },
+        data_format_conversion_configuration: destination
+            .conversion
+            .as_ref()
+            .filter(|_| extended)
+            .map(|conversion| DataFormatConversionConfiguration {
+                schema_configuration: Some(SchemaConfiguration {
+                    role_arn: Some(destination.role_arn.clone()),
+                    database_name: conversion.database.clone(),
+                    table_name: Some(conversion.table.clone()),
+                    ..SchemaConfiguration::default()
+                }),
+                input_format_configuration: Some(InputFormatConfiguration {
+                    deserializer: Some(Deserializer {
+                        open_x_json_ser_de: Some(serde_json::Map::new()),
+                        hive_json_ser_de: None,
+                    }),
+                }),
+                output_format_configuration: Some(OutputFormatConfiguration {
+                    serializer: Some(Serializer {
+                        parquet_ser_de: Some(ParquetSerDe {
+                            compression: Some(conversion.compression.as_str().to_owned()),
+                        }),
+                        orc_ser_de: None,
+                    }),
+                }),
+                enabled: Some(true),
+            }),
+        dynamic_partitioning_configuration: (extended && destination.dynamic_partitioning).then(
+            || DynamicPartitioningConfiguration {
+                retry_options: destination.retry_seconds.map(|seconds| RetryOptions {
+                    duration_in_seconds: Some(i64::from(seconds)),
+                }),
+                enabled: Some(true),
+            },
+        ),
     }
 }

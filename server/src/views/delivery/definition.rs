@@ -55,6 +55,16 @@ pub struct Destination {
     pub file_extension: Option<String>,
     /// Recorded (keys are formatted in UTC).
     pub custom_time_zone: Option<String>,
+    /// DynamicPartitioningConfiguration.Enabled.
+    pub dynamic_partitioning: bool,
+    /// The MetadataExtraction processor's `MetadataExtractionQuery`.
+    pub metadata_query: Option<String>,
+    /// DynamicPartitioningConfiguration.RetryOptions.DurationInSeconds: how long a failing put
+    /// is retried before the buffer goes to the error output prefix (default: the server's
+    /// `delivery.retry_duration_secs`).
+    pub retry_seconds: Option<u32>,
+    /// JSON → Parquet conversion (DataFormatConversionConfiguration), when enabled.
+    pub conversion: Option<Conversion>,
     /// Recorded.
     pub s3_backup_mode: Option<String>,
     /// CloudWatch logging, recorded.
@@ -65,7 +75,26 @@ pub struct Destination {
     pub log_stream: Option<String>,
 }
 
+/// Record format conversion settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversion {
+    /// SchemaConfiguration.TableName: the server's `[delivery.schemas.<table>]`.
+    pub table: String,
+    /// SchemaConfiguration.DatabaseName, recorded.
+    pub database: Option<String>,
+    /// ParquetSerDe.Compression.
+    pub compression: super::convert::ParquetCompression,
+}
+
 impl Destination {
+    /// The partitioning query, when dynamic partitioning is on and has one that parses.
+    pub fn partitioning(&self) -> Option<super::partition::Query> {
+        if !self.dynamic_partitioning {
+            return None;
+        }
+        super::partition::Query::parse(self.metadata_query.as_deref()?).ok()
+    }
+
     /// The bucket named by the ARN (what follows `arn:<partition>:s3:::`).
     pub fn bucket(&self) -> &str {
         bucket_of(&self.bucket_arn).unwrap_or("")
@@ -73,9 +102,13 @@ impl Destination {
 
     /// The extension of delivered objects.
     pub fn extension(&self) -> &str {
-        self.file_extension
-            .as_deref()
-            .unwrap_or_else(|| self.compression.extension())
+        self.file_extension.as_deref().unwrap_or_else(|| {
+            if self.conversion.is_some() {
+                ".parquet"
+            } else {
+                self.compression.extension()
+            }
+        })
     }
 }
 
@@ -181,6 +214,7 @@ impl Definition {
             ("kms_key", &d.kms_key),
             ("file_extension", &d.file_extension),
             ("custom_time_zone", &d.custom_time_zone),
+            ("metadata_query", &d.metadata_query),
             ("s3_backup_mode", &d.s3_backup_mode),
             ("log_group", &d.log_group),
             ("log_stream", &d.log_stream),
@@ -194,6 +228,19 @@ impl Definition {
         put("buffer_seconds", &d.buffer_seconds.to_string());
         put("compression", d.compression.as_str());
         put("delimiter", if d.delimiter { "true" } else { "false" });
+        if d.dynamic_partitioning {
+            put("dynamic_partitioning", "true");
+        }
+        if let Some(seconds) = d.retry_seconds {
+            put("retry_seconds", &seconds.to_string());
+        }
+        if let Some(conversion) = &d.conversion {
+            put("conversion.table", &conversion.table);
+            put("conversion.compression", conversion.compression.as_str());
+            if let Some(database) = &conversion.database {
+                put("conversion.database", database);
+            }
+        }
         if let Some(enabled) = d.processing_enabled {
             put("processing_enabled", if enabled { "true" } else { "false" });
         }
@@ -262,6 +309,19 @@ impl Definition {
             processing_enabled: flag("processing_enabled"),
             file_extension: text_of("file_extension"),
             custom_time_zone: text_of("custom_time_zone"),
+            dynamic_partitioning: flag("dynamic_partitioning").unwrap_or(false),
+            metadata_query: text_of("metadata_query"),
+            retry_seconds: values.get("retry_seconds").and_then(|v| v.parse().ok()),
+            conversion: match text_of("conversion.table") {
+                Some(table) => Some(Conversion {
+                    table,
+                    database: text_of("conversion.database"),
+                    compression: super::convert::ParquetCompression::parse(
+                        values.get("conversion.compression")?,
+                    )?,
+                }),
+                None => None,
+            },
             s3_backup_mode: text_of("s3_backup_mode"),
             logging_enabled: flag("logging_enabled"),
             log_group: text_of("log_group"),
@@ -313,6 +373,14 @@ mod tests {
                 processing_enabled: Some(true),
                 file_extension: None,
                 custom_time_zone: Some("UTC".into()),
+                dynamic_partitioning: true,
+                metadata_query: Some("{a: .b}".into()),
+                retry_seconds: Some(300),
+                conversion: Some(Conversion {
+                    table: "t".into(),
+                    database: Some("d".into()),
+                    compression: super::super::convert::ParquetCompression::Gzip,
+                }),
                 s3_backup_mode: Some("Disabled".into()),
                 logging_enabled: Some(false),
                 log_group: None,

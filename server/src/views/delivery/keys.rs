@@ -66,6 +66,27 @@ impl UtcTime {
     }
 }
 
+/// The wall-clock time in `zone` (an IANA name such as `Asia/Tokyo`, Firehose's
+/// CustomTimeZone) at `epoch_ms`, broken down like [`UtcTime`]; UTC without a zone or with
+/// one the time-zone database does not know.
+pub fn zoned_time(epoch_ms: i64, zone: Option<&str>) -> UtcTime {
+    use chrono::{Offset as _, TimeZone as _};
+    let offset_ms = zone
+        .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+        .and_then(|tz| {
+            let utc = chrono::DateTime::from_timestamp_millis(epoch_ms)?;
+            let offset = tz.offset_from_utc_datetime(&utc.naive_utc()).fix();
+            Some(i64::from(offset.local_minus_utc()) * 1000)
+        })
+        .unwrap_or(0);
+    UtcTime::from_epoch_ms(epoch_ms.saturating_add(offset_ms))
+}
+
+/// Whether `zone` is a time zone [`zoned_time`] knows.
+pub fn is_time_zone(zone: &str) -> bool {
+    zone.parse::<chrono_tz::Tz>().is_ok()
+}
+
 /// Why a prefix was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PrefixError {
@@ -74,7 +95,7 @@ pub enum PrefixError {
     Unclosed(usize),
     /// An expression Firehose does not define.
     #[error(
-        "The expression '!{{{0}}}' is not supported. Use !{{timestamp:...}}, !{{firehose:random-string}} or !{{firehose:error-output-type}}."
+        "The expression '!{{{0}}}' is not supported. Use !{{timestamp:...}}, !{{firehose:random-string}}, !{{firehose:error-output-type}} or !{{partitionKeyFromQuery:...}}."
     )]
     Unknown(String),
     /// A timestamp pattern letter that is not supported.
@@ -87,6 +108,9 @@ pub enum PrefixError {
         "The expression !{{firehose:error-output-type}} can only be used in ErrorOutputPrefix."
     )]
     ErrorTypeOutsideErrorPrefix,
+    /// `!{partitionKeyFromQuery:}` without a key name.
+    #[error("The expression !{{partitionKeyFromQuery:...}} needs a key name.")]
+    EmptyPartitionKey,
 }
 
 /// One piece of a parsed prefix.
@@ -96,6 +120,7 @@ enum Piece {
     Timestamp(String),
     Random,
     ErrorType,
+    PartitionKey(String),
 }
 
 /// A prefix, parsed once.
@@ -128,6 +153,13 @@ impl Prefix {
                     Piece::Timestamp(pattern.to_owned())
                 }
                 Some(("firehose", "random-string")) => Piece::Random,
+                Some(("partitionKeyFromQuery", key)) => {
+                    let key = key.trim();
+                    if key.is_empty() {
+                        return Err(PrefixError::EmptyPartitionKey);
+                    }
+                    Piece::PartitionKey(key.to_owned())
+                }
                 Some(("firehose", "error-output-type")) if error_prefix => Piece::ErrorType,
                 Some(("firehose", "error-output-type")) => {
                     return Err(PrefixError::ErrorTypeOutsideErrorPrefix);
@@ -149,6 +181,11 @@ impl Prefix {
         Ok(Self { pieces })
     }
 
+    /// A prefix that renders to nothing.
+    pub fn empty() -> Self {
+        Self { pieces: Vec::new() }
+    }
+
     /// Whether the prefix has an expression of its own (not the default time prefix).
     pub fn has_expressions(text: Option<&str>) -> bool {
         text.is_some_and(|text| text.contains("!{"))
@@ -157,6 +194,18 @@ impl Prefix {
     /// The prefix for a buffer whose first record arrived at `time`; `seed` derives the
     /// random string; `error_type` fills `!{firehose:error-output-type}`.
     pub fn render(&self, time: &UtcTime, seed: &[u8; 32], error_type: &str) -> String {
+        self.render_partition(time, seed, error_type, &[])
+    }
+
+    /// As [`Prefix::render`], with `partition` (key name → value) filling
+    /// `!{partitionKeyFromQuery:<name>}`; a name without a value renders as nothing.
+    pub fn render_partition(
+        &self,
+        time: &UtcTime,
+        seed: &[u8; 32],
+        error_type: &str,
+        partition: &[(String, String)],
+    ) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
@@ -164,9 +213,25 @@ impl Prefix {
                 Piece::Timestamp(pattern) => out.push_str(&format_timestamp(pattern, time)),
                 Piece::Random => out.push_str(&random_string(seed)),
                 Piece::ErrorType => out.push_str(error_type),
+                Piece::PartitionKey(name) => {
+                    if let Some((_, value)) = partition.iter().find(|(key, _)| key == name) {
+                        out.push_str(value);
+                    }
+                }
             }
         }
         out
+    }
+
+    /// The names of the `!{partitionKeyFromQuery:<name>}` expressions.
+    pub fn partition_keys(&self) -> Vec<&str> {
+        self.pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::PartitionKey(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -246,6 +311,8 @@ pub struct BufferId<'a> {
     pub first_offset: u64,
     /// The last record's offset.
     pub last_offset: u64,
+    /// The buffer's partition (dynamic partitioning); empty without one.
+    pub partition: &'a str,
 }
 
 impl BufferId<'_> {
@@ -261,6 +328,12 @@ impl BufferId<'_> {
         hash.update(self.shard.to_be_bytes());
         hash.update(self.first_offset.to_be_bytes());
         hash.update(self.last_offset.to_be_bytes());
+        // Without a partition the seed is what it was before partitions existed, so keys
+        // planned by an older version stay the same.
+        if !self.partition.is_empty() {
+            hash.update([0]);
+            hash.update(self.partition.as_bytes());
+        }
         hash.finalize().into()
     }
 }
@@ -376,13 +449,59 @@ mod tests {
     }
 
     #[test]
+    fn partition_keys_from_the_query_fill_the_prefix() {
+        let prefix = Prefix::parse(
+            Some("c=!{partitionKeyFromQuery:customer_id}/r=!{partitionKeyFromQuery:region}/"),
+            false,
+        )
+        .expect("parses");
+        assert_eq!(prefix.partition_keys(), ["customer_id", "region"]);
+        let partition = [
+            ("customer_id".to_owned(), "42".to_owned()),
+            ("region".to_owned(), "eu".to_owned()),
+        ];
+        let time = UtcTime::from_epoch_ms(0);
+        assert_eq!(
+            prefix.render_partition(&time, &[0; 32], "", &partition),
+            "c=42/r=eu/"
+        );
+    }
+
+    #[test]
+    fn custom_time_zones_shift_the_prefix_time_with_daylight_saving() {
+        // 2024-07-01T00:30:00Z: 02:30 in Berlin (summer time), 09:30 in Tokyo.
+        let summer_ms = 1_719_793_800_000;
+        let berlin = zoned_time(summer_ms, Some("Europe/Berlin"));
+        assert_eq!((berlin.day, berlin.hour, berlin.minute), (1, 2, 30));
+        assert_eq!(zoned_time(summer_ms, Some("Asia/Tokyo")).hour, 9);
+        // 2024-01-01T00:30:00Z: 01:30 in Berlin (winter time); the day before in New York.
+        let winter_ms = 1_704_069_000_000;
+        assert_eq!(zoned_time(winter_ms, Some("Europe/Berlin")).hour, 1);
+        let new_york = zoned_time(winter_ms, Some("America/New_York"));
+        assert_eq!((new_york.year, new_york.day, new_york.hour), (2023, 31, 19));
+        assert_eq!(
+            zoned_time(winter_ms, None),
+            UtcTime::from_epoch_ms(winter_ms)
+        );
+        assert_eq!(
+            zoned_time(winter_ms, Some("Mars/Olympus")),
+            UtcTime::from_epoch_ms(winter_ms)
+        );
+        assert!(is_time_zone("Asia/Tokyo") && !is_time_zone("Mars/Olympus"));
+    }
+
+    #[test]
     fn bad_prefix_expressions_are_refused() {
         assert_eq!(
             Prefix::parse(Some("a/!{timestamp:yyyy"), false),
             Err(PrefixError::Unclosed(2))
         );
+        assert_eq!(
+            Prefix::parse(Some("!{partitionKeyFromQuery: }"), false),
+            Err(PrefixError::EmptyPartitionKey)
+        );
         assert!(matches!(
-            Prefix::parse(Some("!{partitionKeyFromQuery:id}"), false),
+            Prefix::parse(Some("!{partitionKey:id}"), false),
             Err(PrefixError::Unknown(_))
         ));
         assert!(matches!(
@@ -445,6 +564,7 @@ mod tests {
             shard: 0,
             first_offset: 10,
             last_offset: 19,
+            partition: "",
         };
         let time = UtcTime::from_epoch_ms(LEAP_MS);
         let name = object_name("clicks", 1, &time, &id.seed(), ".gz");
@@ -456,6 +576,7 @@ mod tests {
         assert_eq!(name, object_name("clicks", 1, &time, &id.seed(), ".gz"));
         let other = BufferId {
             last_offset: 20,
+            partition: "",
             ..id.clone()
         };
         assert_ne!(id.seed(), other.seed());
@@ -464,6 +585,11 @@ mod tests {
             ..id.clone()
         };
         assert_ne!(id.seed(), other_stream.seed());
+        let other_partition = BufferId {
+            partition: "customer_id=7",
+            ..id.clone()
+        };
+        assert_ne!(id.seed(), other_partition.seed());
         let other_shard = BufferId { shard: 1, ..id };
         assert_ne!(
             unique_suffix(&other_shard.seed()),

@@ -8,21 +8,27 @@
 //!   A `KinesisStreamAsSource` one reads every shard of the Kinesis stream, from the position
 //!   it had when the delivery stream was created (LATEST, as Firehose does).
 //! - One background task per delivery stream ([`task`]) buffers each source shard's records
-//!   ([`buffer`]), encodes them ([`encode`]), puts the object ([`sink`]) under a key that is
-//!   a pure function of the buffer ([`keys`]), and only then advances the shard's durable
-//!   cursor (`firehose/<name>`).
+//!   per partition ([`buffer`], [`partition`]), encodes them ([`encode`], or Parquet with
+//!   [`convert`]), puts the object ([`sink`]) under a key that is a pure function of the
+//!   buffer ([`keys`]), and only then advances the shard's durable cursor
+//!   (`firehose/<name>`). Records that cannot be partitioned or converted, and buffers that
+//!   cannot be stored within the retry duration, go to the error output ([`errors`]).
 //!
 //! Invariants: a cursor never passes a record whose object is not stored; before an object
 //! is put its range and key are recorded (`firehose.plan/<name>`), so after a crash the same
 //! records are delivered again under the same key, replacing the first copy instead of
-//! duplicating it. Delivery never gives up: a failing store is retried with exponential
-//! backoff, and the failure is reported by Describe until a put succeeds.
+//! duplicating it. Delivery never drops records: a failing store is retried with exponential
+//! backoff (the failure reported by Describe until a put succeeds), and after the retry
+//! duration the buffer is written under the error output prefix instead.
 
 pub mod buffer;
+pub mod convert;
 pub mod definition;
 pub mod encode;
 pub mod error;
+pub mod errors;
 pub mod keys;
+pub mod partition;
 pub mod sink;
 pub mod task;
 #[cfg(test)]
@@ -83,8 +89,13 @@ pub struct Settings {
     pub retry_backoff_min: Duration,
     /// Longest wait between two attempts.
     pub retry_backoff_max: Duration,
+    /// How long a buffer's put may keep failing before the buffer goes to the error output
+    /// prefix (Firehose's fixed 24 hours for S3).
+    pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
+    /// Format-conversion schemas by table name (`[delivery.schemas.<table>]`).
+    pub schemas: BTreeMap<String, convert::Schema>,
 }
 
 impl Default for Settings {
@@ -95,7 +106,9 @@ impl Default for Settings {
             sink: SinkSettings::default(),
             retry_backoff_min: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(10),
+            retry_duration: Duration::from_secs(86_400),
             poll_interval: Duration::from_millis(100),
+            schemas: BTreeMap::new(),
         }
     }
 }
@@ -305,6 +318,7 @@ impl DeliveryStreams {
 
     /// Creates a delivery stream (blocking: writes the catalog) and starts delivering.
     pub fn create(&self, definition: Definition) -> Result<()> {
+        self.check_schema(&definition.destination)?;
         let _changes = lock(&self.inner.changes);
         let name = definition.name.clone();
         if lock(&self.inner.entries).contains_key(&name) {
@@ -484,6 +498,7 @@ impl DeliveryStreams {
             )));
         }
         change(&mut definition)?;
+        self.check_schema(&definition.destination)?;
         if version.is_some() {
             definition.version += 1;
             definition.updated_ms = Some(self.inner.log.now_ms());
@@ -492,6 +507,19 @@ impl DeliveryStreams {
         *entry.definition.write().unwrap_or_else(|e| e.into_inner()) = definition;
         entry.wake.notify_one();
         Ok(())
+    }
+
+    /// Format conversion needs its table's schema in the server's configuration.
+    fn check_schema(&self, destination: &Destination) -> Result<()> {
+        match &destination.conversion {
+            Some(conversion) if !self.inner.settings.schemas.contains_key(&conversion.table) => {
+                Err(Error::InvalidArgument(format!(
+                    "SchemaConfiguration.TableName {} has no schema: add [delivery.schemas.{}] to the server's configuration.",
+                    conversion.table, conversion.table
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Stops every delivery task (before the log is closed). Buffers not yet delivered are

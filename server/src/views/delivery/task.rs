@@ -1,19 +1,24 @@
-//! The delivery task of one delivery stream: source → buffer per shard → encoder → sink →
-//! cursor.
+//! The delivery task of one delivery stream: source → buffer per shard and partition →
+//! encoder → sink → cursor.
 //!
-//! For each source shard the task reads from its position, adds records to the shard's
-//! buffer, and flushes the buffer once [`buffer::Fill::should_flush`] says so. A flush:
+//! For each source shard the task reads from its position and adds each record to the
+//! buffer of its partition: the values of the dynamic-partitioning keys (one buffer without
+//! dynamic partitioning), or a failure partition for records that cannot be partitioned or
+//! converted. A buffer is flushed once [`buffer::Fill::should_flush`] says so. A flush:
 //!
-//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<stream id>/<shard>`: the
-//!    buffer's end offset and object key), unless the buffer is the one a plan already names;
-//! 2. encodes the records and puts the object under that key, retrying with exponential
-//!    backoff (`retry_backoff_min` doubling up to `retry_backoff_max`) for as long as it
-//!    fails, reporting the failure to Describe meanwhile;
-//! 3. commits the shard's cursor past the buffer's last record.
+//! 1. records the plan (`firehose.plan/<name>`, key `<stream>/<stream id>/<shard>`: every plan
+//!    ending past the cursor, each with its partition, first and end offset and key), unless
+//!    the buffer is one a plan already names;
+//! 2. encodes the records (or, for a failure partition, Firehose's error documents) and puts
+//!    the object under that key, retrying with exponential backoff (`retry_backoff_min`
+//!    doubling up to `retry_backoff_max`) for the retry duration, reporting the failure to
+//!    Describe meanwhile; after it, the plan is rewritten to an error key and the buffer goes
+//!    to the error output prefix;
+//! 3. commits the shard's cursor to the first offset not in a stored object.
 //!
-//! After a restart a shard with a plan beyond its cursor rebuilds exactly the planned buffer
-//! (same records, same key), so a crash between 2 and 3 replaces the object rather than
-//! duplicating its records in a second one.
+//! After a restart every plan past the cursor rebuilds exactly its buffer (same partition,
+//! same records, same key), so a crash between 2 and 3 replaces objects rather than
+//! duplicating their records in others.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +30,8 @@ use storage::{Log, ReadLimits, Record};
 use tracing::{debug, info, warn};
 
 use super::buffer::{Fill, Hints};
-use super::keys::{BufferId, Prefix, UtcTime, object_name};
+use super::keys::{BufferId, Prefix, UtcTime, object_name, zoned_time};
+use super::partition::partition_id;
 use super::sink::Sink;
 use super::{Definition, Entry, Settings, Source, backing_stream, cursor_name, plan_namespace};
 
@@ -44,37 +50,164 @@ const READ_RECORDS_MAX: usize = 1_000;
 /// Bytes read per shard per round.
 const READ_BYTES_MAX: usize = 4 * 1024 * 1024;
 
-/// A planned buffer: where it ends and its key.
+/// A planned buffer: the records of `partition` from `first` up to `end` (exclusive), its
+/// key, and whether it goes to the error output prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
+    /// The partition id ([`partition_id`]); empty without dynamic partitioning,
+    /// [`UNPARTITIONED`] for records that could not be partitioned.
+    partition: String,
+    first: u64,
     end: u64,
     key: String,
+    /// `key` is under the error output prefix and the object holds Firehose's error
+    /// documents.
+    failed: bool,
+}
+
+/// The partition id of records whose partition keys could not be extracted. Real ids are
+/// empty or hold `name=value`, so this one cannot clash.
+const UNPARTITIONED: &str = "!";
+
+/// The partition id of records that do not fit the format-conversion schema.
+const UNCONVERTIBLE: &str = "~";
+
+/// The error-output type and errorCode of a failed partition, if `partition` is one.
+fn failure_kind(partition: &str) -> Option<(&'static str, &'static str)> {
+    match partition {
+        UNPARTITIONED => Some((
+            PARTITIONING_FAILED,
+            "DynamicPartitioning.MetadataExtractionFailed",
+        )),
+        UNCONVERTIBLE => Some((
+            FORMAT_CONVERSION_FAILED,
+            "DataFormatConversion.MalformedData",
+        )),
+        _ => None,
+    }
+}
+
+/// Marks the current plan format: one plan per line,
+/// `v2 <first> <end> <failed 0|1> <partition hex> <key hex>`. The first format (one plan,
+/// `<end>\t<key>`, no partitions) is still read.
+const PLANS_V2: &str = "v2 ";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 impl Plan {
-    fn encode(&self) -> Vec<u8> {
-        format!("{}\t{}", self.end, self.key).into_bytes()
+    fn encode_all(plans: &[Plan]) -> Vec<u8> {
+        plans
+            .iter()
+            .map(|plan| {
+                format!(
+                    "{PLANS_V2}{} {} {} {} {}",
+                    plan.first,
+                    plan.end,
+                    u8::from(plan.failed),
+                    hex(plan.partition.as_bytes()),
+                    hex(plan.key.as_bytes())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    fn decode_all(bytes: &[u8]) -> Option<Vec<Self>> {
         let text = std::str::from_utf8(bytes).ok()?;
-        let (end, key) = text.split_once('\t')?;
-        Some(Self {
-            end: end.parse().ok()?,
-            key: key.to_owned(),
-        })
+        if !text.starts_with(PLANS_V2) {
+            // The first format: one unpartitioned plan from the cursor to `end`.
+            let (end, key) = text.split_once('\t')?;
+            let (end, failed) = match end.strip_suffix("/failed") {
+                Some(end) => (end, true),
+                None => (end, false),
+            };
+            return Some(vec![Self {
+                partition: String::new(),
+                first: 0,
+                end: end.parse().ok()?,
+                key: key.to_owned(),
+                failed,
+            }]);
+        }
+        text.lines()
+            .map(|line| {
+                let mut fields = line.strip_prefix(PLANS_V2)?.split(' ');
+                let plan = Self {
+                    first: fields.next()?.parse().ok()?,
+                    end: fields.next()?.parse().ok()?,
+                    failed: fields.next()? == "1",
+                    partition: unhex(fields.next()?)?,
+                    key: unhex(fields.next()?)?,
+                };
+                fields.next().is_none().then_some(plan)
+            })
+            .collect()
     }
+
+    /// Whether the record at `offset` of `partition` belongs to this plan.
+    fn holds(&self, partition: &str, offset: u64) -> bool {
+        self.partition == partition && self.first <= offset && offset < self.end
+    }
+}
+
+/// The records of one partition of a shard, read and not yet delivered.
+#[derive(Default)]
+struct Buffer {
+    records: Vec<Record>,
+    fill: Fill,
+    /// The partition keys' values (empty without dynamic partitioning).
+    values: Vec<(String, String)>,
+    /// Why each record could not be partitioned (the [`UNPARTITIONED`] buffer only).
+    reasons: Vec<String>,
+    /// The plan this buffer must be delivered under, from before a restart.
+    plan: Option<Plan>,
 }
 
 /// One source shard's state.
 struct ShardState {
     /// Next offset to read.
     next: u64,
-    /// Read, not yet delivered.
-    records: Vec<Record>,
-    fill: Fill,
-    /// The buffer that must be delivered next, from before a restart.
-    plan: Option<Plan>,
+    /// The committed cursor: every record before it is in a stored object.
+    cursor: u64,
+    /// Buffers by partition id.
+    buffers: BTreeMap<String, Buffer>,
+    /// Every plan ending past the cursor, with whether its object is stored (in this run).
+    /// They are recorded together, so after a crash each is rebuilt and stored again under
+    /// its key, and records beyond the cursor that a stored object holds are not delivered
+    /// a second time in another object.
+    plans: Vec<(Plan, bool)>,
+}
+
+impl ShardState {
+    fn is_drained(&self) -> bool {
+        self.buffers.values().all(|b| b.records.is_empty())
+            && self.plans.iter().all(|(_, stored)| *stored)
+    }
+
+    /// Where the cursor may go: before the first record that is not in a stored object.
+    fn deliverable_up_to(&self) -> u64 {
+        let buffered = self
+            .buffers
+            .values()
+            .filter_map(|b| b.records.first().map(|r| r.offset));
+        let planned = self
+            .plans
+            .iter()
+            .filter(|(_, stored)| !stored)
+            .map(|(plan, _)| plan.first.max(self.cursor));
+        buffered.chain(planned).fold(self.next, u64::min)
+    }
 }
 
 /// Runs until aborted.
@@ -129,16 +262,36 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             progressed |=
                 read_shard(&context, &entry, &definition, &info, shard.id, state, hints).await;
             let now_ms = context.log.now_ms();
-            if state.fill.should_flush(hints, now_ms) {
-                // A planned buffer still missing records is not progress: wait for them.
-                progressed |= flush(&context, &entry, &definition, &info, shard.id, state).await;
-            } else if let Some(due) = state.fill.due_in_ms(hints, now_ms) {
-                next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
+            let due: Vec<String> = state
+                .buffers
+                .iter()
+                .filter(|(_, b)| b.plan.is_none() && b.fill.should_flush(hints, now_ms))
+                .map(|(partition, _)| partition.clone())
+                .collect();
+            for partition in due {
+                progressed |= flush(
+                    &context,
+                    &entry,
+                    &definition,
+                    &info,
+                    shard.id,
+                    state,
+                    &partition,
+                )
+                .await;
+            }
+            for buffer in state.buffers.values() {
+                if buffer.plan.is_none()
+                    && let Some(due) = buffer.fill.due_in_ms(hints, now_ms)
+                {
+                    next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
+                }
             }
         }
         let oldest = shards
             .values()
-            .filter_map(|state| state.fill.first_arrival_ms)
+            .flat_map(|state| state.buffers.values())
+            .filter_map(|buffer| buffer.fill.first_arrival_ms)
             .min()
             .unwrap_or(i64::MAX);
         entry
@@ -170,7 +323,7 @@ fn parents_delivered(
                 None => false,
                 Some(end) => states
                     .get(&parent)
-                    .is_some_and(|state| state.next >= end && state.records.is_empty()),
+                    .is_some_and(|state| state.next >= end && state.is_drained()),
             },
         })
 }
@@ -200,18 +353,22 @@ fn initial_state(
         .cursor(&cursor_name(name), stream, shard.id)
         .unwrap_or(shard.starting_offset)
         .max(earliest);
-    let plan = log
+    let plans: Vec<(Plan, bool)> = log
         .property(&plan_namespace(name), &plan_key(source, shard.id))
-        .and_then(|bytes| Plan::decode(&bytes))
-        .filter(|plan| plan.end > next);
-    if let Some(plan) = &plan {
-        info!(delivery_stream = %name, shard = shard.id, from = next, end = plan.end, key = %plan.key, "Delivering the buffer planned before the restart again");
+        .and_then(|bytes| Plan::decode_all(&bytes))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|plan| plan.end > next)
+        .map(|plan| (plan, false))
+        .collect();
+    for (plan, _) in &plans {
+        info!(delivery_stream = %name, shard = shard.id, from = plan.first.max(next), end = plan.end, key = %plan.key, "Delivering a buffer planned before the restart again");
     }
     ShardState {
         next,
-        records: Vec::new(),
-        fill: Fill::default(),
-        plan,
+        cursor: next,
+        buffers: BTreeMap::new(),
+        plans,
     }
 }
 
@@ -241,10 +398,8 @@ async fn read_shard(
                 .map_or(state.next, |bounds| bounds.earliest);
             warn!(delivery_stream = %definition.name, shard, from = state.next, to = earliest, "Records expired before delivery; skipping them");
             state.next = earliest;
-            // A plan whose records expired can no longer be delivered whole.
-            if state.plan.as_ref().is_some_and(|plan| plan.end <= earliest) {
-                state.plan = None;
-            }
+            // Plans whose records expired can no longer be delivered whole.
+            state.plans.retain(|(plan, _)| plan.end > earliest);
             return true;
         }
         Err(error) => {
@@ -256,6 +411,17 @@ async fn read_shard(
         return false;
     }
     let source_is_kinesis = matches!(definition.source, Source::KinesisStream { .. });
+    let query = definition.destination.partitioning();
+    let conversion = definition
+        .destination
+        .conversion
+        .as_ref()
+        .map(|conversion| {
+            (
+                context.settings.schemas.get(&conversion.table),
+                conversion.table.as_str(),
+            )
+        });
     for record in batch.records {
         if record.offset < state.next {
             continue;
@@ -268,18 +434,95 @@ async fn read_shard(
                 Ordering::Relaxed,
             );
         }
-        state.fill.push(record.data.len(), record.timestamp_ms);
-        state.records.push(record);
-        let planned_end_reached = state.plan.as_ref().is_some_and(|p| p.end == state.next);
-        if planned_end_reached || (state.plan.is_none() && state.fill.full(hints)) {
-            flush(context, entry, definition, source, shard, state).await;
+        let (mut partition, mut values, mut reason) = match &query {
+            None => (String::new(), Vec::new(), None),
+            Some(query) => match query.extract(&record.data) {
+                Ok(values) => (partition_id(&values), values, None),
+                Err(reason) => (UNPARTITIONED.to_owned(), Vec::new(), Some(reason)),
+            },
+        };
+        if reason.is_none()
+            && let Some((schema, table)) = conversion
+        {
+            let fits = match schema {
+                Some(schema) => schema.check(&record.data),
+                None => Err(format!("The server has no schema for table {table}.")),
+            };
+            if let Err(why) = fits {
+                (partition, values, reason) = (UNCONVERTIBLE.to_owned(), Vec::new(), Some(why));
+            }
+        }
+        let offset = record.offset;
+        let planned = state
+            .plans
+            .iter()
+            .find(|(plan, stored)| !stored && plan.holds(&partition, offset))
+            .map(|(plan, _)| plan.clone());
+        let buffer = state.buffers.entry(partition.clone()).or_default();
+        if buffer.records.is_empty() {
+            buffer.values = values;
+            buffer.plan = planned;
+        }
+        buffer.fill.push(record.data.len(), record.timestamp_ms);
+        buffer.records.push(record);
+        if let Some(reason) = reason {
+            buffer.reasons.push(reason);
+        }
+        let planned_end_reached = buffer.plan.as_ref().is_some_and(|p| p.end == offset + 1);
+        if planned_end_reached || (buffer.plan.is_none() && buffer.fill.full(hints)) {
+            flush(context, entry, definition, source, shard, state, &partition).await;
         }
     }
+    // A planned buffer whose range is read but whose last record did not come back in its
+    // partition (the query changed) is delivered as it is, under its key.
+    let overdue: Vec<String> = state
+        .buffers
+        .iter()
+        .filter(|(_, b)| b.plan.as_ref().is_some_and(|plan| plan.end <= state.next))
+        .map(|(partition, _)| partition.clone())
+        .collect();
+    for partition in overdue {
+        flush(context, entry, definition, source, shard, state, &partition).await;
+    }
+    // Plans none of whose records came back are done with.
+    let next = state.next;
+    let buffers = &state.buffers;
+    state.plans.retain(|(plan, stored)| {
+        *stored || plan.end > next || buffers.values().any(|b| b.plan.as_ref() == Some(plan))
+    });
+    advance_cursor(context, entry, definition, source, shard, state).await;
     true
 }
 
-/// Delivers the shard's buffer (plan, put with retries, cursor), then empties it. False if
-/// nothing was delivered (empty, or a planned buffer still missing records).
+/// Commits the shard's cursor as far as stored objects allow, and forgets the plans it passed.
+async fn advance_cursor(
+    context: &Context,
+    entry: &Entry,
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shard: u32,
+    state: &mut ShardState,
+) {
+    let target = state.deliverable_up_to();
+    if target <= state.cursor {
+        return;
+    }
+    let stream = source.name.as_str();
+    let name = &definition.name;
+    retry(context, entry, "advance the delivery cursor", || {
+        let log = context.log.clone();
+        let cursor = cursor_name(name);
+        let stream = stream.to_owned();
+        async move { blocking(move || log.commit_cursor(&cursor, &stream, shard, target)).await }
+    })
+    .await;
+    state.cursor = target;
+    state.plans.retain(|(plan, _)| plan.end > target);
+}
+
+/// Delivers one partition's buffer (plan, put with retries), empties it and advances the
+/// cursor as far as it may go. False if nothing was delivered (empty, or a planned buffer
+/// still missing records).
 async fn flush(
     context: &Context,
     entry: &Entry,
@@ -287,40 +530,177 @@ async fn flush(
     source: &storage::StreamInfo,
     shard: u32,
     state: &mut ShardState,
+    partition: &str,
 ) -> bool {
-    let stream = source.name.as_str();
-    let (Some(first), Some(last)) = (state.records.first(), state.records.last()) else {
+    let Some(buffer) = state.buffers.get_mut(partition) else {
+        return false;
+    };
+    let (Some(first), Some(last)) = (buffer.records.first(), buffer.records.last()) else {
         return false;
     };
     // A planned buffer is delivered only whole: wait for its remaining records.
-    if let Some(plan) = &state.plan
+    if let Some(plan) = &buffer.plan
         && plan.end != last.offset + 1
+        && plan.end > state.next
     {
         return false;
     }
     let name = &definition.name;
-    let end = last.offset + 1;
-    let plan = match state.plan.take() {
+    let (first_offset, last_offset) = (first.offset, last.offset);
+    let mut plan = match buffer.plan.take() {
         Some(plan) => plan,
         None => {
-            let plan = Plan {
-                end,
-                key: object_key(definition, source, shard, first, last),
+            let failure = failure_kind(partition);
+            let key = match failure {
+                Some((error_type, _)) => {
+                    error_object_key(definition, source, shard, buffer, partition, error_type)
+                }
+                None => object_key(definition, source, shard, buffer, partition),
             };
-            retry(context, entry, "record the delivery plan", || {
-                let log = context.log.clone();
-                let namespace = plan_namespace(name);
-                let key = plan_key(source, shard);
-                let value = plan.encode();
-                async move { blocking(move || log.put_property(&namespace, &key, value)).await }
-            })
-            .await;
+            let plan = Plan {
+                partition: partition.to_owned(),
+                first: first_offset,
+                end: last_offset + 1,
+                key,
+                failed: failure.is_some(),
+            };
+            state.plans.push((plan.clone(), false));
+            record_plans(context, entry, name, source, shard, &state.plans).await;
             plan
         }
     };
+    let Some(buffer) = state.buffers.get_mut(partition) else {
+        return false;
+    };
+    let body_len = if plan.failed {
+        deliver_failed(context, entry, &plan, buffer).await
+    } else {
+        let Some(body) = encode_buffer(context, definition, &plan, &buffer.records).await else {
+            return false;
+        };
+        let body_len = body.len();
+        let retry_duration = definition
+            .destination
+            .retry_seconds
+            .map_or(context.settings.retry_duration, |seconds| {
+                Duration::from_secs(u64::from(seconds))
+            });
+        let deadline = tokio::time::Instant::now() + retry_duration;
+        let stored = retry_until(context, entry, "put the object", Some(deadline), || {
+            let sink = context.sink.clone();
+            // The bucket is the current one: an UpdateDestination can redirect a failing
+            // buffer.
+            let bucket = entry.definition().destination.bucket().to_owned();
+            let key = plan.key.clone();
+            let body = body.clone();
+            async move { sink.put(&bucket, &key, body).await }
+        })
+        .await;
+        match stored {
+            Ok(()) => body_len,
+            Err(last_error) => {
+                // The retry duration is over: the buffer goes to the error output prefix,
+                // under a key recorded first so a crash cannot put it in both places.
+                let failed = Plan {
+                    key: error_object_key(definition, source, shard, buffer, partition, S3_FAILED),
+                    failed: true,
+                    ..plan.clone()
+                };
+                warn!(delivery_stream = %name, shard, key = %failed.key, error = %last_error, "Retry duration exceeded; writing the buffer under the error output prefix");
+                for (known, _) in &mut state.plans {
+                    if *known == plan {
+                        *known = failed.clone();
+                    }
+                }
+                plan = failed;
+                record_plans(context, entry, name, source, shard, &state.plans).await;
+                let Some(buffer) = state.buffers.get_mut(partition) else {
+                    return false;
+                };
+                buffer.reasons = vec![last_error; buffer.records.len()];
+                deliver_failed(context, entry, &plan, buffer).await
+            }
+        }
+    };
+    for (known, stored) in &mut state.plans {
+        if *known == plan {
+            *stored = true;
+        }
+    }
+    let records = state
+        .buffers
+        .remove(partition)
+        .map_or(0, |buffer| buffer.fill.records);
+    advance_cursor(context, entry, definition, source, shard, state).await;
+    if state.is_drained() {
+        entry.clear_failure();
+    }
+    let metrics = &entry.metrics;
+    metrics.objects_delivered.fetch_add(1, Ordering::Relaxed);
+    metrics
+        .records_delivered
+        .fetch_add(records, Ordering::Relaxed);
+    metrics.bytes_delivered.fetch_add(
+        u64::try_from(body_len).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    debug!(delivery_stream = %name, shard, first = first_offset, last = last_offset, key = %plan.key, bytes = body_len, "Object delivered");
+    true
+}
+
+/// `!{firehose:error-output-type}` of a buffer that could not be stored within the retry
+/// duration. Firehose drops such S3 buffers; Strata keeps them under the error output prefix.
+pub const S3_FAILED: &str = "s3-failed";
+
+/// `!{firehose:error-output-type}` of records whose partition keys could not be extracted.
+pub const PARTITIONING_FAILED: &str = "partitioning-failed";
+
+/// `!{firehose:error-output-type}` of records that do not fit the conversion schema.
+pub const FORMAT_CONVERSION_FAILED: &str = "format-conversion-failed";
+
+/// The error message of a failed buffer planned before a restart (its last error is gone).
+const RESTARTED_FAILED: &str =
+    "The object could not be stored within the retry duration (before a restart).";
+
+/// Records the shard's plans durably (retried until it succeeds).
+async fn record_plans(
+    context: &Context,
+    entry: &Entry,
+    name: &str,
+    source: &storage::StreamInfo,
+    shard: u32,
+    plans: &[(Plan, bool)],
+) {
+    let plans: Vec<Plan> = plans.iter().map(|(plan, _)| plan.clone()).collect();
+    retry(context, entry, "record the delivery plan", || {
+        let log = context.log.clone();
+        let namespace = plan_namespace(name);
+        let key = plan_key(source, shard);
+        let value = Plan::encode_all(&plans);
+        async move { blocking(move || log.put_property(&namespace, &key, value)).await }
+    })
+    .await;
+}
+
+/// Encodes the buffer as the destination asks (Parquet, or delimiter and compression). None
+/// only on a bug (every record of a converted buffer was checked against the schema).
+async fn encode_buffer(
+    context: &Context,
+    definition: &Definition,
+    plan: &Plan,
+    records: &[Record],
+) -> Option<Bytes> {
+    let name = &definition.name;
     let destination = &definition.destination;
-    let records: Vec<Bytes> = state.records.iter().map(|r| r.data.clone()).collect();
+    let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
     let (delimiter, compression) = (destination.delimiter, destination.compression);
+    let conversion = destination.conversion.as_ref().and_then(|conversion| {
+        context
+            .settings
+            .schemas
+            .get(&conversion.table)
+            .map(|schema| (schema.clone(), conversion.compression))
+    });
     // Inside a ZIP archive the records are one file named after the object.
     let entry_name = plan
         .key
@@ -329,68 +709,76 @@ async fn flush(
         .map(|name| name.strip_suffix(destination.extension()).unwrap_or(name))
         .unwrap_or_default()
         .to_owned();
-    let body = match tokio::task::spawn_blocking(move || {
-        super::encode::encode(
-            records.iter().map(|r| r.as_ref()),
+    match tokio::task::spawn_blocking(move || match conversion {
+        Some((schema, compression)) => schema
+            .to_parquet(data.iter().map(|r| r.as_ref()), compression)
+            .map_err(std::io::Error::other),
+        None => super::encode::encode(
+            data.iter().map(|r| r.as_ref()),
             delimiter,
             compression,
             &entry_name,
-        )
+        ),
     })
     .await
     {
-        Ok(Ok(body)) => Bytes::from(body),
+        Ok(Ok(body)) => Some(Bytes::from(body)),
         Ok(Err(error)) => {
-            // Compressing into memory does not fail short of a bug; keep the buffer.
+            // Encoding into memory does not fail short of a bug; keep the buffer.
             warn!(delivery_stream = %name, %error, "Encoding failed");
-            return false;
+            None
         }
         Err(error) => {
             warn!(delivery_stream = %name, %error, "Encoding task failed");
-            return false;
+            None
         }
-    };
+    }
+}
+
+/// Puts a failed buffer's error documents under its (error) key, retrying for as long as it
+/// fails, as Firehose does for its error output. Returns the object's size.
+async fn deliver_failed(context: &Context, entry: &Entry, plan: &Plan, buffer: &Buffer) -> usize {
+    let now_ms = context.log.now_ms();
+    let code = failure_kind(&plan.partition).map_or("S3.PutObjectFailed", |(_, code)| code);
+    let failures: Vec<super::errors::FailedRecord<'_>> = buffer
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| super::errors::FailedRecord {
+            data: &record.data,
+            arrival_ms: record.timestamp_ms,
+            code,
+            message: buffer
+                .reasons
+                .get(i)
+                .map_or(RESTARTED_FAILED, String::as_str),
+        })
+        .collect();
+    let body = Bytes::from(super::errors::encode(&failures, 1, now_ms));
     let body_len = body.len();
-    retry(context, entry, "put the object", || {
+    retry(context, entry, "put the error object", || {
         let sink = context.sink.clone();
-        // The bucket is the current one: an UpdateDestination can redirect a failing buffer.
         let bucket = entry.definition().destination.bucket().to_owned();
         let key = plan.key.clone();
         let body = body.clone();
         async move { sink.put(&bucket, &key, body).await }
     })
     .await;
-    retry(context, entry, "advance the delivery cursor", || {
-        let log = context.log.clone();
-        let cursor = cursor_name(name);
-        let stream = stream.to_owned();
-        async move { blocking(move || log.commit_cursor(&cursor, &stream, shard, end)).await }
-    })
-    .await;
-    entry.clear_failure();
-    let metrics = &entry.metrics;
-    metrics.objects_delivered.fetch_add(1, Ordering::Relaxed);
-    metrics
-        .records_delivered
-        .fetch_add(state.fill.records, Ordering::Relaxed);
-    metrics.bytes_delivered.fetch_add(
-        u64::try_from(body_len).unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
-    debug!(delivery_stream = %name, shard, first = first.offset, last = last.offset, key = %plan.key, bytes = body_len, "Object delivered");
-    state.records.clear();
-    state.fill = Fill::default();
-    true
+    body_len
 }
 
-/// The key of a new buffer: prefix (rendered at the first record's arrival time) + name.
-fn object_key(
+/// The identity of a buffer of `partition`, the seed of its key.
+fn buffer_seed(
     definition: &Definition,
     source: &storage::StreamInfo,
     shard: u32,
-    first: &Record,
-    last: &Record,
-) -> String {
+    buffer: &Buffer,
+    partition: &str,
+) -> ([u8; 32], UtcTime) {
+    let (first, last) = match (buffer.records.first(), buffer.records.last()) {
+        (Some(first), Some(last)) => (first, last),
+        _ => return ([0; 32], UtcTime::from_epoch_ms(0)),
+    };
     let id = BufferId {
         delivery_stream: &definition.name,
         created_ms: definition.created_ms,
@@ -399,15 +787,58 @@ fn object_key(
         shard,
         first_offset: first.offset,
         last_offset: last.offset,
+        partition,
     };
-    let seed = id.seed();
-    let time = UtcTime::from_epoch_ms(first.timestamp_ms);
+    (id.seed(), UtcTime::from_epoch_ms(first.timestamp_ms))
+}
+
+/// The time prefixes are rendered at: the first record's arrival, in the destination's
+/// CustomTimeZone (object names stay in UTC).
+fn prefix_time(definition: &Definition, buffer: &Buffer) -> UtcTime {
+    let arrival_ms = buffer.records.first().map_or(0, |r| r.timestamp_ms);
+    zoned_time(
+        arrival_ms,
+        definition.destination.custom_time_zone.as_deref(),
+    )
+}
+
+/// The key of a buffer under the error output prefix, for `error_type`.
+fn error_object_key(
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shard: u32,
+    buffer: &Buffer,
+    partition: &str,
+    error_type: &str,
+) -> String {
+    let (seed, time) = buffer_seed(definition, source, shard, buffer, partition);
+    let prefix_time = prefix_time(definition, buffer);
+    let prefix = super::errors::error_prefix(definition.destination.error_prefix.as_deref())
+        .render(&prefix_time, &seed, error_type);
+    format!(
+        "{prefix}{}",
+        object_name(&definition.name, definition.version, &time, &seed, "")
+    )
+}
+
+/// The key of a new buffer: prefix (rendered at the first record's arrival time, with the
+/// buffer's partition keys) + name.
+fn object_key(
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shard: u32,
+    buffer: &Buffer,
+    partition: &str,
+) -> String {
+    let (seed, time) = buffer_seed(definition, source, shard, buffer, partition);
     let destination = &definition.destination;
     // The prefix was checked when it was set; a stored one that no longer parses falls back
     // to the default time prefix rather than stopping delivery.
     let prefix = Prefix::parse(destination.prefix.as_deref(), false)
         .or_else(|_| Prefix::parse(None, false))
-        .map(|prefix| prefix.render(&time, &seed, ""))
+        .map(|prefix| {
+            prefix.render_partition(&prefix_time(definition, buffer), &seed, "", &buffer.values)
+        })
         .unwrap_or_default();
     format!(
         "{prefix}{}",
@@ -432,7 +863,25 @@ async fn blocking<T: Send + 'static>(
 
 /// Runs `attempt` until it succeeds, with exponential backoff; every failure is counted and
 /// reported through the entry.
-async fn retry<F, Fut>(context: &Context, entry: &Entry, what: &str, mut attempt: F)
+async fn retry<F, Fut>(context: &Context, entry: &Entry, what: &str, attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    // Without a deadline the loop only ends in success.
+    let _ = retry_until(context, entry, what, None, attempt).await;
+}
+
+/// Runs `attempt` until it succeeds or, after a failure, `deadline` has passed (then the
+/// last error is returned), with exponential backoff; every failure is counted and reported
+/// through the entry.
+async fn retry_until<F, Fut>(
+    context: &Context,
+    entry: &Entry,
+    what: &str,
+    deadline: Option<tokio::time::Instant>,
+    mut attempt: F,
+) -> Result<(), String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -445,7 +894,7 @@ where
                 if failures > 0 {
                     info!(delivery_stream = %entry.definition().name, failures, "Delivery resumed: could {what} again");
                 }
-                return;
+                return Ok(());
             }
             Err(error) => {
                 failures += 1;
@@ -455,7 +904,13 @@ where
                     warn!(delivery_stream = %entry.definition().name, %error, "Could not {what}; retrying with backoff");
                 }
                 entry.set_failure(details, context.log.now_ms(), false);
-                tokio::time::sleep(backoff).await;
+                let now = tokio::time::Instant::now();
+                let wait = match deadline {
+                    Some(deadline) if now >= deadline => return Err(error),
+                    Some(deadline) => backoff.min(deadline - now),
+                    None => backoff,
+                };
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(context.settings.retry_backoff_max);
             }
         }
@@ -464,6 +919,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
 
     fn shard(id: u32, parents: [Option<u32>; 2], ending: Option<u64>) -> storage::ShardInfo {
@@ -482,12 +939,13 @@ mod tests {
     fn state(next: u64, buffered: bool) -> ShardState {
         let mut state = ShardState {
             next,
-            records: Vec::new(),
-            fill: Fill::default(),
-            plan: None,
+            cursor: next,
+            buffers: BTreeMap::new(),
+            plans: Vec::new(),
         };
         if buffered {
-            state.records.push(Record {
+            let buffer = state.buffers.entry(String::new()).or_default();
+            buffer.records.push(Record {
                 offset: next - 1,
                 timestamp_ms: 0,
                 key: Bytes::new(),
@@ -545,12 +1003,61 @@ mod tests {
 
     #[test]
     fn plans_round_trip() {
-        let plan = Plan {
-            end: 42,
-            key: "2024/01/01/00/s-1-2024-01-01-00-00-00-x".into(),
+        let plans = vec![
+            Plan {
+                partition: String::new(),
+                first: 3,
+                end: 42,
+                key: "2024/01/01/00/s-1-2024-01-01-00-00-00-x".into(),
+                failed: false,
+            },
+            Plan {
+                partition: "customer_id=7\0region=eu west".into(),
+                first: 4,
+                end: 9,
+                key: "err/\tkey with space\n".into(),
+                failed: true,
+            },
+        ];
+        assert_eq!(Plan::decode_all(&Plan::encode_all(&plans)), Some(plans));
+        // The first format: one plan, from the cursor.
+        let old = Plan::decode_all(b"42\tk").unwrap();
+        assert_eq!((old[0].first, old[0].end, old[0].failed), (0, 42, false));
+        assert_eq!(old[0].key, "k");
+        assert!(Plan::decode_all(b"42/failed\tk").unwrap()[0].failed);
+        assert_eq!(Plan::decode_all(b"x\ty"), None);
+        assert_eq!(Plan::decode_all(b"\xff"), None);
+        assert_eq!(Plan::decode_all(b"v2 1 2 0 zz 00"), None);
+    }
+
+    #[test]
+    fn the_cursor_stops_before_the_first_record_not_in_a_stored_object() {
+        let mut shard = state(10, false);
+        shard.cursor = 0;
+        let plan = |partition: &str, first, end| Plan {
+            partition: partition.into(),
+            first,
+            end,
+            key: String::new(),
+            failed: false,
         };
-        assert_eq!(Plan::decode(&plan.encode()), Some(plan));
-        assert_eq!(Plan::decode(b"x\ty"), None);
-        assert_eq!(Plan::decode(b"\xff"), None);
+        // Partition a's 0..=5 is stored; b's from 2 is still buffered.
+        shard.plans.push((plan("a", 0, 6), true));
+        let b = shard.buffers.entry("b".into()).or_default();
+        b.records.push(Record {
+            offset: 2,
+            timestamp_ms: 0,
+            key: Bytes::new(),
+            hash_key: None,
+            attributes: Bytes::new(),
+            data: Bytes::new(),
+        });
+        assert_eq!(shard.deliverable_up_to(), 2);
+        shard.buffers.clear();
+        assert_eq!(shard.deliverable_up_to(), 10);
+        // A plan from before a restart not yet stored holds the cursor at its first record.
+        shard.plans.push((plan("c", 4, 8), false));
+        assert_eq!(shard.deliverable_up_to(), 4);
+        assert!(!shard.is_drained());
     }
 }

@@ -50,6 +50,10 @@ fn definition(name: &str, buffer_seconds: u32) -> Definition {
             processing_enabled: Some(true),
             file_extension: None,
             custom_time_zone: None,
+            dynamic_partitioning: false,
+            metadata_query: None,
+            retry_seconds: None,
+            conversion: None,
             s3_backup_mode: None,
             logging_enabled: None,
             log_group: None,
@@ -198,4 +202,187 @@ async fn deleting_forgets_records_and_positions_and_a_new_stream_starts_clean() 
         Err(Error::Exists { .. })
     ));
     view.shutdown();
+}
+
+/// The JSON error documents of an error object, as (rawData decoded, errorCode).
+fn error_documents(body: &[u8]) -> Vec<(Vec<u8>, String)> {
+    use base64::Engine as _;
+    body.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let document: serde_json::Value = serde_json::from_slice(line).unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(document["rawData"].as_str().unwrap())
+                .unwrap();
+            (raw, document["errorCode"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffer_failing_past_the_retry_duration_goes_to_the_error_prefix_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).unwrap();
+    // Keys under `p/` cannot be written while a file is in the way; others can.
+    std::fs::write(lake.join("p"), b"in the way").unwrap();
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let settings = Settings {
+        retry_duration: Duration::from_millis(300),
+        ..settings(&lake)
+    };
+    let view = DeliveryStreams::open(log.clone(), settings.clone()).unwrap();
+    let mut ds = definition("ds", 0);
+    ds.destination.error_prefix = Some("err/!{firehose:error-output-type}/".into());
+    view.create(ds).unwrap();
+    view.put("ds", records(3)).await.unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(3)).then_some(())).await;
+    let found = files(&lake);
+    let errors: Vec<_> = found
+        .iter()
+        .filter(|(path, _)| path.starts_with("err/s3-failed"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{found:?}");
+    let (path, body) = errors[0];
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("ds-1-"), "{name}");
+    let documents = error_documents(body);
+    let raw: Vec<&[u8]> = documents.iter().map(|(raw, _)| raw.as_slice()).collect();
+    assert_eq!(raw, [b"r0".as_slice(), b"r1", b"r2"]);
+    assert!(
+        documents
+            .iter()
+            .all(|(_, code)| code == "S3.PutObjectFailed")
+    );
+    // The store is writable again: the next buffer goes to its prefix.
+    std::fs::remove_file(lake.join("p")).unwrap();
+    view.put("ds", records(1)).await.unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(4)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.keys().any(|path| path.starts_with("p/")));
+    view.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffer_sent_to_the_error_prefix_before_a_crash_is_written_there_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    view.create(definition("ds", 900)).unwrap();
+    view.put("ds", records(4)).await.unwrap();
+    view.shutdown();
+    let backing = log.stream("firehose:ds").unwrap();
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id),
+        b"2/failed\terr/s3-failed/ds-1-key".to_vec(),
+    )
+    .unwrap();
+    let reopened = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(2)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let body = &found[&PathBuf::from("err/s3-failed/ds-1-key")];
+    let raw: Vec<Vec<u8>> = error_documents(body).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(raw, [b"r0".to_vec(), b"r1".to_vec()]);
+    reopened.shutdown();
+}
+
+fn partitioned(name: &str, buffer_seconds: u32) -> Definition {
+    let mut definition = definition(name, buffer_seconds);
+    definition.destination.dynamic_partitioning = true;
+    definition.destination.metadata_query = Some("{customer: .customer}".into());
+    definition.destination.prefix = Some("c=!{partitionKeyFromQuery:customer}/".into());
+    definition.destination.error_prefix = Some("err/!{firehose:error-output-type}/".into());
+    definition
+}
+
+fn json_records() -> Vec<Bytes> {
+    [
+        r#"{"customer":"a","n":0}"#,
+        r#"{"customer":"b","n":1}"#,
+        "not json",
+        r#"{"customer":"a","n":3}"#,
+        r#"{"n":4}"#,
+    ]
+    .into_iter()
+    .map(|text| Bytes::from_static(text.as_bytes()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_buffered_per_partition_and_unpartitionable_ones_go_to_the_error_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    view.create(partitioned("ds", 1)).unwrap();
+    view.put("ds", json_records()).await.unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(5)).then_some(())).await;
+    let found = files(&lake);
+    assert_eq!(found.len(), 3, "{found:?}");
+    let under = |prefix: &str| -> Vec<u8> {
+        let (_, body) = found
+            .iter()
+            .find(|(path, _)| path.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no object under {prefix}: {found:?}"));
+        body.clone()
+    };
+    assert_eq!(
+        under("c=a"),
+        b"{\"customer\":\"a\",\"n\":0}\n{\"customer\":\"a\",\"n\":3}\n"
+    );
+    assert_eq!(under("c=b"), b"{\"customer\":\"b\",\"n\":1}\n");
+    let documents = error_documents(&under("err/partitioning-failed"));
+    let raw: Vec<&[u8]> = documents.iter().map(|(raw, _)| raw.as_slice()).collect();
+    assert_eq!(raw, [b"not json".as_slice(), br#"{"n":4}"#]);
+    assert!(
+        documents
+            .iter()
+            .all(|(_, code)| code == "DynamicPartitioning.MetadataExtractionFailed")
+    );
+    view.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_planned_before_a_crash_is_stored_again_and_holds_the_cursor_for_the_rest() {
+    let hex = |text: &str| -> String { text.bytes().map(|b| format!("{b:02x}")).collect() };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let view = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    // Fifteen minutes of buffering: only the planned buffer is flushed in this test.
+    view.create(partitioned("ds", 900)).unwrap();
+    view.put("ds", json_records()).await.unwrap();
+    view.shutdown();
+    // As if partition a's records 0 and 3 had been planned (and perhaps stored) before a crash.
+    let backing = log.stream("firehose:ds").unwrap();
+    let plans = format!("v2 0 4 0 {} {}", hex("customer=a"), hex("planned/a-object"));
+    log.put_property(
+        &plan_namespace("ds"),
+        &format!("firehose:ds/{}/0", backing.id),
+        plans.into_bytes(),
+    )
+    .unwrap();
+    let reopened = DeliveryStreams::open(log.clone(), settings(&lake)).unwrap();
+    let delivered = until(|| {
+        let found = files(&lake);
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    let expected: BTreeMap<PathBuf, Vec<u8>> = [(
+        PathBuf::from("planned/a-object"),
+        b"{\"customer\":\"a\",\"n\":0}\n{\"customer\":\"a\",\"n\":3}\n".to_vec(),
+    )]
+    .into_iter()
+    .collect();
+    assert_eq!(delivered, expected);
+    // Record 1 (partition b) is not stored yet, so the cursor stops before it.
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(1)).then_some(())).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(files(&lake).len(), 1);
+    assert_eq!(log.cursor(&cursor_name("ds"), "firehose:ds", 0), Some(1));
+    reopened.shutdown();
 }
