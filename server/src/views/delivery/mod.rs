@@ -19,6 +19,7 @@
 //! backoff, and the failure is reported by Describe until a put succeeds.
 
 pub mod buffer;
+pub mod channels;
 pub mod definition;
 pub mod encode;
 pub mod error;
@@ -38,6 +39,7 @@ use storage::{Log, NewRecord};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+pub use self::channels::{Channel, ChannelState};
 pub use self::definition::{Definition, Destination, Encryption, Source};
 pub use self::error::{Error, Result};
 use self::sink::{Sink, SinkSettings};
