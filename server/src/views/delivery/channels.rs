@@ -13,12 +13,18 @@
 //! delivery stream, which [`DeliveryStreams::channels`] does not list and create replaces.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use super::definition::{escape, unescape};
 use super::{Definition, DeliveryStreams, Described, Error, Result, lock};
 
 /// The property namespace of channel records.
 const CHANNELS: &str = "kinesis.channels";
+
+/// Serializes channel creates, updates and deletes, so that a channel's record and its
+/// delivery stream change together (the view's own lock covers each delivery-stream change
+/// alone and is taken inside).
+static CHANNEL_CHANGES: Mutex<()> = Mutex::new(());
 
 /// The prefix of a channel's delivery-stream name.
 pub const DELIVERY_PREFIX: &str = "channel:";
@@ -177,6 +183,7 @@ impl DeliveryStreams {
     /// Creates a channel: its record, then its delivery stream (named by
     /// [`delivery_name`]), which starts delivering at once (blocking: writes the catalog).
     pub fn create_channel(&self, channel: &Channel, definition: Definition) -> Result<()> {
+        let _changes = lock(&CHANNEL_CHANGES);
         let name = channel.name.clone();
         if lock(&self.inner.entries).contains_key(&delivery_name(&name)) {
             return Err(Error::Exists {
@@ -187,11 +194,8 @@ impl DeliveryStreams {
         let log = &self.inner.log;
         log.put_property(CHANNELS, &name, channel.encode())?;
         if let Err(error) = self.create(definition) {
-            // Another create won the race, or the log failed: this record is not that
-            // channel's, unless the other create wrote the same name, which `Exists` tells.
-            if !matches!(error, Error::Exists { .. }) {
-                log.delete_property(CHANNELS, &name)?;
-            }
+            // Nothing delivers under this record: take it back.
+            log.delete_property(CHANNELS, &name)?;
             return Err(error);
         }
         Ok(())
@@ -232,6 +236,7 @@ impl DeliveryStreams {
         change_channel: impl FnOnce(&mut Channel),
         change_definition: impl FnOnce(&mut Definition) -> Result<()>,
     ) -> Result<()> {
+        let _changes = lock(&CHANNEL_CHANGES);
         let mut state = self.channel(name)?;
         self.update(&delivery_name(name), None, change_definition)?;
         change_channel(&mut state.channel);
@@ -244,8 +249,8 @@ impl DeliveryStreams {
     /// Deletes a channel: its delivery stream, then its record (blocking: writes the
     /// catalog). Objects already delivered stay.
     pub fn delete_channel(&self, name: &str) -> Result<()> {
-        self.delete(&delivery_name(name))
-            .map_err(|_| self.channel_not_found(name))?;
+        let _changes = lock(&CHANNEL_CHANGES);
+        self.delete(&delivery_name(name))?;
         self.inner.log.delete_property(CHANNELS, name)?;
         Ok(())
     }
