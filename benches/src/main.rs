@@ -5,6 +5,7 @@
 
 mod args;
 mod baseline;
+mod delivery;
 mod kinesis;
 mod native;
 mod pin;
@@ -44,6 +45,9 @@ enum Command {
     /// The Kinesis API over HTTP: PutRecords producers and GetRecords readers, against Strata
     /// and, with --compare, against kinesalite as the baseline.
     Kinesis(kinesis::Args),
+    /// A Firehose delivery stream: PutRecordBatch over HTTP into a spawned server and
+    /// sustained delivery into a local directory or an S3-compatible store.
+    Delivery(delivery::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,10 @@ fn main() -> ExitCode {
         }),
         Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
             print!("{}", kinesis::render(&report));
+            Ok(native::write_json(args.json.as_deref(), &report)?)
+        }),
+        Command::Delivery(args) => delivery::run(args).and_then(|report| {
+            print!("{}", delivery::render(&report));
             Ok(native::write_json(args.json.as_deref(), &report)?)
         }),
     };

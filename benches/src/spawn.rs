@@ -84,11 +84,23 @@ impl StrataServer {
     /// waits until it says where its native protocol and its HTTP API listen. No `STRATA_*`
     /// variable of this environment reaches it, so it runs on its defaults and these flags.
     pub fn start(data_dir: &Path, fsync: &str) -> Result<Self, BoxError> {
+        Self::start_with_config(data_dir, fsync, None)
+    }
+
+    /// [`StrataServer::start`] with a configuration file (`--config`) under the flags.
+    pub fn start_with_config(
+        data_dir: &Path,
+        fsync: &str,
+        config: Option<&Path>,
+    ) -> Result<Self, BoxError> {
         let mut command = Command::new(strata_binary()?);
         command
             .args(["serve", "--native", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .args(["--fsync", fsync, "--data-dir"])
             .arg(data_dir);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("STRATA_") {
                 command.env_remove(name);

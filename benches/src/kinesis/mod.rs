@@ -19,7 +19,7 @@
 //! the ratio Strata / kinesalite of their throughput.
 
 mod load;
-mod wire;
+pub mod wire;
 
 use std::future::Future;
 use std::path::PathBuf;

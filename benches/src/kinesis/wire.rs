@@ -149,6 +149,8 @@ pub type Outcome = Result<Result<Bytes, ApiError>, BoxError>;
 pub struct Connection {
     endpoint: Endpoint,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// The `X-Amz-Target` prefix: Kinesis's, or Firehose's ([`Connection::open_firehose`]).
+    target: &'static str,
 }
 
 impl Connection {
@@ -157,8 +159,16 @@ impl Connection {
         let mut connection = Self {
             endpoint: endpoint.clone(),
             sender: None,
+            target: TARGET_PREFIX,
         };
         connection.connect().await?;
+        Ok(connection)
+    }
+
+    /// Connects to `endpoint` for the Firehose API (`Firehose_20150804.<operation>`).
+    pub async fn open_firehose(endpoint: &Endpoint) -> Result<Self, BoxError> {
+        let mut connection = Self::open(endpoint).await?;
+        connection.target = "Firehose_20150804.";
         Ok(connection)
     }
 
@@ -194,7 +204,7 @@ impl Connection {
         let request = Request::post("/")
             .header(header::HOST, self.endpoint.host.clone())
             .header(header::CONTENT_TYPE, CONTENT_TYPE)
-            .header("x-amz-target", format!("{TARGET_PREFIX}{operation}"))
+            .header("x-amz-target", format!("{}{operation}", self.target))
             .header("x-amz-date", AMZ_DATE)
             .header(header::AUTHORIZATION, AUTHORIZATION)
             .body(Full::new(body))?;

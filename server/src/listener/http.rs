@@ -128,7 +128,18 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
         return respond(error.reply(format));
     }
     let reply = if let Some(operation) = target.strip_prefix(KINESIS) {
-        crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+        if crate::api::kinesis::is_channel_operation(operation) {
+            crate::api::kinesis::handle_channel(
+                &state.streams,
+                &state.delivery,
+                operation,
+                format,
+                &body,
+            )
+            .await
+        } else {
+            crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+        }
     } else if let Some(operation) = target.strip_prefix(FIREHOSE) {
         crate::api::firehose::handle(&state.delivery, operation, format, &body).await
     } else {

@@ -9,8 +9,10 @@
 //! - [`admin`]: retention, resharding, tags, encryption, monitoring, stream and account
 //!   settings, resource policies, limits.
 //! - [`consumers`]: enhanced fan-out consumers and SubscribeToShard.
+//! - [`channels`]: channels, a stream's built-in sink to S3.
 
 pub mod admin;
+pub mod channels;
 pub mod consumers;
 pub mod errors;
 pub mod limits;
@@ -18,6 +20,7 @@ pub mod records;
 pub mod streams;
 
 pub use admin::*;
+pub use channels::*;
 pub use consumers::*;
 pub use records::*;
 pub use streams::*;

@@ -5,7 +5,7 @@ use protocol::aws::firehose::{ListDeliveryStreamsInput, ListDeliveryStreamsOutpu
 
 use super::error::ApiError;
 use crate::api::kinesis::validate::Checks;
-use crate::views::delivery::{DeliveryStreams, Source};
+use crate::views::delivery::{DeliveryStreams, Source, channels};
 
 /// Runs the operation.
 pub async fn apply(
@@ -39,6 +39,8 @@ pub async fn apply(
     let mut names = delivery
         .list()
         .into_iter()
+        // A channel's delivery stream belongs to the Kinesis API.
+        .filter(|definition| !channels::is_channel(&definition.name))
         .filter(|definition| match input.delivery_stream_type.as_deref() {
             None => true,
             Some("DirectPut") => matches!(definition.source, Source::DirectPut),

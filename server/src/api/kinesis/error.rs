@@ -74,6 +74,44 @@ impl From<Error> for ApiError {
     }
 }
 
+/// A channel's delivery-stream failure (the Channel operations), in Kinesis's words.
+impl From<crate::views::delivery::Error> for ApiError {
+    fn from(error: crate::views::delivery::Error) -> Self {
+        use crate::views::delivery::Error as Delivery;
+        use crate::views::delivery::channels::DELIVERY_PREFIX;
+        let channel = |name: &str| {
+            name.strip_prefix(DELIVERY_PREFIX)
+                .unwrap_or(name)
+                .to_owned()
+        };
+        match error {
+            Delivery::NotFound { name, account } => Self::new(
+                code::RESOURCE_NOT_FOUND,
+                format!(
+                    "Channel {} under account {account} not found.",
+                    channel(&name)
+                ),
+            ),
+            Delivery::Exists { name, account } => Self::new(
+                code::RESOURCE_IN_USE,
+                format!(
+                    "Channel {} under account {account} already exists.",
+                    channel(&name)
+                ),
+            ),
+            Delivery::InvalidArgument(message) | Delivery::ConcurrentModification(message) => {
+                Self::new(code::INVALID_ARGUMENT, message)
+            }
+            Delivery::LimitExceeded(message) => Self::new(code::LIMIT_EXCEEDED, message),
+            Delivery::Internal(message) => Self {
+                status: 500,
+                code: code::INTERNAL_FAILURE,
+                message,
+            },
+        }
+    }
+}
+
 impl From<BodyError> for ApiError {
     fn from(error: BodyError) -> Self {
         let message = error.to_string();

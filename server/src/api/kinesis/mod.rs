@@ -9,13 +9,17 @@ pub mod validate;
 
 mod add_tags_to_stream;
 mod admin;
+mod channels;
 mod consumers;
+mod create_channel;
 mod create_stream;
 mod decrease_stream_retention_period;
+mod delete_channel;
 mod delete_resource_policy;
 mod delete_stream;
 mod deregister_stream_consumer;
 mod describe_account_settings;
+mod describe_channel;
 mod describe_limits;
 mod describe_stream;
 mod describe_stream_consumer;
@@ -26,6 +30,7 @@ mod get_records;
 mod get_resource_policy;
 mod get_shard_iterator;
 mod increase_stream_retention_period;
+mod list_channels;
 mod list_shards;
 mod list_stream_consumers;
 mod list_streams;
@@ -44,6 +49,7 @@ mod subscribe_to_shard;
 mod tag_resource;
 mod untag_resource;
 mod update_account_settings;
+mod update_channel;
 mod update_max_record_size;
 mod update_shard_count;
 mod update_stream_mode;
@@ -56,6 +62,7 @@ use storage::ShardInfo;
 use self::error::ApiError;
 use self::validate::Checks;
 use crate::api::{Reply, run};
+use crate::views::delivery::DeliveryStreams;
 use crate::views::streams::{self, Streams, sequence};
 
 /// Runs `operation` on `body`, answering in `format`.
@@ -163,6 +170,40 @@ pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[
         "UpdateAccountSettings" => {
             run(format, body, |i| update_account_settings::apply(streams, i)).await
         }
+        other => Err(ApiError::new(
+            code::UNKNOWN_OPERATION,
+            format!("Operation {other} is not supported by Kinesis_20131202."),
+        )),
+    };
+    match result {
+        Ok(reply) => reply,
+        Err(error) => error.reply(format),
+    }
+}
+
+/// Whether `operation` is one of the Channel operations, which [`handle_channel`] runs.
+pub fn is_channel_operation(operation: &str) -> bool {
+    matches!(
+        operation,
+        "CreateChannel" | "DescribeChannel" | "ListChannels" | "UpdateChannel" | "DeleteChannel"
+    )
+}
+
+/// Runs a Channel operation: a stream's built-in S3 sink, backed by the delivery view.
+pub async fn handle_channel(
+    streams: &Streams,
+    delivery: &DeliveryStreams,
+    operation: &str,
+    format: Format,
+    body: &[u8],
+) -> Reply {
+    let d = delivery;
+    let result = match operation {
+        "CreateChannel" => run(format, body, |i| create_channel::apply(streams, d, i)).await,
+        "DescribeChannel" => run(format, body, |i| describe_channel::apply(d, i)).await,
+        "ListChannels" => run(format, body, |i| list_channels::apply(d, i)).await,
+        "UpdateChannel" => run(format, body, |i| update_channel::apply(d, i)).await,
+        "DeleteChannel" => run(format, body, |i| delete_channel::apply(d, i)).await,
         other => Err(ApiError::new(
             code::UNKNOWN_OPERATION,
             format!("Operation {other} is not supported by Kinesis_20131202."),

@@ -22,6 +22,7 @@
 //! duration the buffer is written under the error output prefix instead.
 
 pub mod buffer;
+pub mod channels;
 pub mod convert;
 pub mod definition;
 pub mod encode;
@@ -44,6 +45,7 @@ use storage::{Log, NewRecord};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+pub use self::channels::{Channel, ChannelState};
 pub use self::definition::{Definition, Destination, Encryption, Source};
 pub use self::error::{Error, Result};
 use self::sink::{Sink, SinkSettings};
