@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::definition::{escape, unescape};
+use super::definition::{decode_lines, encode_lines};
 use super::{Definition, DeliveryStreams, Described, Error, Result, lock};
 
 /// The property namespace of channel records.
@@ -108,24 +108,14 @@ impl Channel {
         for (key, value) in &self.tags {
             lines.push((format!("tag:{key}"), value.clone()));
         }
-        let mut text = String::new();
-        for (key, value) in lines {
-            text.push_str(&escape(&key));
-            text.push('\t');
-            text.push_str(&escape(&value));
-            text.push('\n');
-        }
-        text.into_bytes()
+        encode_lines(lines)
     }
 
     /// Decodes a property value; `None` if it is not one this server can use.
     pub fn decode(name: &str, bytes: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(bytes).ok()?;
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         let mut tags = BTreeMap::new();
-        for line in text.lines() {
-            let (key, value) = line.split_once('\t')?;
-            let (key, value) = (unescape(key), unescape(value));
+        for (key, value) in decode_lines(bytes)? {
             if let Some(tag) = key.strip_prefix("tag:") {
                 tags.insert(tag.to_owned(), value);
             } else {

@@ -150,7 +150,32 @@ pub struct Definition {
     pub tags: BTreeMap<String, Option<String>>,
 }
 
-pub(super) fn escape(text: &str) -> String {
+/// The property format definitions and channels share: one `key\tvalue` line per entry,
+/// both escaped.
+pub(super) fn encode_lines(lines: Vec<(String, String)>) -> Vec<u8> {
+    let mut text = String::new();
+    for (key, value) in lines {
+        text.push_str(&escape(&key));
+        text.push('\t');
+        text.push_str(&escape(&value));
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+/// Reads what [`encode_lines`] wrote; `None` if a line has no tab or the bytes are not UTF-8.
+pub(super) fn decode_lines(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    std::str::from_utf8(bytes)
+        .ok()?
+        .lines()
+        .map(|line| {
+            line.split_once('\t')
+                .map(|(key, value)| (unescape(key), unescape(value)))
+        })
+        .collect()
+}
+
+fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -163,7 +188,7 @@ pub(super) fn escape(text: &str) -> String {
     out
 }
 
-pub(super) fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
@@ -259,24 +284,14 @@ impl Definition {
                 .map_or_else(|| "-".to_owned(), |v| format!("+{v}"));
             put(&format!("tag:{key}"), &value);
         }
-        let mut text = String::new();
-        for (key, value) in lines {
-            text.push_str(&escape(&key));
-            text.push('\t');
-            text.push_str(&escape(&value));
-            text.push('\n');
-        }
-        text.into_bytes()
+        encode_lines(lines)
     }
 
     /// Decodes a property value; `None` if it is not one this server can use.
     pub fn decode(name: &str, bytes: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(bytes).ok()?;
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         let mut tags = BTreeMap::new();
-        for line in text.lines() {
-            let (key, value) = line.split_once('\t')?;
-            let (key, value) = (unescape(key), unescape(value));
+        for (key, value) in decode_lines(bytes)? {
             if let Some(tag) = key.strip_prefix("tag:") {
                 let value = value.strip_prefix('+').map(str::to_owned);
                 tags.insert(tag.to_owned(), value);
