@@ -102,28 +102,8 @@ pub fn apply(
             ))
         })?),
     };
-    let mut destination = base.unwrap_or_else(|| Destination {
-        extended,
-        role_arn: String::new(),
-        bucket_arn: String::new(),
-        prefix: None,
-        error_prefix: None,
-        buffer_mib: BUFFER_MIB_DEFAULT,
-        buffer_seconds: BUFFER_SECONDS_DEFAULT,
-        compression: Compression::Uncompressed,
-        kms_key: None,
-        delimiter: false,
-        processing_enabled: None,
-        file_extension: None,
-        custom_time_zone: None,
-        dynamic_partitioning: false,
-        metadata_query: None,
-        retry_seconds: None,
-        conversion: None,
-        s3_backup_mode: None,
-        logging_enabled: None,
-        log_group: None,
-        log_stream: None,
+    let mut destination = base.unwrap_or_else(|| {
+        Destination::plain(extended, BUFFER_MIB_DEFAULT, BUFFER_SECONDS_DEFAULT)
     });
     destination.extended |= extended;
     if let Some(role) = shape.role_arn {

@@ -87,6 +87,34 @@ pub struct Conversion {
 }
 
 impl Destination {
+    /// A destination with `buffer_mib`/`buffer_seconds` buffering and nothing else set: no
+    /// bucket, prefixes, compression, processing or conversion.
+    pub fn plain(extended: bool, buffer_mib: u32, buffer_seconds: u32) -> Self {
+        Self {
+            extended,
+            role_arn: String::new(),
+            bucket_arn: String::new(),
+            prefix: None,
+            error_prefix: None,
+            buffer_mib,
+            buffer_seconds,
+            compression: Compression::Uncompressed,
+            kms_key: None,
+            delimiter: false,
+            processing_enabled: None,
+            file_extension: None,
+            custom_time_zone: None,
+            dynamic_partitioning: false,
+            metadata_query: None,
+            retry_seconds: None,
+            conversion: None,
+            s3_backup_mode: None,
+            logging_enabled: None,
+            log_group: None,
+            log_stream: None,
+        }
+    }
+
     /// The partitioning query, when dynamic partitioning is on and has one that parses.
     pub fn partitioning(&self) -> Option<super::partition::Query> {
         if !self.dynamic_partitioning {
