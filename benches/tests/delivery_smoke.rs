@@ -2,56 +2,42 @@
 //! its JSON report: records acknowledged, none failed, every one delivered, and (uncompressed,
 //! into a local directory) the files read back hold exactly the acknowledged bytes.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::ensure_strata;
 use serde_json::Value;
 
-/// Makes sure the `strata` binary sits next to `strata-bench`, building it if needed.
-fn ensure_strata() {
-    let strata = Path::new(env!("CARGO_BIN_EXE_strata-bench")).with_file_name("strata");
-    if !strata.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "strata-server", "--bin", "strata"])
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building strata failed");
-    }
-    assert!(strata.exists(), "no strata binary at {}", strata.display());
-}
-
 fn run(compression: &str) -> Value {
-    let temp = tempfile::tempdir().expect("temp dir");
-    let json = temp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_strata-bench"))
-        .current_dir(temp.path())
-        .args(["delivery", "--duration-secs", "1", "--connections", "2"])
-        .args(["--batch-records", "50", "--record-bytes", "256"])
-        .args([
-            "--buffer-mib",
-            "1",
-            "--buffer-secs",
-            "0",
-            "--drain-secs",
-            "60",
-        ])
-        .args(["--compression", compression, "--json"])
-        .arg(&json)
-        .output()
-        .expect("running strata-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = common::bench(&[
+        "delivery",
+        "--duration-secs",
+        "1",
+        "--connections",
+        "2",
+        "--batch-records",
+        "50",
+        "--record-bytes",
+        "256",
+        "--buffer-mib",
+        "1",
+        "--buffer-secs",
+        "0",
+        "--drain-secs",
+        "60",
+        "--compression",
+        compression,
+    ]);
     assert!(
-        output.status.success(),
-        "strata-bench delivery failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        run.stdout.contains("last ack → all delivered"),
+        "no summary in:\n{}",
+        run.stdout
     );
     assert!(
-        stdout.contains("last ack → all delivered"),
-        "no summary in:\n{stdout}"
+        run.stderr.contains("put:"),
+        "no live progress in:\n{}",
+        run.stderr
     );
-    assert!(stderr.contains("put:"), "no live progress in:\n{stderr}");
-    serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
-        .expect("valid JSON")
+    run.report
 }
 
 #[test]

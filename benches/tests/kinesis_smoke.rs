@@ -2,56 +2,42 @@
 //! JSON report: records stored, none failed, every one read back by the tailing readers and
 //! by the replay.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-use serde_json::Value;
-
-/// Makes sure the `strata` binary sits next to `strata-bench`, building it if needed.
-fn ensure_strata() {
-    let strata = Path::new(env!("CARGO_BIN_EXE_strata-bench")).with_file_name("strata");
-    if !strata.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "strata-server", "--bin", "strata"])
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building strata failed");
-    }
-    assert!(strata.exists(), "no strata binary at {}", strata.display());
-}
-
-fn assert_latency(value: &Value) {
-    for key in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
-        assert!(value.get(key).is_some(), "latency lacks {key}: {value:#}");
-    }
-    assert!(value["count"].as_u64().unwrap_or(0) > 0, "{value:#}");
-}
+use common::{assert_latency, ensure_strata};
 
 #[test]
 fn kinesis_against_a_spawned_server() {
     ensure_strata();
-    let temp = tempfile::tempdir().expect("temp dir");
-    let json = temp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_strata-bench"))
-        .current_dir(temp.path())
-        .args(["kinesis", "--spawn-server", "--duration-secs", "2"])
-        .args(["--shards", "2", "--connections", "2", "--consumers", "1"])
-        .args(["--batch-records", "50", "--record-bytes", "256"])
-        .args(["--fsync", "interval:5", "--json"])
-        .arg(&json)
-        .output()
-        .expect("running strata-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = common::bench(&[
+        "kinesis",
+        "--spawn-server",
+        "--duration-secs",
+        "2",
+        "--shards",
+        "2",
+        "--connections",
+        "2",
+        "--consumers",
+        "1",
+        "--batch-records",
+        "50",
+        "--record-bytes",
+        "256",
+        "--fsync",
+        "interval:5",
+    ]);
     assert!(
-        output.status.success(),
-        "strata-bench kinesis failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        run.stdout.contains("p99.9 µs"),
+        "no table in:\n{}",
+        run.stdout
     );
-    assert!(stdout.contains("p99.9 µs"), "no table in:\n{stdout}");
-    assert!(stderr.contains("rec/s"), "no live progress in:\n{stderr}");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
-            .expect("valid JSON");
+    assert!(
+        run.stderr.contains("rec/s"),
+        "no live progress in:\n{}",
+        run.stderr
+    );
+    let report = run.report;
     for key in ["machine", "config", "runs"] {
         assert!(report.get(key).is_some(), "report lacks {key}: {report:#}");
     }

@@ -1,51 +1,34 @@
 //! Runs `strata-bench produce` and `e2e` against a server they spawn, with tiny parameters,
 //! and checks their JSON reports.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::{assert_latency, ensure_strata};
 use serde_json::Value;
 
-/// Makes sure the `strata` binary sits next to `strata-bench`, building it if needed.
-fn ensure_strata() {
-    let strata = Path::new(env!("CARGO_BIN_EXE_strata-bench")).with_file_name("strata");
-    if !strata.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "strata-server", "--bin", "strata"])
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building strata failed");
-    }
-    assert!(strata.exists(), "no strata binary at {}", strata.display());
-}
-
 fn run(mode: &str) -> Value {
-    let temp = tempfile::tempdir().expect("temp dir");
-    let json = temp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_strata-bench"))
-        .current_dir(temp.path())
-        .args([mode, "--spawn-server", "--duration-secs", "0.5"])
-        .args(["--producers", "1", "--shards", "2", "--baseline-mib", "2"])
-        .args(["--queue-records", "4096", "--fsync", "interval:5", "--json"])
-        .arg(&json)
-        .output()
-        .expect("running strata-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = common::bench(&[
+        mode,
+        "--spawn-server",
+        "--duration-secs",
+        "0.5",
+        "--producers",
+        "1",
+        "--shards",
+        "2",
+        "--baseline-mib",
+        "2",
+        "--queue-records",
+        "4096",
+        "--fsync",
+        "interval:5",
+    ]);
     assert!(
-        output.status.success(),
-        "strata-bench {mode} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        run.stdout.contains("p99.9 µs"),
+        "no table in:\n{}",
+        run.stdout
     );
-    assert!(stdout.contains("p99.9 µs"), "no table in:\n{stdout}");
-    serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
-        .expect("valid JSON")
-}
-
-fn assert_latency(value: &Value) {
-    for key in ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
-        assert!(value.get(key).is_some(), "latency lacks {key}: {value:#}");
-    }
-    assert!(value["count"].as_u64().unwrap_or(0) > 0, "{value:#}");
+    run.report
 }
 
 #[test]
