@@ -22,11 +22,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use protocol::native::auth;
 use protocol::native::{
-    CommitCursor, CreateStream, DeleteStream, DescribeStream, FRAME_BYTES_MAX, FRAME_HEADER_SIZE,
-    Fetch, FetchCursor, FetchOk, Frame, Hello, HelloOk, Kind, ListStreams, MergeShards,
-    PROTOCOL_VERSION, Produce, ProduceRecord, ProduceResult, Request, Response, SplitShard,
-    StreamDescription,
+    Authenticate, CommitCursor, CreateStream, DeleteStream, DescribeStream, ErrorCode,
+    FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Fetch, FetchCursor, FetchOk, Frame, Hello, HelloOk, Kind,
+    ListStreams, MergeShards, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, Produce, ProduceRecord,
+    ProduceResult, Request, Response, SplitShard, StreamDescription,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -52,6 +53,43 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Bound on one request's round trip; a fetch gets its `max_wait_ms` on top.
     pub request_timeout: Duration,
+    /// The access key to authenticate with when the server requires it. The secret never
+    /// leaves the client: the handshake sends a proof over the server's nonce.
+    pub credentials: Option<Credentials>,
+}
+
+/// An access key: the same pair that signs AWS requests to the server.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+}
+
+impl Credentials {
+    /// The pair in `STRATA_ACCESS_KEY_ID` and `STRATA_SECRET_ACCESS_KEY`, the variables
+    /// `strata serve` takes its key from, when both are set and not empty.
+    #[must_use]
+    pub fn from_env() -> Option<Self> {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value: &String| !value.is_empty())
+        };
+        Some(Self {
+            access_key_id: var("STRATA_ACCESS_KEY_ID")?,
+            secret_access_key: var("STRATA_SECRET_ACCESS_KEY")?,
+        })
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientConfig {
@@ -60,6 +98,7 @@ impl Default for ClientConfig {
             client_name: format!("strata-client {}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            credentials: Credentials::from_env(),
         }
     }
 }
@@ -237,6 +276,36 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Answers the server's challenge with a proof by `credentials`.
+async fn authenticate(
+    conn: &Conn,
+    credentials: Option<&Credentials>,
+    nonce: &[u8; auth::NONCE_BYTES],
+    deadline: Instant,
+) -> Result<(), ClientError> {
+    let Some(credentials) = credentials else {
+        return Err(ClientError::Server {
+            code: Some(ErrorCode::AuthenticationRequired),
+            raw_code: ErrorCode::AuthenticationRequired.as_u32(),
+            message: "the server requires authentication: set STRATA_ACCESS_KEY_ID and \
+                      STRATA_SECRET_ACCESS_KEY (or ClientConfig::credentials)"
+                .to_owned(),
+        });
+    };
+    let request = Request::Authenticate(Authenticate {
+        access_key_id: credentials.access_key_id.clone(),
+        proof: auth::proof(
+            &credentials.secret_access_key,
+            nonce,
+            &credentials.access_key_id,
+        ),
+    });
+    match conn.start(&request, deadline)?.wait().await? {
+        Response::AuthenticateOk => Ok(()),
+        other => Err(unexpected("AuthenticateOk", &other)),
+    }
+}
+
 impl Client {
     /// Connects with [`ClientConfig::default`].
     ///
@@ -274,7 +343,7 @@ impl Client {
             frame_bytes_max: AtomicU32::new(FRAME_BYTES_MAX),
         };
         let hello = Request::Hello(Hello {
-            protocol_version_min: PROTOCOL_VERSION,
+            protocol_version_min: PROTOCOL_VERSION_MIN,
             protocol_version_max: PROTOCOL_VERSION,
             client_name: config.client_name,
         });
@@ -294,6 +363,13 @@ impl Client {
                 return Err(error);
             }
         };
+        if let Some(nonce) = hello.auth_nonce
+            && let Err(error) =
+                authenticate(&conn, config.credentials.as_ref(), &nonce, deadline).await
+        {
+            reader.abort();
+            return Err(error);
+        }
         conn.frame_bytes_max.store(
             hello.frame_bytes_max.min(FRAME_BYTES_MAX),
             Ordering::Relaxed,

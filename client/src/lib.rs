@@ -50,7 +50,7 @@ mod error;
 mod producer;
 mod stream;
 
-pub use connection::{Client, ClientConfig};
+pub use connection::{Client, ClientConfig, Credentials};
 pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
 pub use error::ClientError;
 pub use producer::{Ack, Producer, ProducerConfig, ProducerStats};

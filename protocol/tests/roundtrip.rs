@@ -9,10 +9,10 @@
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use protocol::native::{
-    CommitCursor, CreateStream, CursorPosition, DecodeError, DeleteStream, DescribeStream,
-    ErrorCode, ErrorResponse, FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Fetch, FetchCursor, FetchOk,
-    FetchedRecord, Hello, HelloOk, Kind, ListStreams, Message, Op, Produce, ProduceOk,
-    ProduceRecord, ProduceResult, Request, Response, ShardDescription, StartPosition,
+    Authenticate, CommitCursor, CreateStream, CursorPosition, DecodeError, DeleteStream,
+    DescribeStream, ErrorCode, ErrorResponse, FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Fetch,
+    FetchCursor, FetchOk, FetchedRecord, Hello, HelloOk, Kind, ListStreams, Message, Op, Produce,
+    ProduceOk, ProduceRecord, ProduceResult, Request, Response, ShardDescription, StartPosition,
     StreamDescription, StreamList, Target, decode_frame,
 };
 
@@ -72,6 +72,12 @@ fn request() -> impl Strategy<Value = Request> {
             })
         }),
         name().prop_map(|name| Request::DeleteStream(DeleteStream { name })),
+        (name(), any::<[u8; 32]>()).prop_map(|(access_key_id, proof)| {
+            Request::Authenticate(Authenticate {
+                access_key_id,
+                proof,
+            })
+        }),
         Just(Request::ListStreams(ListStreams {})),
         name().prop_map(|name| Request::DescribeStream(DescribeStream { name })),
         (
@@ -162,13 +168,22 @@ fn fetch_ok() -> impl Strategy<Value = FetchOk> {
 
 fn response() -> impl Strategy<Value = Response> {
     prop_oneof![
-        (any::<u16>(), peer_name(), any::<u32>()).prop_map(
-            |(version, server_name, frame_bytes_max)| Response::HelloOk(HelloOk {
-                version,
-                server_name,
-                frame_bytes_max
-            })
-        ),
+        (
+            any::<u16>(),
+            peer_name(),
+            any::<u32>(),
+            proptest::option::of(any::<[u8; 32]>())
+        )
+            .prop_map(|(version, server_name, frame_bytes_max, nonce)| {
+                Response::HelloOk(HelloOk {
+                    version,
+                    server_name,
+                    frame_bytes_max,
+                    // Version 1 has no authentication part.
+                    auth_nonce: nonce.filter(|_| version >= 2),
+                })
+            }),
+        Just(Response::AuthenticateOk),
         Just(Response::CreateStreamOk),
         Just(Response::DeleteStreamOk),
         prop::collection::vec(name(), 0..5)

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Args, Subcommand};
-use client::{Client, ClientError, Producer, ProducerConfig, ShardConsumer, StartPosition};
+use client::{
+    Client, ClientConfig, ClientError, Credentials, Producer, ProducerConfig, ShardConsumer,
+    StartPosition,
+};
 use tokio::task::JoinSet;
 
 use crate::config::defaults;
@@ -22,6 +25,10 @@ pub struct Target {
     /// Native protocol address of a running `strata serve`.
     #[arg(long, env = "STRATA_NATIVE", default_value = defaults::NATIVE, value_name = "ADDR")]
     pub addr: String,
+    /// The server's config file, to take an access key from (the first of
+    /// `[auth.access_keys]`) when `STRATA_ACCESS_KEY_ID`/`STRATA_SECRET_ACCESS_KEY` are unset.
+    #[arg(long, env = "STRATA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `strata stream …`.
@@ -164,7 +171,22 @@ pub enum CommandError {
 }
 
 async fn connect(target: &Target) -> Result<Client, CommandError> {
-    Client::connect(target.addr.as_str())
+    let mut config = ClientConfig::default();
+    if config.credentials.is_none()
+        && let Some(path) = &target.config
+    {
+        let layer = crate::config::Layer::from_file(path)
+            .map_err(|error| CommandError::Argument(error.to_string()))?;
+        config.credentials = layer
+            .auth
+            .access_keys
+            .and_then(|keys| keys.into_iter().next())
+            .map(|(access_key_id, secret_access_key)| Credentials {
+                access_key_id,
+                secret_access_key,
+            });
+    }
+    Client::connect_with(target.addr.as_str(), config)
         .await
         .map_err(|source| CommandError::Unreachable {
             addr: target.addr.clone(),

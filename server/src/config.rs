@@ -85,6 +85,8 @@ pub struct KinesisConfig {
     pub state_change: Duration,
     /// Enforce the AWS per-shard write limits (1 MiB/s and 1,000 records/s per shard).
     pub shard_write_limits: bool,
+    /// Open shards all Kinesis and native streams may have together.
+    pub shards_max: u32,
 }
 
 /// The validated `[auth]` section.
@@ -163,8 +165,23 @@ pub struct ServerConfig {
     pub http: SocketAddr,
     /// Where the native binary-protocol listener binds.
     pub native: SocketAddr,
+    /// The native listener's connection and timeout bounds.
+    pub native_limits: NativeLimits,
+    /// Whether listening on a non-loopback address with no access keys is allowed.
+    pub allow_anonymous: bool,
     /// Largest HTTP request body accepted, in bytes.
     pub http_body_bytes_max: usize,
+}
+
+/// Bounds of the native listener (`server.native_*`).
+#[derive(Debug, Clone, Copy)]
+pub struct NativeLimits {
+    /// Connections served at once; more wait in the listen backlog.
+    pub connections_max: usize,
+    /// How long a new connection has to complete `Hello` (and `Authenticate`).
+    pub handshake_timeout: Duration,
+    /// How long a connection with no request in flight may stay silent.
+    pub idle_timeout: Duration,
 }
 
 /// The validated `[log]` section.
@@ -301,6 +318,10 @@ pub struct KinesisLayer {
     /// Enforce the AWS per-shard write limits (1 MiB/s, 1,000 records/s): excess writes get
     /// ProvisionedThroughputExceededException. Default false.
     pub shard_write_limits: Option<bool>,
+    /// Open shards all Kinesis and native streams may have together (DescribeLimits'
+    /// ShardLimit); a change that would exceed it gets LimitExceededException. Default 500,
+    /// as on AWS; at most 100000.
+    pub shards_max: Option<u64>,
 }
 
 /// The `[auth]` section of a [`Layer`].
@@ -350,6 +371,18 @@ pub struct ServerLayer {
     /// Socket address of the native binary-protocol listener.
     /// Default `127.0.0.1:4567`; env `STRATA_NATIVE`; flag `--native`.
     pub native: Option<String>,
+    /// Native connections served at once (more wait in the listen backlog). Default 1024.
+    pub native_connections_max: Option<u64>,
+    /// Milliseconds a new native connection has to complete its handshake (`Hello`, and
+    /// `Authenticate` when keys are configured) before it is closed. Default 10000.
+    pub native_handshake_timeout_ms: Option<u64>,
+    /// Seconds a native connection with no request in flight may stay silent before it is
+    /// closed. Default 600.
+    pub native_idle_timeout_secs: Option<u64>,
+    /// Allow listening on an address other than loopback with no `[auth.access_keys]`
+    /// configured (anyone who can reach the port can then read, write and delete every
+    /// stream). Default false: `strata serve` refuses to start.
+    pub allow_anonymous: Option<bool>,
     /// Largest HTTP request body accepted, in bytes. Default 16777216 (16 MiB: a 10 MiB
     /// PutRecords request in base64 with its JSON).
     pub http_body_bytes_max: Option<u64>,
@@ -410,7 +443,7 @@ impl Layer {
             server: ServerLayer {
                 http: text(keys::HTTP)?,
                 native: text(keys::NATIVE)?,
-                http_body_bytes_max: None,
+                ..ServerLayer::default()
             },
             log: LogLayer {
                 level: text(keys::LOG_LEVEL)?,
@@ -518,6 +551,16 @@ pub mod keys {
     pub const HTTP: Key = key_with("server.http", "STRATA_HTTP", Some("--http"));
     /// `server.native`.
     pub const NATIVE: Key = key_with("server.native", "STRATA_NATIVE", Some("--native"));
+    /// `server.native_connections_max`.
+    pub const NATIVE_CONNECTIONS_MAX: Key = key("server.native_connections_max");
+    /// `server.native_handshake_timeout_ms`.
+    pub const NATIVE_HANDSHAKE_TIMEOUT_MS: Key = key("server.native_handshake_timeout_ms");
+    /// `server.native_idle_timeout_secs`.
+    pub const NATIVE_IDLE_TIMEOUT_SECS: Key = key("server.native_idle_timeout_secs");
+    /// `server.allow_anonymous`.
+    pub const ALLOW_ANONYMOUS: Key = key("server.allow_anonymous");
+    /// `kinesis.shards_max`.
+    pub const SHARDS_MAX: Key = key("kinesis.shards_max");
     /// `log.level`.
     pub const LOG_LEVEL: Key = key_with("log.level", "STRATA_LOG", None);
     /// `log.format`.
@@ -741,6 +784,28 @@ impl Config {
             server: ServerConfig {
                 http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
                 native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
+                native_limits: NativeLimits {
+                    connections_max: usize::try_from(positive(
+                        layers,
+                        keys::NATIVE_CONNECTIONS_MAX,
+                        |l| l.server.native_connections_max.as_ref(),
+                    )?)
+                    .unwrap_or(usize::MAX),
+                    handshake_timeout: Duration::from_millis(positive(
+                        layers,
+                        keys::NATIVE_HANDSHAKE_TIMEOUT_MS,
+                        |l| l.server.native_handshake_timeout_ms.as_ref(),
+                    )?),
+                    idle_timeout: Duration::from_secs(positive(
+                        layers,
+                        keys::NATIVE_IDLE_TIMEOUT_SECS,
+                        |l| l.server.native_idle_timeout_secs.as_ref(),
+                    )?),
+                },
+                allow_anonymous: *pick(layers, keys::ALLOW_ANONYMOUS, |l| {
+                    l.server.allow_anonymous.as_ref()
+                })?
+                .0,
                 http_body_bytes_max: usize::try_from(positive(
                     layers,
                     keys::HTTP_BODY_BYTES_MAX,
@@ -764,6 +829,9 @@ impl Config {
         })
     }
 }
+
+/// The largest `kinesis.shards_max`: every open shard holds a segment and an index.
+const SHARDS_MAX_CEILING: u32 = 100_000;
 
 /// The `[kinesis]` section.
 fn kinesis(layers: &[(Origin, Layer)]) -> Result<KinesisConfig, ConfigError> {
@@ -795,11 +863,25 @@ fn kinesis(layers: &[(Origin, Layer)]) -> Result<KinesisConfig, ConfigError> {
     let (&shard_write_limits, _) = pick(layers, keys::SHARD_WRITE_LIMITS, |l| {
         l.kinesis.shard_write_limits.as_ref()
     })?;
+    let shards_max = positive(layers, keys::SHARDS_MAX, |l| l.kinesis.shards_max.as_ref())?;
+    let shards_max = match u32::try_from(shards_max) {
+        Ok(value) if value <= SHARDS_MAX_CEILING => value,
+        _ => {
+            let origin = pick(layers, keys::SHARDS_MAX, |l| l.kinesis.shards_max.as_ref())?.1;
+            return Err(ConfigError::invalid(
+                keys::SHARDS_MAX,
+                origin,
+                shards_max,
+                format!("must be at most {SHARDS_MAX_CEILING}"),
+            ));
+        }
+    };
     Ok(KinesisConfig {
         region: region.clone(),
         account: account.clone(),
         state_change: Duration::from_millis(state_change_ms),
         shard_write_limits,
+        shards_max,
     })
 }
 

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::listener::http::HttpState;
 use crate::shutdown::{Signal, Signals};
 use crate::views::delivery::DeliveryStreams;
+use crate::views::streams::budget::ShardBudget;
 use crate::views::streams::{Settings as StreamsSettings, Streams};
 
 /// Why `strata serve` stopped other than by a clean shutdown.
@@ -31,6 +32,17 @@ pub enum ServeError {
         address: std::net::SocketAddr,
         /// Why.
         source: std::io::Error,
+    },
+    /// A listener would be reachable beyond this machine with no authentication.
+    #[error(
+        "Refusing to listen on {address} with no access keys configured: anyone who can reach \
+         it could read, write and delete every stream. Configure [auth.access_keys] (or \
+         STRATA_ACCESS_KEY_ID and STRATA_SECRET_ACCESS_KEY), listen on 127.0.0.1, or set \
+         server.allow_anonymous = true if that is intended"
+    )]
+    Exposed {
+        /// The non-loopback address.
+        address: std::net::SocketAddr,
     },
     /// The log could not be opened or recovered.
     #[error("Cannot open the log in {}: {source}", dir.display())]
@@ -57,8 +69,24 @@ pub enum ServeError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Refuses to listen beyond loopback with nobody's keys required, unless the configuration
+/// says that is intended (`server.allow_anonymous`): without keys, anyone who reaches a port
+/// can read, write and delete every stream.
+fn check_exposure(config: &Config) -> Result<(), ServeError> {
+    if !config.auth.access_keys.is_empty() || config.server.allow_anonymous {
+        return Ok(());
+    }
+    for address in [config.server.http, config.server.native] {
+        if !address.ip().is_loopback() {
+            return Err(ServeError::Exposed { address });
+        }
+    }
+    Ok(())
+}
+
 /// Runs the server until SIGINT or SIGTERM, then closes the log.
 pub async fn run(config: Config) -> Result<(), ServeError> {
+    check_exposure(&config)?;
     let mut signals = Signals::install().map_err(ServeError::Signals)?;
 
     let data_dir = std::path::absolute(&config.storage.data_dir)
@@ -73,14 +101,27 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Open { dir, source })?
     };
 
+    let budget = ShardBudget::new(config.kinesis.shards_max);
     let (listener, native) = crate::native::bind(config.server.native)
         .await
         .map_err(|source| ServeError::Bind {
             address: config.server.native,
             source,
         })?;
-    info!(%native, "Native protocol listening");
-    let native_server = tokio::spawn(crate::native::serve(listener, log.clone()));
+    info!(
+        %native,
+        authentication = if config.auth.access_keys.is_empty() { "none" } else { "required" },
+        "Native protocol listening"
+    );
+    let native_server = tokio::spawn(crate::native::serve(
+        listener,
+        crate::native::State {
+            log: log.clone(),
+            budget: budget.clone(),
+            access_keys: config.auth.access_keys.clone(),
+            limits: config.server.native_limits,
+        },
+    ));
     let streams = {
         let log = log.clone();
         let kinesis = config.kinesis.clone();
@@ -92,6 +133,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
                     account: kinesis.account,
                     state_change: kinesis.state_change,
                     shard_write_limits: kinesis.shard_write_limits,
+                    budget,
                 },
             )
         })

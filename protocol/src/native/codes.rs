@@ -19,6 +19,12 @@ pub enum ErrorCode {
     UnknownOperation = 4,
     /// A request other than `Hello` arrived before the handshake completed.
     HandshakeRequired = 5,
+    /// The server requires authentication and the connection has not authenticated (or the
+    /// client's protocol version cannot): only `Authenticate` is served until it has.
+    AuthenticationRequired = 6,
+    /// `Authenticate` named an unknown access key or carried a wrong signature. The server
+    /// closes the connection after sending it.
+    AuthenticationFailed = 7,
     /// The named stream does not exist.
     StreamNotFound = 10,
     /// A stream with that name already exists.
@@ -35,6 +41,8 @@ pub enum ErrorCode {
     InvalidArgument = 16,
     /// A record exceeds the server's record size limit.
     RecordTooLarge = 17,
+    /// The change would take the server over a limit (its open shard budget).
+    LimitExceeded = 18,
     /// The server is shutting down or cannot serve the request now; retry later.
     Unavailable = 20,
     /// A bug or an I/O failure on the server.
@@ -43,12 +51,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in table order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 18] = [
         Self::UnsupportedVersion,
         Self::MalformedFrame,
         Self::FrameTooLarge,
         Self::UnknownOperation,
         Self::HandshakeRequired,
+        Self::AuthenticationRequired,
+        Self::AuthenticationFailed,
         Self::StreamNotFound,
         Self::StreamExists,
         Self::ShardNotFound,
@@ -57,6 +67,7 @@ impl ErrorCode {
         Self::OffsetBeyondEnd,
         Self::InvalidArgument,
         Self::RecordTooLarge,
+        Self::LimitExceeded,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -96,10 +107,11 @@ mod tests {
         assert_eq!(
             expected,
             "[(UnsupportedVersion, 1), (MalformedFrame, 2), (FrameTooLarge, 3), \
-             (UnknownOperation, 4), (HandshakeRequired, 5), (StreamNotFound, 10), \
+             (UnknownOperation, 4), (HandshakeRequired, 5), (AuthenticationRequired, 6), \
+             (AuthenticationFailed, 7), (StreamNotFound, 10), \
              (StreamExists, 11), (ShardNotFound, 12), (ShardClosed, 13), (OffsetTrimmed, 14), \
              (OffsetBeyondEnd, 15), (InvalidArgument, 16), (RecordTooLarge, 17), \
-             (Unavailable, 20), (Internal, 21)]"
+             (LimitExceeded, 18), (Unavailable, 20), (Internal, 21)]"
         );
     }
 
@@ -109,7 +121,7 @@ mod tests {
             assert_eq!(ErrorCode::from_u32(code.as_u32()), Some(code));
         }
         assert_eq!(ErrorCode::from_u32(0), None);
-        assert_eq!(ErrorCode::from_u32(6), None);
+        assert_eq!(ErrorCode::from_u32(8), None);
         assert_eq!(ErrorCode::from_u32(u32::MAX), None);
     }
 }

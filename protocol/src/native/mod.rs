@@ -5,6 +5,7 @@
 //! [`responses`]; [`Request`] and [`Response`] tie them to operation codes.
 #![deny(clippy::indexing_slicing)]
 
+pub mod auth;
 pub mod codes;
 pub mod frame;
 pub mod requests;
@@ -15,8 +16,8 @@ use bytes::{Bytes, BytesMut};
 pub use codes::ErrorCode;
 pub use frame::{FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Frame, FrameHeader, Kind, decode_frame};
 pub use requests::{
-    CommitCursor, CreateStream, DeleteStream, DescribeStream, Fetch, FetchCursor, Hello,
-    ListStreams, MergeShards, Produce, ProduceRecord, SplitShard, StartPosition, Target,
+    Authenticate, CommitCursor, CreateStream, DeleteStream, DescribeStream, Fetch, FetchCursor,
+    Hello, ListStreams, MergeShards, Produce, ProduceRecord, SplitShard, StartPosition, Target,
 };
 pub use responses::{
     CursorPosition, ErrorResponse, FetchOk, FetchedRecord, HelloOk, MergeShardsOk, ProduceOk,
@@ -25,9 +26,14 @@ pub use responses::{
 
 pub use crate::codec::{DecodeError, Message};
 
-/// The protocol version this crate speaks. A server answers a `Hello` whose range excludes
-/// it with [`ErrorCode::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The newest protocol version this crate speaks. A server answers a `Hello` whose range
+/// excludes every version it speaks with [`ErrorCode::UnsupportedVersion`]. Version 2 added
+/// the authentication challenge to `HelloOk` and the `Authenticate` operation.
+pub const PROTOCOL_VERSION: u16 = 2;
+/// The oldest protocol version this crate still speaks.
+pub const PROTOCOL_VERSION_MIN: u16 = 1;
+/// Access key ids in `Authenticate` are 1 to 128 bytes of UTF-8 (AWS's limit).
+pub const ACCESS_KEY_ID_BYTES_MAX: usize = 128;
 
 /// Stream names are 1 to 128 bytes of UTF-8 (Kinesis allows 128 characters).
 pub const STREAM_NAME_BYTES_MAX: usize = 128;
@@ -76,11 +82,13 @@ pub enum Op {
     SplitShard = 10,
     /// [`MergeShards`] → [`MergeShardsOk`].
     MergeShards = 11,
+    /// [`Authenticate`] → empty.
+    Authenticate = 12,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Error,
         Self::Hello,
         Self::CreateStream,
@@ -93,6 +101,7 @@ impl Op {
         Self::FetchCursor,
         Self::SplitShard,
         Self::MergeShards,
+        Self::Authenticate,
     ];
 
     /// The operation for a wire code, or `None`.
@@ -228,6 +237,8 @@ messages! {
         SplitShard(SplitShard) = SplitShard,
         /// Merge two adjacent shards into one.
         MergeShards(MergeShards) = MergeShards,
+        /// Prove the connection holds an access key (after `Hello`, when asked to).
+        Authenticate(Authenticate) = Authenticate,
     }
 }
 
@@ -256,6 +267,8 @@ messages! {
         SplitShardOk(SplitShardOk) = SplitShard,
         /// The merge's child.
         MergeShardsOk(MergeShardsOk) = MergeShards,
+        /// The connection is authenticated (empty body).
+        AuthenticateOk = Authenticate,
         /// Any request failed.
         Error(ErrorResponse) = Error,
     }
@@ -308,12 +321,12 @@ mod tests {
             format!("{table:?}"),
             "[(Error, 0), (Hello, 1), (CreateStream, 2), (DeleteStream, 3), (ListStreams, 4), \
              (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9), \
-             (SplitShard, 10), (MergeShards, 11)]"
+             (SplitShard, 10), (MergeShards, 11), (Authenticate, 12)]"
         );
         for op in Op::ALL {
             assert_eq!(Op::from_u16(op as u16), Some(op));
         }
-        assert_eq!(Op::from_u16(12), None);
+        assert_eq!(Op::from_u16(13), None);
     }
 
     fn stream_name() -> impl Strategy<Value = String> {

@@ -3,9 +3,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::auth::PROOF_BYTES;
 use super::{
-    CURSOR_NAME_BYTES_MAX, PARTITION_KEY_BYTES_MAX, PARTITION_KEY_BYTES_MIN, PEER_NAME_BYTES_MAX,
-    PRODUCE_RECORDS_MAX, STREAM_NAME_BYTES_MAX,
+    ACCESS_KEY_ID_BYTES_MAX, CURSOR_NAME_BYTES_MAX, PARTITION_KEY_BYTES_MAX,
+    PARTITION_KEY_BYTES_MIN, PEER_NAME_BYTES_MAX, PRODUCE_RECORDS_MAX, STREAM_NAME_BYTES_MAX,
 };
 use crate::codec::{
     DecodeError, Message, Reader, long_bytes_size, option_size, put_long_bytes, put_option,
@@ -55,6 +56,48 @@ impl Message for Hello {
             protocol_version_min: reader.u16()?,
             protocol_version_max: reader.u16()?,
             client_name: reader.string("client_name", 0, PEER_NAME_BYTES_MAX)?,
+        })
+    }
+}
+
+/// Authenticates the connection: an access key id and the proof over the nonce of this
+/// connection's `HelloOk` (see [`super::auth`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Authenticate {
+    /// 1 to [`ACCESS_KEY_ID_BYTES_MAX`] bytes of UTF-8.
+    pub access_key_id: String,
+    /// `auth::proof(secret, nonce, access_key_id)`.
+    pub proof: [u8; PROOF_BYTES],
+}
+
+impl std::fmt::Debug for Authenticate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The proof is as good as a password for this one connection: never logged.
+        f.debug_struct("Authenticate")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Message for Authenticate {
+    const MIN_ENCODED_SIZE: usize = 2 + 1 + PROOF_BYTES;
+
+    fn encoded_size(&self) -> usize {
+        short_bytes_size(self.access_key_id.as_bytes()) + PROOF_BYTES
+    }
+
+    fn encode(&self, out: &mut BytesMut) {
+        put_short_bytes(out, self.access_key_id.as_bytes());
+        out.put_slice(&self.proof);
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let access_key_id = reader.string("access_key_id", 1, ACCESS_KEY_ID_BYTES_MAX)?;
+        let mut proof = [0; PROOF_BYTES];
+        proof.copy_from_slice(reader.take(PROOF_BYTES)?);
+        Ok(Self {
+            access_key_id,
+            proof,
         })
     }
 }

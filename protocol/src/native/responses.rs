@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::auth::{AUTH_VERSION_MIN, NONCE_BYTES};
 use super::{
     ERROR_MESSAGE_BYTES_MAX, ErrorCode, FETCHED_KEY_BYTES_MAX, FRAME_HEADER_SIZE, FrameHeader,
     Kind, Op, PEER_NAME_BYTES_MAX, PRODUCE_RECORDS_MAX, STREAM_NAME_BYTES_MAX,
@@ -21,26 +22,73 @@ pub struct HelloOk {
     pub server_name: String,
     /// The largest frame the server accepts; the client must not send larger.
     pub frame_bytes_max: u32,
+    /// From version 2: `Some(nonce)` when the server requires `Authenticate` before any other
+    /// request (the nonce is this connection's challenge, see [`super::auth`]). Not encoded
+    /// at version 1, where it must be `None`.
+    pub auth_nonce: Option<[u8; NONCE_BYTES]>,
 }
+
+/// `HelloOk`'s authentication method byte (version 2 on): none required.
+const AUTH_NONE: u8 = 0;
+/// `HelloOk`'s authentication method byte: HMAC-SHA256 over the nonce that follows.
+const AUTH_HMAC_SHA256: u8 = 1;
 
 impl Message for HelloOk {
     const MIN_ENCODED_SIZE: usize = 8;
 
     fn encoded_size(&self) -> usize {
-        2 + short_bytes_size(self.server_name.as_bytes()) + 4
+        let auth = if self.version >= AUTH_VERSION_MIN {
+            1 + self.auth_nonce.map_or(0, |nonce| nonce.len())
+        } else {
+            0
+        };
+        2 + short_bytes_size(self.server_name.as_bytes()) + 4 + auth
     }
 
     fn encode(&self, out: &mut BytesMut) {
         out.put_u16_le(self.version);
         put_short_bytes(out, self.server_name.as_bytes());
         out.put_u32_le(self.frame_bytes_max);
+        if self.version >= AUTH_VERSION_MIN {
+            match &self.auth_nonce {
+                Some(nonce) => {
+                    out.put_u8(AUTH_HMAC_SHA256);
+                    out.put_slice(nonce);
+                }
+                None => out.put_u8(AUTH_NONE),
+            }
+        }
     }
 
     fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = reader.u16()?;
+        let server_name = reader.string("server_name", 0, PEER_NAME_BYTES_MAX)?;
+        let frame_bytes_max = reader.u32()?;
+        let auth_nonce = if version >= AUTH_VERSION_MIN {
+            let offset = reader.offset();
+            match reader.u8()? {
+                AUTH_NONE => None,
+                AUTH_HMAC_SHA256 => {
+                    let mut nonce = [0; NONCE_BYTES];
+                    nonce.copy_from_slice(reader.take(NONCE_BYTES)?);
+                    Some(nonce)
+                }
+                tag => {
+                    return Err(DecodeError::InvalidTag {
+                        offset,
+                        field: "auth",
+                        tag,
+                    });
+                }
+            }
+        } else {
+            None
+        };
         Ok(Self {
-            version: reader.u16()?,
-            server_name: reader.string("server_name", 0, PEER_NAME_BYTES_MAX)?,
-            frame_bytes_max: reader.u32()?,
+            version,
+            server_name,
+            frame_bytes_max,
+            auth_nonce,
         })
     }
 }

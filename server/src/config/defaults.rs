@@ -45,6 +45,22 @@ pub const STATE_CHANGE_MS: u64 = 0;
 /// Per-shard write limits are off: Strata is not priced per shard.
 pub const SHARD_WRITE_LIMITS: bool = false;
 
+/// Open shards of all Kinesis and native streams together: AWS's default account limit
+/// (DescribeLimits' ShardLimit in the largest regions).
+pub const SHARDS_MAX: u64 = 500;
+
+/// Native connections served at once.
+pub const NATIVE_CONNECTIONS_MAX: u64 = 1024;
+
+/// A client that has not finished its handshake within 10 s is gone or hostile.
+pub const NATIVE_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+
+/// Ten minutes, as Kafka's `connections.max.idle.ms`: long enough for any sane poll loop.
+pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 600;
+
+/// Without keys, listen on loopback only.
+pub const ALLOW_ANONYMOUS: bool = false;
+
 /// How often the background task looks for expired segments.
 pub const RETENTION_CHECK_INTERVAL_SECS: u64 = 60;
 
@@ -92,6 +108,10 @@ pub fn layer() -> Layer {
             http: Some(HTTP.to_owned()),
             native: Some(NATIVE.to_owned()),
             http_body_bytes_max: Some(HTTP_BODY_BYTES_MAX),
+            native_connections_max: Some(NATIVE_CONNECTIONS_MAX),
+            native_handshake_timeout_ms: Some(NATIVE_HANDSHAKE_TIMEOUT_MS),
+            native_idle_timeout_secs: Some(NATIVE_IDLE_TIMEOUT_SECS),
+            allow_anonymous: Some(ALLOW_ANONYMOUS),
         },
         log: LogLayer {
             level: Some(LOG_LEVEL.to_owned()),
@@ -102,6 +122,7 @@ pub fn layer() -> Layer {
             account: Some(ACCOUNT.to_owned()),
             state_change_ms: Some(STATE_CHANGE_MS),
             shard_write_limits: Some(SHARD_WRITE_LIMITS),
+            shards_max: Some(SHARDS_MAX),
         },
         auth: AuthLayer { access_keys: None },
         delivery: DeliveryLayer {

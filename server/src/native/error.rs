@@ -17,6 +17,11 @@ pub fn from_storage(error: &storage::Error) -> ErrorResponse {
         E::Closed | E::Poisoned { .. } => ErrorCode::Unavailable,
         _ => ErrorCode::Internal,
     };
+    if code == ErrorCode::Internal {
+        // The detail (file paths, OS errors) is for the operator's log, not for clients.
+        tracing::warn!(%error, "A native request failed inside the server");
+        return ErrorResponse::new(code, "internal error; the server log has the details");
+    }
     ErrorResponse::new(code, error.to_string())
 }
 
@@ -79,5 +84,25 @@ mod tests {
             assert_eq!(response.error_code(), Some(code), "{error}");
             assert_eq!(response.message, error.to_string());
         }
+    }
+
+    #[test]
+    fn internal_errors_do_not_show_paths_or_os_detail() {
+        let error = storage::Error::Io {
+            context: "writing /var/lib/strata/streams/7/0/00000000000000000000.log".into(),
+            source: std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+        };
+        let response = from_storage(&error);
+        assert_eq!(response.error_code(), Some(ErrorCode::Internal));
+        assert!(
+            !response.message.contains("/var/lib"),
+            "{}",
+            response.message
+        );
+        assert!(
+            !response.message.contains("UnexpectedEof"),
+            "{}",
+            response.message
+        );
     }
 }

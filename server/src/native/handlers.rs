@@ -21,6 +21,7 @@ use storage::{Log, NewRecord, PendingAppend, ReadLimits};
 use tokio::sync::RwLock;
 
 use super::error::from_storage;
+use crate::views::streams::budget::ShardBudget;
 
 /// Records one fetch returns at most.
 pub const FETCH_RECORDS_MAX: u32 = 10_000;
@@ -45,10 +46,45 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-pub async fn create_stream(log: &Log, request: CreateStream) -> Outcome {
+/// Whether `name` is a name Kinesis would take: 1 to 128 of `[a-zA-Z0-9_.-]`. Streams made
+/// through the native protocol are Kinesis streams too, so they follow its rules.
+fn is_stream_name(name: &str) -> bool {
+    (1..=protocol::aws::kinesis::limits::STREAM_NAME_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn over_budget(over: &crate::views::streams::budget::OverBudget) -> ErrorResponse {
+    ErrorResponse::new(
+        ErrorCode::LimitExceeded,
+        format!(
+            "the server's open shard limit is {}; {} are open and the change would add {} \
+             (kinesis.shards_max)",
+            over.shards_max, over.open, over.additional
+        ),
+    )
+}
+
+pub async fn create_stream(log: &Log, budget: &ShardBudget, request: CreateStream) -> Outcome {
+    if !is_stream_name(&request.name) {
+        return Err(ErrorResponse::new(
+            ErrorCode::InvalidArgument,
+            "a stream name is 1 to 128 characters of a-z, A-Z, 0-9, '_', '.' and '-'",
+        ));
+    }
     let log = log.clone();
+    let budget = budget.clone();
     let retention = Duration::from_secs(u64::from(request.retention_hours) * 3600);
-    blocking(move || log.create_stream(&request.name, request.shard_count, retention)).await?;
+    blocking(move || {
+        let _reservation = match budget.reserve_blocking(&log, u64::from(request.shard_count)) {
+            Ok(reservation) => reservation,
+            Err(over) => return Ok(Err(over_budget(&over))),
+        };
+        log.create_stream(&request.name, request.shard_count, retention)
+            .map(Ok)
+    })
+    .await??;
     Ok(Response::CreateStreamOk)
 }
 
@@ -263,8 +299,18 @@ pub async fn fetch(
 
 /// Splits a shard while holding the [`ReshardGate`]; the engine call (which closes the parent,
 /// then fsyncs the catalog) runs on the blocking pool.
-pub async fn split_shard(log: &Log, gate: &ReshardGate, request: SplitShard) -> Outcome {
+pub async fn split_shard(
+    log: &Log,
+    budget: &ShardBudget,
+    gate: &ReshardGate,
+    request: SplitShard,
+) -> Outcome {
     let _exclusive = gate.0.write().await;
+    // A split opens two shards and closes one.
+    let _reservation = budget
+        .reserve(log, 1)
+        .await
+        .map_err(|over| over_budget(&over))?;
     let log = log.clone();
     let runtime = tokio::runtime::Handle::current();
     let children = blocking(move || {

@@ -20,32 +20,58 @@
 mod error;
 mod handlers;
 
+use std::collections::BTreeMap;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use protocol::native::auth::{self, AUTH_VERSION_MIN, NONCE_BYTES};
 use protocol::native::{
-    ErrorCode, ErrorResponse, FRAME_BYTES_MAX, Frame, HelloOk, Kind, PROTOCOL_VERSION, Request,
-    Response,
+    ErrorCode, ErrorResponse, FRAME_BYTES_MAX, Frame, HelloOk, Kind, PROTOCOL_VERSION,
+    PROTOCOL_VERSION_MIN, Request, Response,
 };
 use storage::Log;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
-use tracing::{debug, info, warn};
+use tokio::time::Instant;
+use tracing::{debug, warn};
 
-/// Connections served at once; more wait in the listen backlog.
-pub const CONNECTIONS_MAX: usize = 1024;
+use crate::config::NativeLimits;
+use crate::views::streams::budget::ShardBudget;
+
 /// Requests of one connection being handled at once.
 pub const IN_FLIGHT_MAX: usize = 32;
 /// Bytes read from a socket per read call.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// The largest frame accepted before the handshake is complete: a `Hello` or `Authenticate`
+/// is a few hundred bytes, so nobody unauthenticated can make the server buffer more.
+pub const HANDSHAKE_FRAME_BYTES_MAX: u32 = 4096;
+/// Requests answered with an error before the handshake is complete, after which the
+/// connection is closed: a client that ignores `HandshakeRequired` is not served.
+const HANDSHAKE_REFUSALS_MAX: u32 = 8;
+
+/// What every connection of the listener shares.
+pub struct State {
+    /// The log.
+    pub log: Log,
+    /// The open shard budget (shared with the Kinesis view).
+    pub budget: ShardBudget,
+    /// Access key id → secret. Empty: no authentication.
+    pub access_keys: BTreeMap<String, String>,
+    /// Connection and timeout bounds.
+    pub limits: NativeLimits,
+}
 
 /// Serves connections on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, log: Log) {
-    let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
-    let gate = Arc::new(handlers::ReshardGate::default());
+pub async fn serve(listener: TcpListener, state: State) {
+    let connections = Arc::new(Semaphore::new(state.limits.connections_max));
+    let shared = Arc::new(Shared {
+        state,
+        gate: handlers::ReshardGate::default(),
+    });
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;
@@ -54,18 +80,25 @@ pub async fn serve(listener: TcpListener, log: Log) {
             Ok(accepted) => accepted,
             Err(error) => {
                 warn!(%error, "Accepting a native connection failed");
+                // EMFILE and its kin do not clear by themselves at once: back off rather than
+                // spin on a listener that stays readable.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let log = log.clone();
-        let gate = Arc::clone(&gate);
+        let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            if let Err(error) = connection(socket, peer, log, gate).await {
+            if let Err(error) = connection(socket, peer, &shared).await {
                 debug!(%peer, %error, "Native connection ended with an error");
             }
             drop(permit);
         });
     }
+}
+
+struct Shared {
+    state: State,
+    gate: handlers::ReshardGate,
 }
 
 /// Binds the listener; the address it reports is the one actually bound (port 0 picks one).
@@ -89,23 +122,39 @@ fn frame_of(request_id: u32, response: &Response) -> Chunks {
     vec![out.freeze()]
 }
 
+/// Where a connection is in its handshake.
+enum Phase {
+    /// Waiting for `Hello`.
+    Hello,
+    /// `HelloOk` sent with this nonce; waiting for `Authenticate`.
+    Authenticate([u8; NONCE_BYTES]),
+    /// Every operation is served.
+    Ready,
+}
+
 async fn connection(
     socket: TcpStream,
     peer: SocketAddr,
-    log: Log,
-    gate: Arc<handlers::ReshardGate>,
+    shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
+    let state = &shared.state;
     let (mut reader, writer) = socket.into_split();
     let (responses, outgoing) = mpsc::channel::<Chunks>(IN_FLIGHT_MAX);
     let writing = tokio::spawn(write_responses(writer, outgoing));
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT_MAX));
-    let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
-    let mut greeted = false;
+    let mut buffer = BytesMut::with_capacity(1024);
+    let mut phase = Phase::Hello;
+    let mut refusals = 0;
+    let handshake_deadline = Instant::now() + state.limits.handshake_timeout;
     debug!(%peer, "Native connection opened");
     'read: loop {
         loop {
-            let frame = match Frame::split_from(&mut buffer, FRAME_BYTES_MAX) {
+            let frame_bytes_max = match phase {
+                Phase::Ready => FRAME_BYTES_MAX,
+                _ => HANDSHAKE_FRAME_BYTES_MAX,
+            };
+            let frame = match Frame::split_from(&mut buffer, frame_bytes_max) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(error) => {
@@ -134,29 +183,25 @@ async fn connection(
                     break 'read;
                 }
             };
-            if let Request::Hello(hello) = &request {
-                let response = match hello.negotiate(PROTOCOL_VERSION, PROTOCOL_VERSION) {
-                    Some(version) => {
-                        greeted = true;
-                        info!(%peer, client = %hello.client_name, version, "Native client connected");
-                        Response::HelloOk(HelloOk {
-                            version,
-                            server_name: format!("strata {}", env!("CARGO_PKG_VERSION")),
-                            frame_bytes_max: FRAME_BYTES_MAX,
-                        })
-                    }
-                    None => Response::Error(ErrorResponse::new(
-                        ErrorCode::UnsupportedVersion,
-                        format!("this server speaks version {PROTOCOL_VERSION} only"),
-                    )),
-                };
-                if !respond(&responses, request_id, &response).await {
+            if !matches!(phase, Phase::Ready) {
+                let (response, next, close) = handshake(state, &phase, request, peer);
+                if let Some(next) = next {
+                    phase = next;
+                }
+                if matches!(response, Response::Error(_)) {
+                    refusals += 1;
+                }
+                let sent = respond(&responses, request_id, &response).await;
+                if !sent || close || refusals > HANDSHAKE_REFUSALS_MAX {
                     break 'read;
                 }
                 continue;
             }
-            if !greeted {
-                let reply = ErrorResponse::new(ErrorCode::HandshakeRequired, "send Hello first");
+            if let Request::Hello(_) | Request::Authenticate(_) = &request {
+                let reply = ErrorResponse::new(
+                    ErrorCode::InvalidArgument,
+                    "the handshake is already complete",
+                );
                 if !respond(&responses, request_id, &Response::Error(reply)).await {
                     break 'read;
                 }
@@ -170,7 +215,7 @@ async fn connection(
             if let Request::Produce(produce) = request {
                 // Queued here, in request order, so a connection's produces commit in order;
                 // only the wait for the commit runs beside the next requests.
-                let pending = handlers::enqueue_produce(&log, &gate, produce).await;
+                let pending = handlers::enqueue_produce(&state.log, &shared.gate, produce).await;
                 tokio::spawn(async move {
                     let response = match pending {
                         Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
@@ -181,16 +226,43 @@ async fn connection(
                 });
                 continue;
             }
-            let log = log.clone();
-            let gate = Arc::clone(&gate);
+            let shared = Arc::clone(shared);
             tokio::spawn(async move {
-                let response = handle(&log, &gate, request).await;
+                let response = handle(&shared, request).await;
                 let _ = responses.send(frame_of(request_id, &response)).await;
                 drop(permit);
             });
         }
-        buffer.reserve(READ_CHUNK_BYTES);
-        if reader.read_buf(&mut buffer).await? == 0 {
+        buffer.reserve(READ_CHUNK_BYTES.min(match phase {
+            Phase::Ready => READ_CHUNK_BYTES,
+            _ => HANDSHAKE_FRAME_BYTES_MAX as usize,
+        }));
+        // Before the handshake completes the connection has until its deadline; after it, a
+        // connection may be silent for the idle timeout, but not while a request of its own
+        // (a long-polling fetch) is still being answered.
+        let read = loop {
+            let deadline = match phase {
+                Phase::Ready => Instant::now() + state.limits.idle_timeout,
+                _ => handshake_deadline,
+            };
+            match tokio::time::timeout_at(deadline, reader.read_buf(&mut buffer)).await {
+                Ok(read) => break read?,
+                Err(_)
+                    if matches!(phase, Phase::Ready)
+                        && in_flight.available_permits() < IN_FLIGHT_MAX => {}
+                Err(_) => {
+                    let (code, message) = match phase {
+                        Phase::Ready => (ErrorCode::Unavailable, "closing an idle connection"),
+                        _ => (ErrorCode::HandshakeRequired, "the handshake took too long"),
+                    };
+                    debug!(%peer, message, "Native connection timed out");
+                    let reply = ErrorResponse::new(code, message);
+                    let _ = responses.send(frame_of(0, &Response::Error(reply))).await;
+                    break 'read;
+                }
+            }
+        };
+        if read == 0 {
             break;
         }
     }
@@ -201,14 +273,86 @@ async fn connection(
     Ok(())
 }
 
+/// Answers a request that arrived before the handshake was complete: the response, the next
+/// phase (if it changes) and whether to close the connection after the response.
+fn handshake(
+    state: &State,
+    phase: &Phase,
+    request: Request,
+    peer: SocketAddr,
+) -> (Response, Option<Phase>, bool) {
+    let refuse = |code, message: &str| Response::Error(ErrorResponse::new(code, message));
+    match (phase, request) {
+        (Phase::Hello, Request::Hello(hello)) => {
+            let Some(version) = hello.negotiate(PROTOCOL_VERSION_MIN, PROTOCOL_VERSION) else {
+                let message = format!(
+                    "this server speaks versions {PROTOCOL_VERSION_MIN} to {PROTOCOL_VERSION}"
+                );
+                return (refuse(ErrorCode::UnsupportedVersion, &message), None, true);
+            };
+            let auth_nonce = (!state.access_keys.is_empty() && version >= AUTH_VERSION_MIN)
+                .then(rand::random::<[u8; NONCE_BYTES]>);
+            let next = match (state.access_keys.is_empty(), auth_nonce) {
+                (true, _) => Phase::Ready,
+                (false, Some(nonce)) => Phase::Authenticate(nonce),
+                // A version-1 client cannot authenticate: every request it sends is refused.
+                (false, None) => Phase::Authenticate(rand::random()),
+            };
+            debug!(%peer, client = %hello.client_name, version, "Native client connected");
+            let ok = HelloOk {
+                version,
+                server_name: format!("strata {}", env!("CARGO_PKG_VERSION")),
+                frame_bytes_max: FRAME_BYTES_MAX,
+                auth_nonce,
+            };
+            (Response::HelloOk(ok), Some(next), false)
+        }
+        (Phase::Hello, _) => (
+            refuse(ErrorCode::HandshakeRequired, "send Hello first"),
+            None,
+            false,
+        ),
+        (Phase::Authenticate(nonce), Request::Authenticate(auth)) => {
+            let verified = state
+                .access_keys
+                .get(&auth.access_key_id)
+                .is_some_and(|secret| {
+                    auth::verify(secret, nonce, &auth.access_key_id, &auth.proof)
+                });
+            if verified {
+                debug!(%peer, access_key_id = %auth.access_key_id, "Native client authenticated");
+                (Response::AuthenticateOk, Some(Phase::Ready), false)
+            } else {
+                warn!(%peer, access_key_id = %auth.access_key_id, "Native authentication failed");
+                let message = "the access key is unknown or the proof is wrong";
+                (refuse(ErrorCode::AuthenticationFailed, message), None, true)
+            }
+        }
+        (Phase::Authenticate(_), _) => (
+            refuse(
+                ErrorCode::AuthenticationRequired,
+                "this server requires Authenticate (protocol version 2) before any other request",
+            ),
+            None,
+            false,
+        ),
+        (Phase::Ready, _) => (
+            refuse(ErrorCode::Internal, "the handshake is already complete"),
+            None,
+            false,
+        ),
+    }
+}
+
 /// Queues a response for the writer; false once the connection's writer is gone.
 async fn respond(responses: &mpsc::Sender<Chunks>, request_id: u32, response: &Response) -> bool {
     responses.send(frame_of(request_id, response)).await.is_ok()
 }
 
-async fn handle(log: &Log, gate: &handlers::ReshardGate, request: Request) -> Response {
+async fn handle(shared: &Shared, request: Request) -> Response {
+    let (log, gate, budget) = (&shared.state.log, &shared.gate, &shared.state.budget);
     let outcome = match request {
-        Request::CreateStream(request) => handlers::create_stream(log, request).await,
+        Request::CreateStream(request) => handlers::create_stream(log, budget, request).await,
         Request::DeleteStream(request) => handlers::delete_stream(log, request).await,
         Request::ListStreams(_) => handlers::list_streams(log),
         Request::DescribeStream(request) => handlers::describe_stream(log, &request),
@@ -221,11 +365,11 @@ async fn handle(log: &Log, gate: &handlers::ReshardGate, request: Request) -> Re
             .map(Response::FetchOk),
         Request::CommitCursor(request) => handlers::commit_cursor(log, request).await,
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),
-        Request::SplitShard(request) => handlers::split_shard(log, gate, request).await,
+        Request::SplitShard(request) => handlers::split_shard(log, budget, gate, request).await,
         Request::MergeShards(request) => handlers::merge_shards(log, gate, request).await,
-        Request::Hello(_) => Err(ErrorResponse::new(
+        Request::Hello(_) | Request::Authenticate(_) => Err(ErrorResponse::new(
             ErrorCode::InvalidArgument,
-            "Hello is answered first",
+            "the handshake is already complete",
         )),
         _ => Err(ErrorResponse::new(
             ErrorCode::UnknownOperation,

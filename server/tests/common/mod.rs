@@ -2,6 +2,8 @@
 //! ports.
 #![allow(dead_code, clippy::unwrap_used, reason = "test support; fails loudly")]
 
+pub mod wire;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -23,6 +25,13 @@ pub struct Server {
 impl Server {
     /// Starts the server on `dir` with `fsync = always` and waits until it listens.
     pub fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, "")
+    }
+
+    /// As [`Self::start`], with `config` (TOML) as the server's config file.
+    pub fn start_with(dir: &std::path::Path, config: &str) -> Self {
+        let config_path = dir.with_extension("toml");
+        std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args([
                 "serve",
@@ -35,6 +44,10 @@ impl Server {
                 "--data-dir",
             ])
             .arg(dir)
+            .arg("--config")
+            .arg(&config_path)
+            .env_remove("STRATA_ACCESS_KEY_ID")
+            .env_remove("STRATA_SECRET_ACCESS_KEY")
             .env_remove("STRATA_NATIVE")
             .env_remove("STRATA_HTTP")
             .env_remove("STRATA_LOG")

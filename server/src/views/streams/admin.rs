@@ -518,6 +518,8 @@ impl Streams {
         let name = stream.to_owned();
         detached(async move {
             let _hold = hold;
+            // A split opens two shards and closes one.
+            let _reservation = streams.reserve_shards(1).await?;
             streams
                 .inner
                 .log
@@ -602,6 +604,10 @@ impl Streams {
                 {counts}"
             )));
         }
+        if target > current {
+            // Checked here so the caller gets the error; the plan's splits check again.
+            drop(self.reserve_shards(u64::from(target - current)).await?);
+        }
         let hold = self.hold_updating(stream)?;
         let plan = reshard_plan(&open, target);
         let streams = self.clone();
@@ -642,6 +648,7 @@ impl Streams {
                     .iter()
                     .find(|shard| shard.is_open() && shard.hash_start < at && at <= shard.hash_end)
                     .ok_or_else(lost)?;
+                let _reservation = self.reserve_shards(1).await?;
                 log.split_shard(stream, shard.id, at).await.map(|_| ())
             }
             ReshardStep::Merge { lower, upper } => {
@@ -977,7 +984,7 @@ impl Streams {
             .filter(|info| StreamMeta::load(&self.inner.log, &info.name).mode == Mode::OnDemand)
             .count();
         Limits {
-            shards_max: ACCOUNT_SHARDS_MAX,
+            shards_max: self.inner.settings.budget.shards_max(),
             open_shards: u32::try_from(open_shards).unwrap_or(u32::MAX),
             on_demand_streams: u32::try_from(on_demand_streams).unwrap_or(u32::MAX),
             on_demand_streams_max: ACCOUNT_ON_DEMAND_STREAMS_MAX,

@@ -14,6 +14,7 @@
 //! acknowledged under the server's fsync setting.
 
 pub mod admin;
+pub mod budget;
 pub mod consumers;
 pub mod error;
 pub mod iterator;
@@ -57,6 +58,9 @@ pub struct Settings {
     pub state_change: Duration,
     /// Enforce the AWS per-shard write limits (1 MiB/s and 1,000 records/s).
     pub shard_write_limits: bool,
+    /// The open shards Kinesis and native streams may have in all, shared with the native
+    /// listener.
+    pub budget: budget::ShardBudget,
 }
 
 impl Default for Settings {
@@ -66,6 +70,7 @@ impl Default for Settings {
             account: "000000000000".into(),
             state_change: Duration::ZERO,
             shard_write_limits: false,
+            budget: budget::ShardBudget::new(admin::ACCOUNT_SHARDS_MAX),
         }
     }
 }
@@ -233,6 +238,33 @@ impl Streams {
     /// The view's settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Holds the shard budget for a change adding `additional` open shards, or refuses it
+    /// with AWS's LimitExceededException (blocking).
+    pub fn reserve_shards_blocking(&self, additional: u64) -> Result<budget::Reservation<'_>> {
+        let settings = &self.inner.settings;
+        settings
+            .budget
+            .reserve_blocking(&self.inner.log, additional)
+            .map_err(|over| self.over_budget(&over))
+    }
+
+    /// As [`Self::reserve_shards_blocking`], in async code.
+    pub async fn reserve_shards(&self, additional: u64) -> Result<budget::Reservation<'_>> {
+        let settings = &self.inner.settings;
+        settings
+            .budget
+            .reserve(&self.inner.log, additional)
+            .await
+            .map_err(|over| self.over_budget(&over))
+    }
+
+    fn over_budget(&self, over: &budget::OverBudget) -> Error {
+        let Settings {
+            region, account, ..
+        } = &self.inner.settings;
+        Error::LimitExceeded(over.message(account, region))
     }
 
     /// A stream's ARN.
@@ -428,6 +460,7 @@ impl Streams {
         let retention = Duration::from_secs(
             u64::from(protocol::aws::kinesis::limits::RETENTION_HOURS_DEFAULT) * 3600,
         );
+        let _reservation = self.reserve_shards_blocking(u64::from(shards))?;
         match self.inner.log.create_stream(stream, shards, retention) {
             Ok(_) => {}
             Err(storage::Error::StreamExists(_)) => {
