@@ -29,8 +29,7 @@ use protocol::native::{
     ListStreams, MergeShards, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, Produce, ProduceRecord,
     ProduceResult, Request, Response, SplitShard, StreamDescription,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -56,6 +55,8 @@ pub struct ClientConfig {
     /// The access key to authenticate with when the server requires it. The secret never
     /// leaves the client: the handshake sends a proof over the server's nonce.
     pub credentials: Option<Credentials>,
+    /// Speak TLS to a server configured with a certificate (`server.tls_cert_file`).
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 /// An access key: the same pair that signs AWS requests to the server.
@@ -99,6 +100,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             credentials: Credentials::from_env(),
+            tls: None,
         }
     }
 }
@@ -330,11 +332,23 @@ impl Client {
             .await
             .map_err(|_| ClientError::Timeout)??;
         socket.set_nodelay(true)?;
-        let (reader, writer) = socket.into_split();
         let shared = Arc::new(Shared::default());
         let (outgoing, queued) = mpsc::unbounded_channel();
-        tokio::spawn(write_frames(writer, queued, Arc::clone(&shared)));
-        let reader = tokio::spawn(read_frames(reader, Arc::clone(&shared)));
+        let reader = match &config.tls {
+            None => {
+                let (reader, writer) = socket.into_split();
+                tokio::spawn(write_frames(writer, queued, Arc::clone(&shared)));
+                tokio::spawn(read_frames(reader, Arc::clone(&shared)))
+            }
+            Some(tls) => {
+                let stream = tokio::time::timeout_at(deadline, tls.connect(socket))
+                    .await
+                    .map_err(|_| ClientError::Timeout)??;
+                let (reader, writer) = tokio::io::split(stream);
+                tokio::spawn(write_frames(writer, queued, Arc::clone(&shared)));
+                tokio::spawn(read_frames(reader, Arc::clone(&shared)))
+            }
+        };
         let conn = Conn {
             shared,
             outgoing,
@@ -626,7 +640,7 @@ fn unexpected(expected: &str, got: &Response) -> ClientError {
 }
 
 async fn write_frames(
-    writer: OwnedWriteHalf,
+    writer: impl AsyncWrite + Unpin,
     mut queued: mpsc::UnboundedReceiver<Bytes>,
     shared: Arc<Shared>,
 ) {
@@ -652,7 +666,7 @@ async fn write_frames(
     let _ = writer.shutdown().await;
 }
 
-async fn read_frames(mut reader: OwnedReadHalf, shared: Arc<Shared>) {
+async fn read_frames(mut reader: impl AsyncRead + Unpin, shared: Arc<Shared>) {
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     loop {
         loop {

@@ -49,6 +49,7 @@ mod consumer;
 mod error;
 mod producer;
 mod stream;
+mod tls;
 
 pub use connection::{Client, ClientConfig, Credentials};
 pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
@@ -59,3 +60,4 @@ pub use protocol::native::{
     ShardDescription, StartPosition, StreamDescription, Target,
 };
 pub use stream::{StreamConsumer, StreamRecord};
+pub use tls::ClientTls;

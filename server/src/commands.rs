@@ -12,8 +12,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use client::{
-    Client, ClientConfig, ClientError, Credentials, Producer, ProducerConfig, ShardConsumer,
-    StartPosition,
+    Client, ClientConfig, ClientError, ClientTls, Credentials, Producer, ProducerConfig,
+    ShardConsumer, StartPosition,
 };
 use tokio::task::JoinSet;
 
@@ -29,6 +29,13 @@ pub struct Target {
     /// `[auth.access_keys]`) when `STRATA_ACCESS_KEY_ID`/`STRATA_SECRET_ACCESS_KEY` are unset.
     #[arg(long, env = "STRATA_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Speak TLS, trusting the CA certificates in this PEM file (for a server with
+    /// `server.tls_cert_file`; its own certificate if self-signed).
+    #[arg(long, env = "STRATA_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry; default: the host part of `--addr`.
+    #[arg(long, env = "STRATA_TLS_SERVER_NAME", value_name = "NAME")]
+    pub tls_server_name: Option<String>,
 }
 
 /// `strata stream …`.
@@ -185,6 +192,19 @@ async fn connect(target: &Target) -> Result<Client, CommandError> {
                 access_key_id,
                 secret_access_key,
             });
+    }
+    if let Some(ca_file) = &target.tls_ca {
+        let host = target
+            .addr
+            .rsplit_once(':')
+            .map_or(target.addr.as_str(), |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let name = target.tls_server_name.as_deref().unwrap_or(host);
+        config.tls = Some(
+            ClientTls::new(ca_file, name)
+                .map_err(|error| CommandError::Argument(error.to_string()))?,
+        );
     }
     Client::connect_with(target.addr.as_str(), config)
         .await

@@ -169,6 +169,8 @@ pub struct ServerConfig {
     pub native_limits: NativeLimits,
     /// Whether listening on a non-loopback address with no access keys is allowed.
     pub allow_anonymous: bool,
+    /// TLS on both listeners, when set.
+    pub tls: Option<crate::tls::TlsFiles>,
     /// Largest HTTP request body accepted, in bytes.
     pub http_body_bytes_max: usize,
 }
@@ -383,6 +385,11 @@ pub struct ServerLayer {
     /// configured (anyone who can reach the port can then read, write and delete every
     /// stream). Default false: `strata serve` refuses to start.
     pub allow_anonymous: Option<bool>,
+    /// PEM certificate chain for TLS on both listeners (HTTPS and native TLS); set together
+    /// with `tls_key_file`. Default none: plain TCP.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
     /// Largest HTTP request body accepted, in bytes. Default 16777216 (16 MiB: a 10 MiB
     /// PutRecords request in base64 with its JSON).
     pub http_body_bytes_max: Option<u64>,
@@ -559,6 +566,10 @@ pub mod keys {
     pub const NATIVE_IDLE_TIMEOUT_SECS: Key = key("server.native_idle_timeout_secs");
     /// `server.allow_anonymous`.
     pub const ALLOW_ANONYMOUS: Key = key("server.allow_anonymous");
+    /// `server.tls_cert_file`.
+    pub const TLS_CERT_FILE: Key = key("server.tls_cert_file");
+    /// `server.tls_key_file`.
+    pub const TLS_KEY_FILE: Key = key("server.tls_key_file");
     /// `kinesis.shards_max`.
     pub const SHARDS_MAX: Key = key("kinesis.shards_max");
     /// `log.level`.
@@ -806,6 +817,7 @@ impl Config {
                     l.server.allow_anonymous.as_ref()
                 })?
                 .0,
+                tls: tls(layers)?,
                 http_body_bytes_max: usize::try_from(positive(
                     layers,
                     keys::HTTP_BODY_BYTES_MAX,
@@ -827,6 +839,31 @@ impl Config {
                     .unwrap_or_default(),
             },
         })
+    }
+}
+
+/// `server.tls_cert_file` and `server.tls_key_file`: both or neither.
+fn tls(layers: &[(Origin, Layer)]) -> Result<Option<crate::tls::TlsFiles>, ConfigError> {
+    let cert = optional(layers, |l| l.server.tls_cert_file.as_ref());
+    let key = optional(layers, |l| l.server.tls_key_file.as_ref());
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some((cert, _)), Some((key, _))) => Ok(Some(crate::tls::TlsFiles {
+            cert_file: cert.clone(),
+            key_file: key.clone(),
+        })),
+        (Some((path, origin)), None) => Err(ConfigError::invalid(
+            keys::TLS_CERT_FILE,
+            origin,
+            path.display(),
+            "`server.tls_key_file` must be set too",
+        )),
+        (None, Some((path, origin))) => Err(ConfigError::invalid(
+            keys::TLS_KEY_FILE,
+            origin,
+            path.display(),
+            "`server.tls_cert_file` must be set too",
+        )),
     }
 }
 

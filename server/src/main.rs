@@ -27,6 +27,7 @@ mod native;
 mod serve;
 mod shutdown;
 mod telemetry;
+mod tls;
 mod views;
 
 use std::process::ExitCode;

@@ -44,6 +44,9 @@ pub enum ServeError {
         /// The non-loopback address.
         address: std::net::SocketAddr,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error("Cannot set up TLS: {0}")]
+    Tls(#[source] crate::tls::TlsError),
     /// The log could not be opened or recovered.
     #[error("Cannot open the log in {}: {source}", dir.display())]
     Open {
@@ -101,6 +104,13 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Open { dir, source })?
     };
 
+    let tls = config
+        .server
+        .tls
+        .as_ref()
+        .map(crate::tls::Acceptors::load)
+        .transpose()
+        .map_err(ServeError::Tls)?;
     let budget = ShardBudget::new(config.kinesis.shards_max);
     let (listener, native) = crate::native::bind(config.server.native)
         .await
@@ -111,6 +121,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     info!(
         %native,
         authentication = if config.auth.access_keys.is_empty() { "none" } else { "required" },
+        tls = tls.is_some(),
         "Native protocol listening"
     );
     let native_server = tokio::spawn(crate::native::serve(
@@ -120,6 +131,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             budget: budget.clone(),
             access_keys: config.auth.access_keys.clone(),
             limits: config.server.native_limits,
+            tls: tls.as_ref().map(|acceptors| acceptors.native.clone()),
         },
     ));
     let streams = {

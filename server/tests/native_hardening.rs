@@ -417,3 +417,72 @@ fn serve_refuses_a_non_loopback_address_without_keys() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("allow_anonymous"), "{stderr}");
 }
+
+/// A self-signed certificate for `127.0.0.1`, written beside `dir`: (cert file, key file).
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = dir.with_extension("cert.pem");
+    let key = dir.with_extension("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+#[tokio::test]
+async fn with_tls_configured_the_native_port_speaks_tls_and_still_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let config = format!(
+        "[server]\ntls_cert_file = {cert:?}\ntls_key_file = {key:?}\n\
+         native_handshake_timeout_ms = 1000\n{KEYS}"
+    );
+    let server = Server::start_with(dir.path(), &config);
+    let tls = client::ClientTls::new(&cert, "127.0.0.1").unwrap();
+    let config = ClientConfig {
+        tls: Some(tls.clone()),
+        ..credentials("native-secret")
+    };
+    let client = bounded(Client::connect_with(server.native, config))
+        .await
+        .unwrap();
+    bounded(client.create_stream("over-tls", 1, 24))
+        .await
+        .unwrap();
+    assert_eq!(bounded(client.list_streams()).await.unwrap(), ["over-tls"]);
+
+    // TLS does not replace authentication.
+    let anonymous = ClientConfig {
+        tls: Some(tls),
+        credentials: None,
+        ..ClientConfig::default()
+    };
+    let refused = bounded(Client::connect_with(server.native, anonymous)).await;
+    assert!(refused.is_err(), "{refused:?}");
+
+    // A plain-TCP client gets nothing it can read and is closed by the handshake deadline.
+    let plain = ClientConfig {
+        connect_timeout: Duration::from_secs(5),
+        ..credentials("native-secret")
+    };
+    let started = Instant::now();
+    assert!(
+        bounded(Client::connect_with(server.native, plain))
+            .await
+            .is_err()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // The CLI speaks TLS with the CA file.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["stream", "list", "--addr"])
+        .arg(server.native.to_string())
+        .arg("--tls-ca")
+        .arg(&cert)
+        .env("STRATA_ACCESS_KEY_ID", "AKIDNATIVE")
+        .env("STRATA_SECRET_ACCESS_KEY", "native-secret")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "over-tls");
+    server.stop();
+}

@@ -112,6 +112,8 @@ pub fn layer() -> Layer {
             native_handshake_timeout_ms: Some(NATIVE_HANDSHAKE_TIMEOUT_MS),
             native_idle_timeout_secs: Some(NATIVE_IDLE_TIMEOUT_SECS),
             allow_anonymous: Some(ALLOW_ANONYMOUS),
+            tls_cert_file: None,
+            tls_key_file: None,
         },
         log: LogLayer {
             level: Some(LOG_LEVEL.to_owned()),

@@ -33,7 +33,7 @@ use protocol::native::{
     PROTOCOL_VERSION_MIN, Request, Response,
 };
 use storage::Log;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
@@ -63,6 +63,8 @@ pub struct State {
     pub access_keys: BTreeMap<String, String>,
     /// Connection and timeout bounds.
     pub limits: NativeLimits,
+    /// TLS, when configured: every connection must complete a TLS handshake first.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Serves connections on `listener` until the task is dropped.
@@ -88,7 +90,7 @@ pub async fn serve(listener: TcpListener, state: State) {
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            if let Err(error) = connection(socket, peer, &shared).await {
+            if let Err(error) = accepted(socket, peer, &shared).await {
                 debug!(%peer, %error, "Native connection ended with an error");
             }
             drop(permit);
@@ -132,21 +134,40 @@ enum Phase {
     Ready,
 }
 
-async fn connection(
+/// Serves an accepted socket, after a TLS handshake (within the handshake deadline) when TLS
+/// is configured.
+async fn accepted(
     socket: TcpStream,
     peer: SocketAddr,
     shared: &Arc<Shared>,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
+    let handshake_deadline = Instant::now() + shared.state.limits.handshake_timeout;
+    match &shared.state.tls {
+        None => connection(socket, peer, shared, handshake_deadline).await,
+        Some(acceptor) => {
+            let stream = tokio::time::timeout_at(handshake_deadline, acceptor.accept(socket))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            connection(stream, peer, shared, handshake_deadline).await
+        }
+    }
+}
+
+async fn connection(
+    socket: impl AsyncRead + AsyncWrite + Send + 'static,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    handshake_deadline: Instant,
+) -> std::io::Result<()> {
     let state = &shared.state;
-    let (mut reader, writer) = socket.into_split();
+    let (mut reader, writer) = tokio::io::split(socket);
     let (responses, outgoing) = mpsc::channel::<Chunks>(IN_FLIGHT_MAX);
     let writing = tokio::spawn(write_responses(writer, outgoing));
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT_MAX));
     let mut buffer = BytesMut::with_capacity(1024);
     let mut phase = Phase::Hello;
     let mut refusals = 0;
-    let handshake_deadline = Instant::now() + state.limits.handshake_timeout;
     debug!(%peer, "Native connection opened");
     'read: loop {
         loop {
