@@ -1,16 +1,116 @@
 #!/usr/bin/env bash
-# Strata's one test command: formatting, lints, then every test, with the storage tests run
-# once per write path (io_uring and pwrite), as DESIGN.md requires, and the Python suite
-# (tests/aws) that drives `strata serve` with unmodified boto3 and the aws CLI.
+# Strata's one test command, for a fresh machine as much as for a developer's: it installs
+# what the tests need (idempotently: a second run installs nothing), checks every
+# prerequisite before the long phases start, then runs formatting, lints, every Rust test
+# (the storage tests once per write path, io_uring and pwrite, as DESIGN.md requires), the
+# Python suite (tests/aws: unmodified boto3 and the aws CLI against `strata serve`), and
+# bounded fuzzing of the decoders. It prints the time of each phase at the end.
 #
 # Usage: bash scripts/test.sh
+#   STRATA_FUZZ_SECONDS=N   seconds per fuzz target (default 15; 0 skips fuzzing)
+#   STRATA_PYTHON=PATH      a Python that already has tests/aws/requirements.txt installed
+#   STRATA_PYTEST_WORKERS=N parallel pytest workers (default: the number of CPUs)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="${PWD}"
 
+phase_names=()
+phase_seconds=()
+phase_started=0
+phase_name=""
+
+# Ends the running phase (if any), then starts the next one.
 phase() {
+    local now
+    now=$(date +%s)
+    if [[ -n "${phase_name}" ]]; then
+        phase_names+=("${phase_name}")
+        phase_seconds+=($((now - phase_started)))
+    fi
+    phase_name="$*"
+    phase_started=${now}
     printf '\n==> %s\n\n' "$*"
 }
+
+summary() {
+    local status=$?
+    if [[ -n "${phase_name}" ]]; then
+        phase_names+=("${phase_name}")
+        phase_seconds+=($(($(date +%s) - phase_started)))
+    fi
+    printf '\n==> Time per phase\n'
+    local i total=0
+    for i in "${!phase_names[@]}"; do
+        printf '  %6ss  %s\n' "${phase_seconds[$i]}" "${phase_names[$i]}"
+        total=$((total + phase_seconds[i]))
+    done
+    printf '  %6ss  total\n' "${total}"
+    exit "${status}"
+}
+trap summary EXIT
+
+fail() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+phase "Set-up: toolchain components and cargo tools"
+cargo --version
+rustc --version
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+        echo "Installing the ${component} component"
+        rustup component add "${component}" || fail "rustup could not add ${component}"
+    fi
+done
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "Installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+cargo nextest --version
+fuzz_seconds="${STRATA_FUZZ_SECONDS:-15}"
+if [[ "${fuzz_seconds}" != 0 ]] && ! cargo fuzz --help >/dev/null 2>&1; then
+    echo "Installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+phase "Set-up: the Python environment of tests/aws (target/venv-aws)"
+python="${STRATA_PYTHON:-}"
+if [[ -z "${python}" ]]; then
+    command -v python3 >/dev/null || fail "python3 is missing (Debian: apt-get install python3 python3-venv)"
+    python3 --version
+    venv="${root}/target/venv-aws"
+    if ! "${venv}/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        rm -rf "${venv}"
+        mkdir -p target
+        python3 -m venv "${venv}" \
+            || fail "python3 cannot make a virtual environment (Debian: apt-get install python3-venv)"
+    fi
+    # Reinstalled only when the requirements change.
+    stamp="${venv}/.requirements.sha256"
+    wanted=$(sha256sum tests/aws/requirements.txt | cut -d' ' -f1)
+    if [[ ! -f "${stamp}" || "$(cat "${stamp}")" != "${wanted}" ]]; then
+        "${venv}/bin/python" -m pip install --quiet --disable-pip-version-check \
+            -r tests/aws/requirements.txt
+        echo "${wanted}" > "${stamp}"
+    fi
+    python="${venv}/bin/python"
+fi
+"${python}" -m pip list --disable-pip-version-check 2>/dev/null \
+    | grep -Ei '^(boto3|botocore|awscli|pytest|pytest-timeout|pytest-xdist|cbor2|moto) ' || true
+
+phase "Prerequisites"
+"${python}" -c 'import boto3, botocore, cbor2, moto, pytest, pytest_timeout, xdist' \
+    || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
+aws_cli="$(dirname "${python}")/aws"
+[[ -x "${aws_cli}" ]] || command -v aws >/dev/null || fail "the aws CLI is missing; run: ${python} -m pip install awscli"
+command -v prlimit >/dev/null || fail "prlimit is missing (Debian: apt-get install util-linux)"
+for tool in mkfs.ext4 losetup; do
+    command -v "${tool}" >/dev/null \
+        || echo "note: ${tool} is missing; the full-disk tests on ext4 will be skipped (Debian: apt-get install e2fsprogs mount)"
+done
+echo "all prerequisites present"
 
 phase "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
@@ -18,7 +118,7 @@ cargo fmt --all -- --check
 phase "Lints (cargo clippy, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-phase "All tests, storage on the io_uring write path (STRATA_TEST_IO=uring)"
+phase "All Rust tests, storage on the io_uring write path (STRATA_TEST_IO=uring)"
 STRATA_TEST_IO=uring cargo nextest run --workspace --no-fail-fast
 
 phase "Storage tests on the pwrite write path (STRATA_TEST_IO=pwrite)"
@@ -26,25 +126,18 @@ STRATA_TEST_IO=pwrite cargo nextest run -p strata-storage --no-fail-fast
 
 phase "AWS compatibility: unmodified boto3 and aws CLI against strata serve (tests/aws)"
 cargo build --bin strata
-# The Python of the virtual environment .ci/run prepares (STRATA_PYTHON), else the one in
-# target/venv-aws, else python3 with tests/aws/requirements.txt installed.
-python="${STRATA_PYTHON:-}"
-if [[ -z "${python}" && -x target/venv-aws/bin/python ]]; then
-    python=target/venv-aws/bin/python
-fi
-python="${python:-python3}"
-if ! "${python}" -c 'import boto3, botocore, cbor2, pytest' 2>/dev/null; then
-    echo "error: ${python} lacks the suite's packages; run:" >&2
-    echo "  python3 -m venv target/venv-aws && target/venv-aws/bin/pip install -r tests/aws/requirements.txt" >&2
-    exit 1
-fi
-STRATA_BIN="${PWD}/target/debug/strata" "${python}" -m pytest tests/aws -q
+workers="${STRATA_PYTEST_WORKERS:-$(nproc)}"
+STRATA_BIN="${root}/target/debug/strata" STRATA_NO_BUILD=1 \
+    "${python}" -m pytest tests/aws -q -n "${workers}"
 
-phase "Bounded fuzzing of the decoders (scripts/fuzz.sh)"
-if cargo fuzz --help >/dev/null 2>&1; then
-    bash scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-15}"
+phase "Bounded fuzzing of the decoders (scripts/fuzz.sh, ${fuzz_seconds}s per target)"
+if [[ "${fuzz_seconds}" != 0 ]]; then
+    bash scripts/fuzz.sh "${fuzz_seconds}"
 else
-    echo "cargo-fuzz is not installed; skipping (.ci/run installs it)" >&2
+    echo "skipped (STRATA_FUZZ_SECONDS=0)"
 fi
 
-phase "All checks passed"
+phase_names+=("${phase_name}")
+phase_seconds+=($(($(date +%s) - phase_started)))
+phase_name=""
+printf '\n==> All checks passed\n'

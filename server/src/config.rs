@@ -379,7 +379,7 @@ pub struct ServerLayer {
     /// `Authenticate` when keys are configured) before it is closed. Default 10000.
     pub native_handshake_timeout_ms: Option<u64>,
     /// Seconds a native connection with no request in flight may stay silent before it is
-    /// closed. Default 600.
+    /// closed. Default 3600.
     pub native_idle_timeout_secs: Option<u64>,
     /// Allow listening on an address other than loopback with no `[auth.access_keys]`
     /// configured (anyone who can reach the port can then read, write and delete every

@@ -55,8 +55,9 @@ pub const NATIVE_CONNECTIONS_MAX: u64 = 1024;
 /// A client that has not finished its handshake within 10 s is gone or hostile.
 pub const NATIVE_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 
-/// Ten minutes, as Kafka's `connections.max.idle.ms`: long enough for any sane poll loop.
-pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 600;
+/// An hour: an idle connection costs a descriptor and a task, and the client does not yet
+/// reconnect by itself, so only connections idle far longer than any poll loop are closed.
+pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 3600;
 
 /// Without keys, listen on loopback only.
 pub const ALLOW_ANONYMOUS: bool = false;
