@@ -277,7 +277,8 @@ pub enum SigV4Error {
     /// `host` is not among the signed headers.
     #[error("'Host' must be a 'SignedHeader' in the AWS Authorization.")]
     HostNotSigned,
-    /// A header the request carries must be signed but is not among the signed headers:
+    /// A header the request carries must be signed but is not among the signed headers
+    /// (`name` capitalized as in AWS's messages, whatever the request's case):
     /// every `x-amz-*` header (`X-Amz-Date` when the signing time comes from it,
     /// `X-Amz-Target`, which names the operation, `X-Amz-Security-Token`,
     /// `X-Amz-Content-Sha256`, ...). Without this rule a request signed over `host;x-amz-date`
@@ -285,7 +286,7 @@ pub enum SigV4Error {
     /// DeleteStream).
     #[error("'{name}' must be a 'SignedHeader' in the AWS Authorization.")]
     HeaderNotSigned {
-        /// The header's name as received.
+        /// The header's name, each word capitalized (`X-Amz-Target`).
         name: String,
     },
     /// The algorithm is not [`ALGORITHM`].
@@ -542,12 +543,22 @@ fn check_claim(
 }
 
 /// The first header of the request named `x-amz-*` that is not among `signed` (sorted,
-/// lowercase names), if any.
+/// lowercase names), if any, in the capitalization AWS's messages use (`X-Amz-Target`).
 fn unsigned_amz_header(headers: &[(&str, &[u8])], signed: &[String]) -> Option<String> {
     headers.iter().find_map(|(name, _)| {
         let lower = name.to_ascii_lowercase();
-        (lower.starts_with("x-amz-") && signed.binary_search(&lower).is_err())
-            .then(|| (*name).to_owned())
+        (lower.starts_with("x-amz-") && signed.binary_search(&lower).is_err()).then(|| {
+            lower
+                .split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("-")
+        })
     })
 }
 
@@ -2046,10 +2057,15 @@ mod tests {
             }
             let authorization = sign_over(&request, signed_headers);
             let request = request.header("Authorization", &authorization);
+            let capitalized = match name {
+                "x-amz-security-token" => "X-Amz-Security-Token",
+                "X-AMZ-CONTENT-SHA256" => "X-Amz-Content-Sha256",
+                other => other,
+            };
             assert_eq!(
                 request.verify(at("20150830T123600Z")),
                 Err(SigV4Error::HeaderNotSigned {
-                    name: name.to_owned()
+                    name: capitalized.to_owned()
                 }),
                 "{name}"
             );
