@@ -1,7 +1,6 @@
 //! Any request: SigV4 verification answers `Ok` or an error, never panics, and accepts nothing
-//! it did not compute a matching signature for.
-//!
-//! `verify_head` (the checks before the body) must agree with it.
+//! it did not compute a matching signature for; `verify_head` (every check but the signature,
+//! run before a body is read) refuses exactly what `verify` refuses before the signature.
 //!
 //! The input is split at NUL bytes into up to seven fields: method, path, query,
 //! `Authorization`, `X-Amz-Date`, an extra `name:value` header and the body. Fields the input
