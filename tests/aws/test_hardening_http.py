@@ -462,11 +462,33 @@ def test_idle_and_slowloris_connections_cannot_starve_the_server(request, strata
         # Closed by the header timeout (1 s), before the idle timeout (3 s) would have.
         assert max(slow_closed.values()) < 2.5, slow_closed
         assert time.monotonic() - started < 30
+        # Under 1024 descriptors the listener keeps a quarter for the log and says so.
+        assert "HTTP connection limit lowered" in server.log_text()
     finally:
         stop.set()
         for sock in idle + slow:
             sock.close()
         server.stop()
+
+
+def test_an_idle_http2_connection_is_closed(start_server):
+    """The defect, over HTTP/2: a client that sent the connection preface and then nothing
+    kept its connection (and descriptor) forever. Connections with no request in flight are
+    now closed after `server.http_idle_timeout_ms`, whatever the protocol."""
+    server = start_server(config_toml="[server]\nhttp_idle_timeout_ms = 1000\n")
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        # The preface and an empty SETTINGS frame.
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        while True:
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                break
+    took = time.monotonic() - started
+    assert 0.9 < took < 5, took
 
 
 # --- 4. Smaller ---------------------------------------------------------------------------

@@ -11,7 +11,9 @@
 //!
 //! - **Connections**: at most `connections_max` are served at once; the accept loop takes a
 //!   slot before it accepts, so further clients wait in the kernel's listen backlog (and are
-//!   served as soon as a slot frees) instead of being refused.
+//!   served as soon as a slot frees) instead of being refused. The limit is lowered to leave
+//!   a quarter of the process's open-files limit to the log (segment files) and the native
+//!   listener, so that HTTP clients can never exhaust the descriptors.
 //! - **Timeouts** free the slots: hyper's HTTP/1 `header_read_timeout` closes a connection
 //!   whose request head has not arrived in time (a slowloris client sending a byte a second),
 //!   and hyper starts that timer again while a kept-alive HTTP/1 connection waits for its next
@@ -75,6 +77,13 @@ const REQUEST_TIMEOUT: &str = "RequestTimeoutException";
 /// How long to wait after a failed `accept` (descriptors exhausted) before trying again.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
+/// How long an idle connection asked to close (HTTP/2: GOAWAY, then a ping the peer may never
+/// answer) is given before it is dropped, if it still has no request in flight.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Descriptors never given to HTTP connections, whatever the descriptor limit.
+const DESCRIPTORS_RESERVED_MIN: usize = 128;
+
 /// The least time between two warnings of the accept loop about the same condition.
 const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -117,7 +126,16 @@ struct Shared {
 
 /// Accepts connections until the task is aborted.
 pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
-    let connections = Arc::new(Semaphore::new(state.connections_max));
+    let connections_max = fit_descriptor_limit(state.connections_max, descriptor_limit());
+    if connections_max < state.connections_max {
+        warn!(
+            configured = state.connections_max,
+            connections_max,
+            "HTTP connection limit lowered to leave descriptors for the log and the native \
+             listener (raise the open-files limit to serve more)"
+        );
+    }
+    let connections = Arc::new(Semaphore::new(connections_max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -138,7 +156,7 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
             last_warning = Some(Instant::now());
             match error {
                 Some(error) => warn!(%error, "{message}"),
-                None => warn!(connections_max = shared.state.connections_max, "{message}"),
+                None => warn!(connections_max, "{message}"),
             }
         }
     };
@@ -171,6 +189,34 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
     }
 }
 
+/// The process's soft limit on open descriptors (`Max open files` in `/proc/self/limits`),
+/// if it can be read and is not unlimited.
+fn descriptor_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The connection limit to use under a descriptor limit: at most the configured one, and
+/// leaving a quarter of the descriptors (at least [`DESCRIPTORS_RESERVED_MIN`]) to segment
+/// files, the native listener and everything else, so that idle HTTP clients can never make
+/// the log fail to open a file.
+fn fit_descriptor_limit(configured: usize, limit: Option<usize>) -> usize {
+    match limit {
+        Some(limit) => {
+            let reserved = (limit / 4).max(DESCRIPTORS_RESERVED_MIN);
+            configured.min(limit.saturating_sub(reserved)).max(1)
+        }
+        None => configured,
+    }
+}
+
 /// Serves one connection, holding its slot until it ends, and closes it once it has been
 /// idle for `idle_timeout`.
 async fn connection(
@@ -197,8 +243,6 @@ async fn connection(
         })
     };
     let idle_timeout = shared.state.idle_timeout;
-    // Closing waits this long for a request that raced the decision, then gives up on it.
-    let grace = shared.state.header_read_timeout;
     let connection = builder.serve_connection(TokioIo::new(socket), service);
     tokio::pin!(connection);
     let mut ticks = tokio::time::interval(
@@ -220,7 +264,7 @@ async fn connection(
                     connection.as_mut().graceful_shutdown();
                     closing_since = Some(Instant::now());
                 }
-                Some(since) if since.elapsed() >= grace && activity.idle_for() > Duration::ZERO => {
+                Some(since) if since.elapsed() >= CLOSE_GRACE && activity.idle_for() > Duration::ZERO => {
                     return;
                 }
                 _ => {}
@@ -728,5 +772,20 @@ impl Body for ResponseBody {
             Self::Full(None) => SizeHint::with_exact(0),
             Self::Stream(_) => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limit_leaves_descriptors_for_the_rest() {
+        assert_eq!(fit_descriptor_limit(1024, None), 1024);
+        assert_eq!(fit_descriptor_limit(1024, Some(1024)), 768);
+        assert_eq!(fit_descriptor_limit(1024, Some(65_536)), 1024);
+        assert_eq!(fit_descriptor_limit(1024, Some(256)), 128);
+        assert_eq!(fit_descriptor_limit(1024, Some(100)), 1);
+        assert!(descriptor_limit().is_some_and(|limit| limit > 0));
     }
 }
