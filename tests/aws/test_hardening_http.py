@@ -315,7 +315,7 @@ def test_buffered_bodies_share_one_budget(start_server):
         # Two of them hold the budget; the others are refused at once with 503.
         holders = []
         for sock in sockets:
-            sock.settimeout(0.5)
+            sock.settimeout(1.0)
             try:
                 data = sock.recv(65536)
             except socket.timeout:
