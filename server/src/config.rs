@@ -173,6 +173,19 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// Largest HTTP request body accepted, in bytes.
     pub http_body_bytes_max: usize,
+    // The HTTP listener's resource limits (`server.http_*`), one block.
+    /// Bytes of request bodies the HTTP listener holds in memory at once, over all connections;
+    /// at least `http_body_bytes_max`. A request that would exceed it is answered 503.
+    pub http_body_budget_bytes: usize,
+    /// Most HTTP connections served at once; further ones wait in the listen backlog.
+    pub http_connections_max: usize,
+    /// How long an HTTP/1 request head may take to arrive, counted from the first byte of a
+    /// new connection or from the end of the previous response on a kept-alive one.
+    pub http_header_read_timeout: Duration,
+    /// How long a connection may stay with no request in flight before it is closed.
+    pub http_idle_timeout: Duration,
+    /// How long a request body may take to arrive once its head has.
+    pub http_body_read_timeout: Duration,
 }
 
 /// Bounds of the native listener (`server.native_*`).
@@ -393,6 +406,25 @@ pub struct ServerLayer {
     /// Largest HTTP request body accepted, in bytes. Default 16777216 (16 MiB: a 10 MiB
     /// PutRecords request in base64 with its JSON).
     pub http_body_bytes_max: Option<u64>,
+    // The HTTP listener's resource limits, one block.
+    /// Bytes of request bodies held in memory at once over all HTTP connections; must be at
+    /// least `http_body_bytes_max`. A request whose body would exceed it is answered 503
+    /// `ServiceUnavailable` (an error every AWS SDK retries with backoff). Default 268435456
+    /// (256 MiB).
+    pub http_body_budget_bytes: Option<u64>,
+    /// Most HTTP connections served at once; beyond it, new connections wait in the listen
+    /// backlog until one closes (timeouts guarantee one does). Default 1024.
+    pub http_connections_max: Option<u64>,
+    /// Milliseconds an HTTP/1 request head may take to arrive (slow clients sending headers
+    /// byte by byte are closed after it); on a kept-alive HTTP/1 connection it also bounds the
+    /// wait for the next request. Default 30000.
+    pub http_header_read_timeout_ms: Option<u64>,
+    /// Milliseconds a connection (HTTP/1 or HTTP/2) may stay with no request in flight before
+    /// it is closed. Default 60000.
+    pub http_idle_timeout_ms: Option<u64>,
+    /// Milliseconds a request body may take to arrive once its head has; slower bodies are
+    /// answered 408 `RequestTimeoutException`. Default 60000.
+    pub http_body_read_timeout_ms: Option<u64>,
 }
 
 /// The `[log]` section of a [`Layer`].
@@ -578,6 +610,16 @@ pub mod keys {
     pub const LOG_FORMAT: Key = key("log.format");
     /// `server.http_body_bytes_max`.
     pub const HTTP_BODY_BYTES_MAX: Key = key("server.http_body_bytes_max");
+    /// `server.http_body_budget_bytes`.
+    pub const HTTP_BODY_BUDGET_BYTES: Key = key("server.http_body_budget_bytes");
+    /// `server.http_connections_max`.
+    pub const HTTP_CONNECTIONS_MAX: Key = key("server.http_connections_max");
+    /// `server.http_header_read_timeout_ms`.
+    pub const HTTP_HEADER_READ_TIMEOUT_MS: Key = key("server.http_header_read_timeout_ms");
+    /// `server.http_idle_timeout_ms`.
+    pub const HTTP_IDLE_TIMEOUT_MS: Key = key("server.http_idle_timeout_ms");
+    /// `server.http_body_read_timeout_ms`.
+    pub const HTTP_BODY_READ_TIMEOUT_MS: Key = key("server.http_body_read_timeout_ms");
     /// `kinesis.region`.
     pub const REGION: Key = key_with("kinesis.region", "STRATA_REGION", None);
     /// `kinesis.account`.
@@ -774,6 +816,7 @@ impl Config {
             ));
         }
         let level = log_level(layers)?;
+        let server = server(layers)?;
         Ok(Self {
             storage: StorageConfig {
                 data_dir: data_dir.clone(),
@@ -792,39 +835,7 @@ impl Config {
                     |l| l.storage.retention_check_interval_secs.as_ref(),
                 )?),
             },
-            server: ServerConfig {
-                http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
-                native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
-                native_limits: NativeLimits {
-                    connections_max: usize::try_from(positive(
-                        layers,
-                        keys::NATIVE_CONNECTIONS_MAX,
-                        |l| l.server.native_connections_max.as_ref(),
-                    )?)
-                    .unwrap_or(usize::MAX),
-                    handshake_timeout: Duration::from_millis(positive(
-                        layers,
-                        keys::NATIVE_HANDSHAKE_TIMEOUT_MS,
-                        |l| l.server.native_handshake_timeout_ms.as_ref(),
-                    )?),
-                    idle_timeout: Duration::from_secs(positive(
-                        layers,
-                        keys::NATIVE_IDLE_TIMEOUT_SECS,
-                        |l| l.server.native_idle_timeout_secs.as_ref(),
-                    )?),
-                },
-                allow_anonymous: *pick(layers, keys::ALLOW_ANONYMOUS, |l| {
-                    l.server.allow_anonymous.as_ref()
-                })?
-                .0,
-                tls: tls(layers)?,
-                http_body_bytes_max: usize::try_from(positive(
-                    layers,
-                    keys::HTTP_BODY_BYTES_MAX,
-                    |l| l.server.http_body_bytes_max.as_ref(),
-                )?)
-                .unwrap_or(usize::MAX),
-            },
+            server,
             log: TelemetryConfig {
                 level,
                 format: parse(layers, keys::LOG_FORMAT, |l| l.log.format.as_ref())?,
@@ -869,6 +880,77 @@ fn tls(layers: &[(Origin, Layer)]) -> Result<Option<crate::tls::TlsFiles>, Confi
 
 /// The largest `kinesis.shards_max`: every open shard holds a segment and an index.
 const SHARDS_MAX_CEILING: u32 = 100_000;
+
+/// The `[server]` section.
+fn server(layers: &[(Origin, Layer)]) -> Result<ServerConfig, ConfigError> {
+    let bytes = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+    let millis = |key: Key, get: fn(&Layer) -> Option<&u64>| {
+        positive(layers, key, get).map(Duration::from_millis)
+    };
+    let (&body_max, origin) = pick(layers, keys::HTTP_BODY_BYTES_MAX, |l| {
+        l.server.http_body_bytes_max.as_ref()
+    })?;
+    // A body's bytes are taken from the budget (a semaphore) in one `u32`-sized acquisition.
+    if body_max == 0 || body_max > u64::from(u32::MAX) {
+        return Err(ConfigError::invalid(
+            keys::HTTP_BODY_BYTES_MAX,
+            origin,
+            body_max,
+            format_args!("must be from 1 to {}", u32::MAX),
+        ));
+    }
+    let http_body_bytes_max = bytes(body_max);
+    let (&budget, origin) = pick(layers, keys::HTTP_BODY_BUDGET_BYTES, |l| {
+        l.server.http_body_budget_bytes.as_ref()
+    })?;
+    if bytes(budget) < http_body_bytes_max || bytes(budget) > tokio::sync::Semaphore::MAX_PERMITS {
+        return Err(ConfigError::invalid(
+            keys::HTTP_BODY_BUDGET_BYTES,
+            origin,
+            budget,
+            format_args!(
+                "must be at least `{}` ({http_body_bytes_max}), so that the largest body fits",
+                keys::HTTP_BODY_BYTES_MAX.name
+            ),
+        ));
+    }
+    Ok(ServerConfig {
+        http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
+        native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
+        native_limits: NativeLimits {
+            connections_max: bytes(positive(layers, keys::NATIVE_CONNECTIONS_MAX, |l| {
+                l.server.native_connections_max.as_ref()
+            })?),
+            handshake_timeout: millis(keys::NATIVE_HANDSHAKE_TIMEOUT_MS, |l| {
+                l.server.native_handshake_timeout_ms.as_ref()
+            })?,
+            idle_timeout: Duration::from_secs(positive(
+                layers,
+                keys::NATIVE_IDLE_TIMEOUT_SECS,
+                |l| l.server.native_idle_timeout_secs.as_ref(),
+            )?),
+        },
+        allow_anonymous: *pick(layers, keys::ALLOW_ANONYMOUS, |l| {
+            l.server.allow_anonymous.as_ref()
+        })?
+        .0,
+        tls: tls(layers)?,
+        http_body_bytes_max,
+        http_body_budget_bytes: bytes(budget),
+        http_connections_max: bytes(positive(layers, keys::HTTP_CONNECTIONS_MAX, |l| {
+            l.server.http_connections_max.as_ref()
+        })?),
+        http_header_read_timeout: millis(keys::HTTP_HEADER_READ_TIMEOUT_MS, |l| {
+            l.server.http_header_read_timeout_ms.as_ref()
+        })?,
+        http_idle_timeout: millis(keys::HTTP_IDLE_TIMEOUT_MS, |l| {
+            l.server.http_idle_timeout_ms.as_ref()
+        })?,
+        http_body_read_timeout: millis(keys::HTTP_BODY_READ_TIMEOUT_MS, |l| {
+            l.server.http_body_read_timeout_ms.as_ref()
+        })?,
+    })
+}
 
 /// The `[kinesis]` section.
 fn kinesis(layers: &[(Origin, Layer)]) -> Result<KinesisConfig, ConfigError> {

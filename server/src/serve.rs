@@ -184,6 +184,12 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             delivery: delivery.clone(),
             body_bytes_max: config.server.http_body_bytes_max,
             access_keys: config.auth.access_keys.clone(),
+            region: config.kinesis.region.clone(),
+            body_budget_bytes: config.server.http_body_budget_bytes,
+            connections_max: config.server.http_connections_max,
+            header_read_timeout: config.server.http_header_read_timeout,
+            idle_timeout: config.server.http_idle_timeout,
+            body_read_timeout: config.server.http_body_read_timeout,
         }),
     ));
     info!(

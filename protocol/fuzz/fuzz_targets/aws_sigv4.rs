@@ -1,5 +1,6 @@
 //! Any request: SigV4 verification answers `Ok` or an error, never panics, and accepts nothing
-//! it did not compute a matching signature for.
+//! it did not compute a matching signature for; `verify_head` (every check but the signature,
+//! run before a body is read) refuses exactly what `verify` refuses before the signature.
 //!
 //! The input is split at NUL bytes into up to seven fields: method, path, query,
 //! `Authorization`, `X-Amz-Date`, an extra `name:value` header and the body. Fields the input
@@ -8,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocol::aws::sigv4::{RequestParts, SigV4Error, verify};
+use protocol::aws::sigv4::{RequestParts, SigV4Error, verify, verify_head};
 
 const ACCESS_KEY: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -86,6 +87,21 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(error.http_status(), 400);
             assert!(!error.message().is_empty());
         }
+    }
+    // The checks before the body agree with the full verification: whatever `verify`
+    // accepts passes them, and whatever they refuse `verify` refuses the same way.
+    let head = verify_head(
+        &request,
+        |key| (key == ACCESS_KEY).then(|| SECRET.to_owned()),
+        NOW_MS,
+    );
+    match (&head, &result) {
+        (Err(head_error), full) => assert_eq!(full.as_ref().err(), Some(head_error)),
+        (Ok(_), Ok(_)) => {}
+        (Ok(_), Err(error)) => assert!(
+            matches!(error, SigV4Error::SignatureMismatch { .. }),
+            "the head passed but {error:?}"
+        ),
     }
     // With a secret no one signed with, nothing verifies.
     let other = verify(&request, |_| Some("another secret".to_owned()), NOW_MS);

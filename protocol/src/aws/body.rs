@@ -74,7 +74,21 @@ pub fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, Bod
     };
     match format {
         Format::Json => serde_json::from_slice(body).map_err(|error| classify(&error.to_string())),
-        Format::Cbor => ciborium::from_reader(body).map_err(|error| classify(&error.to_string())),
+        Format::Cbor => {
+            // Read from a cursor so that what follows the first data item can be seen: a body
+            // is exactly one item, as serde_json refuses trailing characters after JSON.
+            let mut rest = body;
+            let value =
+                ciborium::from_reader(&mut rest).map_err(|error| classify(&error.to_string()))?;
+            if rest.is_empty() {
+                Ok(value)
+            } else {
+                Err(BodyError::Serialization(format!(
+                    "trailing bytes after the CBOR data item at offset {}",
+                    body.len() - rest.len()
+                )))
+            }
+        }
     }
 }
 
@@ -270,6 +284,39 @@ mod tests {
             r#"{"Data":"aGk=","At":1700000000.123,"Name":"s"}"#
         );
         assert_eq!(decode::<Shape>(Format::Json, &bytes).unwrap(), shape);
+    }
+
+    /// The defect: a CBOR body with bytes after its one data item (two maps back to back, or
+    /// garbage after the map) was decoded from its first item and the rest ignored, while the
+    /// same JSON body is refused. Both formats now refuse it as a SerializationException.
+    #[test]
+    fn trailing_bytes_are_refused_in_both_formats() {
+        let shape = Shape {
+            data: Blob(Bytes::from_static(b"hi")),
+            at: Timestamp(1_700_000_000_123),
+            name: "s".into(),
+        };
+        let json = encode(Format::Json, &shape);
+        let cbor = encode(Format::Cbor, &shape);
+        assert_eq!(decode::<Shape>(Format::Cbor, &cbor).unwrap(), shape);
+        for tail in [&[0xa0_u8][..], b"\x00", b"junk"] {
+            let mut body = cbor.clone();
+            body.extend_from_slice(tail);
+            let error = decode::<Shape>(Format::Cbor, &body).unwrap_err();
+            assert_eq!(
+                error,
+                BodyError::Serialization(format!(
+                    "trailing bytes after the CBOR data item at offset {}",
+                    cbor.len()
+                ))
+            );
+            let mut body = json.clone();
+            body.extend_from_slice(b"{}");
+            assert!(matches!(
+                decode::<Shape>(Format::Json, &body),
+                Err(BodyError::Serialization(_))
+            ));
+        }
     }
 
     #[test]

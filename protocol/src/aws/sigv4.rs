@@ -55,7 +55,7 @@
 //! | `IncompleteSignatureException` | 400 | `MissingParameters`, `MalformedPair`, |
 //! | | | `MalformedDate`, `InvalidExpires`, `UnsupportedAlgorithm`, `MalformedCredential` |
 //! | `InvalidSignatureException` | 400 | `ConflictingForms`, `Expired`, `NotYetCurrent`, |
-//! | | | `HostNotSigned`, `CredentialScope`, `SignatureMismatch` |
+//! | | | `HostNotSigned`, `HeaderNotSigned`, `CredentialScope`, `SignatureMismatch` |
 //! | `UnrecognizedClientException` | 400 | `UnknownAccessKey` |
 //!
 //! One deviation in order: AWS checks the credential scope's region and service before it
@@ -98,6 +98,10 @@ pub const CLOCK_SKEW_SECONDS_MAX: i64 = 15 * 60;
 ///
 /// [query-auth]: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 pub const PRESIGNED_EXPIRES_SECONDS_MAX: i64 = 604_800;
+
+/// The shortest `X-Amz-Expires` a presigned request may carry: one second (zero would make a
+/// request that is expired when it is signed).
+pub const PRESIGNED_EXPIRES_SECONDS_MIN: i64 = 1;
 
 /// The last element of every credential scope.
 const SCOPE_TERMINATOR: &str = "aws4_request";
@@ -273,6 +277,18 @@ pub enum SigV4Error {
     /// `host` is not among the signed headers.
     #[error("'Host' must be a 'SignedHeader' in the AWS Authorization.")]
     HostNotSigned,
+    /// A header the request carries must be signed but is not among the signed headers
+    /// (`name` capitalized as in AWS's messages, whatever the request's case):
+    /// every `x-amz-*` header (`X-Amz-Date` when the signing time comes from it,
+    /// `X-Amz-Target`, which names the operation, `X-Amz-Security-Token`,
+    /// `X-Amz-Content-Sha256`, ...). Without this rule a request signed over `host;x-amz-date`
+    /// could be replayed with another `X-Amz-Target` (DescribeStreamSummary resent as
+    /// DeleteStream).
+    #[error("'{name}' must be a 'SignedHeader' in the AWS Authorization.")]
+    HeaderNotSigned {
+        /// The header's name, each word capitalized (`X-Amz-Target`).
+        name: String,
+    },
     /// The algorithm is not [`ALGORITHM`].
     #[error("Unsupported AWS 'algorithm': '{algorithm}' (only AWS4-HMAC-SHA256 for now). ")]
     UnsupportedAlgorithm {
@@ -335,6 +351,7 @@ impl SigV4Error {
             | Self::Expired { .. }
             | Self::NotYetCurrent { .. }
             | Self::HostNotSigned
+            | Self::HeaderNotSigned { .. }
             | Self::CredentialScope { .. }
             | Self::SignatureMismatch { .. } => "InvalidSignatureException",
             Self::UnknownAccessKey { .. } => "UnrecognizedClientException",
@@ -360,6 +377,7 @@ fn expires_message(value: &str) -> &'static str {
     match value.parse::<i64>() {
         Err(_) => "X-Amz-Expires should be a number",
         Ok(seconds) if seconds < 0 => "X-Amz-Expires must be non-negative",
+        Ok(0) => "X-Amz-Expires must be greater than 0",
         Ok(_) => {
             "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires \
              must be less than 604800 seconds"
@@ -384,8 +402,9 @@ fn window_text(seconds: i64) -> String {
 /// and the session token, if it issues any.
 ///
 /// The checks run in AWS's order: the form (missing or both), the required parameters, the
-/// date's format, `X-Amz-Expires`, the time window, `host` signed, the algorithm, the
-/// credential's shape, the scope's terminator and date, the access key, the signature.
+/// date's format, `X-Amz-Expires`, the time window, `host` and every `x-amz-*` header signed,
+/// the algorithm, the credential's shape, the scope's terminator and date, the access key, the
+/// signature. All but the last are also [`verify_head`], which needs no body.
 ///
 /// # Errors
 ///
@@ -406,23 +425,8 @@ pub fn verify(
         (Some(authorization), false) => header_claim(req, authorization)?,
         (None, true) => query_claim(req, &query)?,
     };
-    check_window(&claim, now_ms)?;
-    let signed_headers = signed_header_names(&claim.signed_headers);
-    if !signed_headers.iter().any(|name| name == "host") {
-        return Err(SigV4Error::HostNotSigned);
-    }
-    if claim.algorithm != ALGORITHM {
-        return Err(SigV4Error::UnsupportedAlgorithm {
-            algorithm: claim.algorithm,
-        });
-    }
+    let (signed_headers, secret) = check_claim(req, &claim, &secret_for, now_ms)?;
     let scope = parse_credential(&claim.credential)?;
-    check_scope_date_and_terminator(&scope, claim.signed_at_seconds)?;
-    let Some(secret) = secret_for(scope.access_key) else {
-        return Err(SigV4Error::UnknownAccessKey {
-            access_key: scope.access_key.to_owned(),
-        });
-    };
 
     let canonical_uri = canonical_uri(req.path);
     let canonical_query = canonical_query(&query, claim.presigned);
@@ -468,6 +472,93 @@ pub fn verify(
     Err(SigV4Error::SignatureMismatch {
         canonical_request: String::from_utf8_lossy(&canonical_request).into_owned(),
         string_to_sign,
+    })
+}
+
+/// Runs every check of [`verify`] that does not need the body: the form, the required
+/// parameters, the date, `X-Amz-Expires`, the time window, the signed headers, the algorithm,
+/// the credential's shape, the scope's terminator and date, and the access key. The signature
+/// itself (which covers the body) is left to [`verify`].
+///
+/// A server calls this as soon as the request's head has arrived, so that a request that can
+/// never verify (no signature, an unknown access key, an expired date) is refused before its
+/// body is read into memory. `req.body` is not looked at.
+///
+/// # Errors
+///
+/// The first check that fails, as [`verify`] would report it.
+pub fn verify_head(
+    req: &RequestParts<'_>,
+    secret_for: impl Fn(&str) -> Option<String>,
+    now_ms: i64,
+) -> Result<Signer, SigV4Error> {
+    let authorization = header_values(req.headers, "authorization").next();
+    let query = parse_query(req.query.unwrap_or(""));
+    let presigned = query.iter().any(|(key, _)| key == b"X-Amz-Algorithm");
+    let claim = match (authorization, presigned) {
+        (Some(_), true) => return Err(SigV4Error::ConflictingForms),
+        (None, false) => return Err(SigV4Error::MissingAuthenticationToken),
+        (Some(authorization), false) => header_claim(req, authorization)?,
+        (None, true) => query_claim(req, &query)?,
+    };
+    check_claim(req, &claim, &secret_for, now_ms)?;
+    let scope = parse_credential(&claim.credential)?;
+    Ok(Signer {
+        access_key: scope.access_key.to_owned(),
+        region: scope.region.to_owned(),
+        service: scope.service.to_owned(),
+        security_token: claim.security_token,
+    })
+}
+
+/// The checks of a claim that come before the signature, in AWS's order; returns the signed
+/// header names (sorted, lowercase) and the access key's secret.
+fn check_claim(
+    req: &RequestParts<'_>,
+    claim: &Claim,
+    secret_for: &impl Fn(&str) -> Option<String>,
+    now_ms: i64,
+) -> Result<(Vec<String>, String), SigV4Error> {
+    check_window(claim, now_ms)?;
+    let signed_headers = signed_header_names(&claim.signed_headers);
+    if !signed_headers.iter().any(|name| name == "host") {
+        return Err(SigV4Error::HostNotSigned);
+    }
+    if let Some(name) = unsigned_amz_header(req.headers, &signed_headers) {
+        return Err(SigV4Error::HeaderNotSigned { name });
+    }
+    if claim.algorithm != ALGORITHM {
+        return Err(SigV4Error::UnsupportedAlgorithm {
+            algorithm: claim.algorithm.clone(),
+        });
+    }
+    let scope = parse_credential(&claim.credential)?;
+    check_scope_date_and_terminator(&scope, claim.signed_at_seconds)?;
+    let Some(secret) = secret_for(scope.access_key) else {
+        return Err(SigV4Error::UnknownAccessKey {
+            access_key: scope.access_key.to_owned(),
+        });
+    };
+    Ok((signed_headers, secret))
+}
+
+/// The first header of the request named `x-amz-*` that is not among `signed` (sorted,
+/// lowercase names), if any, in the capitalization AWS's messages use (`X-Amz-Target`).
+fn unsigned_amz_header(headers: &[(&str, &[u8])], signed: &[String]) -> Option<String> {
+    headers.iter().find_map(|(name, _)| {
+        let lower = name.to_ascii_lowercase();
+        (lower.starts_with("x-amz-") && signed.binary_search(&lower).is_err()).then(|| {
+            lower
+                .split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("-")
+        })
     })
 }
 
@@ -629,7 +720,12 @@ fn query_claim(req: &RequestParts<'_>, query: &[(Vec<u8>, Vec<u8>)]) -> Result<C
     let window_seconds = match parameter("X-Amz-Expires") {
         None => CLOCK_SKEW_SECONDS_MAX,
         Some(value) => match value.parse::<i64>() {
-            Ok(seconds) if (0..=PRESIGNED_EXPIRES_SECONDS_MAX).contains(&seconds) => seconds,
+            Ok(seconds)
+                if (PRESIGNED_EXPIRES_SECONDS_MIN..=PRESIGNED_EXPIRES_SECONDS_MAX)
+                    .contains(&seconds) =>
+            {
+                seconds
+            }
             _ => return Err(SigV4Error::InvalidExpires { value }),
         },
     };
@@ -1684,6 +1780,19 @@ mod tests {
                 .request
                 .contains("X-Amz-Security-Token")
                 .then(|| STS_TOKEN.to_owned());
+            if case.name == "post-sts-header-after" {
+                // The suite's signature is right, but the token it carries is not signed, and
+                // every x-amz-* header must be.
+                assert_eq!(
+                    request.verify(at("20150830T123600Z")),
+                    Err(SigV4Error::HeaderNotSigned {
+                        name: "X-Amz-Security-Token".to_owned()
+                    }),
+                    "{}: verify",
+                    case.name
+                );
+                continue;
+            }
             assert_eq!(
                 request.verify(at("20150830T123600Z")),
                 Ok(Signer {
@@ -1718,7 +1827,11 @@ mod tests {
 
     #[test]
     fn aws_test_suite_signatures_fail_with_another_secret() {
-        for case in &SUITE {
+        // `post-sts-header-after` is refused before its signature is computed.
+        for case in SUITE
+            .iter()
+            .filter(|case| case.name != "post-sts-header-after")
+        {
             let authorization = case.authorization();
             let request = case.parse(&authorization);
             let parts = RequestParts {
@@ -1859,6 +1972,144 @@ mod tests {
         );
     }
 
+    /// An `Authorization` header for `request` signed with the test key over `signed_headers`
+    /// at 20150830T123600Z for us-east-1/kinesis, computed the way a client would.
+    fn sign_over(request: &Request<'_>, signed_headers: &str) -> String {
+        let canonical = canonical_request_of(request, signed_headers);
+        let scope_text = "20150830/us-east-1/kinesis/aws4_request";
+        let to_sign = string_to_sign("20150830T123600Z", scope_text, canonical.as_bytes());
+        let scope = parse_credential("AKIDEXAMPLE/20150830/us-east-1/kinesis/aws4_request")
+            .expect("a scope");
+        let key = signing_key(SECRET.as_bytes(), &scope).expect("a key");
+        let signature = hex::encode(hmac_sha256(&key, to_sign.as_bytes()).expect("a MAC"));
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope_text}, SignedHeaders={signed_headers}, \
+             Signature={signature}"
+        )
+    }
+
+    /// The defect: a request signed over `host;x-amz-date` alone verified whatever its
+    /// `X-Amz-Target`, so a captured DescribeStreamSummary was resent as DeleteStream (same
+    /// signature, same body) and the stream was deleted. Every `x-amz-*` header present must
+    /// now be signed, the target first of all.
+    #[test]
+    fn every_x_amz_header_must_be_signed() {
+        let body = br#"{"StreamName":"clicks"}"#;
+        let base = || {
+            Request::new(
+                "POST",
+                "/",
+                &[
+                    ("Host", "127.0.0.1:4566"),
+                    ("X-Amz-Date", "20150830T123600Z"),
+                    ("X-Amz-Target", "Kinesis_20131202.DeleteStream"),
+                ],
+            )
+            .body(body)
+        };
+        let unsigned_target = sign_over(&base(), "host;x-amz-date");
+        let request = base().header("Authorization", &unsigned_target);
+        let expected = Err(SigV4Error::HeaderNotSigned {
+            name: "X-Amz-Target".to_owned(),
+        });
+        assert_eq!(request.verify(at("20150830T123600Z")), expected);
+        let error = request.verify(at("20150830T123600Z")).expect_err("refused");
+        assert_eq!(error.aws_code(), "InvalidSignatureException");
+        assert_eq!(
+            error.message(),
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+        );
+        // The same refusal comes before the body is looked at.
+        let parts = RequestParts {
+            method: request.method,
+            path: request.path,
+            query: None,
+            headers: &request.headers,
+            body: b"",
+        };
+        assert_eq!(
+            verify_head(&parts, secret_for, at("20150830T123600Z")),
+            expected
+        );
+
+        // Signed over the target, it verifies.
+        let signed = sign_over(&base(), "host;x-amz-date;x-amz-target");
+        let request = base().header("Authorization", &signed);
+        assert!(request.verify(at("20150830T123600Z")).is_ok());
+
+        // x-amz-date itself, the security token and the payload hash, in any case.
+        for (name, value, signed_headers) in [
+            ("X-Amz-Date", "", "host;x-amz-target"),
+            (
+                "x-amz-security-token",
+                "token",
+                "host;x-amz-date;x-amz-target",
+            ),
+            (
+                "X-AMZ-CONTENT-SHA256",
+                UNSIGNED_PAYLOAD,
+                "host;x-amz-date;x-amz-target",
+            ),
+        ] {
+            let mut request = base();
+            if !value.is_empty() {
+                request = request.header(name, value);
+            }
+            let authorization = sign_over(&request, signed_headers);
+            let request = request.header("Authorization", &authorization);
+            let capitalized = match name {
+                "x-amz-security-token" => "X-Amz-Security-Token",
+                "X-AMZ-CONTENT-SHA256" => "X-Amz-Content-Sha256",
+                other => other,
+            };
+            assert_eq!(
+                request.verify(at("20150830T123600Z")),
+                Err(SigV4Error::HeaderNotSigned {
+                    name: capitalized.to_owned()
+                }),
+                "{name}"
+            );
+        }
+    }
+
+    /// `verify_head` runs every check but the signature: it refuses what `verify` refuses
+    /// before the signature, and accepts a request whose body it has not seen.
+    #[test]
+    fn verify_head_checks_all_but_the_signature() {
+        let request = botocore_put_record();
+        let parts =
+            |request: &Request<'static>| (request.method, request.path, request.headers.clone());
+        let (method, path, headers) = parts(&request);
+        let head = RequestParts {
+            method,
+            path,
+            query: None,
+            headers: &headers,
+            body: b"",
+        };
+        let signer = verify_head(&head, secret_for, at("20150830T123600Z")).expect("a good head");
+        assert_eq!(signer.access_key, ACCESS_KEY);
+        assert_eq!(
+            verify_head(&head, |_| None, at("20150830T123600Z")),
+            Err(SigV4Error::UnknownAccessKey {
+                access_key: ACCESS_KEY.to_owned()
+            })
+        );
+        let no_authorization = request.without("Authorization");
+        let (method, path, headers) = parts(&no_authorization);
+        let head = RequestParts {
+            method,
+            path,
+            query: None,
+            headers: &headers,
+            body: b"",
+        };
+        assert_eq!(
+            verify_head(&head, secret_for, at("20150830T123600Z")),
+            Err(SigV4Error::MissingAuthenticationToken)
+        );
+    }
+
     #[test]
     fn unsigned_headers_may_change() {
         let request = botocore_put_record()
@@ -1930,9 +2181,20 @@ mod tests {
         // The client signed a hash of the body in the header; the body differs.
         let body = b"{}";
         let wrong = hex::encode(Sha256::digest(b"{ }"));
-        let request = botocore_put_record()
-            .body(body)
-            .header("X-Amz-Content-Sha256", &wrong);
+        let base = Request::new(
+            "POST",
+            "/",
+            &[
+                ("Host", "127.0.0.1:4566"),
+                ("X-Amz-Date", "20150830T123600Z"),
+            ],
+        )
+        .body(b"{ }")
+        .header("X-Amz-Content-Sha256", &wrong);
+        let authorization = sign_over(&base, "host;x-amz-content-sha256;x-amz-date");
+        let signed = base.header("Authorization", &authorization);
+        assert!(signed.verify(at("20150830T123600Z")).is_ok());
+        let request = signed.body(body);
         let error = request
             .verify(at("20150830T123600Z"))
             .expect_err("mismatch");
@@ -2230,9 +2492,11 @@ mod tests {
         authorization: Option<&str>,
         date: Option<(&str, &str)>,
     ) -> Result<Signer, SigV4Error> {
+        // Without its target, so that a header list of `host` alone is enough.
         let mut request = botocore_put_record()
             .without("Authorization")
-            .without("X-Amz-Date");
+            .without("X-Amz-Date")
+            .without("X-Amz-Target");
         if let Some(authorization) = authorization {
             request = request.header("Authorization", authorization);
         }
@@ -2398,7 +2662,9 @@ mod tests {
         );
         assert_error(
             verify_authorization(
-                Some("AWS4-HMAC-SHA25 Credential=a/b/c/d, SignedHeaders=Host, Signature=1"),
+                Some(
+                    "AWS4-HMAC-SHA25 Credential=a/b/c/d, SignedHeaders=Host;x-amz-date, Signature=1",
+                ),
                 AMZ_DATE,
             ),
             "IncompleteSignatureException",
@@ -2408,7 +2674,7 @@ mod tests {
             assert_error(
                 verify_authorization(
                     Some(&format!(
-                        "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=1"
+                        "AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host;x-amz-date, Signature=1"
                     )),
                     AMZ_DATE,
                 ),
@@ -2422,7 +2688,7 @@ mod tests {
         assert_error(
             verify_authorization(
                 Some(
-                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/b/c/d/e, SignedHeaders=host, \
+                    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/b/c/d/e, SignedHeaders=host;x-amz-date, \
                      Signature=1",
                 ),
                 AMZ_DATE,
@@ -2437,7 +2703,7 @@ mod tests {
             verify_authorization(
                 Some(
                     "AWS4-HMAC-SHA256 Credential=nobody/20150830/us-east-1/kinesis/aws4_request/, \
-                     SignedHeaders=host, Signature=1",
+                     SignedHeaders=host;x-amz-date, Signature=1",
                 ),
                 AMZ_DATE,
             ),
@@ -2457,6 +2723,7 @@ mod tests {
         for (expires, message) in [
             ("soon", "X-Amz-Expires should be a number"),
             ("-1", "X-Amz-Expires must be non-negative"),
+            ("0", "X-Amz-Expires must be greater than 0"),
             (
                 "604801",
                 "X-Amz-Expires must be less than a week (in seconds) that is, the given \

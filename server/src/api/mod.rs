@@ -16,6 +16,33 @@ use tokio::sync::mpsc;
 
 use self::kinesis::error::ApiError;
 
+tokio::task_local! {
+    /// The id of the request being served (`x-amzn-requestid`), set by the listener around
+    /// the whole of a request's handling so that failures can be logged under it.
+    static REQUEST_ID: String;
+}
+
+/// Runs `future` (one request's handling) with `request_id` as its [`request_id`].
+pub async fn with_request_id<F: Future>(request_id: String, future: F) -> F::Output {
+    REQUEST_ID.scope(request_id, future).await
+}
+
+/// The id of the request being served, or `-` outside one.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// What a client is told about a failure inside the server: a plain sentence with the request
+/// id, never the detail (file paths, I/O error debug text), which is logged here at ERROR under
+/// the same id for the operator.
+pub fn internal_message(detail: &str) -> String {
+    let request_id = request_id();
+    tracing::error!(%request_id, detail, "internal error");
+    format!("An internal error occurred; request id {request_id}.")
+}
+
 /// What an operation answers.
 pub struct Reply {
     /// HTTP status.

@@ -33,6 +33,24 @@ pub const RECORD_BYTES_MAX: usize = 10 * 1024 * 1024;
 /// 16 MiB: a 10 MiB PutRecords request in base64, with its JSON.
 pub const HTTP_BODY_BYTES_MAX: u64 = 16 * 1024 * 1024;
 
+/// 256 MiB of request bodies in memory at once: sixteen of the largest, or fifty 5 MiB
+/// PutRecords calls; beyond it requests get a 503 that the SDKs retry.
+pub const HTTP_BODY_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Connections served at once; with the default descriptor limit of 1024 raised (as systemd
+/// does) this leaves room for segment files and the native listener.
+pub const HTTP_CONNECTIONS_MAX: u64 = 1024;
+
+/// 30 s for a request head to arrive (hyper's own default once a timer is set).
+pub const HTTP_HEADER_READ_TIMEOUT_MS: u64 = 30_000;
+
+/// 60 s without a request before a connection is closed (what AWS load balancers use; the
+/// SDKs' pools reopen a closed connection transparently).
+pub const HTTP_IDLE_TIMEOUT_MS: u64 = 60_000;
+
+/// 60 s for a request body (up to 16 MiB) to arrive.
+pub const HTTP_BODY_READ_TIMEOUT_MS: u64 = 60_000;
+
 /// The region in ARNs.
 pub const REGION: &str = "us-east-1";
 
@@ -115,6 +133,11 @@ pub fn layer() -> Layer {
             allow_anonymous: Some(ALLOW_ANONYMOUS),
             tls_cert_file: None,
             tls_key_file: None,
+            http_body_budget_bytes: Some(HTTP_BODY_BUDGET_BYTES),
+            http_connections_max: Some(HTTP_CONNECTIONS_MAX),
+            http_header_read_timeout_ms: Some(HTTP_HEADER_READ_TIMEOUT_MS),
+            http_idle_timeout_ms: Some(HTTP_IDLE_TIMEOUT_MS),
+            http_body_read_timeout_ms: Some(HTTP_BODY_READ_TIMEOUT_MS),
         },
         log: LogLayer {
             level: Some(LOG_LEVEL.to_owned()),

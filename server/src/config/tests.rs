@@ -383,3 +383,70 @@ fn bad_delivery_settings_name_their_key() {
         .is_err()
     );
 }
+
+#[test]
+fn http_limits_have_defaults_and_are_checked() {
+    let config = resolve("", &[], Layer::default()).expect("defaults are valid");
+    assert_eq!(config.server.http_body_budget_bytes, 256 * 1024 * 1024);
+    assert_eq!(config.server.http_connections_max, 1024);
+    assert_eq!(
+        config.server.http_header_read_timeout,
+        Duration::from_secs(30)
+    );
+    assert_eq!(config.server.http_idle_timeout, Duration::from_secs(60));
+    assert_eq!(
+        config.server.http_body_read_timeout,
+        Duration::from_secs(60)
+    );
+
+    let file = "[server]\nhttp_connections_max = 10\nhttp_header_read_timeout_ms = 1500\n\
+                http_idle_timeout_ms = 2500\nhttp_body_read_timeout_ms = 3500\n\
+                http_body_bytes_max = 1024\nhttp_body_budget_bytes = 4096\n";
+    let config = resolve(file, &[], Layer::default()).expect("valid limits");
+    assert_eq!(config.server.http_connections_max, 10);
+    assert_eq!(
+        config.server.http_header_read_timeout,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(config.server.http_idle_timeout, Duration::from_millis(2500));
+    assert_eq!(
+        config.server.http_body_read_timeout,
+        Duration::from_millis(3500)
+    );
+    assert_eq!(config.server.http_body_budget_bytes, 4096);
+
+    for (file, key) in [
+        (
+            "[server]\nhttp_connections_max = 0\n",
+            "server.http_connections_max",
+        ),
+        (
+            "[server]\nhttp_header_read_timeout_ms = 0\n",
+            "server.http_header_read_timeout_ms",
+        ),
+        (
+            "[server]\nhttp_idle_timeout_ms = 0\n",
+            "server.http_idle_timeout_ms",
+        ),
+        (
+            "[server]\nhttp_body_read_timeout_ms = 0\n",
+            "server.http_body_read_timeout_ms",
+        ),
+        (
+            "[server]\nhttp_body_bytes_max = 0\n",
+            "server.http_body_bytes_max",
+        ),
+        (
+            "[server]\nhttp_body_bytes_max = 5000000000\nhttp_body_budget_bytes = 9000000000\n",
+            "server.http_body_bytes_max",
+        ),
+        // The budget must hold at least one largest body.
+        (
+            "[server]\nhttp_body_bytes_max = 4096\nhttp_body_budget_bytes = 1024\n",
+            "server.http_body_budget_bytes",
+        ),
+    ] {
+        let error = resolve(file, &[], Layer::default()).expect_err(file);
+        assert_eq!(invalid_key(&error), key, "{file}");
+    }
+}

@@ -1,38 +1,91 @@
 //! The AWS HTTP listener: HTTP/1.1 and HTTP/2 (h2c, prior knowledge) on one port.
 //!
 //! Every request is routed by its `X-Amz-Target` header (`Kinesis_20131202.<Op>` or
-//! `Firehose_20150804.<Op>`); the body is read whole, up to `body_bytes_max`, before anything
-//! is decoded. `GET /health` answers 200 for readiness probes; `GET /metrics` serves the
-//! delivery streams' counters in the Prometheus text format. Each connection is its own task; a slow client holds only its
-//! own connection's buffers.
+//! `Firehose_20150804.<Op>`). `GET /health` answers 200 for readiness probes; `GET /metrics`
+//! serves the delivery streams' counters in the Prometheus text format.
+//!
+//! # Resource limits
+//!
+//! Nothing a client sends before it has proved who it is may hold memory or a connection for
+//! long:
+//!
+//! - **Connections**: at most `connections_max` are served at once; the accept loop takes a
+//!   slot before it accepts, so further clients wait in the kernel's listen backlog (and are
+//!   served as soon as a slot frees) instead of being refused. The limit is lowered to leave
+//!   a quarter of the process's open-files limit to the log (segment files) and the native
+//!   listener, so that HTTP clients can never exhaust the descriptors.
+//! - **Timeouts** free the slots: hyper's HTTP/1 `header_read_timeout` closes a connection
+//!   whose request head has not arrived in time (a slowloris client sending a byte a second),
+//!   and hyper starts that timer again while a kept-alive HTTP/1 connection waits for its next
+//!   request; a per-connection watchdog closes any connection (HTTP/1, HTTP/2, or one that
+//!   never sent a byte) that has had no request in flight for `idle_timeout`; a body must
+//!   arrive within `body_read_timeout` (408 `RequestTimeoutException`). HTTP/2 connections
+//!   are pinged every `idle_timeout` and closed if the ping is not answered within
+//!   `header_read_timeout`.
+//! - **Bodies** are read only after the head passed every check it can: a `Content-Length`
+//!   above `body_bytes_max` is answered 413 at once, unread; with access keys configured, the
+//!   SigV4 checks that need no body ([`sigv4::verify_head`]: a signature at all, a known
+//!   access key, the date, the signed headers, the scope's region and service) run first.
+//!   Then the body's bytes are taken from a server-wide budget (`body_budget_bytes`, a
+//!   semaphore of bytes): all of a declared length up front, or frame by frame for a body of
+//!   unknown length. A request that does not fit is answered at once with 503
+//!   `ServiceUnavailable` (`ServiceUnavailableException` for Firehose), which every AWS SDK
+//!   retries with backoff, rather than queued: a queue would let slow clients hold the
+//!   memory of those behind them. The bytes return to the budget when the operation has
+//!   answered.
+//!
+//! Each request gets its id (`x-amzn-requestid`) before anything runs; failures inside the
+//! server are logged under it and answered with a plain message that names it.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use protocol::aws::body::Format;
 use protocol::aws::firehose::TARGET_PREFIX as FIREHOSE;
+use protocol::aws::firehose::errors::SERVICE_UNAVAILABLE as FIREHOSE_SERVICE_UNAVAILABLE;
 use protocol::aws::kinesis::{TARGET_PREFIX as KINESIS, errors as code};
 use protocol::aws::sigv4;
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use crate::api::kinesis::error::ApiError;
 use crate::api::{Reply, ReplyBody};
 use crate::views::delivery::DeliveryStreams;
 use crate::views::streams::Streams;
+
+/// The exception of a 503 from a Kinesis endpoint (AWS's common `ServiceUnavailable`).
+const KINESIS_SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
+
+/// The exception of a body that did not arrive in time (botocore retries it as transient).
+const REQUEST_TIMEOUT: &str = "RequestTimeoutException";
+
+/// How long to wait after a failed `accept` (descriptors exhausted) before trying again.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// How long an idle connection asked to close (HTTP/2: GOAWAY, then a ping the peer may never
+/// answer) is given before it is dropped, if it still has no request in flight.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Descriptors never given to HTTP connections, whatever the descriptor limit.
+const DESCRIPTORS_RESERVED_MIN: usize = 128;
+
+/// The least time between two warnings of the accept loop about the same condition.
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What the HTTP listener serves.
 pub struct HttpState {
@@ -44,6 +97,18 @@ pub struct HttpState {
     pub body_bytes_max: usize,
     /// Access key id → secret. Empty: any credentials (or none) are accepted.
     pub access_keys: BTreeMap<String, String>,
+    /// The region signatures must be scoped to (`kinesis.region`).
+    pub region: String,
+    /// Bytes of request bodies held in memory at once, over all connections.
+    pub body_budget_bytes: usize,
+    /// Most connections served at once.
+    pub connections_max: usize,
+    /// How long an HTTP/1 request head may take to arrive.
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay with no request in flight.
+    pub idle_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 /// Binds the listener; returns it with the address actually bound (port 0 picks one).
@@ -53,35 +118,246 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAd
     Ok((listener, local))
 }
 
+/// The state and the body budget, shared by every connection.
+struct Shared {
+    state: Arc<HttpState>,
+    budget: Arc<Semaphore>,
+}
+
 /// Accepts connections until the task is aborted.
 pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
+    let connections_max = fit_descriptor_limit(state.connections_max, descriptor_limit());
+    if connections_max < state.connections_max {
+        warn!(
+            configured = state.connections_max,
+            connections_max,
+            "HTTP connection limit lowered to leave descriptors for the log and the native \
+             listener (raise the open-files limit to serve more)"
+        );
+    }
+    let connections = Arc::new(Semaphore::new(connections_max));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(state.idle_timeout)
+        .keep_alive_timeout(state.header_read_timeout);
+    let shared = Arc::new(Shared {
+        budget: Arc::new(Semaphore::new(state.body_budget_bytes)),
+        state,
+    });
+    let mut last_warning: Option<Instant> = None;
+    let mut warn_once = |message: &str, error: Option<std::io::Error>| {
+        if last_warning.is_none_or(|at| at.elapsed() >= ACCEPT_WARNING_INTERVAL) {
+            last_warning = Some(Instant::now());
+            match error {
+                Some(error) => warn!(%error, "{message}"),
+                None => warn!(connections_max, "{message}"),
+            }
+        }
+    };
     loop {
+        if connections.available_permits() == 0 {
+            warn_once(
+                "HTTP connection limit reached; new connections wait in the backlog",
+                None,
+            );
+        }
+        let Ok(slot) = connections.clone().acquire_owned().await else {
+            return;
+        };
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
-                warn!(%error, "HTTP accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                warn_once("HTTP accept failed", Some(error));
+                tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
                 continue;
             }
         };
         let _ = socket.set_nodelay(true);
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(route(&state, request).await) }
-            });
-            if let Err(error) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(socket), service)
-                .await
-            {
-                debug!(%peer, %error, "HTTP connection ended with an error");
-            }
-        });
+        tokio::spawn(connection(
+            socket,
+            peer,
+            shared.clone(),
+            builder.clone(),
+            slot,
+        ));
     }
 }
 
-async fn route(state: &HttpState, request: Request<Incoming>) -> Response<ResponseBody> {
+/// The process's soft limit on open descriptors (`Max open files` in `/proc/self/limits`),
+/// if it can be read and is not unlimited.
+fn descriptor_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The connection limit to use under a descriptor limit: at most the configured one, and
+/// leaving a quarter of the descriptors (at least [`DESCRIPTORS_RESERVED_MIN`]) to segment
+/// files, the native listener and everything else, so that idle HTTP clients can never make
+/// the log fail to open a file.
+fn fit_descriptor_limit(configured: usize, limit: Option<usize>) -> usize {
+    match limit {
+        Some(limit) => {
+            let reserved = (limit / 4).max(DESCRIPTORS_RESERVED_MIN);
+            configured.min(limit.saturating_sub(reserved)).max(1)
+        }
+        None => configured,
+    }
+}
+
+/// Serves one connection, holding its slot until it ends, and closes it once it has been
+/// idle for `idle_timeout`.
+async fn connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    builder: auto::Builder<TokioExecutor>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let activity = Arc::new(Activity::new());
+    let service = {
+        let activity = activity.clone();
+        let shared = shared.clone();
+        service_fn(move |request| {
+            let in_flight = InFlight::begin(&activity);
+            let shared = shared.clone();
+            async move {
+                let response = route(&shared, request).await;
+                Ok::<_, Infallible>(response.map(|body| TrackedBody {
+                    body,
+                    _in_flight: in_flight,
+                }))
+            }
+        })
+    };
+    let idle_timeout = shared.state.idle_timeout;
+    let connection = builder.serve_connection(TokioIo::new(socket), service);
+    tokio::pin!(connection);
+    let mut ticks = tokio::time::interval(
+        (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+    );
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closing_since: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    debug!(%peer, %error, "HTTP connection ended with an error");
+                }
+                return;
+            }
+            _ = ticks.tick() => match closing_since {
+                None if activity.idle_for() >= idle_timeout => {
+                    debug!(%peer, "closing an idle HTTP connection");
+                    connection.as_mut().graceful_shutdown();
+                    closing_since = Some(Instant::now());
+                }
+                Some(since) if since.elapsed() >= CLOSE_GRACE && activity.idle_for() > Duration::ZERO => {
+                    return;
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
+/// When a connection last had a request in flight.
+struct Activity {
+    opened: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `opened` at which the last request in flight finished.
+    idle_since_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            idle_since_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// How long the connection has had no request in flight (zero while one is).
+    fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        let since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
+        self.opened.elapsed().saturating_sub(since)
+    }
+}
+
+/// One request in flight on a connection, from the service call until its response body has
+/// been sent (or dropped).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let elapsed = u64::try_from(self.0.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.idle_since_ms.store(elapsed, Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight until it is dropped.
+struct TrackedBody {
+    body: ResponseBody,
+    _in_flight: InFlight,
+}
+
+impl Body for TrackedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Gives the request its id, handles it with that id in scope, and sends the id back.
+async fn route(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
+    let request_id = format!("{:032x}", rand::random::<u128>());
+    let mut response =
+        crate::api::with_request_id(request_id.clone(), handle(shared, request)).await;
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
+    let state = &*shared.state;
     if request.method() == http::Method::GET && request.uri().path() == "/health" {
         return plain(StatusCode::OK, "ok\n");
     }
@@ -98,29 +374,19 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
     let format = Format::from_content_type(header_text("content-type").as_deref());
     let target = header_text("x-amz-target").unwrap_or_default();
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, state.body_bytes_max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let too_large = error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let error = if too_large {
-                ApiError {
-                    status: 413,
-                    code: code::VALIDATION,
-                    message: format!(
-                        "Request body exceeds the limit of {} bytes.",
-                        state.body_bytes_max
-                    ),
-                }
-            } else {
-                ApiError::new(
-                    code::SERIALIZATION,
-                    format!("Could not read the request body: {error}"),
-                )
-            };
-            return respond(error.reply(format));
-        }
+    // hyper knows the length from Content-Length (HTTP/1 and HTTP/2); none for chunked bodies.
+    let declared = body.size_hint().upper();
+    if declared.is_some_and(|length| length > state.body_bytes_max as u64) {
+        return respond(too_large(state).reply(format));
+    }
+    if !state.access_keys.is_empty()
+        && let Err(error) = authenticate_head(state, &parts, &target)
+    {
+        return respond(error.reply(format));
+    }
+    let (body, budget) = match read_body(shared, body, declared, &target).await {
+        Ok(read) => read,
+        Err(error) => return respond(error.reply(format)),
     };
     if !state.access_keys.is_empty()
         && let Err(error) = authenticate(state, &parts, &body, &target)
@@ -150,29 +416,197 @@ async fn route(state: &HttpState, request: Request<Incoming>) -> Response<Respon
         };
         ApiError::new(code::UNKNOWN_OPERATION, message).reply(format)
     };
+    // The body's bytes go back to the budget once the operation has answered.
+    drop(body);
+    drop(budget);
     respond(reply)
 }
 
-/// Verifies the request's SigV4 signature (header or presigned form) against the configured
-/// keys, and that it was signed for the service its target belongs to.
-fn authenticate(
-    state: &HttpState,
-    parts: &http::request::Parts,
-    body: &[u8],
+fn too_large(state: &HttpState) -> ApiError {
+    ApiError {
+        status: 413,
+        code: code::VALIDATION,
+        message: format!(
+            "Request body exceeds the limit of {} bytes.",
+            state.body_bytes_max
+        ),
+    }
+}
+
+/// Reads the whole body within `body_read_timeout` and `body_bytes_max`, its bytes taken
+/// from the budget: all of `declared` before the first byte is read, or frame by frame when
+/// the length is not known. Returns the body and its share of the budget.
+async fn read_body(
+    shared: &Shared,
+    mut body: Incoming,
+    declared: Option<u64>,
     target: &str,
-) -> Result<(), ApiError> {
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), ApiError> {
+    let state = &*shared.state;
+    let take = |bytes: usize| -> Result<Option<OwnedSemaphorePermit>, ApiError> {
+        if bytes == 0 {
+            return Ok(None);
+        }
+        // `bytes` is at most `body_bytes_max`, which the configuration keeps within a u32.
+        let permits = u32::try_from(bytes).unwrap_or(u32::MAX);
+        shared
+            .budget
+            .clone()
+            .try_acquire_many_owned(permits)
+            .map(Some)
+            .map_err(|_| {
+                let code = if target.starts_with(FIREHOSE) {
+                    FIREHOSE_SERVICE_UNAVAILABLE
+                } else {
+                    KINESIS_SERVICE_UNAVAILABLE
+                };
+                ApiError {
+                    status: 503,
+                    code,
+                    message: "The server is holding as many request bodies as it is configured \
+                              to; retry the request."
+                        .to_owned(),
+                }
+            })
+    };
+    let mut held = match declared {
+        Some(length) => take(usize::try_from(length).unwrap_or(usize::MAX))?,
+        None => None,
+    };
+    let read = async {
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut length = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| {
+                ApiError::new(
+                    code::SERIALIZATION,
+                    format!("Could not read the request body: {error}"),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            length = length.saturating_add(data.len());
+            if length > state.body_bytes_max {
+                return Err(too_large(state));
+            }
+            if declared.is_none()
+                && let Some(more) = take(data.len())?
+            {
+                match held.as_mut() {
+                    Some(permit) => permit.merge(more),
+                    None => held = Some(more),
+                }
+            }
+            chunks.push(data);
+        }
+        Ok(match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.pop().unwrap_or_default(),
+            _ => {
+                let mut whole = BytesMut::with_capacity(length);
+                for chunk in &chunks {
+                    whole.extend_from_slice(chunk);
+                }
+                whole.freeze()
+            }
+        })
+    };
+    match tokio::time::timeout(state.body_read_timeout, read).await {
+        Ok(Ok(body)) => Ok((body, held)),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError {
+            status: 408,
+            code: REQUEST_TIMEOUT,
+            message: format!(
+                "The request body did not arrive within {} ms.",
+                state.body_read_timeout.as_millis()
+            ),
+        }),
+    }
+}
+
+/// The service a target's operation belongs to, as credential scopes name it.
+fn service_of(target: &str) -> Option<&'static str> {
+    if target.starts_with(KINESIS) {
+        Some("kinesis")
+    } else if target.starts_with(FIREHOSE) {
+        Some("firehose")
+    } else {
+        None
+    }
+}
+
+/// The headers SigV4 sees: the request's, plus `host` from the URI's authority under HTTP/2.
+fn signed_view(parts: &http::request::Parts) -> Vec<(&str, &[u8])> {
     let mut headers: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect();
     // HTTP/2 carries the host in the :authority pseudo-header, which hyper puts in the URI.
-    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
     if !parts.headers.contains_key(header::HOST)
-        && let Some(authority) = authority.as_deref()
+        && let Some(authority) = parts.uri.authority()
     {
-        headers.push(("host", authority.as_bytes()));
+        headers.push(("host", authority.as_str().as_bytes()));
     }
+    headers
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Checks the scope of a signature the keys accepted: the server's region, and the service of
+/// the target (any service for a target that names none; it is refused later).
+fn check_scope(
+    state: &HttpState,
+    signer: &sigv4::Signer,
+    target: &str,
+) -> Result<(), sigv4::SigV4Error> {
+    let service = service_of(target).unwrap_or(signer.service.as_str());
+    signer.check_scope(Some(&state.region), service)
+}
+
+/// Every SigV4 check that needs no body, before the body is read: a request with no
+/// signature, an unknown access key, a stale date, unsigned `x-amz-*` headers or the wrong
+/// scope never gets to hold memory.
+fn authenticate_head(
+    state: &HttpState,
+    parts: &http::request::Parts,
+    target: &str,
+) -> Result<(), ApiError> {
+    let headers = signed_view(parts);
+    let request = sigv4::RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &headers,
+        body: &[],
+    };
+    sigv4::verify_head(
+        &request,
+        |key| state.access_keys.get(key).cloned(),
+        now_ms(),
+    )
+    .and_then(|signer| check_scope(state, &signer, target))
+    .map_err(|error| auth_error(&error))
+}
+
+/// Verifies the request's SigV4 signature (header or presigned form) against the configured
+/// keys, and that it was signed for this server's region and the service its target belongs
+/// to.
+fn authenticate(
+    state: &HttpState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    target: &str,
+) -> Result<(), ApiError> {
+    let headers = signed_view(parts);
     let request = sigv4::RequestParts {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -180,44 +614,32 @@ fn authenticate(
         headers: &headers,
         body,
     };
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        });
-    let service = if target.starts_with(KINESIS) {
-        "kinesis"
-    } else if target.starts_with(FIREHOSE) {
-        "firehose"
-    } else {
-        ""
-    };
-    sigv4::verify(&request, |key| state.access_keys.get(key).cloned(), now_ms)
-        .and_then(|signer| {
-            if service.is_empty() {
-                Ok(())
-            } else {
-                signer.check_scope(None, service)
-            }
-        })
-        .map_err(|error| {
-            let mut message = error.message();
-            // As AWS does, say what was expected, so a client's signing bug can be found.
-            if let sigv4::SigV4Error::SignatureMismatch {
-                canonical_request,
-                string_to_sign,
-            } = &error
-            {
-                message.push_str(&format!(
-                    "\n\nThe Canonical String for this request should have been\n'{canonical_request}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"
-                ));
-            }
-            ApiError {
-                status: error.http_status(),
-                code: error.aws_code(),
-                message,
-            }
-        })
+    sigv4::verify(
+        &request,
+        |key| state.access_keys.get(key).cloned(),
+        now_ms(),
+    )
+    .and_then(|signer| check_scope(state, &signer, target))
+    .map_err(|error| auth_error(&error))
+}
+
+fn auth_error(error: &sigv4::SigV4Error) -> ApiError {
+    let mut message = error.message();
+    // As AWS does, say what was expected, so a client's signing bug can be found.
+    if let sigv4::SigV4Error::SignatureMismatch {
+        canonical_request,
+        string_to_sign,
+    } = error
+    {
+        message.push_str(&format!(
+            "\n\nThe Canonical String for this request should have been\n'{canonical_request}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n"
+        ));
+    }
+    ApiError {
+        status: error.http_status(),
+        code: error.aws_code(),
+        message,
+    }
 }
 
 /// A metric: name, type, help and how to read it from a snapshot.
@@ -313,10 +735,6 @@ fn respond(reply: Reply) -> Response<ResponseBody> {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(reply.content_type),
     );
-    let request_id = format!("{:032x}", rand::random::<u128>());
-    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
-    }
     response
 }
 
@@ -354,5 +772,20 @@ impl Body for ResponseBody {
             Self::Full(None) => SizeHint::with_exact(0),
             Self::Stream(_) => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limit_leaves_descriptors_for_the_rest() {
+        assert_eq!(fit_descriptor_limit(1024, None), 1024);
+        assert_eq!(fit_descriptor_limit(1024, Some(1024)), 768);
+        assert_eq!(fit_descriptor_limit(1024, Some(65_536)), 1024);
+        assert_eq!(fit_descriptor_limit(1024, Some(256)), 128);
+        assert_eq!(fit_descriptor_limit(1024, Some(100)), 1);
+        assert!(descriptor_limit().is_some_and(|limit| limit > 0));
     }
 }

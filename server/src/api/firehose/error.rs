@@ -20,7 +20,7 @@ pub fn from_view(error: Error) -> ApiError {
             return ApiError {
                 status: 503,
                 code: code::SERVICE_UNAVAILABLE,
-                message,
+                message: crate::api::internal_message(&message),
             };
         }
     };

@@ -61,13 +61,16 @@ pub async fn apply(
             })
             .collect(),
         // The log could not take the batch: every record failed, and the caller may retry them.
-        Err(Error::Internal(message)) => (0..count)
-            .map(|_| PutRecordBatchResponseEntry {
-                error_code: Some(SERVICE_UNAVAILABLE.to_owned()),
-                error_message: Some(message.clone()),
-                ..PutRecordBatchResponseEntry::default()
-            })
-            .collect(),
+        Err(Error::Internal(detail)) => {
+            let message = crate::api::internal_message(&detail);
+            (0..count)
+                .map(|_| PutRecordBatchResponseEntry {
+                    error_code: Some(SERVICE_UNAVAILABLE.to_owned()),
+                    error_message: Some(message.clone()),
+                    ..PutRecordBatchResponseEntry::default()
+                })
+                .collect()
+        }
         Err(other) => return Err(from_view(other)),
     };
     let failed = responses

@@ -66,7 +66,7 @@ impl From<Error> for ApiError {
                 return Self {
                     status: 500,
                     code: code::INTERNAL_FAILURE,
-                    message,
+                    message: crate::api::internal_message(&message),
                 };
             }
         };
@@ -106,7 +106,7 @@ impl From<crate::views::delivery::Error> for ApiError {
             Delivery::Internal(message) => Self {
                 status: 500,
                 code: code::INTERNAL_FAILURE,
-                message,
+                message: crate::api::internal_message(&message),
             },
         }
     }
@@ -119,6 +119,15 @@ impl From<BodyError> for ApiError {
             BodyError::MissingMember(_) => Self::new(code::VALIDATION, message),
             _ => Self::new(code::SERIALIZATION, message),
         }
+    }
+}
+
+/// The message a failed PutRecords entry reports (`ErrorMessage`): an internal failure's
+/// detail is logged, not sent.
+pub fn record_error_message(error: &Error) -> String {
+    match error {
+        Error::Internal(detail) => crate::api::internal_message(detail),
+        other => other.to_string(),
     }
 }
 

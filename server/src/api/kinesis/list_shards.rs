@@ -1,5 +1,6 @@
 //! ListShards: shards in id order, paged by MaxResults and NextToken (which stands for the
-//! stream and must come without StreamName), filtered by ShardFilter.
+//! stream and the position, so it must come without StreamName, StreamARN,
+//! ExclusiveStartShardId or StreamCreationTimestamp), filtered by ShardFilter.
 //!
 //! NextToken is base64 of `<issued ms>/<last shard id>/<stream name>` and expires after five
 //! minutes (ExpiredNextTokenException), as on AWS.
@@ -51,9 +52,21 @@ pub async fn apply(
     let now = streams.log().now_ms();
     let (name, after) = match &input.next_token {
         Some(token) => {
+            // NextToken stands for the stream and the position: AWS refuses it beside any
+            // member that names either.
             if input.stream.stream_name.is_some() || input.stream.stream_arn.is_some() {
                 return Err(ApiError::invalid(
                     "NextToken and StreamName cannot be provided together.",
+                ));
+            }
+            if input.exclusive_start_shard_id.is_some() {
+                return Err(ApiError::invalid(
+                    "NextToken and ExclusiveStartShardId cannot be provided together.",
+                ));
+            }
+            if input.stream_creation_timestamp.is_some() {
+                return Err(ApiError::invalid(
+                    "NextToken and StreamCreationTimestamp cannot be provided together.",
                 ));
             }
             let (issued, last, name) = decode_token(token).ok_or_else(|| {

@@ -2,7 +2,7 @@
 
 use protocol::aws::kinesis::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry, limits};
 
-use super::error::{ApiError, record_error_code};
+use super::error::{ApiError, record_error_code, record_error_message};
 use super::stream_name;
 use super::validate::{Checks, is_hash_key, parse_hash_key};
 use crate::views::streams::{PutEntry, StreamMeta, Streams, sequence};
@@ -124,7 +124,7 @@ pub async fn apply(
                 failed += 1;
                 PutRecordsResultEntry {
                     error_code: Some(record_error_code(&error).to_owned()),
-                    error_message: Some(error.to_string()),
+                    error_message: Some(record_error_message(&error)),
                     ..PutRecordsResultEntry::default()
                 }
             }
