@@ -175,6 +175,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     info!(
         %http,
         signatures = if config.auth.access_keys.is_empty() { "not checked" } else { "SigV4 required" },
+        tls = config.server.tls.is_some(),
         "AWS HTTP API listening"
     );
     let http_server = tokio::spawn(crate::listener::http::serve(
@@ -190,6 +191,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             header_read_timeout: config.server.http_header_read_timeout,
             idle_timeout: config.server.http_idle_timeout,
             body_read_timeout: config.server.http_body_read_timeout,
+            tls: tls.as_ref().map(|acceptors| acceptors.http.clone()),
         }),
     ));
     info!(

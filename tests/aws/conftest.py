@@ -6,7 +6,7 @@ Fixture API (kept stable; other test files build on it):
 - `strata_bin` (session): the `strata` binary: `$STRATA_BIN` if set, else
   `target/debug/strata`, built once per session with `cargo build --bin strata` unless
   `STRATA_NO_BUILD=1` (scripts/test.sh builds it first and sets `STRATA_BIN`).
-- `start_server(config_toml=None, env=None, args=None)` (function): starts a server on
+- `start_server(config_toml=None, env=None, args=None, tls_ca=None)` (function): starts a server on
   free 127.0.0.1 ports with a fresh data directory under the test's tmp_path, an optional
   TOML config file (e.g. `[kinesis]\\nstate_change_ms = 300`) and extra environment, waits
   (bounded) for `GET /health` == 200 and returns a `strata_aws.Server`: `.endpoint`,
@@ -106,6 +106,7 @@ def start_server(request, strata_bin, tmp_path):
         config_toml: str | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        tls_ca: Path | None = None,
     ) -> Server:
         index = len(servers)
         data_dir = tmp_path / f"strata-data-{index}"
@@ -116,6 +117,7 @@ def start_server(request, strata_bin, tmp_path):
             config_toml=config_toml,
             env=env,
             args=args,
+            tls_ca=tls_ca,
         )
         servers.append(server)
         # A port picked as free may be taken by another process before the server binds it:

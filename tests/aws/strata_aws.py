@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -61,8 +62,11 @@ class Server:
         config_toml: str | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        tls_ca: Path | None = None,
     ) -> None:
         self.binary = Path(binary)
+        # With TLS configured: the CA file clients trust (https endpoint).
+        self.tls_ca = tls_ca
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.pick_ports()
@@ -85,7 +89,8 @@ class Server:
     @property
     def endpoint(self) -> str:
         """The HTTP endpoint URL for SDK clients."""
-        return f"http://127.0.0.1:{self.http_port}"
+        scheme = "https" if self.tls_ca is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.http_port}"
 
     @property
     def native_address(self) -> str:
@@ -151,7 +156,12 @@ class Server:
     def health(self) -> int | None:
         """The status of `GET /health`, or None if nothing answers."""
         try:
-            with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as response:
+            context = None
+            if self.tls_ca is not None:
+                context = ssl.create_default_context(cafile=str(self.tls_ca))
+            with urllib.request.urlopen(
+                self.endpoint + "/health", timeout=1, context=context
+            ) as response:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
@@ -196,7 +206,9 @@ class Server:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def client(self, service: str = "kinesis", **kwargs):
-        """A boto3 client for this server; see `client_for`."""
+        """A boto3 client for this server (see `client_for`)."""
+        if self.tls_ca is not None:
+            kwargs.setdefault("verify", str(self.tls_ca))
         return client_for(self.endpoint, service, **kwargs)
 
 
@@ -207,6 +219,7 @@ def client_for(
     secret_access_key: str = SECRET_ACCESS_KEY,
     region: str = REGION,
     max_attempts: int = 1,
+    verify: str | bool | None = None,
     **config_kwargs,
 ):
     """A boto3 client for `endpoint` with dummy credentials and no retries, so that every
@@ -223,7 +236,7 @@ def client_for(
         aws_secret_access_key=secret_access_key,
         region_name=region,
     )
-    return session.client(service, endpoint_url=endpoint, config=config)
+    return session.client(service, endpoint_url=endpoint, config=config, verify=verify)
 
 
 def wait_active(client, stream_name: str, timeout_s: float = 10.0) -> dict:

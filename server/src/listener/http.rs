@@ -109,6 +109,8 @@ pub struct HttpState {
     pub idle_timeout: Duration,
     /// How long a request body may take to arrive.
     pub body_read_timeout: Duration,
+    /// TLS, when configured (ALPN `h2` and `http/1.1`).
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Binds the listener; returns it with the address actually bound (port 0 picks one).
@@ -221,6 +223,24 @@ fn fit_descriptor_limit(configured: usize, limit: Option<usize>) -> usize {
 /// idle for `idle_timeout`.
 async fn connection(
     socket: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    builder: auto::Builder<TokioExecutor>,
+    slot: OwnedSemaphorePermit,
+) {
+    let Some(acceptor) = shared.state.tls.clone() else {
+        return serve_connection(socket, peer, shared, builder, slot).await;
+    };
+    // The TLS handshake is bounded like the request headers that follow it.
+    match tokio::time::timeout(shared.state.header_read_timeout, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => serve_connection(stream, peer, shared, builder, slot).await,
+        Ok(Err(error)) => debug!(%peer, %error, "TLS handshake failed"),
+        Err(_) => debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+async fn serve_connection(
+    socket: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     shared: Arc<Shared>,
     builder: auto::Builder<TokioExecutor>,
