@@ -776,6 +776,7 @@ impl CommitThread {
                 shard.file_bytes,
                 shard.index_interval_bytes,
                 &shard.files,
+                shard.preallocate,
             )?);
             let write = pending_write(writes, shard, &active, tail.position, tail.next_offset);
             write.seal = true;

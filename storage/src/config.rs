@@ -88,6 +88,10 @@ pub struct LogConfig {
     /// idle shards are closed, least recently used first, and reopened when written again.
     /// `None`: a quarter of the soft `RLIMIT_NOFILE` when the log opens, at least 64.
     pub open_files_max: Option<usize>,
+    /// Allocate segment files for real when they are created (`fallocate`), so a full disk is
+    /// found at creation. Off: sparse files that take space only as they are written, and a
+    /// full disk is found by the writes themselves (also [`crate::Error::StorageFull`]).
+    pub segment_preallocate: bool,
 }
 
 impl LogConfig {
@@ -107,6 +111,7 @@ impl LogConfig {
             retention_check_interval: Duration::from_secs(60),
             meta_journal_bytes_max: 4 * 1024 * 1024,
             open_files_max: None,
+            segment_preallocate: true,
         }
     }
 

@@ -889,6 +889,7 @@ fn layout(
         file_bytes: config.segment_file_bytes(),
         index_interval_bytes: config.index_interval_bytes,
         files: files.clone(),
+        preallocate: config.segment_preallocate,
     }
 }
 

@@ -590,12 +590,18 @@ impl Segment {
         file_bytes: u64,
         index_interval_bytes: u64,
         files: &Arc<OpenFiles>,
+        preallocate: bool,
     ) -> Result<Self> {
         let path = data_path(dir, base_offset);
         let index_path = index_path(dir, base_offset);
         let made = (|| {
             let file = open_file(&path, Open::Fresh)?;
-            allocate(&file, file_bytes, &path)?;
+            if preallocate {
+                allocate(&file, file_bytes, &path)?;
+            } else {
+                file.set_len(file_bytes)
+                    .context(|| format!("sizing {}", path.display()))?;
+            }
             let index = open_file(&index_path, Open::Fresh)?;
             let data = map(&file, file_bytes, &path)?;
             Ok((file, index, data))

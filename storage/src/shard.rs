@@ -106,6 +106,8 @@ pub(crate) struct Shard {
     pub index_interval_bytes: u64,
     /// The log's cache of open segment files.
     pub files: Arc<OpenFiles>,
+    /// Whether new segment files are allocated for real.
+    pub preallocate: bool,
 }
 
 /// Segments one read walks at most.
@@ -168,6 +170,7 @@ pub(crate) struct ShardLayout {
     pub file_bytes: u64,
     pub index_interval_bytes: u64,
     pub files: Arc<OpenFiles>,
+    pub preallocate: bool,
 }
 
 impl Shard {
@@ -182,6 +185,7 @@ impl Shard {
             file_bytes,
             index_interval_bytes,
             files,
+            preallocate,
         } = layout;
         std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
         let mut bases = list_segments(&dir)?;
@@ -195,6 +199,7 @@ impl Shard {
                     file_bytes,
                     index_interval_bytes,
                     &files,
+                    preallocate,
                 )?;
                 sync_dir(&dir)?;
                 tail = Tail::new(TailState {
@@ -310,6 +315,7 @@ impl Shard {
             file_bytes,
             index_interval_bytes,
             files,
+            preallocate,
         }))
     }
 
