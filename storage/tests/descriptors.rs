@@ -1,0 +1,166 @@
+//! Under the common soft limit of 1,024 open files, about 500 streams made a restart
+//! impossible: every segment of every shard held its data and index descriptors for the life of
+//! the log, so opening the log failed with EMFILE (and creating streams did too, leaving them
+//! half-made).
+//!
+//! Now sealed segments hold no descriptor and active segments' files live in a bounded cache
+//! (`LogConfig::open_files_max`, by default a quarter of the soft limit). This test runs a child
+//! process whose `RLIMIT_NOFILE` is 1,024 (soft and hard, set by `prlimit` or the shell's
+//! `ulimit` before the child starts), which creates 2,000 one-shard streams, appends to all of
+//! them (some across several segments), closes, reopens, reads everything back and appends
+//! again, never holding more segment files than the bound.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use storage::{Fsync, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use tempfile::TempDir;
+
+const ENV_DIR: &str = "STRATA_TEST_DESCRIPTORS_DIR";
+const STREAMS: u32 = 2_000;
+const LIMIT: u64 = 1_024;
+/// Every this many streams gets enough records to roll a few segments.
+const ROLLING_EVERY: u32 = 50;
+
+fn config(dir: &Path) -> LogConfig {
+    let mut config = common::config(dir);
+    config.segment_bytes_max = 8 * 1024;
+    config.record_bytes_max = 1024;
+    config.batch_bytes_max = 4 * 1024;
+    config.fsync = Fsync::Never;
+    config
+}
+
+fn records_for(stream: u32) -> u64 {
+    if stream.is_multiple_of(ROLLING_EVERY) {
+        40
+    } else {
+        1
+    }
+}
+
+fn data(stream: u32, offset: u64) -> Vec<u8> {
+    let mut data = format!("stream {stream} offset {offset}").into_bytes();
+    data.resize(600, b'.');
+    data
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// The child: runs only when the parent test starts it with a directory (and the limit).
+#[test]
+fn child_with_1024_descriptors() {
+    let Some(dir) = std::env::var_os(ENV_DIR) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(
+        numbers,
+        [LIMIT, LIMIT],
+        "the child runs with 1024:1024: {line}"
+    );
+
+    let log = Log::open(config(dir)).expect("open");
+    let bound = 256; // A quarter of the soft limit.
+    for stream in 0..STREAMS {
+        let name = format!("s{stream}");
+        log.create_stream(&name, 1, RETENTION_DEFAULT)
+            .unwrap_or_else(|e| panic!("create {name}: {e}"));
+        for offset in 0..records_for(stream) {
+            let ack = log
+                .append_blocking(&name, 0, vec![NewRecord::new("k", data(stream, offset))])
+                .unwrap_or_else(|e| panic!("append to {name}: {e}"));
+            assert_eq!(ack.first_offset, offset);
+        }
+        assert!(
+            log.open_segment_files() <= bound,
+            "{} segment files open",
+            log.open_segment_files()
+        );
+    }
+    println!(
+        "descriptors in use with {STREAMS} streams: {}",
+        open_descriptors()
+    );
+    log.close().expect("close");
+    drop(log);
+
+    let started = Instant::now();
+    let log = Log::open(config(dir)).expect("reopen with 2000 streams under 1024 descriptors");
+    println!("reopened {STREAMS} shards in {:?}", started.elapsed());
+    assert_eq!(log.open_segment_files(), 0, "opening holds no segment file");
+    for stream in 0..STREAMS {
+        let name = format!("s{stream}");
+        let mut from = 0;
+        while from < records_for(stream) {
+            let batch = log
+                .read(&name, 0, from, ReadLimits::default())
+                .unwrap_or_else(|e| panic!("read {name}: {e}"));
+            for record in &batch.records {
+                assert_eq!(&record.data[..], &data(stream, record.offset)[..]);
+            }
+            from = batch.next_offset;
+        }
+        let next = records_for(stream);
+        let ack = log
+            .append_blocking(&name, 0, vec![NewRecord::new("k", data(stream, next))])
+            .unwrap_or_else(|e| panic!("append to {name} after reopen: {e}"));
+        assert_eq!(ack.first_offset, next);
+        assert!(log.open_segment_files() <= bound);
+    }
+    println!("descriptors in use after reopen: {}", open_descriptors());
+    log.close().expect("close");
+    println!("CHILD OK");
+}
+
+#[test]
+fn two_thousand_streams_are_created_and_reopened_within_1024_descriptors() {
+    let dir = TempDir::new().expect("tempdir");
+    let exe = std::env::current_exe().expect("test binary");
+    let limit = format!("--nofile={LIMIT}:{LIMIT}");
+    let child_args = [
+        "--exact",
+        "child_with_1024_descriptors",
+        "--nocapture",
+        "--test-threads=1",
+    ];
+    let mut command = if Command::new("prlimit").arg("--version").output().is_ok() {
+        let mut command = Command::new("prlimit");
+        command.arg(&limit).arg(&exe).args(child_args);
+        command
+    } else {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {LIMIT} && exec \"$0\" \"$@\""))
+            .arg(&exe)
+            .args(child_args);
+        command
+    };
+    let output = command
+        .env(ENV_DIR, dir.path())
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success() && stdout.contains("CHILD OK"),
+        "child failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
