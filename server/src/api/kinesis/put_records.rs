@@ -111,6 +111,14 @@ pub async fn apply(
         });
     }
     let results = streams.put(&name, entries).await?;
+    // Nothing written because the disk is full: the whole request is a retriable 503. When
+    // only some shards' records failed, each reports InternalFailure, which producers retry.
+    if results
+        .iter()
+        .all(|result| matches!(result, Err(crate::views::streams::Error::StorageFull)))
+    {
+        return Err(crate::views::streams::Error::StorageFull.into());
+    }
     let mut failed = 0u32;
     let records = results
         .into_iter()
