@@ -385,11 +385,16 @@ impl SyncThread {
             if !segments.is_empty() && outcome.is_ok() {
                 // Files evicted from the cache since they were written are reopened: a
                 // writeback error not yet reported reaches a descriptor opened later too.
-                match segments
-                    .iter()
-                    .map(|s| s.files())
-                    .collect::<Result<Vec<_>>>()
-                {
+                let open = segments.iter().filter_map(|segment| match segment.files() {
+                    // Deleted since it was written (its stream was deleted): nothing to sync.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        None
+                    }
+                    other => Some(other),
+                });
+                match open.collect::<Result<Vec<_>>>() {
                     Ok(open) => {
                         let files: Vec<_> =
                             open.iter().map(|f| (&f.data, f.data.as_raw_fd())).collect();

@@ -164,3 +164,37 @@ fn two_thousand_streams_are_created_and_reopened_within_1024_descriptors() {
         output.status
     );
 }
+
+/// A segment written under `fsync = never` stays to be synced; if its files were evicted from
+/// the cache and its stream deleted before that sync, the sync found no file to reopen and
+/// failed, poisoning every other shard of the round. A deleted file needs no sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncing_a_deleted_stream_whose_files_were_closed_poisons_nothing() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut config = config(dir.path());
+    config.open_files_max = Some(2); // One segment's files at a time.
+    let log = Log::open(config).expect("open");
+    for name in ["doomed", "kept"] {
+        log.create_stream(name, 1, RETENTION_DEFAULT)
+            .expect("create");
+    }
+    log.append("doomed", 0, vec![NewRecord::new("k", "x")])
+        .await
+        .expect("append");
+    log.append("kept", 0, vec![NewRecord::new("k", "y")])
+        .await
+        .expect("append (evicts the other stream's files)");
+    assert!(log.open_segment_files() <= 2);
+    log.delete_stream("doomed").expect("delete");
+    log.sync().await.expect("the sync skips the deleted file");
+    let ack = log
+        .append("kept", 0, vec![NewRecord::new("k", "z")])
+        .await
+        .expect("not poisoned");
+    assert_eq!(ack.first_offset, 1);
+    log.sync().await.expect("sync");
+    tokio::task::spawn_blocking(move || log.close())
+        .await
+        .expect("join")
+        .expect("close");
+}

@@ -187,6 +187,54 @@ fn append(log: &Log, shard: u32, acked: &mut [Vec<Vec<u8>>]) -> Result<(), Error
     Ok(())
 }
 
+/// Queues `count` appends at once (so commit rounds are pipelined: a round is prepared while
+/// the one before is being written), round-robin over the shards, and records the acknowledged
+/// ones. Every failure must be StorageFull, and the acknowledged offsets of each shard must
+/// continue densely where the shard stood, whatever failed in between. Returns the failures.
+fn burst(log: &Log, acked: &mut [Vec<Vec<u8>>], count: usize, label: &str) -> usize {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut stored: Vec<Vec<(u64, Vec<u8>)>> = vec![Vec::new(); SHARDS as usize];
+    let mut failures = 0;
+    runtime.block_on(async {
+        let mut pending = Vec::with_capacity(count);
+        for i in 0..count {
+            let shard = (i % SHARDS as usize) as u32;
+            let mut data = format!("burst {label} {i}").into_bytes();
+            data.resize(1000, b'b');
+            let record = NewRecord::new("key", data.clone());
+            let queued = log
+                .enqueue_append(STREAM, shard, vec![record])
+                .await
+                .expect("queued");
+            pending.push((shard, data, queued));
+        }
+        for (shard, data, queued) in pending {
+            match queued.acknowledged().await {
+                Ok(ack) => stored[shard as usize].push((ack.first_offset, data)),
+                Err(error) => {
+                    assert!(error.is_storage_full(), "{label}: {error:?}");
+                    failures += 1;
+                }
+            }
+        }
+    });
+    for (shard, mut records) in stored.into_iter().enumerate() {
+        records.sort_by_key(|(offset, _)| *offset);
+        for (offset, data) in records {
+            assert_eq!(
+                offset,
+                acked[shard].len() as u64,
+                "{label}: acknowledged offsets of shard {shard} are dense"
+            );
+            acked[shard].push(data);
+        }
+    }
+    failures
+}
+
 /// The whole story on the filesystem mounted at `root`.
 fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
     let label = format!("preallocate={preallocate} fsync={fsync}");
@@ -222,6 +270,13 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
     }
     assert!(full >= 10, "{label}: the disk never filled up");
     check(&log, &acked, &format!("{label}, disk full"));
+    let failures = burst(&log, &mut acked, 200, &format!("{label}, full burst"));
+    assert!(failures > 0, "{label}: the burst found the disk full");
+    check(
+        &log,
+        &acked,
+        &format!("{label}, after a burst on a full disk"),
+    );
     if preallocate {
         let error = log
             .create_stream("more", 1, RETENTION_DEFAULT)
@@ -238,6 +293,8 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
     }
     log.create_stream("more", 1, RETENTION_DEFAULT)
         .expect("creating a stream works again");
+    let failures = burst(&log, &mut acked, 200, &format!("{label}, freed burst"));
+    assert_eq!(failures, 0, "{label}: a burst once space is freed");
     check(&log, &acked, &format!("{label}, space freed"));
     log.close().expect("close");
 
