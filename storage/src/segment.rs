@@ -873,7 +873,9 @@ impl Segment {
     ) {
         if !entries.is_empty() {
             let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
-            let index = guard.get_or_insert_with(Vec::new);
+            // An index dropped as untrustworthy is reloaded (and verified) first, so the new
+            // entries land after the good ones in the file too.
+            let index = guard.get_or_insert_with(|| self.load_index());
             let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
             for entry in entries {
                 raw.extend_from_slice(&entry.encode(self.base_offset));
@@ -1035,6 +1037,20 @@ impl Segment {
 
     /// The offset of the first record at or after `timestamp_ms`, if this segment has one.
     pub(crate) fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<u64>> {
+        match self.offset_for_timestamp_from_index(timestamp_ms) {
+            // Recovery verifies only the active segment's last index entry (so opening stays
+            // flat in the data retained): an earlier one that disagrees with the data gets the
+            // index reloaded, which verifies every entry, and the lookup is tried once more.
+            Err(Error::Corrupt { .. }) => {
+                tracing::warn!(segment = %self.data_path.display(), "Index disagrees with data; rescanning");
+                *self.index.write().unwrap_or_else(|e| e.into_inner()) = None;
+                self.offset_for_timestamp_from_index(timestamp_ms)
+            }
+            other => other,
+        }
+    }
+
+    fn offset_for_timestamp_from_index(&self, timestamp_ms: i64) -> Result<Option<u64>> {
         let len = self.len();
         let mut position = self.with_index(|entries| {
             let at = entries.partition_point(|entry| entry.max_timestamp_ms < timestamp_ms);
