@@ -24,6 +24,7 @@ mod common;
 
 use std::fs::File;
 use std::io::{ErrorKind, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -143,6 +144,23 @@ fn payload(shard: u32, offset: u64) -> Vec<u8> {
     let mut data = format!("shard {shard} offset {offset} ").into_bytes();
     data.resize(1000, b'a' + (offset % 26) as u8);
     data
+}
+
+/// Every segment data file under `dir`.
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "log") {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 const STREAM: &str = "full";
@@ -278,6 +296,17 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
         &format!("{label}, after a burst on a full disk"),
     );
     if preallocate {
+        // No half-made segment: every segment file has its full size, allocated for real.
+        let file_bytes = config.segment_bytes_max + config.batch_bytes_max as u64;
+        for path in segment_files(&dir) {
+            let meta = std::fs::metadata(&path).expect("stat");
+            assert_eq!(meta.len(), file_bytes, "{label}: {}", path.display());
+            assert!(
+                meta.blocks() * 512 >= file_bytes,
+                "{label}: {} is not allocated",
+                path.display()
+            );
+        }
         let error = log
             .create_stream("more", 1, RETENTION_DEFAULT)
             .expect_err("no room for a new stream's segment");
