@@ -198,3 +198,53 @@ async fn syncing_a_deleted_stream_whose_files_were_closed_poisons_nothing() {
         .expect("join")
         .expect("close");
 }
+
+const ENV_RAISE: &str = "STRATA_TEST_RAISE_LIMIT";
+
+/// The child of the next test: started with a soft limit of 256 under a hard one of 4096.
+#[test]
+fn child_raising_its_limit() {
+    if std::env::var_os(ENV_RAISE).is_none() {
+        return;
+    }
+    let (soft, hard) = storage::raise_open_files_limit().expect("raise");
+    assert_eq!((soft, hard), (4096, 4096));
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers, [4096, 4096], "{line}");
+    println!("CHILD OK");
+}
+
+/// A server with many shards raises its soft descriptor limit to the hard one at start.
+#[test]
+fn raising_the_open_files_limit_reaches_the_hard_limit() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        println!("SKIPPED: prlimit is not installed");
+        return;
+    }
+    let output = Command::new("prlimit")
+        .arg("--nofile=256:4096")
+        .arg(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "child_raising_its_limit",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ENV_RAISE, "1")
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("CHILD OK"),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
