@@ -122,7 +122,6 @@ impl Command {
 struct Round {
     writes: Vec<SegmentWrite>,
     replies: Vec<Reply>,
-    written: usize,
     /// For each write handed to the writer, its index in `writes`.
     io: Vec<usize>,
     /// Every shard the round writes, with its tail after the round.
@@ -573,7 +572,6 @@ impl CommitThread {
         Round {
             writes,
             replies,
-            written: 0,
             io: Vec::new(),
             shards,
         }
@@ -609,7 +607,6 @@ impl CommitThread {
             }
             match write.segment.files() {
                 Ok(files) => {
-                    round.written += write.buf.len();
                     round.io.push(index);
                     io.push(OwnedWrite {
                         file: files,
@@ -690,15 +687,17 @@ impl CommitThread {
     fn complete(&mut self, mut round: Round) {
         let failed = self.settle(&mut round);
         let Round {
-            writes,
-            replies,
-            written,
-            ..
+            writes, replies, ..
         } = round;
+        let written: u64 = writes
+            .iter()
+            .filter(|w| !failed.iter().any(|shard| Arc::ptr_eq(shard, &w.shard)))
+            .map(|w| w.len)
+            .sum();
         self.stats.rounds.fetch_add(1, Ordering::Relaxed);
         self.stats
             .bytes_written
-            .fetch_add(written as u64, Ordering::Relaxed);
+            .fetch_add(written, Ordering::Relaxed);
         let mut shards: Vec<Arc<Shard>> = Vec::new();
         let mut publications = Vec::new();
         let mut seals = Vec::new();
