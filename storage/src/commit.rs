@@ -666,6 +666,9 @@ impl CommitThread {
                     let mut tail = part.shard.tail.lock().unwrap_or_else(|e| e.into_inner());
                     if tail.epoch == part.epoch {
                         tail.written = part.after;
+                        if tail.rolled_back.take().is_some() {
+                            tracing::info!(stream = %part.shard.stream, shard = part.shard.id, "Shard written again after a round could not be");
+                        }
                     }
                     continue;
                 }

@@ -342,6 +342,7 @@ impl Shard {
     pub(crate) fn roll_back(&self, tail: &mut Tail, why: &Error) {
         tail.at = tail.written;
         tail.epoch += 1;
+        let first = tail.rolled_back.is_none();
         tail.rolled_back = Some(why.clone_for_reply());
         let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
         while segments.len() > 1
@@ -357,7 +358,11 @@ impl Shard {
                 }
             }
         }
-        tracing::warn!(stream = %self.stream, shard = self.id, next_offset = tail.at.next_offset, %why, "Round not written; the shard stays at its last committed offset");
+        if first {
+            tracing::warn!(stream = %self.stream, shard = self.id, next_offset = tail.at.next_offset, %why, "Round not written; the shard stays at its last committed offset");
+        } else {
+            tracing::debug!(stream = %self.stream, shard = self.id, %why, "Round not written again");
+        }
     }
 
     /// The earliest retained offset, and the segments from the first one `starts_here` does not
