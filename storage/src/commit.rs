@@ -21,10 +21,17 @@
 //! sync thread in the background: when the interval has passed, when a segment is sealed, and
 //! for closes and explicit syncs, whose replies do wait for the sync.
 //!
-//! A failed write or sync poisons the shards involved: their tail state is no longer known to
-//! match the disk, and retrying an fsync after a failure can silently lose data. Poisoned
-//! shards refuse appends, and replies not yet sent for them fail, until the log is reopened
-//! and recovery re-derives the tail from disk.
+//! A write that fails because the disk (or quota) is full, or whose file cannot be opened, is a
+//! condition, not a poison: that shard's whole round is not published, its appends fail with
+//! [`Error::StorageFull`] (retriable), and its writer goes back to its last fully written state
+//! ([`crate::shard::Tail`]), so the unwritten bytes are overwritten by the next write and
+//! appends resume by themselves once space returns. Rounds already prepared for the shard are
+//! not written. The other shards of the round are unaffected.
+//!
+//! Any other failed write, and every failed sync, poisons the shards involved: their tail state
+//! is no longer known to match the disk, and retrying an fsync after a failure can silently
+//! lose data. Poisoned shards refuse appends, and replies not yet sent for them fail, until the
+//! log is reopened and recovery re-derives the tail from disk.
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
@@ -37,11 +44,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::config::{Fsync, LogConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_storage_full};
 use crate::io::{IoBackend, OwnedWrite, Writer};
 use crate::record::{self, NewRecord};
 use crate::segment::{IndexEntry, Segment};
-use crate::shard::{Shard, sync_dir};
+use crate::shard::{Shard, TailState, sync_dir};
 
 /// What an append returns: the offsets its records got, first to last, and their timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,14 +118,45 @@ impl Command {
     }
 }
 
-/// One contiguous write into one segment during a round.
 /// A round between its preparation and its completion.
 struct Round {
     writes: Vec<SegmentWrite>,
     replies: Vec<Reply>,
-    written: usize,
+    /// For each write handed to the writer, its index in `writes`.
+    io: Vec<usize>,
+    /// Every shard the round writes, with its tail after the round.
+    shards: Vec<ShardRound>,
 }
 
+/// A shard's part in a round: its tail once the round is written, and the epoch it was
+/// prepared in.
+struct ShardRound {
+    shard: Arc<Shard>,
+    epoch: u64,
+    after: TailState,
+}
+
+/// Why a write of a round did not happen.
+enum Failure {
+    /// Nothing of it may be published, and the shard can go on (a full disk, a file that could
+    /// not be opened): the shard rolls back.
+    Unwritten(Error),
+    /// The file's state is unknown: the shard is poisoned.
+    Poison(Error),
+}
+
+impl Failure {
+    fn of_write(source: std::io::Error) -> Self {
+        let context = "writing a commit round".to_string();
+        if is_storage_full(&source) {
+            Self::Unwritten(Error::StorageFull { context })
+        } else {
+            Self::Poison(Error::io(context, source))
+        }
+    }
+}
+
+/// One contiguous write into one segment during a round.
 struct SegmentWrite {
     shard: Arc<Shard>,
     segment: Arc<Segment>,
@@ -131,6 +169,7 @@ struct SegmentWrite {
     max_timestamp_ms: i64,
     last_batch: Option<u64>,
     seal: bool,
+    failure: Option<Failure>,
 }
 
 enum Reply {
@@ -144,6 +183,28 @@ enum Reply {
 }
 
 impl Reply {
+    fn shard(&self) -> Option<&Arc<Shard>> {
+        match self {
+            Self::Append(shard, ..) | Self::Close(shard, ..) => Some(shard),
+            Self::Sync(_) => None,
+        }
+    }
+
+    /// Fails the reply with `error`, at once.
+    fn fail(self, error: &Error) {
+        match self {
+            Self::Append(_, reply, _) => {
+                let _ = reply.send(Err(error.clone_for_reply()));
+            }
+            Self::Close(_, reply, _) => {
+                let _ = reply.send(Err(error.clone_for_reply()));
+            }
+            Self::Sync(reply) => {
+                let _ = reply.send(Err(error.clone_for_reply()));
+            }
+        }
+    }
+
     /// Sends the reply, failing it if the round's I/O failed or its shard was poisoned since.
     fn deliver(self, outcome: &Result<()>, stats: &CommitStats) {
         let failure = |shard: &Shard| match outcome {
@@ -321,15 +382,29 @@ impl SyncThread {
                 }
             }
             if !segments.is_empty() && outcome.is_ok() {
-                let files: Vec<_> = segments
-                    .iter()
-                    .map(|s| (&s.file, s.file.as_raw_fd()))
-                    .collect();
-                self.stats.syncs.fetch_add(1, Ordering::Relaxed);
-                outcome = self.writer.sync_all(&files).map_err(|source| Error::Io {
-                    context: "syncing segments".into(),
-                    source,
+                // Files evicted from the cache since they were written are reopened: a
+                // writeback error not yet reported reaches a descriptor opened later too.
+                let open = segments.iter().filter_map(|segment| match segment.files() {
+                    // Deleted since it was written (its stream was deleted): nothing to sync.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        None
+                    }
+                    other => Some(other),
                 });
+                match open.collect::<Result<Vec<_>>>() {
+                    Ok(open) => {
+                        let files: Vec<_> =
+                            open.iter().map(|f| (&f.data, f.data.as_raw_fd())).collect();
+                        self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                        outcome = self
+                            .writer
+                            .sync_all(&files)
+                            .map_err(|source| Error::io("syncing segments", source));
+                    }
+                    Err(error) => outcome = Err(error),
+                }
             }
             if jobs.iter().any(|job| job.indexes) {
                 for segment in &segments {
@@ -418,7 +493,7 @@ impl CommitThread {
                 if let Some(previous) = in_flight.take() {
                     self.complete(previous);
                 }
-                in_flight = self.start(round);
+                in_flight = Some(self.start(round));
             }
             if let Some(round) = in_flight.take() {
                 self.complete(round);
@@ -482,68 +557,157 @@ impl CommitThread {
                 Command::Sync { reply } => replies.push(Reply::Sync(reply)),
             }
         }
+        let mut shards: Vec<ShardRound> = Vec::new();
+        for write in &writes {
+            if shards.iter().any(|s| Arc::ptr_eq(&s.shard, &write.shard)) {
+                continue;
+            }
+            let tail = write.shard.tail.lock().unwrap_or_else(|e| e.into_inner());
+            shards.push(ShardRound {
+                shard: write.shard.clone(),
+                epoch: tail.epoch,
+                after: tail.at,
+            });
+        }
         Round {
             writes,
             replies,
-            written: 0,
+            io: Vec::new(),
+            shards,
         }
     }
 
-    /// Submits a prepared round's writes; the round completes in [`Self::complete`]. A round
-    /// whose submission fails is completed (failed) at once.
-    fn start(&mut self, mut round: Round) -> Option<Round> {
+    /// Submits a prepared round's writes; the round completes in [`Self::complete`]. Writes of
+    /// a shard rolled back since the round was prepared are not submitted, nor are writes whose
+    /// file cannot be opened.
+    fn start(&mut self, mut round: Round) -> Round {
         let mut io = Vec::new();
-        for write in &mut round.writes {
+        for (index, write) in round.writes.iter_mut().enumerate() {
             write.len = write.buf.len() as u64;
-            if write.len > 0 {
-                round.written += write.buf.len();
-                io.push(OwnedWrite {
-                    file: write.segment.clone(),
-                    offset: write.start,
-                    buf: write.buf.split().freeze(),
-                });
+            let prepared_in = round
+                .shards
+                .iter()
+                .find(|s| Arc::ptr_eq(&s.shard, &write.shard))
+                .map(|s| s.epoch);
+            {
+                let tail = write.shard.tail.lock().unwrap_or_else(|e| e.into_inner());
+                if prepared_in != Some(tail.epoch) {
+                    let why = tail.rolled_back.as_ref().map_or_else(
+                        || Error::StorageFull {
+                            context: "writing a commit round".into(),
+                        },
+                        Error::clone_for_reply,
+                    );
+                    write.failure = Some(Failure::Unwritten(why));
+                    continue;
+                }
+            }
+            if write.len == 0 {
+                continue;
+            }
+            match write.segment.files() {
+                Ok(files) => {
+                    round.io.push(index);
+                    io.push(OwnedWrite {
+                        file: files,
+                        offset: write.start,
+                        buf: write.buf.split().freeze(),
+                    });
+                }
+                Err(error) => write.failure = Some(Failure::Unwritten(error)),
             }
         }
-        match self.writer.start(io) {
-            Ok(()) => Some(round),
-            Err(error) => {
-                self.fail(round, error);
-                None
-            }
-        }
+        self.writer.start(io);
+        round
     }
 
-    fn fail(&mut self, round: Round, source: std::io::Error) {
-        round.writes.iter().for_each(|w| w.shard.poison());
-        let error = Err(Error::Io {
-            context: "writing a commit round".into(),
-            source,
-        });
-        for reply in round.replies {
-            reply.deliver(&error, &self.stats);
+    /// Settles each shard of a completed round: rolls back or poisons the shards whose writes
+    /// failed (failing their replies at once) and records the new written state of the others.
+    /// Returns the failed shards.
+    fn settle(&mut self, round: &mut Round) -> Vec<Arc<Shard>> {
+        let results = self.writer.finish();
+        for (index, result) in round.io.iter().zip(results) {
+            if let (Err(source), Some(write)) = (result, round.writes.get_mut(*index)) {
+                write.failure = Some(Failure::of_write(source));
+            }
         }
+        let mut failed = Vec::new();
+        for part in &round.shards {
+            let mut unwritten = None;
+            let mut poison = None;
+            for write in round
+                .writes
+                .iter()
+                .filter(|w| Arc::ptr_eq(&w.shard, &part.shard))
+            {
+                match &write.failure {
+                    Some(Failure::Poison(error)) => {
+                        poison.get_or_insert(error);
+                    }
+                    Some(Failure::Unwritten(error)) => {
+                        unwritten.get_or_insert(error);
+                    }
+                    None => {}
+                }
+            }
+            let error = match (poison, unwritten) {
+                (Some(error), _) => {
+                    part.shard.poison();
+                    error
+                }
+                (None, Some(error)) => {
+                    let mut tail = part.shard.tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if tail.epoch == part.epoch {
+                        part.shard.roll_back(&mut tail, error);
+                    }
+                    error
+                }
+                (None, None) => {
+                    let mut tail = part.shard.tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if tail.epoch == part.epoch {
+                        tail.written = part.after;
+                        if tail.rolled_back.take().is_some() {
+                            tracing::info!(stream = %part.shard.stream, shard = part.shard.id, "Shard written again after a round could not be");
+                        }
+                    }
+                    continue;
+                }
+            };
+            let error = error.clone_for_reply();
+            let replies = std::mem::take(&mut round.replies);
+            let (theirs, others): (Vec<Reply>, Vec<Reply>) = replies
+                .into_iter()
+                .partition(|r| r.shard().is_some_and(|s| Arc::ptr_eq(s, &part.shard)));
+            round.replies = others;
+            theirs.into_iter().for_each(|reply| reply.fail(&error));
+            failed.push(part.shard.clone());
+        }
+        failed
     }
 
     /// Waits for a started round's writes, then syncs (through the sync thread), publishes and
     /// replies as the durability setting says.
-    fn complete(&mut self, round: Round) {
-        if let Err(source) = self.writer.finish() {
-            self.fail(round, source);
-            return;
-        }
+    fn complete(&mut self, mut round: Round) {
+        let failed = self.settle(&mut round);
         let Round {
-            writes,
-            replies,
-            written,
+            writes, replies, ..
         } = round;
+        let written: u64 = writes
+            .iter()
+            .filter(|w| !failed.iter().any(|shard| Arc::ptr_eq(shard, &w.shard)))
+            .map(|w| w.len)
+            .sum();
         self.stats.rounds.fetch_add(1, Ordering::Relaxed);
         self.stats
             .bytes_written
-            .fetch_add(written as u64, Ordering::Relaxed);
+            .fetch_add(written, Ordering::Relaxed);
         let mut shards: Vec<Arc<Shard>> = Vec::new();
         let mut publications = Vec::new();
         let mut seals = Vec::new();
         for write in writes {
+            if failed.iter().any(|shard| Arc::ptr_eq(shard, &write.shard)) {
+                continue;
+            }
             self.dirty
                 .insert(Arc::as_ptr(&write.segment) as usize, write.segment.clone());
             if !shards.iter().any(|s| Arc::ptr_eq(s, &write.shard)) {
@@ -611,21 +775,19 @@ impl CommitThread {
         });
         if tail.position > 0 && (tail.position + len > self.config.segment_bytes_max || too_old) {
             let active = active_segment(shard)?;
-            let write = pending_write(writes, shard, &active, tail.position, tail.next_offset);
-            write.seal = true;
-            write.last_batch = tail.last_batch;
-            let segment = match Segment::create(
+            // Nothing changes before the new segment exists: a full disk here fails this append
+            // alone (retriable), and the half-made file is gone.
+            let segment = Arc::new(Segment::create(
                 &shard.dir,
                 tail.next_offset,
                 shard.file_bytes,
                 shard.index_interval_bytes,
-            ) {
-                Ok(segment) => Arc::new(segment),
-                Err(error) => {
-                    shard.poison();
-                    return Err(error);
-                }
-            };
+                &shard.files,
+                shard.preallocate,
+            )?);
+            let write = pending_write(writes, shard, &active, tail.position, tail.next_offset);
+            write.seal = true;
+            write.last_batch = tail.last_batch;
             // The directory entry is made durable by the sync thread, off this thread: on
             // ext4 a directory sync waits for all dirty data, which would stall every producer.
             if !self.new_dirs.contains(&shard.dir) {
@@ -636,6 +798,7 @@ impl CommitThread {
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(segment);
+            tail.segment_base = tail.next_offset;
             tail.position = 0;
             tail.last_indexed = None;
             tail.last_batch = None;
@@ -740,6 +903,7 @@ fn pending_write<'a>(
                 max_timestamp_ms: i64::MIN,
                 last_batch: None,
                 seal: false,
+                failure: None,
             });
             writes.len() - 1
         }

@@ -83,6 +83,15 @@ pub struct LogConfig {
     pub retention_check_interval: Duration,
     /// The metadata journal is compacted into a snapshot past this size.
     pub meta_journal_bytes_max: u64,
+    /// Segment files the log keeps open at most (each active segment being written holds two:
+    /// data and index; sealed segments hold none, their mappings need no descriptor). Files of
+    /// idle shards are closed, least recently used first, and reopened when written again.
+    /// `None`: a quarter of the soft `RLIMIT_NOFILE` when the log opens, at least 64.
+    pub open_files_max: Option<usize>,
+    /// Allocate segment files for real when they are created (`fallocate`), so a full disk is
+    /// found at creation. Off: sparse files that take space only as they are written, and a
+    /// full disk is found by the writes themselves (also [`crate::Error::StorageFull`]).
+    pub segment_preallocate: bool,
 }
 
 impl LogConfig {
@@ -101,6 +110,8 @@ impl LogConfig {
             index_interval_bytes: 4096,
             retention_check_interval: Duration::from_secs(60),
             meta_journal_bytes_max: 4 * 1024 * 1024,
+            open_files_max: None,
+            segment_preallocate: true,
         }
     }
 
@@ -124,7 +135,19 @@ impl LogConfig {
         if self.index_interval_bytes == 0 {
             return invalid("index_interval_bytes must be positive");
         }
+        if self.open_files_max.is_some_and(|max| max < 2) {
+            return invalid("open_files_max must be at least 2");
+        }
         Ok(())
+    }
+
+    /// The bound on open segment files: the setting, or a quarter of the soft descriptor limit
+    /// (at least 64).
+    pub(crate) fn open_files_max_or_default(&self) -> usize {
+        self.open_files_max.unwrap_or_else(|| {
+            let soft = crate::sys::open_files_limit().map_or(1024, |(soft, _)| soft);
+            usize::try_from(soft / 4).unwrap_or(usize::MAX).max(64)
+        })
     }
 
     /// Bytes a segment file is created with: room for a full segment plus one maximal batch.

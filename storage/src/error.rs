@@ -92,6 +92,15 @@ pub enum Error {
         /// Shard id.
         shard: u32,
     },
+    /// The disk (or the user's quota) is full: `ENOSPC` or `EDQUOT`. **Retriable**: nothing of
+    /// the failed operation was written or made visible (a shard stays at its last committed
+    /// offset, a stream or shard being created does not exist), nothing is poisoned, and the
+    /// same call succeeds once space is freed, without reopening the log.
+    #[error("no space left while {context}; nothing was written, retry once space is freed")]
+    StorageFull {
+        /// What the engine was doing.
+        context: String,
+    },
     /// The log has been closed.
     #[error("the log is closed")]
     Closed,
@@ -156,6 +165,9 @@ impl Error {
                 stream: stream.clone(),
                 shard: *shard,
             },
+            Self::StorageFull { context } => Self::StorageFull {
+                context: context.clone(),
+            },
             Self::Closed => Self::Closed,
             Self::InvalidConfig(what) => Self::InvalidConfig(what.clone()),
         }
@@ -170,10 +182,39 @@ pub(crate) trait IoContext<T> {
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
+    /// The engine error for a failed I/O call: [`Error::StorageFull`] for a full disk, else
+    /// [`Error::Io`]. Failed syncs never come through here: they are always `Io` (see
+    /// [`Error::io`]), because a failed fsync is not retriable.
     fn context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io {
-            context: context(),
+        self.map_err(|source| Error::from_io(context(), source))
+    }
+}
+
+/// Whether an I/O error says the disk or the quota is full.
+pub(crate) fn is_storage_full(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
+
+impl Error {
+    /// [`Error::StorageFull`] when `source` is a full disk, else [`Error::Io`].
+    pub(crate) fn from_io(context: String, source: std::io::Error) -> Self {
+        if is_storage_full(&source) {
+            Self::StorageFull { context }
+        } else {
+            Self::Io { context, source }
+        }
+    }
+
+    /// Always [`Error::Io`], whatever the cause: for failed syncs, which poison.
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
             source,
-        })
+        }
+    }
+
+    /// Whether this is [`Error::StorageFull`]: retriable, nothing was written.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::StorageFull { .. })
     }
 }

@@ -66,7 +66,7 @@ pub(crate) enum Writer {
         in_flight: Option<sys::RingBatch>,
     },
     Pwrite {
-        result: Option<io::Result<()>>,
+        results: Option<Vec<io::Result<()>>>,
     },
 }
 
@@ -77,13 +77,13 @@ impl Writer {
             in_flight: None,
         };
         match backend {
-            IoBackend::Pwrite => Ok(Self::Pwrite { result: None }),
+            IoBackend::Pwrite => Ok(Self::Pwrite { results: None }),
             IoBackend::Uring => Ok(uring(IoUring::new(RING_ENTRIES)?)),
             IoBackend::Auto => match IoUring::new(RING_ENTRIES) {
                 Ok(ring) => Ok(uring(ring)),
                 Err(error) => {
                     tracing::info!(%error, "io_uring unavailable, using pwrite");
-                    Ok(Self::Pwrite { result: None })
+                    Ok(Self::Pwrite { results: None })
                 }
             },
         }
@@ -96,36 +96,41 @@ impl Writer {
         }
     }
 
-    /// Starts writing every buffer. A batch still in flight is finished first.
-    pub(crate) fn start(&mut self, writes: Vec<OwnedWrite>) -> io::Result<()> {
-        let previous = self.finish();
+    /// Starts writing every buffer. A batch still in flight is finished first (its outcome
+    /// is lost; callers finish every batch before starting the next).
+    pub(crate) fn start(&mut self, writes: Vec<OwnedWrite>) {
+        let _ = self.finish();
         match self {
-            Self::Pwrite { result } => {
-                let written = writes
-                    .iter()
-                    .try_for_each(|w| (*w.file).as_ref().write_all_at(&w.buf, w.offset));
-                *result = Some(written);
+            Self::Pwrite { results } => {
+                // Each write on its own: one failing (a full disk) does not stop the others.
+                *results = Some(
+                    writes
+                        .iter()
+                        .map(|w| (*w.file).as_ref().write_all_at(&w.buf, w.offset))
+                        .collect(),
+                );
             }
             Self::Uring { ring, in_flight } => {
                 let mut batch = sys::RingBatch::new(writes);
-                let submitted = batch.submit(ring);
+                // A failed submission is retried, and reported per write, by `finish`.
+                if let Err(error) = batch.submit(ring) {
+                    tracing::debug!(%error, "io_uring submission failed; retried on finish");
+                }
                 *in_flight = Some(batch);
-                submitted?;
             }
         }
-        previous
     }
 
-    /// Waits for the batch in flight, if any; its result.
-    pub(crate) fn finish(&mut self) -> io::Result<()> {
+    /// Waits for the batch in flight, if any; the outcome of each of its writes, in order.
+    pub(crate) fn finish(&mut self) -> Vec<io::Result<()>> {
         match self {
-            Self::Pwrite { result } => result.take().unwrap_or(Ok(())),
+            Self::Pwrite { results } => results.take().unwrap_or_default(),
             Self::Uring { ring, in_flight } => match in_flight.as_mut() {
-                None => Ok(()),
+                None => Vec::new(),
                 Some(batch) => {
-                    let result = batch.finish(ring);
+                    let results = batch.finish(ring);
                     *in_flight = None;
-                    result
+                    results
                 }
             },
         }
@@ -154,7 +159,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         // The kernel may still read the buffers of a batch in flight: wait for it.
-        if let Err(error) = self.finish() {
+        for error in self.finish().into_iter().filter_map(Result::err) {
             tracing::warn!(%error, "A write in flight at shutdown failed");
         }
     }

@@ -15,6 +15,7 @@
 //! - `shard`: ordered segments, the committed watermark that wakes tail readers.
 //! - `commit`: the group-commit writer thread.
 //! - `io` and `sys`: the io_uring and `pwrite` write paths; `sys` holds the only `unsafe`.
+//! - `files`: the bounded cache of open segment files.
 //! - `meta`: the catalog, cursors and properties journal.
 //! - `retention`: deletion of expired segments.
 //! - [`Log`]: the public handle.
@@ -42,6 +43,7 @@ mod clock;
 mod commit;
 mod config;
 mod error;
+mod files;
 mod io;
 mod log;
 mod meta;
@@ -60,6 +62,7 @@ pub use meta::{CursorKey, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};
+pub use sys::raise_open_files_limit;
 
 /// Entry points for the fuzz targets in `storage/fuzz/`; not part of the API.
 #[doc(hidden)]
@@ -74,7 +77,8 @@ pub mod fuzzing {
     /// offset.
     pub fn scan_segment(bytes: &[u8]) -> (u64, u64) {
         let mut entries = Vec::new();
-        let end = crate::segment::scan(bytes, 0, 0, 64, &mut entries);
+        let window = crate::segment::Window::whole(bytes);
+        let end = crate::segment::scan(window, 0, 0, 64, &mut entries);
         (end.valid_end, end.next_offset)
     }
 }

@@ -13,12 +13,13 @@ use crate::clock::{Clock, SystemClock};
 use crate::commit::{self, AppendAck, Command, CommitCounters, CommitStats};
 use crate::config::LogConfig;
 use crate::error::{Error, IoContext, Result};
+use crate::files::OpenFiles;
 use crate::io::IoBackend;
 use crate::meta::{CursorKey, MetaStore, Op, ShardInfo, StreamInfo};
 use crate::record::{NewRecord, PARTITION_KEY_BYTES_MAX};
 use crate::retention;
 use crate::segment::ReadLimits;
-use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir};
+use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir, sync_dir};
 
 /// Shortest retention a stream may have (24 hours).
 pub const RETENTION_MIN: Duration = Duration::from_secs(24 * 3600);
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     stats: Arc<CommitStats>,
     /// Held while the log is open; released by `close`.
     lock: Mutex<Option<File>>,
+    /// The bounded cache of open segment files.
+    files: Arc<OpenFiles>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -99,14 +102,16 @@ impl Log {
             }
         }
         let meta = MetaStore::open(dir.join("meta"), config.meta_journal_bytes_max)?;
+        // Half-done work first: files of streams and shards the catalog does not know.
+        remove_orphans(&dir, &meta);
+        let files = Arc::new(OpenFiles::new(config.open_files_max_or_default()));
         let mut shards = HashMap::new();
         for stream in meta.catalog.streams.values() {
             for info in &stream.shards {
-                let shard = Shard::open(layout(&config, stream, info))?;
+                let shard = Shard::open(layout(&config, &files, stream, info))?;
                 shards.insert((stream.name.clone(), info.id), shard);
             }
         }
-        remove_orphans(&dir, &meta);
         let stats = Arc::new(CommitStats::default());
         let (sender, handle, backend) =
             commit::start(config.clone(), clock.clone(), stats.clone())?;
@@ -123,6 +128,7 @@ impl Log {
             backend,
             stats,
             lock: Mutex::new(Some(lock_file)),
+            files,
         });
         let (stop, stopped) = std_mpsc::channel();
         let weak = Arc::downgrade(&inner);
@@ -144,6 +150,12 @@ impl Log {
     /// Counters of the commit thread since the log was opened.
     pub fn commit_counters(&self) -> CommitCounters {
         self.inner.stats.snapshot()
+    }
+
+    /// Segment files open now; at most [`LogConfig::open_files_max`] (plus, briefly, files
+    /// evicted while a write or sync still used them).
+    pub fn open_segment_files(&self) -> usize {
+        self.inner.files.open_count()
     }
 
     /// The configuration the log was opened with.
@@ -212,15 +224,22 @@ impl Log {
             shards,
             next_shard_id: shard_count,
         };
-        // Catalog first: a crash before the directories exist is repaired on open.
-        meta.commit(vec![Op::PutStream(info.clone())])?;
+        // Files first, catalog last: the stream exists only once its files do. A failure (a
+        // full disk is `StorageFull`, too many open files is `Io`) removes what was made, so
+        // the call can be retried; a crash in between leaves a directory the catalog does not
+        // know, removed on open.
         let mut opened = Vec::new();
-        for shard in &info.shards {
-            opened.push((
-                (name.to_string(), shard.id),
-                Shard::open(layout(&self.inner.config, &info, shard))?,
-            ));
+        let made = self
+            .make_shards(&info, &info.shards, &mut opened)
+            .and_then(|()| meta.commit(vec![Op::PutStream(info.clone())]));
+        if let Err(error) = made {
+            drop(opened);
+            remove_dir_quietly(&self.stream_dir(&info));
+            return Err(error);
         }
+        let opened = opened
+            .into_iter()
+            .map(|shard| ((name.to_string(), shard.id), shard));
         self.inner
             .shards
             .write()
@@ -483,13 +502,69 @@ impl Log {
         response.await.map_err(|_| Error::Closed)?
     }
 
-    fn open_child(&self, stream: &StreamInfo, child: &ShardInfo) -> Result<()> {
-        let opened = Shard::open(layout(&self.inner.config, stream, child))?;
+    fn stream_dir(&self, stream: &StreamInfo) -> std::path::PathBuf {
+        self.inner
+            .config
+            .dir
+            .join("streams")
+            .join(stream.id.to_string())
+    }
+
+    /// Creates (or opens) the files of `shards` of `stream` and makes their directory entries
+    /// durable; the shards opened so far are pushed to `opened`, also on failure.
+    fn make_shards(
+        &self,
+        stream: &StreamInfo,
+        shards: &[ShardInfo],
+        opened: &mut Vec<Arc<Shard>>,
+    ) -> Result<()> {
+        let config = &self.inner.config;
+        for shard in shards {
+            opened.push(Shard::open(layout(
+                config,
+                &self.inner.files,
+                stream,
+                shard,
+            ))?);
+        }
+        sync_dir(&self.stream_dir(stream))?;
+        sync_dir(&config.dir.join("streams"))
+    }
+
+    /// Adds the children of a split or merge: their files first, then the catalog change
+    /// (`ops`). On failure the children's files are removed and the parents, closed in memory,
+    /// take appends again, so the call can be retried.
+    fn add_children(
+        &self,
+        meta: &mut MetaStore,
+        stream: &StreamInfo,
+        children: &[ShardInfo],
+        parents: &[&Arc<Shard>],
+        ops: Vec<Op>,
+    ) -> Result<()> {
+        let mut opened = Vec::new();
+        let made = self
+            .make_shards(stream, children, &mut opened)
+            .and_then(|()| meta.commit(ops));
+        if let Err(error) = made {
+            drop(opened);
+            for child in children {
+                remove_dir_quietly(&shard_dir(&self.inner.config.dir, stream.id, child.id));
+            }
+            parents.iter().for_each(|parent| parent.reopen());
+            return Err(error);
+        }
+        // Inserted before the catalog lock is released, so whoever sees the children in the
+        // catalog can append to them.
         self.inner
             .shards
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert((stream.name.clone(), child.id), opened);
+            .extend(
+                opened
+                    .into_iter()
+                    .map(|shard| ((stream.name.clone(), shard.id), shard)),
+            );
         Ok(())
     }
 
@@ -545,7 +620,7 @@ impl Log {
         };
         let lower = child(first, parent.hash_start, new_starting_hash - 1);
         let upper = child(first + 1, new_starting_hash, parent.hash_end);
-        meta.commit(vec![
+        let ops = vec![
             Op::CloseShard {
                 stream: stream.into(),
                 shard: shard_id,
@@ -559,11 +634,9 @@ impl Log {
                 stream: stream.into(),
                 shard: upper.clone(),
             },
-        ])?;
-        // The children are opened before the catalog lock is released, so whoever sees them
-        // in the catalog can append to them.
-        self.open_child(&current, &lower)?;
-        self.open_child(&current, &upper)?;
+        ];
+        let children = [lower.clone(), upper.clone()];
+        self.add_children(&mut meta, &current, &children, &[&handle], ops)?;
         drop(meta);
         Ok([lower.id, upper.id])
     }
@@ -595,8 +668,18 @@ impl Log {
                 "shards {shard_id} and {adjacent_id} are not adjacent"
             )));
         }
-        let ending_first = self.close_shard(&self.shard(stream, shard_id)?).await?;
-        let ending_second = self.close_shard(&self.shard(stream, adjacent_id)?).await?;
+        let (first_handle, second_handle) = (
+            self.shard(stream, shard_id)?,
+            self.shard(stream, adjacent_id)?,
+        );
+        let ending_first = self.close_shard(&first_handle).await?;
+        let ending_second = match self.close_shard(&second_handle).await {
+            Ok(ending) => ending,
+            Err(error) => {
+                first_handle.reopen();
+                return Err(error);
+            }
+        };
         let now = self.now_ms();
         let mut meta = lock(&self.inner.meta);
         let current = meta
@@ -615,7 +698,7 @@ impl Log {
             ending_offset: None,
             created_ms: now,
         };
-        meta.commit(vec![
+        let ops = vec![
             Op::CloseShard {
                 stream: stream.into(),
                 shard: shard_id,
@@ -630,9 +713,15 @@ impl Log {
                 stream: stream.into(),
                 shard: child.clone(),
             },
-        ])?;
-        // Opened before the catalog lock is released, as in `split_shard`.
-        self.open_child(&current, &child)?;
+        ];
+        let parents = [&first_handle, &second_handle];
+        self.add_children(
+            &mut meta,
+            &current,
+            std::slice::from_ref(&child),
+            &parents,
+            ops,
+        )?;
         drop(meta);
         Ok(child.id)
     }
@@ -785,7 +874,12 @@ fn check_retention(retention: Duration) -> Result<()> {
     Ok(())
 }
 
-fn layout(config: &LogConfig, stream: &StreamInfo, shard: &ShardInfo) -> ShardLayout {
+fn layout(
+    config: &LogConfig,
+    files: &Arc<OpenFiles>,
+    stream: &StreamInfo,
+    shard: &ShardInfo,
+) -> ShardLayout {
     ShardLayout {
         stream: stream.name.clone(),
         id: shard.id,
@@ -794,23 +888,51 @@ fn layout(config: &LogConfig, stream: &StreamInfo, shard: &ShardInfo) -> ShardLa
         ending_offset: shard.ending_offset,
         file_bytes: config.segment_file_bytes(),
         index_interval_bytes: config.index_interval_bytes,
+        files: files.clone(),
+        preallocate: config.segment_preallocate,
     }
 }
 
-/// Removes stream directories the catalog does not know (a crash during delete).
+fn remove_dir_quietly(dir: &Path) {
+    match std::fs::remove_dir_all(dir) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(dir = %dir.display(), %error, "Could not remove half-made files; removed on next open");
+        }
+        _ => {}
+    }
+}
+
+/// Removes stream directories the catalog does not know (a crash during a delete, or during a
+/// create before its catalog entry), and shard directories of known streams it does not know
+/// (a crash during a split or merge before its catalog entry).
 fn remove_orphans(dir: &Path, meta: &MetaStore) {
     let Ok(listing) = std::fs::read_dir(dir.join("streams")) else {
         return;
     };
     for entry in listing.flatten() {
-        let known = entry
+        let stream = entry
             .file_name()
             .to_str()
             .and_then(|n| n.parse::<u64>().ok())
-            .is_some_and(|id| meta.catalog.streams.values().any(|s| s.id == id));
-        if !known {
-            tracing::info!(dir = %entry.path().display(), "Removing files of a deleted stream");
-            let _ = std::fs::remove_dir_all(entry.path());
+            .and_then(|id| meta.catalog.streams.values().find(|s| s.id == id));
+        let Some(stream) = stream else {
+            tracing::info!(dir = %entry.path().display(), "Removing files of a stream the catalog does not know");
+            remove_dir_quietly(&entry.path());
+            continue;
+        };
+        let Ok(shards) = std::fs::read_dir(entry.path()) else {
+            continue;
+        };
+        for shard in shards.flatten() {
+            let known = shard
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|id| stream.shard(id).is_some());
+            if !known {
+                tracing::info!(dir = %shard.path().display(), "Removing files of a shard the catalog does not know");
+                remove_dir_quietly(&shard.path());
+            }
         }
     }
 }

@@ -642,14 +642,21 @@ impl MetaStore {
     pub(crate) fn commit(&mut self, ops: Vec<Op>) -> Result<()> {
         let entry = encode_entry(&ops);
         let path = journal_path(&self.dir, self.generation);
+        // A full disk is `StorageFull`: the entry is not written (bytes of a partial write lie
+        // past `journal_len` and are overwritten by the next entry), nothing changes.
         self.journal
             .write_all_at(&entry, self.journal_len)
-            .and_then(|()| self.journal.sync_data())
             .context(|| format!("writing {}", path.display()))?;
+        self.journal
+            .sync_data()
+            .map_err(|source| Error::io(format!("syncing {}", path.display()), source))?;
         self.journal_len += entry.len() as u64;
         ops.iter().for_each(|op| self.catalog.apply(op));
-        if self.journal_len > self.journal_bytes_max {
-            self.compact()?;
+        if self.journal_len > self.journal_bytes_max
+            && let Err(error) = self.compact()
+        {
+            // The change is durable in the journal; compaction is tried again next time.
+            tracing::warn!(%error, "Metadata compaction failed; the journal keeps growing");
         }
         Ok(())
     }

@@ -3,9 +3,17 @@
 //! # Design constraints
 //!
 //! - The data file `<base_offset:020>.log` is created at a fixed size (`segment_bytes_max` plus
-//!   one maximal batch) as a sparse file and mapped once, whole. Appends never change the file
-//!   size, so a mapping never covers bytes past the end of the file and `fdatasync` need not
-//!   update the size. Unwritten bytes are zeros, and a zero batch length ends the segment.
+//!   one maximal batch), allocated for real with `fallocate` (a full disk is a
+//!   [`Error::StorageFull`] at creation, and the half-made file is removed), and the active
+//!   segment is mapped once, whole. Appends never change the file size, so a mapping never
+//!   covers bytes past the end of the file and `fdatasync` need not update the size. Unwritten
+//!   bytes are zeros, and a zero batch length ends the segment. Where the filesystem cannot
+//!   `fallocate`, the file is sparse (`set_len`), with a warning.
+//! - Nothing reads past the written data through a mapping: recovery and the O(1) open of a
+//!   sealed segment read with `pread`, and a sealed segment is mapped only up to its verified
+//!   end. So a hole (a sparse file on a full tmpfs) is never faulted in, which would `SIGBUS`.
+//! - No segment keeps a descriptor for itself: sealed segments need none, and the active
+//!   segment's files come from the log's bounded cache ([`crate::files::OpenFiles`]).
 //! - The index `<base_offset:020>.idx` holds an entry per `index_interval_bytes` of data (and
 //!   one for the last batch of a sealed segment). Each entry serves both lookups: by offset
 //!   (batch base offsets increase) and by time (arrival timestamps never decrease in a shard).
@@ -25,12 +33,13 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
 use crate::error::{Error, IoContext, Result};
+use crate::files::{OpenFiles, SegmentFiles};
 use crate::record::{self, DecodeError, Record, Records};
 use crate::sys;
 
@@ -98,6 +107,9 @@ pub(crate) struct ScanEnd {
     pub last_batch: Option<u64>,
     /// Why the scan stopped when it was not a clean end.
     pub torn: Option<String>,
+    /// The bytes ran out inside a batch (or before an end marker) and they were not the whole
+    /// input: the caller reads on and continues from `valid_end`.
+    pub short: bool,
 }
 
 pub(crate) fn data_path(dir: &Path, base_offset: u64) -> PathBuf {
@@ -108,12 +120,40 @@ pub(crate) fn index_path(dir: &Path, base_offset: u64) -> PathBuf {
     dir.join(format!("{base_offset:020}.idx"))
 }
 
-/// Walks the batches of `bytes` from `position`, verifying each CRC, and appends an index entry
+/// Where a scan looks: `bytes` holds the segment's bytes from file position `base` on, and
+/// `complete` says whether they run to the end of the file (else a batch cut off by the end of
+/// `bytes` is reported as [`ScanEnd::short`], not as a torn tail).
+#[derive(Clone, Copy)]
+pub(crate) struct Window<'a> {
+    pub bytes: &'a [u8],
+    pub base: u64,
+    pub complete: bool,
+}
+
+impl<'a> Window<'a> {
+    /// All of a segment's bytes, from position 0.
+    pub(crate) fn whole(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            base: 0,
+            complete: true,
+        }
+    }
+
+    fn from(&self, position: u64) -> &'a [u8] {
+        position
+            .checked_sub(self.base)
+            .and_then(|at| self.bytes.get(at as usize..))
+            .unwrap_or_default()
+    }
+}
+
+/// Walks the batches of `window` from `position`, verifying each CRC, and appends an index entry
 /// every `interval` bytes. A batch that fails its CRC but is followed by a good batch with the
 /// offsets it claims is damage in the middle: it is skipped (reads of it fail) and the scan goes
 /// on. Anything else that is not a good batch ends the scan.
 pub(crate) fn scan(
-    bytes: &[u8],
+    window: Window<'_>,
     mut position: u64,
     mut next_offset: u64,
     interval: u64,
@@ -125,10 +165,11 @@ pub(crate) fn scan(
         max_timestamp_ms: i64::MIN,
         last_batch: None,
         torn: None,
+        short: false,
     };
     let mut last_indexed = entries.last().map(|entry| entry.position);
     loop {
-        let rest = bytes.get(position as usize..).unwrap_or_default();
+        let rest = window.from(position);
         let header = match record::decode_batch(rest) {
             Ok(header) if header.base_offset == next_offset => header,
             Ok(header) => {
@@ -139,6 +180,10 @@ pub(crate) fn scan(
                 return end;
             }
             Err(DecodeError::End) => return end,
+            Err(DecodeError::Incomplete { .. }) if !window.complete => {
+                end.short = true;
+                return end;
+            }
             Err(DecodeError::Incomplete { have: 0, .. }) => return end,
             Err(error) => match resync(rest, next_offset) {
                 Some(skip) => {
@@ -152,7 +197,7 @@ pub(crate) fn scan(
                     // The good batch after the damage starts a new indexed run.
                     position += skip;
                     last_indexed = None;
-                    let rest = bytes.get(position as usize..).unwrap_or_default();
+                    let rest = window.from(position);
                     match record::decode_batch(rest) {
                         Ok(header) => header,
                         Err(_) => return end,
@@ -208,6 +253,70 @@ fn resync(rest: &[u8], next_offset: u64) -> Option<u64> {
         .find_map(good_after)
 }
 
+/// Bytes a recovery scan reads at a time: the tail after the last index entry is usually
+/// smaller, so one `pread` covers it.
+const SCAN_WINDOW_BYTES: u64 = 256 * 1024;
+
+fn read_at(file: &File, position: u64, len: u64, path: &Path) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    file.read_exact_at(&mut buf, position)
+        .context(|| format!("reading {}", path.display()))?;
+    Ok(buf)
+}
+
+/// [`scan`] over a file read with `pread`, window by window, from `position` up to `file_len`:
+/// never through a mapping, so holes past the written data are never faulted in. Only what the
+/// scan needs is read: the tail from the last index entry, or, past damage, the rest of the file
+/// (the scan looks for good batches after it).
+pub(crate) fn scan_file(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    position: u64,
+    next_offset: u64,
+    interval: u64,
+    entries: &mut Vec<IndexEntry>,
+) -> Result<ScanEnd> {
+    let mut total = ScanEnd {
+        valid_end: position,
+        next_offset,
+        max_timestamp_ms: i64::MIN,
+        last_batch: None,
+        torn: None,
+        short: false,
+    };
+    let mut want = SCAN_WINDOW_BYTES.max(interval.saturating_mul(2));
+    loop {
+        let start = total.valid_end;
+        let end = file_len.min(start.saturating_add(want));
+        let buf = read_at(file, start, end.saturating_sub(start), path)?;
+        let window = Window {
+            bytes: &buf,
+            base: start,
+            complete: end >= file_len,
+        };
+        let found = scan(window, start, total.next_offset, interval, entries);
+        total.valid_end = found.valid_end;
+        total.next_offset = found.next_offset;
+        total.max_timestamp_ms = total.max_timestamp_ms.max(found.max_timestamp_ms);
+        total.last_batch = found.last_batch.or(total.last_batch);
+        total.torn = found.torn;
+        if window.complete || (!found.short && total.torn.is_none()) {
+            return Ok(total);
+        }
+        want = if total.torn.is_some() {
+            // Damage: whether good batches follow it depends on the rest of the file.
+            file_len - total.valid_end
+        } else {
+            // A batch runs past the window: read it whole, and the next header with it.
+            let needed = record::decode_header(window.from(total.valid_end))
+                .map_or(0, |header| u64::from(header.batch_len));
+            SCAN_WINDOW_BYTES.max(needed + record::BATCH_HEADER_LEN as u64)
+        };
+        total.torn = None;
+    }
+}
+
 /// What recovering the active segment found.
 pub(crate) struct Recovery {
     /// A description of the torn tail that was cut off, if any.
@@ -231,14 +340,23 @@ fn matching_prefix(data: &[u8], entries: &[IndexEntry]) -> usize {
         .count()
 }
 
+/// Gives every segment of the process an identity for the open-files cache.
+static SEGMENT_IDS: AtomicU64 = AtomicU64::new(0);
+
+/// Warns once per process that segment files cannot be preallocated.
+static SPARSE_WARNED: AtomicBool = AtomicBool::new(false);
+
 /// One segment of a shard.
 pub(crate) struct Segment {
+    /// Key of this segment's files in `files`.
+    id: u64,
     pub base_offset: u64,
     pub data_path: PathBuf,
     pub index_path: PathBuf,
-    pub file: File,
-    index_file: File,
-    /// The whole mapping, shared by every record read from it.
+    /// The log's cache of open segment files.
+    files: Arc<OpenFiles>,
+    /// The mapping (the whole file while active, the verified data once sealed), shared by
+    /// every record read from it.
     data: Bytes,
     /// Committed bytes: readers never look past this.
     len: AtomicU64,
@@ -264,8 +382,6 @@ impl AsRef<[u8]> for MapOwner {
 enum Open {
     /// It must exist.
     Existing,
-    /// Create it if missing, keep its contents.
-    OrCreate,
     /// Create it, or empty it.
     Fresh,
 }
@@ -275,9 +391,6 @@ fn open_file(path: &Path, how: Open) -> Result<File> {
     options.read(true).write(true);
     match how {
         Open::Existing => {}
-        Open::OrCreate => {
-            options.create(true).truncate(false);
-        }
         Open::Fresh => {
             options.create(true).truncate(true);
         }
@@ -331,56 +444,202 @@ fn valid_prefix(entries: &mut Vec<IndexEntry>, base_offset: u64, len: u64) {
     entries.truncate(keep);
 }
 
+/// The extent of a sealed segment from its index's last entry, read with `pread`: that entry
+/// must point at a good batch followed by the zero end marker (or the end of the file).
+fn adopt_index_tail(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    index_path: &Path,
+    base_offset: u64,
+) -> Option<Extent> {
+    let index = File::open(index_path).ok()?;
+    let count = index.metadata().ok()?.len() / INDEX_ENTRY_LEN as u64;
+    let mut raw = [0u8; INDEX_ENTRY_LEN];
+    index
+        .read_exact_at(&mut raw, count.checked_sub(1)? * INDEX_ENTRY_LEN as u64)
+        .ok()?;
+    let last = IndexEntry::decode(&raw, base_offset)?;
+    let header_len = record::BATCH_HEADER_LEN as u64;
+    if last.position.checked_add(header_len)? > file_len {
+        return None;
+    }
+    let head = read_at(file, last.position, header_len, path).ok()?;
+    let batch_len = u64::from(record::decode_header(&head).ok()?.batch_len);
+    let end = last.position.checked_add(batch_len)?;
+    if end > file_len {
+        return None;
+    }
+    // The batch and the 4-byte length after it (the end marker), if the file has them.
+    let marker = 4.min(file_len - end);
+    let bytes = read_at(file, last.position, batch_len + marker, path).ok()?;
+    let header = record::decode_batch(&bytes).ok()?;
+    let after = bytes.get(batch_len as usize..).unwrap_or_default();
+    let clean_end =
+        after.is_empty() || matches!(record::decode_header(after), Err(DecodeError::End));
+    (header.base_offset == last.offset && clean_end).then(|| Extent {
+        len: end,
+        next_offset: header.next_offset(),
+        max_timestamp_ms: header.max_timestamp_ms,
+    })
+}
+
+/// Indexes a sealed segment by scanning it (with `pread`), the last batch always indexed.
+fn rebuild_index(
+    file: &File,
+    path: &Path,
+    file_len: u64,
+    base_offset: u64,
+    index_interval_bytes: u64,
+) -> Result<(Extent, Vec<IndexEntry>)> {
+    let mut entries = Vec::new();
+    let end = scan_file(
+        file,
+        path,
+        file_len,
+        0,
+        base_offset,
+        index_interval_bytes,
+        &mut entries,
+    )?;
+    if let Some(reason) = &end.torn {
+        tracing::error!(
+            segment = %path.display(),
+            valid_bytes = end.valid_end,
+            reason,
+            "Sealed segment ends early; records past the damage are not served"
+        );
+    }
+    if let Some(last) = end.last_batch
+        && entries.last().is_none_or(|entry| entry.position != last)
+    {
+        let head = read_at(file, last, record::BATCH_HEADER_LEN as u64, path)?;
+        if let Ok(header) = record::decode_header(&head) {
+            entries.push(IndexEntry {
+                offset: header.base_offset,
+                position: last,
+                max_timestamp_ms: header.max_timestamp_ms,
+            });
+        }
+    }
+    let extent = Extent {
+        len: end.valid_end,
+        next_offset: end.next_offset,
+        max_timestamp_ms: end.max_timestamp_ms,
+    };
+    Ok((extent, entries))
+}
+
+/// Replaces the index file's contents with `entries`.
+fn rewrite_index_file(path: &Path, base_offset: u64, entries: &[IndexEntry]) -> Result<()> {
+    let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
+    for entry in entries {
+        raw.extend_from_slice(&entry.encode(base_offset));
+    }
+    let file = open_file(path, Open::Fresh)?;
+    file.write_all_at(&raw, 0)
+        .context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Empty segment state.
+fn empty_extent(base_offset: u64) -> Extent {
+    Extent {
+        len: 0,
+        next_offset: base_offset,
+        max_timestamp_ms: i64::MIN,
+    }
+}
+
+/// Makes `file` `len` bytes long, allocated for real where the filesystem can.
+fn allocate(file: &File, len: u64, path: &Path) -> Result<()> {
+    match sys::allocate(file, len) {
+        Ok(()) => Ok(()),
+        Err(error) if error.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            if !SPARSE_WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    segment = %path.display(),
+                    "The filesystem cannot preallocate (fallocate); segment files are sparse, \
+                     so a full disk is found by writes"
+                );
+            }
+            file.set_len(len)
+                .context(|| format!("sizing {}", path.display()))
+        }
+        Err(error) => Err(Error::from_io(
+            format!("allocating {}", path.display()),
+            error,
+        )),
+    }
+}
+
+fn remove_quietly(path: &Path) {
+    if let Err(error) = std::fs::remove_file(path)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %error, "Could not remove a half-made segment file");
+    }
+}
+
 impl Segment {
-    /// Creates an empty segment file at its full size, with an empty index.
+    /// Creates an empty segment file at its full size (allocated), with an empty index. On any
+    /// failure (a full disk is [`Error::StorageFull`]) both files are removed again.
     pub(crate) fn create(
         dir: &Path,
         base_offset: u64,
         file_bytes: u64,
         index_interval_bytes: u64,
+        files: &Arc<OpenFiles>,
+        preallocate: bool,
     ) -> Result<Self> {
         let path = data_path(dir, base_offset);
-        let file = open_file(&path, Open::Fresh)?;
-        file.set_len(file_bytes)
-            .context(|| format!("sizing {}", path.display()))?;
-        let empty = Extent {
-            len: 0,
-            next_offset: base_offset,
-            max_timestamp_ms: i64::MIN,
+        let index_path = index_path(dir, base_offset);
+        let made = (|| {
+            let file = open_file(&path, Open::Fresh)?;
+            if preallocate {
+                allocate(&file, file_bytes, &path)?;
+            } else {
+                file.set_len(file_bytes)
+                    .context(|| format!("sizing {}", path.display()))?;
+            }
+            let index = open_file(&index_path, Open::Fresh)?;
+            let data = map(&file, file_bytes, &path)?;
+            Ok((file, index, data))
+        })();
+        let (file, index, data) = match made {
+            Ok(made) => made,
+            Err(error) => {
+                remove_quietly(&path);
+                remove_quietly(&index_path);
+                return Err(error);
+            }
         };
-        let state = (empty, Some(Vec::new()), false);
-        Self::assemble(
+        let segment = Self::assemble(
             dir,
             base_offset,
-            file,
-            file_bytes,
-            Open::Fresh,
-            state,
+            data,
+            (empty_extent(base_offset), Some(Vec::new()), false),
             index_interval_bytes,
-        )
+            files,
+        );
+        files.insert(segment.id, SegmentFiles { data: file, index });
+        Ok(segment)
     }
 
-    /// Puts a segment together from its open data file, mapping `mapped_len` bytes of it and
-    /// opening its index file as `index_open` says.
     fn assemble(
         dir: &Path,
         base_offset: u64,
-        file: File,
-        mapped_len: u64,
-        index_open: Open,
+        data: Bytes,
         (extent, index, sealed): (Extent, Option<Vec<IndexEntry>>, bool),
         index_interval_bytes: u64,
-    ) -> Result<Self> {
-        let data_path = data_path(dir, base_offset);
-        let index_path = index_path(dir, base_offset);
-        let index_file = open_file(&index_path, index_open)?;
-        let data = map(&file, mapped_len, &data_path)?;
-        Ok(Self {
+        files: &Arc<OpenFiles>,
+    ) -> Self {
+        Self {
+            id: SEGMENT_IDS.fetch_add(1, Ordering::Relaxed),
             base_offset,
-            data_path,
-            index_path,
-            file,
-            index_file,
+            data_path: data_path(dir, base_offset),
+            index_path: index_path(dir, base_offset),
+            files: files.clone(),
             data,
             len: AtomicU64::new(extent.len),
             next_offset: AtomicU64::new(extent.next_offset),
@@ -388,15 +647,22 @@ impl Segment {
             index: RwLock::new(index),
             sealed: AtomicBool::new(sealed),
             index_interval_bytes,
-        })
+        }
+    }
+
+    /// This segment's open files, from the cache (reopened if they were evicted).
+    pub(crate) fn files(&self) -> Result<Arc<SegmentFiles>> {
+        self.files.get(self.id, &self.data_path, &self.index_path)
     }
 
     /// Opens a sealed segment in O(1): its length comes from the last index entry, which must
-    /// point at a good batch followed by the zero end marker. Otherwise the index is rebuilt.
+    /// point at a good batch followed by the zero end marker (read with `pread`). Otherwise the
+    /// index is rebuilt. Only the verified data is mapped, and no descriptor is kept.
     pub(crate) fn open_sealed(
         dir: &Path,
         base_offset: u64,
         index_interval_bytes: u64,
+        files: &Arc<OpenFiles>,
     ) -> Result<Self> {
         let path = data_path(dir, base_offset);
         let file = open_file(&path, Open::Existing)?;
@@ -404,130 +670,39 @@ impl Segment {
             .metadata()
             .context(|| format!("stat {}", path.display()))?
             .len();
-        let empty = Extent {
-            len: 0,
-            next_offset: base_offset,
-            max_timestamp_ms: i64::MIN,
-        };
-        let state = (empty, None, true);
-        let mut segment = Self::assemble(
+        let index_path = index_path(dir, base_offset);
+        let (extent, entries) =
+            match adopt_index_tail(&file, &path, file_len, &index_path, base_offset) {
+                Some(extent) => (extent, None),
+                None => {
+                    tracing::warn!(segment = %path.display(), "Rebuilding segment index");
+                    let (extent, entries) =
+                        rebuild_index(&file, &path, file_len, base_offset, index_interval_bytes)?;
+                    rewrite_index_file(&index_path, base_offset, &entries)?;
+                    (extent, Some(entries))
+                }
+            };
+        let data = map(&file, extent.len, &path)?;
+        Ok(Self::assemble(
             dir,
             base_offset,
-            file,
-            file_len,
-            Open::OrCreate,
-            state,
+            data,
+            (extent, entries, true),
             index_interval_bytes,
-        )?;
-        if !segment.adopt_index_tail() {
-            tracing::warn!(segment = %segment.data_path.display(), "Rebuilding segment index");
-            segment.rebuild_index()?;
-        }
-        Ok(segment)
+            files,
+        ))
     }
 
-    fn adopt_index_tail(&mut self) -> bool {
-        let Ok(meta) = self.index_file.metadata() else {
-            return false;
-        };
-        let count = meta.len() / INDEX_ENTRY_LEN as u64;
-        if count == 0 {
-            return false;
-        }
-        let mut raw = [0u8; INDEX_ENTRY_LEN];
-        if self
-            .index_file
-            .read_exact_at(&mut raw, (count - 1) * INDEX_ENTRY_LEN as u64)
-            .is_err()
-        {
-            return false;
-        }
-        let Some(last) = IndexEntry::decode(&raw, self.base_offset) else {
-            return false;
-        };
-        let bytes: &[u8] = &self.data;
-        let Some(rest) = bytes.get(last.position as usize..) else {
-            return false;
-        };
-        let Ok(header) = record::decode_batch(rest) else {
-            return false;
-        };
-        let end = last.position + u64::from(header.batch_len);
-        let after = bytes.get(end as usize..).unwrap_or_default();
-        let clean_end =
-            matches!(record::decode_header(after), Err(DecodeError::End)) || after.is_empty();
-        if header.base_offset != last.offset || !clean_end {
-            return false;
-        }
-        self.len.store(end, Ordering::Release);
-        self.next_offset
-            .store(header.next_offset(), Ordering::Release);
-        self.max_timestamp_ms
-            .store(header.max_timestamp_ms, Ordering::Release);
-        true
-    }
-
-    fn rebuild_index(&mut self) -> Result<()> {
-        let mut entries = Vec::new();
-        let end = scan(
-            &self.data,
-            0,
-            self.base_offset,
-            self.index_interval_bytes,
-            &mut entries,
-        );
-        if let Some(reason) = &end.torn {
-            tracing::error!(
-                segment = %self.data_path.display(),
-                valid_bytes = end.valid_end,
-                reason,
-                "Sealed segment ends early; records past the damage are not served"
-            );
-        }
-        if let Some(last) = end.last_batch
-            && entries.last().is_none_or(|entry| entry.position != last)
-        {
-            let header = record::decode_header(self.data.get(last as usize..).unwrap_or_default());
-            if let Ok(header) = header {
-                entries.push(IndexEntry {
-                    offset: header.base_offset,
-                    position: last,
-                    max_timestamp_ms: header.max_timestamp_ms,
-                });
-            }
-        }
-        self.rewrite_index_file(&entries)?;
-        self.len.store(end.valid_end, Ordering::Release);
-        self.next_offset.store(end.next_offset, Ordering::Release);
-        self.max_timestamp_ms
-            .store(end.max_timestamp_ms, Ordering::Release);
-        *self.index.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(entries);
-        Ok(())
-    }
-
-    fn rewrite_index_file(&self, entries: &[IndexEntry]) -> Result<()> {
-        let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
-        for entry in entries {
-            raw.extend_from_slice(&entry.encode(self.base_offset));
-        }
-        let path = &self.index_path;
-        self.index_file
-            .set_len(0)
-            .context(|| format!("truncating {}", path.display()))?;
-        self.index_file
-            .write_all_at(&raw, 0)
-            .context(|| format!("writing {}", path.display()))?;
-        Ok(())
-    }
-
-    /// Recovers the active (last) segment of a shard: scans from the last trustworthy index
-    /// entry, cuts a torn tail off (restoring the zeros past it), and returns the segment with
-    /// the description of what was cut.
+    /// Recovers the active (last) segment of a shard: reads the tail with `pread` from the last
+    /// trustworthy index entry, cuts a torn tail off (restoring the zeros past it), and returns
+    /// the segment with the description of what was cut. Reads nothing before the last index
+    /// entry, writes the index only if it changed, and keeps no descriptor open.
     pub(crate) fn recover_active(
         dir: &Path,
         base_offset: u64,
         file_bytes: u64,
         index_interval_bytes: u64,
+        files: &Arc<OpenFiles>,
     ) -> Result<(Self, Recovery)> {
         let data_path = data_path(dir, base_offset);
         let index_path = index_path(dir, base_offset);
@@ -541,27 +716,36 @@ impl Segment {
             file.set_len(mapped_len)
                 .context(|| format!("sizing {}", data_path.display()))?;
         }
-        let mut entries = read_index_file(&index_path, base_offset);
+        let original = read_index_file(&index_path, base_offset);
+        let mut entries = original.clone();
         valid_prefix(&mut entries, base_offset, mapped_len);
-        let scan_end = {
-            // A temporary mapping, dropped before any truncation below.
-            let probe = map(&file, mapped_len, &data_path)?;
-            entries.truncate(matching_prefix(&probe, &entries));
-            loop {
-                let (start, next) = match entries.last() {
-                    None => (0, base_offset),
-                    Some(entry) => (entry.position, entry.offset),
-                };
-                let from_entry = entries.pop();
-                let mut scanned = Vec::new();
-                let end = scan(&probe, start, next, index_interval_bytes, &mut scanned);
-                let anchored = from_entry.is_none() || end.last_batch.is_some();
-                if anchored {
-                    entries.extend(scanned);
-                    break end;
-                }
-                // The entry pointed at no good batch: distrust it and try the one before.
+        let scan_end = loop {
+            let (start, next) = match entries.last() {
+                None => (0, base_offset),
+                Some(entry) => (entry.position, entry.offset),
+            };
+            let from_entry = entries.pop();
+            let mut scanned = Vec::new();
+            let end = scan_file(
+                &file,
+                &data_path,
+                mapped_len,
+                start,
+                next,
+                index_interval_bytes,
+                &mut scanned,
+            )?;
+            let anchored = from_entry.is_none()
+                || end.last_batch.is_some()
+                    && scanned
+                        .first()
+                        .is_some_and(|first| Some(*first) == from_entry);
+            if anchored {
+                entries.extend(scanned);
+                break end;
             }
+            // The entry pointed at no good batch (or at one of another time): distrust it and
+            // try the one before.
         };
         let mut cut = None;
         if let Some(reason) = &scan_end.torn {
@@ -569,31 +753,40 @@ impl Segment {
             cut = Some(format!("truncated torn tail at byte {dropped}: {reason}"));
             file.set_len(scan_end.valid_end)
                 .context(|| format!("truncating {}", data_path.display()))?;
-            file.set_len(mapped_len)
-                .context(|| format!("sizing {}", data_path.display()))?;
+            if let Err(error) = allocate(&file, mapped_len, &data_path) {
+                // Still the full size, but sparse past the cut: a full disk shows on writes.
+                tracing::warn!(segment = %data_path.display(), %error, "Could not reallocate the recovered segment");
+                file.set_len(mapped_len)
+                    .context(|| format!("sizing {}", data_path.display()))?;
+            }
             file.sync_all()
-                .context(|| format!("syncing {}", data_path.display()))?;
+                .map_err(|source| Error::io(format!("syncing {}", data_path.display()), source))?;
         }
+        if entries != original {
+            rewrite_index_file(&index_path, base_offset, &entries)?;
+        }
+        let first_timestamp_ms = if scan_end.valid_end > 0 {
+            let header = read_at(&file, 0, record::BATCH_HEADER_LEN as u64, &data_path)?;
+            record::decode_header(&header)
+                .ok()
+                .map(|header| header.first_timestamp_ms)
+        } else {
+            None
+        };
         let extent = Extent {
             len: scan_end.valid_end,
             next_offset: scan_end.next_offset,
             max_timestamp_ms: scan_end.max_timestamp_ms,
         };
+        let data = map(&file, mapped_len, &data_path)?;
         let segment = Self::assemble(
             dir,
             base_offset,
-            file,
-            mapped_len,
-            Open::OrCreate,
-            (extent, None, false),
+            data,
+            (extent, Some(entries), false),
             index_interval_bytes,
-        )?;
-        segment.rewrite_index_file(&entries)?;
-        *segment.index.write().unwrap_or_else(|e| e.into_inner()) = Some(entries);
-        let first_timestamp_ms = record::decode_header(&segment.data)
-            .ok()
-            .filter(|_| segment.len() > 0)
-            .map(|header| header.first_timestamp_ms);
+            files,
+        );
         Ok((
             segment,
             Recovery {
@@ -655,9 +848,15 @@ impl Segment {
             let (start, next) = entries
                 .pop()
                 .map_or((0, self.base_offset), |e| (e.position, e.offset));
-            scan(data, start, next, self.index_interval_bytes, &mut entries);
+            scan(
+                Window::whole(data),
+                start,
+                next,
+                self.index_interval_bytes,
+                &mut entries,
+            );
             tracing::warn!(segment = %self.index_path.display(), "Rebuilt segment index");
-            if let Err(error) = self.rewrite_index_file(&entries) {
+            if let Err(error) = rewrite_index_file(&self.index_path, self.base_offset, &entries) {
                 tracing::warn!(%error, "Could not rewrite the index; it is rebuilt again next time");
             }
         }
@@ -674,14 +873,22 @@ impl Segment {
     ) {
         if !entries.is_empty() {
             let mut guard = self.index.write().unwrap_or_else(|e| e.into_inner());
-            let index = guard.get_or_insert_with(Vec::new);
+            // An index dropped as untrustworthy is reloaded (and verified) first, so the new
+            // entries land after the good ones in the file too.
+            let index = guard.get_or_insert_with(|| self.load_index());
             let mut raw = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
             for entry in entries {
                 raw.extend_from_slice(&entry.encode(self.base_offset));
             }
             let at = (index.len() * INDEX_ENTRY_LEN) as u64;
             // The index is a cache of the data: a failed write only costs a rebuild later.
-            if let Err(error) = self.index_file.write_all_at(&raw, at) {
+            let written = self.files().and_then(|files| {
+                files
+                    .index
+                    .write_all_at(&raw, at)
+                    .context(|| format!("writing {}", self.index_path.display()))
+            });
+            if let Err(error) = written {
                 tracing::warn!(segment = %self.index_path.display(), %error, "Index write failed");
             }
             index.extend_from_slice(entries);
@@ -713,17 +920,24 @@ impl Segment {
                 );
             }
         }
-        self.index_file
-            .sync_data()
-            .context(|| format!("syncing {}", self.index_path.display()))?;
+        self.sync_index()?;
         self.sealed.store(true, Ordering::Release);
+        // A sealed segment needs no descriptor: reads use the mapping, deletion the path.
+        self.files.forget(self.id);
         Ok(())
     }
 
+    /// Takes a sealed segment back as the active one (a split or merge that could not finish
+    /// reopens its parents).
+    pub(crate) fn unseal(&self) {
+        self.sealed.store(false, Ordering::Release);
+    }
+
     pub(crate) fn sync_index(&self) -> Result<()> {
-        self.index_file
+        self.files()?
+            .index
             .sync_data()
-            .context(|| format!("syncing {}", self.index_path.display()))
+            .map_err(|source| Error::io(format!("syncing {}", self.index_path.display()), source))
     }
 
     fn corrupt(&self, position: u64, reason: impl Into<String>) -> Error {
@@ -823,6 +1037,20 @@ impl Segment {
 
     /// The offset of the first record at or after `timestamp_ms`, if this segment has one.
     pub(crate) fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<u64>> {
+        match self.offset_for_timestamp_from_index(timestamp_ms) {
+            // Recovery verifies only the active segment's last index entry (so opening stays
+            // flat in the data retained): an earlier one that disagrees with the data gets the
+            // index reloaded, which verifies every entry, and the lookup is tried once more.
+            Err(Error::Corrupt { .. }) => {
+                tracing::warn!(segment = %self.data_path.display(), "Index disagrees with data; rescanning");
+                *self.index.write().unwrap_or_else(|e| e.into_inner()) = None;
+                self.offset_for_timestamp_from_index(timestamp_ms)
+            }
+            other => other,
+        }
+    }
+
+    fn offset_for_timestamp_from_index(&self, timestamp_ms: i64) -> Result<Option<u64>> {
         let len = self.len();
         let mut position = self.with_index(|entries| {
             let at = entries.partition_point(|entry| entry.max_timestamp_ms < timestamp_ms);
@@ -851,8 +1079,9 @@ impl Segment {
     }
 }
 
-impl AsRef<File> for Segment {
-    fn as_ref(&self) -> &File {
-        &self.file
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // Deleted (retention, a deleted stream) or closed with the log: its files close.
+        self.files.forget(self.id);
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::error::{Error, IoContext, Result};
+use crate::files::OpenFiles;
 use crate::record::Record;
 use crate::segment::{ReadLimits, Segment, data_path, index_path};
 
@@ -36,9 +37,9 @@ pub struct ShardBounds {
     pub ending: Option<u64>,
 }
 
-/// The writer's private view of the tail; only the commit thread and recovery touch it.
-#[derive(Debug)]
-pub(crate) struct Tail {
+/// Where a shard's writer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TailState {
     pub position: u64,
     pub next_offset: u64,
     pub last_timestamp_ms: i64,
@@ -46,6 +47,48 @@ pub(crate) struct Tail {
     pub last_batch: Option<u64>,
     pub first_timestamp_ms: Option<i64>,
     pub closed: bool,
+    /// Base offset of the segment `position` is in.
+    pub segment_base: u64,
+}
+
+/// The writer's private view of the tail; only the commit thread and recovery touch it.
+///
+/// `at` (reached through `Deref`) is where the next append goes; it runs ahead of the disk by
+/// the rounds being written. `written` is the state after the last round whose writes all
+/// succeeded: a round that could not be written (a full disk) puts `at` back there, so the
+/// shard stays at its last committed offset and the unwritten bytes are overwritten by the next
+/// write. `epoch` counts those roll-backs, so a round prepared before one is not written.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    pub at: TailState,
+    pub written: TailState,
+    pub epoch: u64,
+    /// Why the last roll-back happened, for rounds prepared before it.
+    pub rolled_back: Option<Error>,
+}
+
+impl std::ops::Deref for Tail {
+    type Target = TailState;
+    fn deref(&self) -> &TailState {
+        &self.at
+    }
+}
+
+impl std::ops::DerefMut for Tail {
+    fn deref_mut(&mut self) -> &mut TailState {
+        &mut self.at
+    }
+}
+
+impl Tail {
+    fn new(at: TailState) -> Self {
+        Self {
+            at,
+            written: at,
+            epoch: 0,
+            rolled_back: None,
+        }
+    }
 }
 
 pub(crate) struct Shard {
@@ -61,6 +104,10 @@ pub(crate) struct Shard {
     pub tail: Mutex<Tail>,
     pub file_bytes: u64,
     pub index_interval_bytes: u64,
+    /// The log's cache of open segment files.
+    pub files: Arc<OpenFiles>,
+    /// Whether new segment files are allocated for real.
+    pub preallocate: bool,
 }
 
 /// Segments one read walks at most.
@@ -74,8 +121,9 @@ pub(crate) fn shard_dir(root: &Path, stream_id: u64, shard: u32) -> PathBuf {
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .context(|| format!("syncing directory {}", dir.display()))
+        .context(|| format!("opening directory {}", dir.display()))?
+        .sync_all()
+        .map_err(|source| Error::io(format!("syncing directory {}", dir.display()), source))
 }
 
 /// Segment base offsets found in `dir`, ascending.
@@ -121,6 +169,8 @@ pub(crate) struct ShardLayout {
     pub ending_offset: Option<u64>,
     pub file_bytes: u64,
     pub index_interval_bytes: u64,
+    pub files: Arc<OpenFiles>,
+    pub preallocate: bool,
 }
 
 impl Shard {
@@ -134,6 +184,8 @@ impl Shard {
             ending_offset,
             file_bytes,
             index_interval_bytes,
+            files,
+            preallocate,
         } = layout;
         std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
         let mut bases = list_segments(&dir)?;
@@ -141,10 +193,16 @@ impl Shard {
         let tail;
         match bases.pop() {
             None => {
-                let segment =
-                    Segment::create(&dir, starting_offset, file_bytes, index_interval_bytes)?;
+                let segment = Segment::create(
+                    &dir,
+                    starting_offset,
+                    file_bytes,
+                    index_interval_bytes,
+                    &files,
+                    preallocate,
+                )?;
                 sync_dir(&dir)?;
-                tail = Tail {
+                tail = Tail::new(TailState {
                     position: 0,
                     next_offset: starting_offset,
                     last_timestamp_ms: i64::MIN,
@@ -152,7 +210,8 @@ impl Shard {
                     last_batch: None,
                     first_timestamp_ms: None,
                     closed: ending_offset.is_some(),
-                };
+                    segment_base: starting_offset,
+                });
                 segments.push(Arc::new(segment));
             }
             Some(mut last) => {
@@ -189,10 +248,11 @@ impl Shard {
                         &dir,
                         base,
                         index_interval_bytes,
+                        &files,
                     )?));
                 }
                 let (segment, recovery) =
-                    Segment::recover_active(&dir, last, file_bytes, index_interval_bytes)?;
+                    Segment::recover_active(&dir, last, file_bytes, index_interval_bytes, &files)?;
                 if let Some(cut) = &recovery.cut {
                     tracing::warn!(
                         stream,
@@ -213,7 +273,7 @@ impl Shard {
                         "Segments are not contiguous; offsets in the gap are not served"
                     );
                 }
-                tail = Tail {
+                tail = Tail::new(TailState {
                     position: segment.len(),
                     next_offset: segment.next_offset(),
                     last_timestamp_ms: segments
@@ -226,7 +286,8 @@ impl Shard {
                     last_batch: recovery.last_batch,
                     first_timestamp_ms: recovery.first_timestamp_ms,
                     closed: ending_offset.is_some(),
-                };
+                    segment_base: last,
+                });
                 segments.push(Arc::new(segment));
             }
         }
@@ -253,7 +314,55 @@ impl Shard {
             tail: Mutex::new(tail),
             file_bytes,
             index_interval_bytes,
+            files,
+            preallocate,
         }))
+    }
+
+    /// Takes a shard closed in memory back to open: a split or merge that closed it could not
+    /// create its children. Only while the catalog still has it open.
+    pub(crate) fn reopen(&self) {
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        tail.at.closed = false;
+        tail.written.closed = false;
+        self.ending.store(u64::MAX, Ordering::Release);
+        if let Some(active) = self
+            .segments
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+        {
+            active.unseal();
+        }
+    }
+
+    /// Puts the writer back at its last fully written state after a round for this shard
+    /// could not be written: segments created since are removed (they hold nothing written),
+    /// and rounds prepared before now are not written ([`Tail::epoch`]).
+    pub(crate) fn roll_back(&self, tail: &mut Tail, why: &Error) {
+        tail.at = tail.written;
+        tail.epoch += 1;
+        let first = tail.rolled_back.is_none();
+        tail.rolled_back = Some(why.clone_for_reply());
+        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        while segments.len() > 1
+            && segments
+                .last()
+                .is_some_and(|s| s.base_offset != tail.written.segment_base)
+        {
+            if let Some(segment) = segments.pop() {
+                for path in [&segment.data_path, &segment.index_path] {
+                    if let Err(error) = std::fs::remove_file(path) {
+                        tracing::warn!(path = %path.display(), %error, "Could not remove an unwritten segment; removed on next open");
+                    }
+                }
+            }
+        }
+        if first {
+            tracing::warn!(stream = %self.stream, shard = self.id, next_offset = tail.at.next_offset, %why, "Round not written; the shard stays at its last committed offset");
+        } else {
+            tracing::debug!(stream = %self.stream, shard = self.id, %why, "Round not written again");
+        }
     }
 
     /// The earliest retained offset, and the segments from the first one `starts_here` does not

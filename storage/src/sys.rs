@@ -1,12 +1,17 @@
-//! The only `unsafe` in Strata: memory mappings and io_uring submissions.
+//! The only `unsafe` in Strata: memory mappings, io_uring submissions, `fallocate` and the
+//! descriptor limit.
 //!
 //! # Invariants the callers keep
 //!
-//! - **Mappings.** Segment files are created at their full, fixed size (`set_len`, sparse) before
-//!   they are mapped, and are never shrunk while a mapping exists: the one truncation, of a torn
-//!   tail during recovery, happens before the segment is mapped, and restores the full size at
-//!   once. Deleting a segment unlinks the file; the pages stay valid until the last mapping is
-//!   dropped. So every byte of a mapping is backed by the file for the mapping's whole life.
+//! - **Mappings.** Segment files are created at their full, fixed size (allocated with
+//!   `fallocate`, so no byte of them is a hole; sparse `set_len` only where the filesystem cannot
+//!   allocate) before they are mapped, and are never shrunk while a mapping exists: the one
+//!   truncation, of a torn tail during recovery, happens before the segment is mapped, and
+//!   restores the full size at once. A sealed segment is mapped only up to its verified end.
+//!   Deleting a segment unlinks the file; the pages stay valid until the last mapping is
+//!   dropped, and a mapping needs no open descriptor. So every byte of a mapping is backed by the
+//!   file for the mapping's whole life, and no byte past a segment's written data is ever read
+//!   through a mapping (recovery reads with `pread`), so a hole is never faulted in.
 //! - **Concurrent writes.** The writer only writes past a segment's committed length, and
 //!   readers only build slices below it (published with release/acquire ordering), so no byte a
 //!   reader can see changes while it is seen.
@@ -17,7 +22,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use io_uring::{IoUring, opcode, types};
 use memmap2::{Mmap, MmapOptions};
@@ -32,11 +37,65 @@ pub(crate) fn map_file(file: &File, len: u64) -> io::Result<Mmap> {
     unsafe { MmapOptions::new().len(len).map(file) }
 }
 
+/// Allocates `len` bytes of `file` for real (`fallocate` mode 0): afterwards no write below
+/// `len` and no page fault on a mapping of it needs a new block, so a full disk is found here,
+/// not by a `SIGBUS`. Filesystems without `fallocate` answer `EOPNOTSUPP`.
+pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
+    let len =
+        libc::off_t::try_from(len).map_err(|_| io::Error::other("file too large to allocate"))?;
+    loop {
+        // SAFETY: `fallocate` takes a descriptor and two integers and touches no memory of
+        // ours; the descriptor is valid while `file` is borrowed.
+        let result = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+        if result == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// The process's `RLIMIT_NOFILE`: (soft, hard).
+pub(crate) fn open_files_limit() -> io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` into the valid, exclusively borrowed `limit`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((limit.rlim_cur, limit.rlim_max))
+}
+
+/// Raises the process's soft limit on open descriptors (`RLIMIT_NOFILE`) to its hard limit and
+/// returns the limits now in force, (soft, hard). A server holding many shards calls it once at
+/// start; the log itself keeps a bounded number of segment files open
+/// ([`crate::LogConfig::open_files_max`]), derived from the soft limit when it opens.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let (soft, hard) = open_files_limit()?;
+    if soft < hard {
+        let limit = libc::rlimit {
+            rlim_cur: hard,
+            rlim_max: hard,
+        };
+        // SAFETY: `setrlimit` reads one valid `rlimit` from a borrowed local.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    open_files_limit()
+}
+
 /// A batch of writes owned by the ring until every one has completed.
 pub(crate) struct RingBatch {
     writes: Vec<OwnedWrite>,
     done: Vec<usize>,
     queued: Vec<bool>,
+    /// The first error of each write; a failed write is not resubmitted, the others go on.
+    failed: Vec<Option<io::Error>>,
     in_kernel: usize,
 }
 
@@ -47,6 +106,13 @@ pub(crate) struct OwnedWrite {
     pub buf: bytes::Bytes,
 }
 
+fn copy_error(error: &io::Error) -> io::Error {
+    match error.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(error.kind(), error.to_string()),
+    }
+}
+
 impl RingBatch {
     pub(crate) fn new(writes: Vec<OwnedWrite>) -> Self {
         let count = writes.len();
@@ -54,19 +120,29 @@ impl RingBatch {
             writes,
             done: vec![0; count],
             queued: vec![false; count],
+            failed: (0..count).map(|_| None).collect(),
             in_kernel: 0,
         }
     }
 
-    /// Queues every write (or remainder of a short write) not in the kernel, as far as the
-    /// submission queue has room, and submits them without waiting.
+    fn wants_more(&self, index: usize) -> bool {
+        let len = self.writes.get(index).map_or(0, |w| w.buf.len());
+        !self.queued.get(index).copied().unwrap_or(true)
+            && self.failed.get(index).is_some_and(Option::is_none)
+            && self.done.get(index).copied().unwrap_or(usize::MAX) < len
+    }
+
+    /// Queues every write (or remainder of a short write) not in the kernel and not failed, as
+    /// far as the submission queue has room, and submits them without waiting.
     pub(crate) fn submit(&mut self, ring: &mut IoUring) -> io::Result<()> {
-        for (index, write) in self.writes.iter().enumerate() {
-            let done = self.done.get(index).copied().unwrap_or(usize::MAX);
-            let queued = self.queued.get(index).copied().unwrap_or(true);
-            if queued || done >= write.buf.len() {
+        for index in 0..self.writes.len() {
+            if !self.wants_more(index) {
                 continue;
             }
+            let Some(write) = self.writes.get(index) else {
+                continue;
+            };
+            let done = self.done.get(index).copied().unwrap_or(0);
             let rest = write.buf.get(done..).unwrap_or_default();
             let len = u32::try_from(rest.len()).unwrap_or(u32::MAX);
             let fd = std::os::fd::AsRawFd::as_raw_fd((*write.file).as_ref());
@@ -75,7 +151,9 @@ impl RingBatch {
                 .build()
                 .user_data(index as u64);
             // SAFETY: `rest` points into `write.buf`, owned by this batch, which is kept alive
-            // (by `Writer`, whose drop waits for the ring) until its completion is reaped.
+            // (by `Writer`, whose drop waits for the ring) until its completion is reaped; if
+            // the ring fails with writes still in the kernel, `finish` leaks the buffers rather
+            // than free them.
             if unsafe { ring.submission().push(&entry) }.is_err() {
                 break; // Queue full: the rest goes in once completions make room.
             }
@@ -88,26 +166,36 @@ impl RingBatch {
         Ok(())
     }
 
-    /// Waits until every write has completed, resubmitting short writes. On an error it still
-    /// waits for every write in the kernel before returning it.
-    pub(crate) fn finish(&mut self, ring: &mut IoUring) -> io::Result<()> {
-        let mut first_error: Option<io::Error> = None;
+    /// Waits until every write has completed or failed, resubmitting short writes; returns
+    /// each write's outcome, in order. A write that fails (a full disk, say) does not stop the
+    /// others.
+    pub(crate) fn finish(&mut self, ring: &mut IoUring) -> Vec<io::Result<()>> {
+        let mut fatal: Option<io::Error> = None;
         loop {
             if self.in_kernel == 0 {
-                let complete = self
-                    .writes
-                    .iter()
-                    .zip(&self.done)
-                    .all(|(w, d)| *d >= w.buf.len());
-                if complete || first_error.is_some() {
+                if !(0..self.writes.len()).any(|index| self.wants_more(index)) {
                     break;
                 }
-                self.submit(ring)?;
+                let submitted = self.submit(ring);
                 if self.in_kernel == 0 {
-                    return Err(io::Error::other("io_uring accepted no write"));
+                    fatal = Some(
+                        submitted
+                            .err()
+                            .unwrap_or_else(|| io::Error::other("io_uring accepted no write")),
+                    );
+                    break;
                 }
             }
-            ring.submit_and_wait(1)?;
+            match ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    // The kernel may still read the buffers in flight: never free them.
+                    std::mem::forget(std::mem::take(&mut self.writes));
+                    fatal = Some(error);
+                    break;
+                }
+            }
             for completion in ring.completion() {
                 let index = usize::try_from(completion.user_data()).unwrap_or(usize::MAX);
                 self.in_kernel = self.in_kernel.saturating_sub(1);
@@ -115,20 +203,36 @@ impl RingBatch {
                     *slot = false;
                 }
                 let result = completion.result();
-                if result < 0 {
-                    first_error.get_or_insert(io::Error::from_raw_os_error(-result));
+                let failure = if result < 0 {
+                    Some(io::Error::from_raw_os_error(-result))
                 } else if result == 0 {
-                    first_error
-                        .get_or_insert(io::Error::new(io::ErrorKind::WriteZero, "ring write"));
-                } else if let Some(done) = self.done.get_mut(index) {
-                    *done += result as usize;
+                    Some(io::Error::new(io::ErrorKind::WriteZero, "ring write"))
+                } else {
+                    if let Some(done) = self.done.get_mut(index) {
+                        *done += result as usize;
+                    }
+                    None
+                };
+                if let (Some(error), Some(slot)) = (failure, self.failed.get_mut(index)) {
+                    slot.get_or_insert(error);
                 }
             }
-            if first_error.is_none() && self.in_kernel == 0 {
-                self.submit(ring)?;
-            }
         }
-        first_error.map_or(Ok(()), Err)
+        let count = self.done.len();
+        (0..count)
+            .map(|index| {
+                if let Some(error) = self.failed.get_mut(index).and_then(Option::take) {
+                    return Err(error);
+                }
+                let len = self.writes.get(index).map(|w| w.buf.len());
+                let done = self.done.get(index).copied().unwrap_or(0);
+                match (&fatal, len) {
+                    (None, Some(len)) if done >= len => Ok(()),
+                    (Some(error), _) => Err(copy_error(error)),
+                    _ => Err(io::Error::other("ring write did not complete")),
+                }
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,10 @@ pub fn from_storage(error: &storage::Error) -> ErrorResponse {
         E::RecordTooLarge { .. } | E::BatchTooLarge { .. } => ErrorCode::RecordTooLarge,
         E::InvalidArgument(_) | E::InvalidConfig(_) => ErrorCode::InvalidArgument,
         E::Closed | E::Poisoned { .. } => ErrorCode::Unavailable,
+        E::StorageFull { .. } => {
+            // Retriable; the engine's message names files, which clients need not see.
+            return ErrorResponse::new(ErrorCode::Unavailable, "the disk is full; retry later");
+        }
         _ => ErrorCode::Internal,
     };
     if code == ErrorCode::Internal {
@@ -104,5 +108,17 @@ mod tests {
             "{}",
             response.message
         );
+    }
+
+    /// A full disk used to reach clients as an internal error carrying the engine's text (file
+    /// paths included); it is the retriable `Unavailable`, with a plain message.
+    #[test]
+    fn a_full_disk_is_unavailable_with_a_plain_message() {
+        let error = storage::Error::StorageFull {
+            context: "allocating /data/streams/1/0/00000000000000000000.log".into(),
+        };
+        let response = from_storage(&error);
+        assert_eq!(response.error_code(), Some(ErrorCode::Unavailable));
+        assert_eq!(response.message, "the disk is full; retry later");
     }
 }

@@ -23,6 +23,9 @@ pub const PROVISIONED_THROUGHPUT_EXCEEDED: &str = "ProvisionedThroughputExceeded
 pub const LIMIT_EXCEEDED: &str = "LimitExceededException";
 /// A failure inside the server; retried by the SDKs.
 pub const INTERNAL_FAILURE: &str = "InternalFailureException";
+/// The server cannot take the request now (its disk is full), with status 503; retried by the
+/// SDKs. Not in Kinesis's model, but every SDK retries a 503.
+pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailableException";
 /// The `X-Amz-Target` names no Kinesis operation.
 pub const UNKNOWN_OPERATION: &str = "UnknownOperationException";
 /// The access key is not one the server knows.

@@ -16,7 +16,7 @@ pub fn from_view(error: Error) -> ApiError {
         Error::InvalidArgument(_) => code::INVALID_ARGUMENT,
         Error::ConcurrentModification(_) => code::CONCURRENT_MODIFICATION,
         Error::LimitExceeded(_) => code::LIMIT_EXCEEDED,
-        Error::Internal(_) => {
+        Error::Internal(_) | Error::StorageFull => {
             return ApiError {
                 status: 503,
                 code: code::SERVICE_UNAVAILABLE,
@@ -75,6 +75,7 @@ mod tests {
                 503,
                 "ServiceUnavailableException",
             ),
+            (Error::StorageFull, 503, "ServiceUnavailableException"),
         ];
         for (error, status, name) in cases {
             let mapped = from_view(error);

@@ -69,6 +69,14 @@ impl From<Error> for ApiError {
                     message: crate::api::internal_message(&message),
                 };
             }
+            // Retried by the SDKs (a 503); nothing of the request was written.
+            Error::StorageFull => {
+                return Self {
+                    status: 503,
+                    code: code::SERVICE_UNAVAILABLE,
+                    message,
+                };
+            }
         };
         Self::new(code, message)
     }
@@ -107,6 +115,11 @@ impl From<crate::views::delivery::Error> for ApiError {
                 status: 500,
                 code: code::INTERNAL_FAILURE,
                 message: crate::api::internal_message(&message),
+            },
+            Delivery::StorageFull => Self {
+                status: 503,
+                code: code::SERVICE_UNAVAILABLE,
+                message: Delivery::StorageFull.to_string(),
             },
         }
     }
@@ -183,6 +196,7 @@ mod tests {
                 "LimitExceededException",
             ),
             (Error::Internal("x".into()), 500, "InternalFailureException"),
+            (Error::StorageFull, 503, "ServiceUnavailableException"),
         ];
         for (error, status, name) in cases {
             let mapped = ApiError::from(error);

@@ -111,6 +111,14 @@ pub async fn apply(
         });
     }
     let results = streams.put(&name, entries).await?;
+    // Nothing written because the disk is full: the whole request is a retriable 503. When
+    // only some shards' records failed, each reports InternalFailure, which producers retry.
+    if results
+        .iter()
+        .all(|result| matches!(result, Err(crate::views::streams::Error::StorageFull)))
+    {
+        return Err(crate::views::streams::Error::StorageFull.into());
+    }
     let mut failed = 0u32;
     let records = results
         .into_iter()
@@ -135,4 +143,140 @@ pub async fn apply(
         records,
         encryption_type: encryption(&meta).to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! A full disk used to answer PutRecords with a 500 carrying the engine's text, then poisoned
+    //! every shard. It is now retriable the way the SDKs retry: a 503
+    //! `ServiceUnavailableException` for a request of which nothing was written, and a per-record
+    //! `InternalFailure` for the records of the shards that could not be written when others
+    //! could. Runs on a tmpfs of its own; skipped (with a message) where mounting is not allowed.
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use bytes::Bytes;
+    use protocol::aws::body::Blob;
+    use protocol::aws::kinesis::{PutRecordsRequestEntry, StreamRef};
+    use storage::{Log, LogConfig};
+
+    use super::*;
+    use crate::views::streams::Settings;
+
+    struct Mount(PathBuf);
+
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let ok = Command::new("umount")
+                .arg(&self.0)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+            }
+        }
+    }
+
+    fn mount_tmpfs(dir: &Path) -> Option<Mount> {
+        let path = dir.join("mnt");
+        std::fs::create_dir_all(&path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2097152", "tmpfs"])
+            .arg(&path)
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(Mount(path)),
+            other => {
+                println!("SKIPPED: cannot mount a tmpfs here (needs root): {other:?}");
+                None
+            }
+        }
+    }
+
+    fn fill(dir: &Path) -> PathBuf {
+        let path = dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![1u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        path
+    }
+
+    /// One record for shard 0 (the low half of the hash key space) or shard 1.
+    fn record(shard: u32) -> PutRecordsRequestEntry {
+        let key = if shard == 0 { 0 } else { u128::MAX };
+        PutRecordsRequestEntry {
+            data: Blob(Bytes::from(vec![b'x'; 700])),
+            explicit_hash_key: Some(key.to_string()),
+            partition_key: "k".into(),
+        }
+    }
+
+    fn input(records: Vec<PutRecordsRequestEntry>) -> PutRecordsInput {
+        PutRecordsInput {
+            stream: StreamRef {
+                stream_name: Some("full".into()),
+                ..StreamRef::default()
+            },
+            records,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_disk_is_a_503_or_per_record_internal_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(mount) = mount_tmpfs(dir.path()) else {
+            return;
+        };
+        let mut config = LogConfig::new(mount.0.join("log"));
+        config.segment_bytes_max = 16 * 1024;
+        config.record_bytes_max = 4 * 1024;
+        config.batch_bytes_max = 8 * 1024;
+        let log = Log::open(config).unwrap();
+        let streams = Streams::open(log.clone(), Settings::default()).unwrap();
+        streams.create("full", 2, &StreamMeta::default()).unwrap();
+        let filler = fill(&mount.0);
+
+        // Shard 0 until its segment is full and the next one cannot be made; shard 1's
+        // preallocated segment still has room.
+        let mut refused = None;
+        for _ in 0..1000 {
+            match apply(&streams, input(vec![record(0)])).await {
+                Ok(output) => assert_eq!(output.failed_record_count, 0),
+                Err(error) => {
+                    refused = Some(error);
+                    break;
+                }
+            }
+        }
+        let refused = refused.expect("the disk fills up");
+        assert_eq!(
+            (refused.status, refused.code),
+            (503, "ServiceUnavailableException")
+        );
+        assert!(!refused.message.contains('/'), "{}", refused.message);
+
+        let output = apply(&streams, input(vec![record(0), record(1)]))
+            .await
+            .expect("part of the request was written");
+        assert_eq!(output.failed_record_count, 1);
+        assert_eq!(
+            output.records[0].error_code.as_deref(),
+            Some("InternalFailure")
+        );
+        assert!(output.records[1].sequence_number.is_some());
+
+        std::fs::remove_file(filler).unwrap();
+        let output = apply(&streams, input(vec![record(0), record(1)]))
+            .await
+            .expect("space is back");
+        assert_eq!(output.failed_record_count, 0);
+        drop(streams);
+        tokio::task::spawn_blocking(move || log.close())
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }

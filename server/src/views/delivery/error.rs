@@ -33,11 +33,17 @@ pub enum Error {
     /// The log failed (I/O, closed).
     #[error("{0}")]
     Internal(String),
+    /// The disk is full: nothing of the failed write was stored. Retriable.
+    #[error("The disk is full; nothing was written. Retry later.")]
+    StorageFull,
 }
 
 impl From<storage::Error> for Error {
     fn from(error: storage::Error) -> Self {
-        Self::Internal(error.to_string())
+        match error {
+            storage::Error::StorageFull { .. } => Self::StorageFull,
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 

@@ -85,12 +85,20 @@ pub enum Error {
     /// The engine failed (I/O, corruption, shutdown): not the caller's fault.
     #[error("{0}")]
     Internal(String),
+    /// The disk is full: nothing of the failed write was stored. Retriable: the same request
+    /// succeeds once space is freed.
+    #[error("The disk is full; nothing was written. Retry later.")]
+    StorageFull,
 }
 
 impl Error {
-    /// Wraps an engine failure that is not the caller's fault.
+    /// Wraps an engine failure that is not the caller's fault (a full disk is
+    /// [`Error::StorageFull`]).
     pub fn internal(error: &storage::Error) -> Self {
-        Self::Internal(error.to_string())
+        match error {
+            storage::Error::StorageFull { .. } => Self::StorageFull,
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
