@@ -122,6 +122,10 @@ pub struct StorageConfig {
     pub record_bytes_max: usize,
     /// How often expired segments are looked for and deleted.
     pub retention_check_interval: Duration,
+    /// Bytes of a segment allocated for real at a time ahead of the writer; 0: sparse files.
+    pub segment_allocate_step_bytes: u64,
+    /// Segment files kept open at most; `None`: a quarter of the open-files limit.
+    pub open_files_max: Option<usize>,
 }
 
 impl fmt::Debug for StorageConfig {
@@ -136,6 +140,11 @@ impl fmt::Debug for StorageConfig {
             .field("segment_age_max", &self.segment_age_max)
             .field("record_bytes_max", &self.record_bytes_max)
             .field("retention_check_interval", &self.retention_check_interval)
+            .field(
+                "segment_allocate_step_bytes",
+                &self.segment_allocate_step_bytes,
+            )
+            .field("open_files_max", &self.open_files_max)
             .finish()
     }
 }
@@ -154,6 +163,9 @@ impl StorageConfig {
         config.segment_age_max = self.segment_age_max;
         config.record_bytes_max = self.record_bytes_max;
         config.retention_check_interval = self.retention_check_interval;
+        config.segment_preallocate = self.segment_allocate_step_bytes > 0;
+        config.segment_allocate_step_bytes = self.segment_allocate_step_bytes;
+        config.open_files_max = self.open_files_max;
         config
     }
 }
@@ -374,6 +386,14 @@ pub struct StorageLayer {
     pub record_bytes_max: Option<usize>,
     /// Seconds between looks for expired segments to delete. Default 60.
     pub retention_check_interval_secs: Option<u64>,
+    /// Bytes of a segment file allocated for real (`fallocate`) at a time, ahead of the data
+    /// written to it, so a full disk is found before a write. 0 leaves segment files sparse.
+    /// Default 4194304 (4 MiB).
+    pub segment_allocate_step_bytes: Option<u64>,
+    /// Segment files kept open at most (the active segment of each shard being written holds
+    /// two); others are closed and reopened on demand. Default: a quarter of the open-files
+    /// limit, at least 64.
+    pub open_files_max: Option<u64>,
 }
 
 /// The `[server]` section of a [`Layer`].
@@ -584,6 +604,10 @@ pub mod keys {
     pub const SEGMENT_AGE_MAX_SECS: Key = key("storage.segment_age_max_secs");
     /// `storage.record_bytes_max`.
     pub const RECORD_BYTES_MAX: Key = key("storage.record_bytes_max");
+    /// `storage.segment_allocate_step_bytes`.
+    pub const SEGMENT_ALLOCATE_STEP_BYTES: Key = key("storage.segment_allocate_step_bytes");
+    /// `storage.open_files_max`.
+    pub const OPEN_FILES_MAX: Key = key("storage.open_files_max");
     /// `storage.retention_check_interval_secs`.
     pub const RETENTION_CHECK_INTERVAL_SECS: Key = key("storage.retention_check_interval_secs");
     /// `server.http`.
@@ -834,6 +858,24 @@ impl Config {
                     keys::RETENTION_CHECK_INTERVAL_SECS,
                     |l| l.storage.retention_check_interval_secs.as_ref(),
                 )?),
+                segment_allocate_step_bytes: *pick(
+                    layers,
+                    keys::SEGMENT_ALLOCATE_STEP_BYTES,
+                    |l| l.storage.segment_allocate_step_bytes.as_ref(),
+                )?
+                .0,
+                open_files_max: match optional(layers, |l| l.storage.open_files_max.as_ref()) {
+                    None => None,
+                    Some((&value, origin)) if value < 8 => {
+                        return Err(ConfigError::invalid(
+                            keys::OPEN_FILES_MAX,
+                            origin,
+                            value,
+                            "must be at least 8",
+                        ));
+                    }
+                    Some((&value, _)) => Some(usize::try_from(value).unwrap_or(usize::MAX)),
+                },
             },
             server,
             log: TelemetryConfig {

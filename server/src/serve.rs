@@ -94,6 +94,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
 
     let data_dir = std::path::absolute(&config.storage.data_dir)
         .unwrap_or_else(|_| config.storage.data_dir.clone());
+    // Each active segment and connection holds descriptors: take all the kernel allows.
+    match storage::raise_open_files_limit() {
+        Ok((soft, hard)) => tracing::debug!(soft, hard, "Open-files limit"),
+        Err(error) => warn!(%error, "Cannot raise the open-files limit"),
+    }
     let fsync = config.storage.fsync.to_string();
     let log_config = config.storage.into_log_config();
     // `open` reads and recovers the data directory: blocking work, off the async workers.

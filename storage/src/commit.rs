@@ -783,7 +783,7 @@ impl CommitThread {
                 shard.file_bytes,
                 shard.index_interval_bytes,
                 &shard.files,
-                shard.preallocate,
+                shard.allocate_step,
             )?);
             let write = pending_write(writes, shard, &active, tail.position, tail.next_offset);
             write.seal = true;
@@ -805,6 +805,9 @@ impl CommitThread {
             tail.first_timestamp_ms = None;
         }
         let active = active_segment(shard)?;
+        // Disk for this batch first: a full disk fails this append alone, before it has an
+        // offset or a byte in the round.
+        active.reserve(tail.position + len, shard.allocate_step)?;
         let timestamp_ms = now.max(tail.last_timestamp_ms);
         let first_offset = tail.next_offset;
         let position = tail.position;

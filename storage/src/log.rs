@@ -65,6 +65,16 @@ pub(crate) struct Inner {
     lock: Mutex<Option<File>>,
     /// The bounded cache of open segment files.
     files: Arc<OpenFiles>,
+    /// Streams whose files are being made, outside the catalog lock (see `create_stream`).
+    creating: Mutex<Creating>,
+}
+
+/// Names and ids taken by creates in progress: not yet in the catalog, but not free either.
+#[derive(Default)]
+struct Creating {
+    names: std::collections::HashSet<String>,
+    /// The next stream id no create in progress has taken.
+    next_stream_id: u64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -120,6 +130,7 @@ impl Log {
             config,
             clock,
             meta: Mutex::new(meta),
+            creating: Mutex::new(Creating::default()),
             shards: RwLock::new(shards),
             sender: RwLock::new(Some(sender)),
             commit_thread: Mutex::new(Some(handle)),
@@ -189,10 +200,38 @@ impl Log {
         }
         check_retention(retention)?;
         let now = self.now_ms();
-        let mut meta = lock(&self.inner.meta);
-        if meta.catalog.streams.contains_key(name) {
-            return Err(Error::StreamExists(name.to_string()));
+        // The name and an id are taken under the catalog lock, the files are made without it
+        // (a large stream's shards take a while, and every other request needs the catalog),
+        // and the stream enters the catalog under the lock again.
+        let id = {
+            let meta = lock(&self.inner.meta);
+            let mut creating = lock(&self.inner.creating);
+            if meta.catalog.streams.contains_key(name) || creating.names.contains(name) {
+                return Err(Error::StreamExists(name.to_string()));
+            }
+            let id = meta.catalog.next_stream_id.max(creating.next_stream_id);
+            creating.next_stream_id = id + 1;
+            creating.names.insert(name.to_string());
+            id
+        };
+        let made = self.create_stream_files(name, shard_count, retention, now, id);
+        let mut creating = lock(&self.inner.creating);
+        creating.names.remove(name);
+        if made.is_err() && creating.next_stream_id == id + 1 {
+            // Nobody took a later id: a retry gets the same one.
+            creating.next_stream_id = id;
         }
+        made
+    }
+
+    fn create_stream_files(
+        &self,
+        name: &str,
+        shard_count: u32,
+        retention: Duration,
+        now: i64,
+        id: u64,
+    ) -> Result<StreamInfo> {
         // 2^128 / shard_count, as Kinesis divides the key space (u128::MAX is 2^128 - 1).
         let count = u128::from(shard_count);
         let width = u128::MAX / count + u128::from(count > 1 && u128::MAX % count == count - 1);
@@ -218,7 +257,7 @@ impl Log {
             .collect();
         let info = StreamInfo {
             name: name.to_string(),
-            id: meta.catalog.next_stream_id,
+            id,
             retention,
             created_ms: now,
             shards,
@@ -231,20 +270,26 @@ impl Log {
         let mut opened = Vec::new();
         let made = self
             .make_shards(&info, &info.shards, &mut opened)
-            .and_then(|()| meta.commit(vec![Op::PutStream(info.clone())]));
+            .and_then(|()| {
+                // The shards are in the map before the catalog names them (under the catalog lock
+                // still), so nobody finds the stream without its shards.
+                let mut meta = lock(&self.inner.meta);
+                meta.commit(vec![Op::PutStream(info.clone())])?;
+                let opened = std::mem::take(&mut opened)
+                    .into_iter()
+                    .map(|shard| ((name.to_string(), shard.id), shard));
+                self.inner
+                    .shards
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(opened);
+                Ok(())
+            });
         if let Err(error) = made {
             drop(opened);
             remove_dir_quietly(&self.stream_dir(&info));
             return Err(error);
         }
-        let opened = opened
-            .into_iter()
-            .map(|shard| ((name.to_string(), shard.id), shard));
-        self.inner
-            .shards
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(opened);
         Ok(info)
     }
 
@@ -889,7 +934,11 @@ fn layout(
         file_bytes: config.segment_file_bytes(),
         index_interval_bytes: config.index_interval_bytes,
         files: files.clone(),
-        preallocate: config.segment_preallocate,
+        allocate_step: if config.segment_preallocate {
+            config.segment_allocate_step_bytes
+        } else {
+            0
+        },
     }
 }
 

@@ -3,12 +3,14 @@
 //! # Design constraints
 //!
 //! - The data file `<base_offset:020>.log` is created at a fixed size (`segment_bytes_max` plus
-//!   one maximal batch), allocated for real with `fallocate` (a full disk is a
-//!   [`Error::StorageFull`] at creation, and the half-made file is removed), and the active
-//!   segment is mapped once, whole. Appends never change the file size, so a mapping never
-//!   covers bytes past the end of the file and `fdatasync` need not update the size. Unwritten
-//!   bytes are zeros, and a zero batch length ends the segment. Where the filesystem cannot
-//!   `fallocate`, the file is sparse (`set_len`), with a warning.
+//!   one maximal batch) and the active segment is mapped once, whole. Appends never change the
+//!   file size, so a mapping never covers bytes past the end of the file and `fdatasync` need
+//!   not update the size. Unwritten bytes are zeros, and a zero batch length ends the segment.
+//! - Disk is allocated for real with `fallocate`, one `segment_allocate_step_bytes` step at a
+//!   time ahead of the writer ([`Segment::reserve`], called before a batch is encoded), so a
+//!   full disk is an [`Error::StorageFull`] for that append, before anything is written, and
+//!   an idle shard holds one step of disk rather than a whole segment's. Where the filesystem
+//!   cannot `fallocate`, the file stays sparse, with a warning, and writes find a full disk.
 //! - Nothing reads past the written data through a mapping: recovery and the O(1) open of a
 //!   sealed segment read with `pread`, and a sealed segment is mapped only up to its verified
 //!   end. So a hole (a sparse file on a full tmpfs) is never faulted in, which would `SIGBUS`.
@@ -360,6 +362,8 @@ pub(crate) struct Segment {
     data: Bytes,
     /// Committed bytes: readers never look past this.
     len: AtomicU64,
+    /// Bytes from the start allocated for real (only the commit thread grows it).
+    allocated: AtomicU64,
     /// Offset just past the last committed record.
     next_offset: AtomicU64,
     max_timestamp_ms: AtomicI64,
@@ -551,10 +555,11 @@ fn empty_extent(base_offset: u64) -> Extent {
     }
 }
 
-/// Makes `file` `len` bytes long, allocated for real where the filesystem can.
-fn allocate(file: &File, len: u64, path: &Path) -> Result<()> {
-    match sys::allocate(file, len) {
-        Ok(()) => Ok(()),
+/// Allocates `offset..end` of `file` (already sized) for real where the filesystem can.
+/// Returns whether it could; a filesystem without `fallocate` keeps the file sparse.
+fn allocate(file: &File, offset: u64, end: u64, path: &Path) -> Result<bool> {
+    match sys::allocate(file, offset, end.saturating_sub(offset)) {
+        Ok(()) => Ok(true),
         Err(error) if error.raw_os_error() == Some(libc::EOPNOTSUPP) => {
             if !SPARSE_WARNED.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
@@ -563,8 +568,7 @@ fn allocate(file: &File, len: u64, path: &Path) -> Result<()> {
                      so a full disk is found by writes"
                 );
             }
-            file.set_len(len)
-                .context(|| format!("sizing {}", path.display()))
+            Ok(false)
         }
         Err(error) => Err(Error::from_io(
             format!("allocating {}", path.display()),
@@ -582,31 +586,40 @@ fn remove_quietly(path: &Path) {
 }
 
 impl Segment {
-    /// Creates an empty segment file at its full size (allocated), with an empty index. On any
-    /// failure (a full disk is [`Error::StorageFull`]) both files are removed again.
+    /// Creates an empty segment file at its full size, with an empty index. With an
+    /// `allocate_step`, its first `allocate_step` bytes are allocated for real, and
+    /// [`Self::reserve`] allocates further steps ahead of the writer as it fills; zero leaves it
+    /// sparse. On any failure (a full disk is [`Error::StorageFull`]) both files are removed
+    /// again.
     pub(crate) fn create(
         dir: &Path,
         base_offset: u64,
         file_bytes: u64,
         index_interval_bytes: u64,
         files: &Arc<OpenFiles>,
-        preallocate: bool,
+        allocate_step: u64,
     ) -> Result<Self> {
         let path = data_path(dir, base_offset);
         let index_path = index_path(dir, base_offset);
         let made = (|| {
             let file = open_file(&path, Open::Fresh)?;
-            if preallocate {
-                allocate(&file, file_bytes, &path)?;
+            file.set_len(file_bytes)
+                .context(|| format!("sizing {}", path.display()))?;
+            let allocated = if allocate_step == 0 {
+                file_bytes
             } else {
-                file.set_len(file_bytes)
-                    .context(|| format!("sizing {}", path.display()))?;
-            }
+                let end = allocate_step.min(file_bytes);
+                if allocate(&file, 0, end, &path)? {
+                    end
+                } else {
+                    file_bytes
+                }
+            };
             let index = open_file(&index_path, Open::Fresh)?;
             let data = map(&file, file_bytes, &path)?;
-            Ok((file, index, data))
+            Ok((file, index, data, allocated))
         })();
-        let (file, index, data) = match made {
+        let (file, index, data, allocated) = match made {
             Ok(made) => made,
             Err(error) => {
                 remove_quietly(&path);
@@ -622,8 +635,35 @@ impl Segment {
             index_interval_bytes,
             files,
         );
+        segment.allocated.store(allocated, Ordering::Relaxed);
         files.insert(segment.id, SegmentFiles { data: file, index });
         Ok(segment)
+    }
+
+    /// Makes sure the bytes below `end` are allocated, allocating whole steps of
+    /// `allocate_step` bytes ahead (at most up to the file's size). Called by the commit thread
+    /// before it encodes a batch for this segment, so a full disk fails that append alone, as
+    /// [`Error::StorageFull`], before anything is written. Step by step rather than whole
+    /// segments, so an idle shard holds one step of disk, not a segment's worth.
+    pub(crate) fn reserve(&self, end: u64, allocate_step: u64) -> Result<()> {
+        let allocated = self.allocated.load(Ordering::Relaxed);
+        if end <= allocated || allocate_step == 0 {
+            return Ok(());
+        }
+        let file_bytes = self.data.len() as u64;
+        let target = end
+            .div_ceil(allocate_step)
+            .saturating_mul(allocate_step)
+            .min(file_bytes)
+            .max(end.min(file_bytes));
+        let files = self.files()?;
+        let done = if allocate(&files.data, allocated, target, &self.data_path)? {
+            target
+        } else {
+            file_bytes
+        };
+        self.allocated.store(done, Ordering::Relaxed);
+        Ok(())
     }
 
     fn assemble(
@@ -642,6 +682,8 @@ impl Segment {
             files: files.clone(),
             data,
             len: AtomicU64::new(extent.len),
+            // Written bytes are allocated; the writer reserves what lies beyond.
+            allocated: AtomicU64::new(extent.len),
             next_offset: AtomicU64::new(extent.next_offset),
             max_timestamp_ms: AtomicI64::new(extent.max_timestamp_ms),
             index: RwLock::new(index),
@@ -753,12 +795,10 @@ impl Segment {
             cut = Some(format!("truncated torn tail at byte {dropped}: {reason}"));
             file.set_len(scan_end.valid_end)
                 .context(|| format!("truncating {}", data_path.display()))?;
-            if let Err(error) = allocate(&file, mapped_len, &data_path) {
-                // Still the full size, but sparse past the cut: a full disk shows on writes.
-                tracing::warn!(segment = %data_path.display(), %error, "Could not reallocate the recovered segment");
-                file.set_len(mapped_len)
-                    .context(|| format!("sizing {}", data_path.display()))?;
-            }
+            // Back to its full size, sparse past the cut: the writer allocates steps ahead of
+            // itself again (`reserve`) before it writes there.
+            file.set_len(mapped_len)
+                .context(|| format!("sizing {}", data_path.display()))?;
             file.sync_all()
                 .map_err(|source| Error::io(format!("syncing {}", data_path.display()), source))?;
         }

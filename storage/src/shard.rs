@@ -106,8 +106,8 @@ pub(crate) struct Shard {
     pub index_interval_bytes: u64,
     /// The log's cache of open segment files.
     pub files: Arc<OpenFiles>,
-    /// Whether new segment files are allocated for real.
-    pub preallocate: bool,
+    /// Bytes of a segment allocated for real at a time, ahead of the writer (0: sparse).
+    pub allocate_step: u64,
 }
 
 /// Segments one read walks at most.
@@ -170,7 +170,7 @@ pub(crate) struct ShardLayout {
     pub file_bytes: u64,
     pub index_interval_bytes: u64,
     pub files: Arc<OpenFiles>,
-    pub preallocate: bool,
+    pub allocate_step: u64,
 }
 
 impl Shard {
@@ -185,7 +185,7 @@ impl Shard {
             file_bytes,
             index_interval_bytes,
             files,
-            preallocate,
+            allocate_step,
         } = layout;
         std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
         let mut bases = list_segments(&dir)?;
@@ -199,7 +199,7 @@ impl Shard {
                     file_bytes,
                     index_interval_bytes,
                     &files,
-                    preallocate,
+                    allocate_step,
                 )?;
                 sync_dir(&dir)?;
                 tail = Tail::new(TailState {
@@ -315,7 +315,7 @@ impl Shard {
             file_bytes,
             index_interval_bytes,
             files,
-            preallocate,
+            allocate_step,
         }))
     }
 

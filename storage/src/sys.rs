@@ -3,9 +3,9 @@
 //!
 //! # Invariants the callers keep
 //!
-//! - **Mappings.** Segment files are created at their full, fixed size (allocated with
-//!   `fallocate`, so no byte of them is a hole; sparse `set_len` only where the filesystem cannot
-//!   allocate) before they are mapped, and are never shrunk while a mapping exists: the one
+//! - **Mappings.** Segment files are created at their full, fixed size (`set_len`; the writer
+//!   allocates the part it is about to write with `fallocate`, a step ahead) before they are
+//!   mapped, and are never shrunk while a mapping exists: the one
 //!   truncation, of a torn tail during recovery, happens before the segment is mapped, and
 //!   restores the full size at once. A sealed segment is mapped only up to its verified end.
 //!   Deleting a segment unlinks the file; the pages stay valid until the last mapping is
@@ -37,16 +37,18 @@ pub(crate) fn map_file(file: &File, len: u64) -> io::Result<Mmap> {
     unsafe { MmapOptions::new().len(len).map(file) }
 }
 
-/// Allocates `len` bytes of `file` for real (`fallocate` mode 0): afterwards no write below
-/// `len` and no page fault on a mapping of it needs a new block, so a full disk is found here,
-/// not by a `SIGBUS`. Filesystems without `fallocate` answer `EOPNOTSUPP`.
-pub(crate) fn allocate(file: &File, len: u64) -> io::Result<()> {
-    let len =
-        libc::off_t::try_from(len).map_err(|_| io::Error::other("file too large to allocate"))?;
+/// Allocates the bytes `offset..offset + len` of `file` for real (`fallocate` mode 0, which
+/// grows the file if they end past it): afterwards no write there and no page fault on a
+/// mapping of them needs a new block, so a full disk is found here, not by a `SIGBUS`.
+/// Filesystems without `fallocate` answer `EOPNOTSUPP`.
+pub(crate) fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let too_large = || io::Error::other("file too large to allocate");
+    let offset = libc::off_t::try_from(offset).map_err(|_| too_large())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
     loop {
-        // SAFETY: `fallocate` takes a descriptor and two integers and touches no memory of
+        // SAFETY: `fallocate` takes a descriptor and three integers and touches no memory of
         // ours; the descriptor is valid while `file` is borrowed.
-        let result = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+        let result = unsafe { libc::fallocate(file.as_raw_fd(), 0, offset, len) };
         if result == 0 {
             return Ok(());
         }

@@ -80,6 +80,10 @@ pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 3600;
 /// Without keys, listen on loopback only.
 pub const ALLOW_ANONYMOUS: bool = false;
 
+/// 4 MiB of disk allocated ahead of each shard's writer: a thousand idle shards hold 4 GiB, and
+/// an `fallocate` every 4 MiB costs nothing next to the writes.
+pub const SEGMENT_ALLOCATE_STEP_BYTES: u64 = 4 * 1024 * 1024;
+
 /// How often the background task looks for expired segments.
 pub const RETENTION_CHECK_INTERVAL_SECS: u64 = 60;
 
@@ -122,6 +126,8 @@ pub fn layer() -> Layer {
             segment_age_max_secs: Some(SEGMENT_AGE_MAX_SECS),
             record_bytes_max: Some(RECORD_BYTES_MAX),
             retention_check_interval_secs: Some(RETENTION_CHECK_INTERVAL_SECS),
+            segment_allocate_step_bytes: Some(SEGMENT_ALLOCATE_STEP_BYTES),
+            open_files_max: None,
         },
         server: ServerLayer {
             http: Some(HTTP.to_owned()),
