@@ -22,6 +22,7 @@ mod api;
 mod cli;
 mod commands;
 mod config;
+mod descriptors;
 mod listener;
 mod native;
 mod serve;

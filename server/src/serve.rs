@@ -87,6 +87,30 @@ fn check_exposure(config: &Config) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// The two listeners' connection limits, each lowered to its share of the descriptor budget
+/// (`crate::descriptors`) when the configured one does not fit.
+fn fit_connection_limits(config: &Config) -> (usize, usize) {
+    let limit = crate::descriptors::open_files_limit();
+    let fit = |name: &str, configured: usize| {
+        let fitted = crate::descriptors::fit(configured, limit);
+        if fitted < configured {
+            warn!(
+                listener = name,
+                configured,
+                connections_max = fitted,
+                open_files_limit = limit.unwrap_or(0),
+                "Connection limit lowered to leave descriptors for the log and the other \
+                 listener (raise the open-files limit to serve more)"
+            );
+        }
+        fitted
+    };
+    (
+        fit("http", config.server.http_connections_max),
+        fit("native", config.server.native_limits.connections_max),
+    )
+}
+
 /// Runs the server until SIGINT or SIGTERM, then closes the log.
 pub async fn run(config: Config) -> Result<(), ServeError> {
     check_exposure(&config)?;
@@ -99,6 +123,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Ok((soft, hard)) => tracing::debug!(soft, hard, "Open-files limit"),
         Err(error) => warn!(%error, "Cannot raise the open-files limit"),
     }
+    let (http_connections_max, native_connections_max) = fit_connection_limits(&config);
     let fsync = config.storage.fsync.to_string();
     let log_config = config.storage.into_log_config();
     // `open` reads and recovers the data directory: blocking work, off the async workers.
@@ -135,7 +160,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             log: log.clone(),
             budget: budget.clone(),
             access_keys: config.auth.access_keys.clone(),
-            limits: config.server.native_limits,
+            limits: crate::config::NativeLimits {
+                connections_max: native_connections_max,
+                ..config.server.native_limits
+            },
             tls: tls.as_ref().map(|acceptors| acceptors.native.clone()),
         },
     ));
@@ -192,7 +220,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             access_keys: config.auth.access_keys.clone(),
             region: config.kinesis.region.clone(),
             body_budget_bytes: config.server.http_body_budget_bytes,
-            connections_max: config.server.http_connections_max,
+            connections_max: http_connections_max,
             header_read_timeout: config.server.http_header_read_timeout,
             idle_timeout: config.server.http_idle_timeout,
             body_read_timeout: config.server.http_body_read_timeout,

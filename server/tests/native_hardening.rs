@@ -486,3 +486,110 @@ async fn with_tls_configured_the_native_port_speaks_tls_and_still_authenticates(
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "over-tls");
     server.stop();
 }
+
+/// 1,050 idle connections under a 1,024-descriptor limit made a segment file fail to open
+/// (EMFILE), which poisoned its shard. Now each listener's connection limit is fitted to its
+/// share of the descriptors, so the log always has its own.
+#[tokio::test]
+async fn twelve_hundred_silent_connections_under_1024_descriptors_starve_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Few files open at once: writing to 64 shards reopens most of their segment files.
+    let server = Server::start_limited(dir.path(), "[storage]\nopen_files_max = 16\n", Some(1024));
+    let client = bounded(Client::connect(server.native)).await.unwrap();
+    bounded(client.create_stream("busy", 64, 24)).await.unwrap();
+    let mut silent = Vec::new();
+    for _ in 0..1200 {
+        let connect = tokio::net::TcpStream::connect(server.native);
+        match tokio::time::timeout(Duration::from_millis(500), connect).await {
+            Ok(Ok(socket)) => silent.push(socket),
+            // The listen backlog is full: the kernel stops completing handshakes.
+            _ => break,
+        }
+    }
+    assert!(silent.len() >= 300, "{} connections opened", silent.len());
+    // While they are all still open (their handshake deadline is 10 s away), every shard takes
+    // records at once: no segment file waits or fails for want of a descriptor.
+    let started = Instant::now();
+    for shard in 0..64 {
+        let produce = Produce {
+            stream: "busy".into(),
+            records: vec![ProduceRecord {
+                target: Target::Shard(shard),
+                data: Bytes::from_static(b"still served"),
+            }],
+        };
+        let response = bounded(client.call(Request::Produce(produce)))
+            .await
+            .unwrap();
+        assert!(matches!(response, Response::ProduceOk(_)), "{response:?}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "produced in {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+    server.stop();
+}
+
+/// About 500 streams used to make a restart impossible under the common soft limit of 1,024
+/// descriptors: every shard's segments held theirs.
+#[tokio::test]
+async fn two_thousand_streams_under_1024_descriptors_are_served_and_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[kinesis]\nshards_max = 2000\n[storage]\nsegment_allocate_step_bytes = 65536\n";
+    let server = Server::start_limited(dir.path(), config, Some(1024));
+    let client = bounded(Client::connect(server.native)).await.unwrap();
+    let mut creating = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let client = client.clone();
+        creating.spawn(async move {
+            for i in (worker..2000).step_by(16) {
+                client.create_stream(&format!("s{i}"), 1, 24).await.unwrap();
+                let produce = Produce {
+                    stream: format!("s{i}"),
+                    records: vec![ProduceRecord {
+                        target: Target::Shard(0),
+                        data: Bytes::from(format!("record of s{i}")),
+                    }],
+                };
+                let response = client.call(Request::Produce(produce)).await.unwrap();
+                assert!(matches!(response, Response::ProduceOk(_)), "{response:?}");
+            }
+        });
+    }
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(done) = creating.join_next().await {
+            done.unwrap();
+        }
+    })
+    .await
+    .expect("2,000 streams created within two minutes");
+    drop(client);
+    server.stop();
+
+    let started = Instant::now();
+    let server = Server::start_limited(dir.path(), config, Some(1024));
+    let reopened = started.elapsed();
+    let client = bounded(Client::connect(server.native)).await.unwrap();
+    assert_eq!(bounded(client.list_streams()).await.unwrap().len(), 2000);
+    for i in [0, 999, 1999] {
+        let fetched = bounded(client.fetch(Fetch {
+            stream: format!("s{i}"),
+            shard: 0,
+            start: StartPosition::TrimHorizon,
+            max_records: 10,
+            max_bytes: 1024,
+            max_wait_ms: 0,
+        }))
+        .await
+        .unwrap();
+        assert_eq!(fetched.records.len(), 1, "s{i}");
+        assert_eq!(
+            fetched.records[0].data,
+            format!("record of s{i}").as_bytes()
+        );
+    }
+    assert!(reopened < WAIT, "restarted in {reopened:?}");
+    server.stop();
+}

@@ -81,9 +81,6 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// answer) is given before it is dropped, if it still has no request in flight.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Descriptors never given to HTTP connections, whatever the descriptor limit.
-const DESCRIPTORS_RESERVED_MIN: usize = 128;
-
 /// The least time between two warnings of the accept loop about the same condition.
 const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -128,15 +125,8 @@ struct Shared {
 
 /// Accepts connections until the task is aborted.
 pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
-    let connections_max = fit_descriptor_limit(state.connections_max, descriptor_limit());
-    if connections_max < state.connections_max {
-        warn!(
-            configured = state.connections_max,
-            connections_max,
-            "HTTP connection limit lowered to leave descriptors for the log and the native \
-             listener (raise the open-files limit to serve more)"
-        );
-    }
+    // Already fitted to the descriptor budget (`crate::descriptors`) by `serve`.
+    let connections_max = state.connections_max;
     let connections = Arc::new(Semaphore::new(connections_max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -188,34 +178,6 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>) {
             builder.clone(),
             slot,
         ));
-    }
-}
-
-/// The process's soft limit on open descriptors (`Max open files` in `/proc/self/limits`),
-/// if it can be read and is not unlimited.
-fn descriptor_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// The connection limit to use under a descriptor limit: at most the configured one, and
-/// leaving a quarter of the descriptors (at least [`DESCRIPTORS_RESERVED_MIN`]) to segment
-/// files, the native listener and everything else, so that idle HTTP clients can never make
-/// the log fail to open a file.
-fn fit_descriptor_limit(configured: usize, limit: Option<usize>) -> usize {
-    match limit {
-        Some(limit) => {
-            let reserved = (limit / 4).max(DESCRIPTORS_RESERVED_MIN);
-            configured.min(limit.saturating_sub(reserved)).max(1)
-        }
-        None => configured,
     }
 }
 
@@ -792,20 +754,5 @@ impl Body for ResponseBody {
             Self::Full(None) => SizeHint::with_exact(0),
             Self::Stream(_) => SizeHint::default(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_connection_limit_leaves_descriptors_for_the_rest() {
-        assert_eq!(fit_descriptor_limit(1024, None), 1024);
-        assert_eq!(fit_descriptor_limit(1024, Some(1024)), 768);
-        assert_eq!(fit_descriptor_limit(1024, Some(65_536)), 1024);
-        assert_eq!(fit_descriptor_limit(1024, Some(256)), 128);
-        assert_eq!(fit_descriptor_limit(1024, Some(100)), 1);
-        assert!(descriptor_limit().is_some_and(|limit| limit > 0));
     }
 }

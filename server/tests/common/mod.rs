@@ -30,9 +30,25 @@ impl Server {
 
     /// As [`Self::start`], with `config` (TOML) as the server's config file.
     pub fn start_with(dir: &std::path::Path, config: &str) -> Self {
+        Self::start_limited(dir, config, None)
+    }
+
+    /// As [`Self::start_with`], with soft and hard `RLIMIT_NOFILE` at `open_files` when given
+    /// (through `prlimit`, as `ulimit -n` would).
+    pub fn start_limited(dir: &std::path::Path, config: &str, open_files: Option<u32>) -> Self {
         let config_path = dir.with_extension("toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        let mut command = match open_files {
+            Some(limit) => {
+                let mut command = Command::new("prlimit");
+                command
+                    .arg(format!("--nofile={limit}:{limit}"))
+                    .arg(env!("CARGO_BIN_EXE_strata"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_strata")),
+        };
+        let mut child = command
             .args([
                 "serve",
                 "--native",
