@@ -463,7 +463,7 @@ def test_idle_and_slowloris_connections_cannot_starve_the_server(request, strata
         assert max(slow_closed.values()) < 2.5, slow_closed
         assert time.monotonic() - started < 30
         # Under 1024 descriptors the listener keeps a quarter for the log and says so.
-        assert "HTTP connection limit lowered" in server.log_text()
+        assert "Connection limit lowered" in server.log_text()
     finally:
         stop.set()
         for sock in idle + slow:

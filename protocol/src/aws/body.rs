@@ -21,8 +21,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A request or response body encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `application/x-amz-json-1.1` (and 1.0): what boto3, the aws CLI and the JavaScript SDK send.
+    /// `application/x-amz-json-1.1`: what boto3, the aws CLI and the JavaScript SDK send to
+    /// Kinesis and Firehose (and any JSON that names no version).
     Json,
+    /// `application/x-amz-json-1.0`: the same body encoding, named so by the services of that
+    /// protocol version (SQS); answered with the same content type.
+    Json10,
     /// `application/x-amz-cbor-1.1`: the Java SDK's default for Kinesis.
     Cbor,
 }
@@ -33,6 +37,7 @@ impl Format {
     pub fn from_content_type(content_type: Option<&str>) -> Self {
         match content_type {
             Some(value) if value.contains("cbor") => Self::Cbor,
+            Some(value) if value.contains("x-amz-json-1.0") => Self::Json10,
             _ => Self::Json,
         }
     }
@@ -41,6 +46,7 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Json => "application/x-amz-json-1.1",
+            Self::Json10 => "application/x-amz-json-1.0",
             Self::Cbor => "application/x-amz-cbor-1.1",
         }
     }
@@ -65,7 +71,7 @@ pub enum BodyError {
 pub fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, BodyError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         match format {
-            Format::Json => b"{}".as_slice(),
+            Format::Json | Format::Json10 => b"{}".as_slice(),
             // An empty CBOR map.
             Format::Cbor => [0xa0].as_slice(),
         }
@@ -73,7 +79,9 @@ pub fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, Bod
         body
     };
     match format {
-        Format::Json => serde_json::from_slice(body).map_err(|error| classify(&error.to_string())),
+        Format::Json | Format::Json10 => {
+            serde_json::from_slice(body).map_err(|error| classify(&error.to_string()))
+        }
         Format::Cbor => {
             // Read from a cursor so that what follows the first data item can be seen: a body
             // is exactly one item, as serde_json refuses trailing characters after JSON.
@@ -114,7 +122,9 @@ fn classify(message: &str) -> BodyError {
 pub fn encode<T: Serialize>(format: Format, value: &T) -> Vec<u8> {
     match format {
         // Serializing plain structs with string keys cannot fail.
-        Format::Json => serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+        Format::Json | Format::Json10 => {
+            serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
+        }
         Format::Cbor => {
             let mut out = Vec::new();
             if ciborium::into_writer(value, &mut out).is_err() {

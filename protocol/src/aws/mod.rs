@@ -14,6 +14,7 @@
 //! - [`kinesis`]: Kinesis Data Streams (`Kinesis_20131202`) shapes, error codes and limits.
 //! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
 
+pub mod arn;
 pub mod body;
 pub mod eventstream;
 pub mod firehose;

@@ -3,6 +3,7 @@
 //! its view and encodes the answer; failures are mapped to AWS exceptions in each service's
 //! `error.rs`, and nowhere else.
 
+pub mod aws;
 pub mod firehose;
 pub mod kinesis;
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use self::kinesis::error::ApiError;
+use self::aws::ApiError;
 
 tokio::task_local! {
     /// The id of the request being served (`x-amzn-requestid`), set by the listener around
@@ -49,8 +50,30 @@ pub struct Reply {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: &'static str,
+    /// Headers beyond `Content-Type` and the request id (SQS's
+    /// `x-amzn-query-error: <legacy code>;Sender`, for example).
+    pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: ReplyBody,
+}
+
+impl Reply {
+    /// A reply with no extra headers.
+    pub fn new(status: u16, content_type: &'static str, body: ReplyBody) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// The reply with `name: value` added.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
 }
 
 /// A reply body: whole, or streamed (event streams).
@@ -75,9 +98,9 @@ where
 {
     let input = body::decode(format, body)?;
     let output = apply(input).await?;
-    Ok(Reply {
-        status: 200,
-        content_type: format.content_type(),
-        body: ReplyBody::Full(body::encode(format, &output).into()),
-    })
+    Ok(Reply::new(
+        200,
+        format.content_type(),
+        ReplyBody::Full(body::encode(format, &output).into()),
+    ))
 }

@@ -55,15 +55,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use protocol::aws::body::Format;
-use protocol::aws::firehose::TARGET_PREFIX as FIREHOSE;
-use protocol::aws::firehose::errors::SERVICE_UNAVAILABLE as FIREHOSE_SERVICE_UNAVAILABLE;
-use protocol::aws::kinesis::{TARGET_PREFIX as KINESIS, errors as code};
+use protocol::aws::kinesis::errors as code;
 use protocol::aws::sigv4;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::{debug, warn};
 
-use crate::api::kinesis::error::ApiError;
+use crate::api::aws::ApiError;
+use crate::api::aws::routes::{self, Route, ServiceId};
 use crate::api::{Reply, ReplyBody};
 use crate::views::delivery::DeliveryStreams;
 use crate::views::streams::Streams;
@@ -353,8 +352,16 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
-    let format = Format::from_content_type(header_text("content-type").as_deref());
-    let target = header_text("x-amz-target").unwrap_or_default();
+    let target = header_text("x-amz-target");
+    let content_type = header_text("content-type");
+    let route = routes::recognise(
+        target.as_deref(),
+        content_type.as_deref(),
+        request.method(),
+        request.uri().query(),
+    );
+    let format = route.error_format();
+    let signing_name = route.signing_name();
     let (parts, body) = request.into_parts();
     // hyper knows the length from Content-Length (HTTP/1 and HTTP/2); none for chunked bodies.
     let declared = body.size_hint().upper();
@@ -362,46 +369,84 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
         return respond(too_large(state).reply(format));
     }
     if !state.access_keys.is_empty()
-        && let Err(error) = authenticate_head(state, &parts, &target)
+        && let Err(error) = authenticate_head(state, &parts, signing_name)
     {
         return respond(error.reply(format));
     }
-    let (body, budget) = match read_body(shared, body, declared, &target).await {
+    let unavailable_code = match route {
+        Route::Json { service, .. } => service.unavailable_code,
+        Route::Query | Route::Unknown { .. } => KINESIS_SERVICE_UNAVAILABLE,
+    };
+    let (body, budget) = match read_body(shared, body, declared, unavailable_code).await {
         Ok(read) => read,
         Err(error) => return respond(error.reply(format)),
     };
     if !state.access_keys.is_empty()
-        && let Err(error) = authenticate(state, &parts, &body, &target)
+        && let Err(error) = authenticate(state, &parts, &body, signing_name)
     {
         return respond(error.reply(format));
     }
-    let reply = if let Some(operation) = target.strip_prefix(KINESIS) {
-        if crate::api::kinesis::is_channel_operation(operation) {
-            crate::api::kinesis::handle_channel(
-                &state.streams,
-                &state.delivery,
-                operation,
-                format,
-                &body,
-            )
-            .await
-        } else {
-            crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+    let reply = match route {
+        Route::Json {
+            service,
+            format,
+            operation,
+        } => match service.id {
+            ServiceId::Kinesis if crate::api::kinesis::is_channel_operation(operation) => {
+                crate::api::kinesis::handle_channel(
+                    &state.streams,
+                    &state.delivery,
+                    operation,
+                    format,
+                    &body,
+                )
+                .await
+            }
+            ServiceId::Kinesis => {
+                crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+            }
+            ServiceId::Firehose => {
+                crate::api::firehose::handle(&state.delivery, operation, format, &body).await
+            }
+        },
+        Route::Query => query_reply(&parts, &body),
+        Route::Unknown { format, target } => {
+            let message = if target.is_empty() {
+                "Missing X-Amz-Target header.".to_owned()
+            } else {
+                format!("Operation {target} is not supported.")
+            };
+            ApiError::new(code::UNKNOWN_OPERATION, message).reply(format)
         }
-    } else if let Some(operation) = target.strip_prefix(FIREHOSE) {
-        crate::api::firehose::handle(&state.delivery, operation, format, &body).await
-    } else {
-        let message = if target.is_empty() {
-            "Missing X-Amz-Target header.".to_owned()
-        } else {
-            format!("Operation {target} is not supported.")
-        };
-        ApiError::new(code::UNKNOWN_OPERATION, message).reply(format)
     };
     // The body's bytes go back to the budget once the operation has answered.
     drop(body);
     drop(budget);
     respond(reply)
+}
+
+/// A query-protocol request (`Action=`): no service here speaks that protocol yet, so every
+/// action is one this endpoint does not have.
+fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
+    let action = form_action(parts.uri.query().unwrap_or_default())
+        .or_else(|| form_action(std::str::from_utf8(body).unwrap_or_default()))
+        .unwrap_or_default();
+    let message = if action.is_empty() {
+        "Missing Action parameter.".to_owned()
+    } else {
+        format!("The action {action} is not valid for this endpoint.")
+    };
+    // The legacy code, where query-compatible SDKs look for it.
+    ApiError::new("InvalidAction", message)
+        .reply(Format::Json)
+        .with_header("x-amzn-query-error", "InvalidAction;Sender")
+}
+
+/// The raw `Action` value of a form or query string.
+fn form_action(form: &str) -> Option<String> {
+    form.split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+        .map(|value| value.chars().take(128).collect())
 }
 
 fn too_large(state: &HttpState) -> ApiError {
@@ -422,7 +467,7 @@ async fn read_body(
     shared: &Shared,
     mut body: Incoming,
     declared: Option<u64>,
-    target: &str,
+    unavailable_code: &'static str,
 ) -> Result<(Bytes, Option<OwnedSemaphorePermit>), ApiError> {
     let state = &*shared.state;
     let take = |bytes: usize| -> Result<Option<OwnedSemaphorePermit>, ApiError> {
@@ -436,19 +481,12 @@ async fn read_body(
             .clone()
             .try_acquire_many_owned(permits)
             .map(Some)
-            .map_err(|_| {
-                let code = if target.starts_with(FIREHOSE) {
-                    FIREHOSE_SERVICE_UNAVAILABLE
-                } else {
-                    KINESIS_SERVICE_UNAVAILABLE
-                };
-                ApiError {
-                    status: 503,
-                    code,
-                    message: "The server is holding as many request bodies as it is configured \
+            .map_err(|_| ApiError {
+                status: 503,
+                code: unavailable_code,
+                message: "The server is holding as many request bodies as it is configured \
                               to; retry the request."
-                        .to_owned(),
-                }
+                    .to_owned(),
             })
     };
     let mut held = match declared {
@@ -508,17 +546,6 @@ async fn read_body(
     }
 }
 
-/// The service a target's operation belongs to, as credential scopes name it.
-fn service_of(target: &str) -> Option<&'static str> {
-    if target.starts_with(KINESIS) {
-        Some("kinesis")
-    } else if target.starts_with(FIREHOSE) {
-        Some("firehose")
-    } else {
-        None
-    }
-}
-
 /// The headers SigV4 sees: the request's, plus `host` from the URI's authority under HTTP/2.
 fn signed_view(parts: &http::request::Parts) -> Vec<(&str, &[u8])> {
     let mut headers: Vec<(&str, &[u8])> = parts
@@ -548,9 +575,9 @@ fn now_ms() -> i64 {
 fn check_scope(
     state: &HttpState,
     signer: &sigv4::Signer,
-    target: &str,
+    signing_name: Option<&str>,
 ) -> Result<(), sigv4::SigV4Error> {
-    let service = service_of(target).unwrap_or(signer.service.as_str());
+    let service = signing_name.unwrap_or(signer.service.as_str());
     signer.check_scope(Some(&state.region), service)
 }
 
@@ -560,7 +587,7 @@ fn check_scope(
 fn authenticate_head(
     state: &HttpState,
     parts: &http::request::Parts,
-    target: &str,
+    signing_name: Option<&str>,
 ) -> Result<(), ApiError> {
     let headers = signed_view(parts);
     let request = sigv4::RequestParts {
@@ -575,7 +602,7 @@ fn authenticate_head(
         |key| state.access_keys.get(key).cloned(),
         now_ms(),
     )
-    .and_then(|signer| check_scope(state, &signer, target))
+    .and_then(|signer| check_scope(state, &signer, signing_name))
     .map_err(|error| auth_error(&error))
 }
 
@@ -586,7 +613,7 @@ fn authenticate(
     state: &HttpState,
     parts: &http::request::Parts,
     body: &[u8],
-    target: &str,
+    signing_name: Option<&str>,
 ) -> Result<(), ApiError> {
     let headers = signed_view(parts);
     let request = sigv4::RequestParts {
@@ -601,7 +628,7 @@ fn authenticate(
         |key| state.access_keys.get(key).cloned(),
         now_ms(),
     )
-    .and_then(|signer| check_scope(state, &signer, target))
+    .and_then(|signer| check_scope(state, &signer, signing_name))
     .map_err(|error| auth_error(&error))
 }
 
@@ -717,6 +744,14 @@ fn respond(reply: Reply) -> Response<ResponseBody> {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(reply.content_type),
     );
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use protocol::aws::arn::Arn;
 use protocol::aws::firehose::{CreateDeliveryStreamInput, CreateDeliveryStreamOutput};
 
 use super::error::{ApiError, invalid};
@@ -180,22 +181,9 @@ pub async fn apply(
 
 /// The stream name of a Kinesis stream ARN `arn:<partition>:kinesis:<region>:<account>:stream/<name>`.
 fn stream_of(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("kinesis"), Some(_), Some(_), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    resource.strip_prefix("stream/").filter(|name| {
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    Arn::parse(arn)?.named("kinesis", "stream").filter(|name| {
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
     })
 }
 

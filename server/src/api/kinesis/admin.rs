@@ -72,15 +72,11 @@ pub fn tag_keys(checks: &mut Checks, field: &str, keys: &[String]) {
 /// Whether `arn` has the model's `ResourceARN` form,
 /// `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`.
 fn is_resource_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [scheme, partition, service, _region, account, resource] = parts.as_slice() else {
+    let Some(arn) = protocol::aws::arn::Arn::parse(arn) else {
         return false;
     };
-    *scheme == "arn"
-        && partition.starts_with("aws")
-        && *service == "kinesis"
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+    let resource = arn.resource;
+    arn.is_account_resource_of("kinesis")
         && resource
             .find("stream/")
             .and_then(|at| resource.get(at + "stream/".len()..))

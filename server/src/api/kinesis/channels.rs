@@ -56,24 +56,11 @@ pub fn name_of_arn(arn: Option<&str>) -> Result<String, ApiError> {
 
 /// The name inside a channel ARN.
 fn channel_of(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("kinesis"), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    if !partition.starts_with("aws")
-        || account.len() != 12
-        || !account.bytes().all(|b| b.is_ascii_digit())
-    {
+    let arn = protocol::aws::arn::Arn::parse(arn)?;
+    if !arn.is_account_resource_of("kinesis") {
         return None;
     }
-    resource
+    arn.resource
         .strip_prefix("channel/")
         .filter(|name| !name.is_empty() && name.len() <= 128 && is_name(name))
 }

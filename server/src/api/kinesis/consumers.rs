@@ -21,25 +21,13 @@ fn is_name(text: &str) -> bool {
 
 /// Whether `arn` matches the model's ConsumerARN pattern.
 fn is_consumer_arn(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("kinesis"), Some(_region), Some(account)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let Some(arn) = protocol::aws::arn::Arn::parse(arn) else {
         return false;
     };
-    let Some(resource) = parts.next() else {
-        return false;
-    };
-    if !partition.starts_with("aws")
-        || account.len() != 12
-        || !account.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !arn.is_account_resource_of("kinesis") {
         return false;
     }
+    let resource = arn.resource;
     let Some((_, after_stream)) = resource.split_once("stream/") else {
         return false;
     };

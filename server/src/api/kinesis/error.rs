@@ -1,50 +1,10 @@
 //! The one mapping from failures to Kinesis exceptions and HTTP statuses.
 
-use protocol::aws::body::{BodyError, ErrorBody, Format};
+use protocol::aws::body::BodyError;
 use protocol::aws::kinesis::errors as code;
 
-use crate::api::{Reply, ReplyBody};
+pub use crate::api::aws::ApiError;
 use crate::views::streams::Error;
-
-/// An AWS error answer: status, exception name, message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status (400 for everything the caller did; 500 only for server failures).
-    pub status: u16,
-    /// The exception name (`__type`).
-    pub code: &'static str,
-    /// Detail.
-    pub message: String,
-}
-
-impl ApiError {
-    /// An error with status 400.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// `InvalidArgumentException`.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(code::INVALID_ARGUMENT, message)
-    }
-
-    /// The error as an HTTP reply in `format`.
-    pub fn reply(&self, format: Format) -> Reply {
-        let body = ErrorBody {
-            kind: self.code.to_owned(),
-            message: self.message.clone(),
-        };
-        Reply {
-            status: self.status,
-            content_type: format.content_type(),
-            body: ReplyBody::Full(protocol::aws::body::encode(format, &body).into()),
-        }
-    }
-}
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {

@@ -5,7 +5,7 @@
 //! [`error`], the one place they become AWS exceptions.
 
 pub mod error;
-pub mod validate;
+pub use crate::api::aws::validate;
 
 mod add_tags_to_stream;
 mod admin;

@@ -119,11 +119,11 @@ pub async fn handle(streams: &Streams, format: Format, body: &[u8]) -> Result<Re
     }
     debug!(consumer = %consumer.arn, shard = subscription.shard(), offset = subscription.offset(), "Subscription started");
     tokio::spawn(pump(subscription, sender, format, SUBSCRIPTION_LIFETIME));
-    Ok(Reply {
-        status: 200,
-        content_type: eventstream::CONTENT_TYPE,
-        body: ReplyBody::Stream(receiver),
-    })
+    Ok(Reply::new(
+        200,
+        eventstream::CONTENT_TYPE,
+        ReplyBody::Stream(receiver),
+    ))
 }
 
 /// Reads the subscription into the channel until it ends, at the latest after `lifetime`.
@@ -189,7 +189,7 @@ async fn pump(
 /// The `:content-type` of event payloads.
 fn payload_type(format: Format) -> &'static str {
     match format {
-        Format::Json => "application/json",
+        Format::Json | Format::Json10 => "application/json",
         Format::Cbor => "application/cbor",
     }
 }

@@ -142,10 +142,9 @@ impl Destination {
 
 /// The bucket of an S3 bucket ARN, if it is one.
 pub fn bucket_of(arn: &str) -> Option<&str> {
-    let rest = arn.strip_prefix("arn:")?;
-    let (_partition, rest) = rest.split_once(':')?;
-    let bucket = rest.strip_prefix("s3:::")?;
-    (!bucket.is_empty() && !bucket.contains('/')).then_some(bucket)
+    let arn = protocol::aws::arn::Arn::parse(arn)?;
+    let global = arn.service == "s3" && arn.region.is_empty() && arn.account.is_empty();
+    (global && !arn.resource.contains('/')).then_some(arn.resource)
 }
 
 /// Server-side encryption of the delivery stream, recorded.

@@ -1,0 +1,57 @@
+"""The front door's recognition of requests, as a client sees it: AWS JSON 1.0 is answered
+as JSON 1.0 (SQS's SDKs send it), a query-protocol request (`Action=` in a form body or a GET
+query string) is recognised as such and, with no query service served yet, answered
+`InvalidAction` with the legacy code in `x-amzn-query-error`; a target of no service here is
+`UnknownOperationException`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from strata_aws import raw_request
+
+
+def test_json_1_0_is_answered_as_json_1_0(server):
+    response = raw_request(
+        server.endpoint,
+        b"{}",
+        "Kinesis_20131202.ListStreams",
+        content_type="application/x-amz-json-1.0",
+    )
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/x-amz-json-1.0"
+    assert json.loads(response.body)["StreamNames"] == []
+    eleven = raw_request(server.endpoint, b"{}", "Kinesis_20131202.ListStreams")
+    assert eleven.headers["content-type"] == "application/x-amz-json-1.1"
+
+
+def test_query_requests_are_recognised_and_unknown_actions_refused(server):
+    form = raw_request(
+        server.endpoint,
+        b"Action=ListQueues&Version=2012-11-05",
+        None,
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+    )
+    assert form.status == 400
+    assert json.loads(form.body)["__type"] == "InvalidAction"
+    assert form.headers["x-amzn-query-error"] == "InvalidAction;Sender"
+    assert "ListQueues" in json.loads(form.body)["message"]
+    get = raw_request(
+        server.endpoint,
+        b"",
+        None,
+        content_type=None,
+        method="GET",
+        path="/?Action=ListTopics&Version=2010-03-31",
+    )
+    assert get.status == 400
+    assert json.loads(get.body)["__type"] == "InvalidAction"
+
+
+def test_a_target_of_no_service_here_is_an_unknown_operation(server):
+    response = raw_request(server.endpoint, b"{}", "DynamoDB_20120810.ListTables")
+    assert response.status == 400
+    assert json.loads(response.body)["__type"] == "UnknownOperationException"
+    missing = raw_request(server.endpoint, b"{}", None)
+    assert json.loads(missing.body)["__type"] == "UnknownOperationException"
