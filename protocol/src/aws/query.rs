@@ -331,6 +331,12 @@ impl de::Error for DeError {
     fn missing_field(field: &'static str) -> Self {
         Self::new(DeErrorKind::Missing(field))
     }
+
+    fn duplicate_field(field: &'static str) -> Self {
+        // A member given under both its name and its alias (`AttributeNames.member.1` and
+        // `AttributeName.1`).
+        Self::malformed(format!("Parameter {field} is given more than once."))
+    }
 }
 
 fn join(path: &str, segment: &str) -> String {

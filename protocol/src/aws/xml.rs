@@ -86,7 +86,9 @@ pub struct XmlStyle {
 impl XmlStyle {
     /// SQS's query responses: flattened lists and maps, with the locationNames its outputs
     /// share. A batch operation adds its own `Successful` name:
-    /// `XmlStyle { names: &[("Successful", "SendMessageBatchResultEntry"), ..], ..XmlStyle::SQS }`.
+    /// `XmlStyle { names: &[("Successful", "SendMessageBatchResultEntry"), ..], ..XmlStyle::SQS }`;
+    /// ListQueueTags writes its map as `<Tag><Key/><Value/></Tag>`:
+    /// `XmlStyle { maps: MapStyle { flattened: true, key: "Key", value: "Value" }, ..XmlStyle::SQS }`.
     pub const SQS: Self = Self {
         lists: ListStyle::Flattened,
         maps: MapStyle {
@@ -434,8 +436,7 @@ impl<'a> ser::Serializer for ValueSerializer<'a> {
     }
 }
 
-#[doc(hidden)]
-pub struct Seq<'a> {
+struct Seq<'a> {
     out: &'a mut String,
     name: String,
     item: String,
@@ -488,8 +489,7 @@ impl ser::SerializeTupleStruct for Seq<'_> {
     }
 }
 
-#[doc(hidden)]
-pub struct Map<'a> {
+struct Map<'a> {
     out: &'a mut String,
     name: String,
     style: &'a XmlStyle,
@@ -536,8 +536,7 @@ impl ser::SerializeMap for Map<'_> {
     }
 }
 
-#[doc(hidden)]
-pub struct Struct<'a> {
+struct Struct<'a> {
     out: &'a mut String,
     name: String,
     style: &'a XmlStyle,

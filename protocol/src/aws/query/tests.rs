@@ -301,6 +301,19 @@ fn duplicate_keys_are_refused() {
 }
 
 #[test]
+fn a_member_under_both_its_name_and_its_alias_is_refused() {
+    let result = decode::<ReceiveMessageRequest>(
+        "QueueUrl=q&AttributeName.1=All&AttributeNames.member.1=All",
+    );
+    assert_eq!(
+        result,
+        Err(QueryError::MalformedQueryString(
+            "Parameter AttributeNames is given more than once.".to_owned()
+        ))
+    );
+}
+
+#[test]
 fn empty_key_segments_are_refused() {
     assert_eq!(malformed(b"=1"), "A parameter name is empty.");
     assert_eq!(malformed(b"A..B=1"), "Parameter A..B has an empty part.");
