@@ -39,6 +39,11 @@
 //!
 //! List and map indices must run from 1 to N without gaps (AWS's rule for the query
 //! protocol); a gap or a non-numeric index is `MalformedQueryString`.
+//!
+//! Not covered: `#[serde(flatten)]` and untagged enums (they read nodes through
+//! `deserialize_any`, which sees only text), and ISO 8601 timestamps (botocore's query form;
+//! [`Timestamp`](super::body::Timestamp) reads epoch seconds, and no SQS or SNS input has a
+//! timestamp member).
 #![deny(clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;

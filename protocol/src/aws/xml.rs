@@ -35,7 +35,9 @@
 //! | [`Blob`](super::body::Blob), bytes | base64 | same |
 //!
 //! A unit output (`()` or a unit struct) writes no `<{Op}Result>` element, as AWS does for
-//! operations without output.
+//! operations without output; a struct with no member set writes an empty one, as an empty
+//! ReceiveMessage does. [`Timestamp`](super::body::Timestamp) is written as epoch seconds, not
+//! the query protocol's ISO 8601 (no SQS or SNS output member is a timestamp).
 
 use std::fmt::{self, Write as _};
 
