@@ -11,6 +11,10 @@
 //! - [`sigv4`]: Signature Version 4 verification (header and presigned forms).
 //! - [`eventstream`]: the `application/vnd.amazon.eventstream` message encoding used by
 //!   SubscribeToShard.
+//! - [`query`]: the AWS query protocol's requests: [`parse_form`] and a serde deserializer
+//!   over the form's key tree ([`Form::decode`]), for SQS's older SDKs and SNS.
+//! - [`xml`]: the AWS query protocol's XML responses: [`encode_response`] and
+//!   [`encode_error`], laid out per service by an [`XmlStyle`].
 //! - [`kinesis`]: Kinesis Data Streams (`Kinesis_20131202`) shapes, error codes and limits.
 //! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
 
@@ -19,4 +23,9 @@ pub mod body;
 pub mod eventstream;
 pub mod firehose;
 pub mod kinesis;
+pub mod query;
 pub mod sigv4;
+pub mod xml;
+
+pub use query::{Form, QueryError, from_form, parse_form};
+pub use xml::{Fault, ListStyle, MapStyle, XmlError, XmlStyle, encode_error, encode_response};
