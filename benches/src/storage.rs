@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use storage::{Fsync, IoBackend, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{Fsync, IoBackend, Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 
 use crate::args::{parse_record_size, parse_secs};
 use crate::baseline::{self, Buffered, Synced};
@@ -397,7 +397,7 @@ fn append_phase(
     config.fsync = spec.fsync;
     config.io = spec.io;
     let log = Log::open(config)?;
-    log.create_stream(STREAM, spec.shards, RETENTION_DEFAULT)?;
+    log.create_stream(STREAM, spec.shards, RETENTION_DEFAULT, Owner::KINESIS)?;
     let payload = Bytes::from(
         (0..spec.record_bytes)
             .map(|i| (i % 251) as u8)

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use storage::{Log, LogConfig, NewRecord, RETENTION_DEFAULT};
+use storage::{Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT};
 
 fn config(dir: &std::path::Path) -> LogConfig {
     let mut config = LogConfig::new(dir);
@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let log = Log::open(config(&dir))?;
-    log.create_stream("many", shards, RETENTION_DEFAULT)?;
+    log.create_stream("many", shards, RETENTION_DEFAULT, Owner::KINESIS)?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     runtime.block_on(async {
         let mut pending = Vec::new();

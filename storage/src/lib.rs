@@ -24,13 +24,13 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use storage::{Fsync, Log, LogConfig, NewRecord, ReadLimits};
+//! use storage::{Fsync, Log, LogConfig, NewRecord, Owner, ReadLimits};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let mut config = LogConfig::new(dir.path());
 //! config.fsync = Fsync::Always;
 //! let log = Log::open(config)?;
-//! log.create_stream("clicks", 2, Duration::from_secs(24 * 3600))?;
+//! log.create_stream("clicks", 2, Duration::from_secs(24 * 3600), Owner::KINESIS)?;
 //! let ack = log.append_blocking("clicks", 0, vec![NewRecord::new("user-1", "hello")])?;
 //! let batch = log.read("clicks", 0, ack.first_offset, ReadLimits::default())?;
 //! assert_eq!(&batch.records[0].data[..], b"hello");
@@ -57,8 +57,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
-pub use log::{Log, PendingAppend, RETENTION_DEFAULT, RETENTION_MAX, RETENTION_MIN};
-pub use meta::{CursorKey, ShardInfo, StreamInfo};
+pub use log::{Log, PendingAppend, RETENTION_DEFAULT};
+pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};

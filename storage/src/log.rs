@@ -15,18 +15,15 @@ use crate::config::LogConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::files::OpenFiles;
 use crate::io::IoBackend;
-use crate::meta::{CursorKey, MetaStore, Op, ShardInfo, StreamInfo};
+use crate::meta::{CursorKey, MetaStore, Op, Owner, ShardInfo, StreamInfo};
 use crate::record::{NewRecord, PARTITION_KEY_BYTES_MAX};
 use crate::retention;
 use crate::segment::ReadLimits;
 use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir, sync_dir};
 
-/// Shortest retention a stream may have (24 hours).
-pub const RETENTION_MIN: Duration = Duration::from_secs(24 * 3600);
-/// Longest retention a stream may have (8760 hours, one year).
-pub const RETENTION_MAX: Duration = Duration::from_secs(8760 * 3600);
-/// Retention of a stream created without one.
-pub const RETENTION_DEFAULT: Duration = RETENTION_MIN;
+/// A convenient retention for streams whose creator has no rule of its own (24 hours). The
+/// engine takes any positive retention; the bounds a stream's API allows are its view's.
+pub const RETENTION_DEFAULT: Duration = Duration::from_secs(24 * 3600);
 
 /// An append in the commit queue; [`PendingAppend::acknowledged`] waits for its commit.
 #[derive(Debug)]
@@ -181,12 +178,14 @@ impl Log {
 
     // ---- catalog -------------------------------------------------------------------------
 
-    /// Creates a stream of `shard_count` shards splitting the 128-bit hash key space evenly.
+    /// Creates a stream of `shard_count` shards splitting the 128-bit hash key space evenly,
+    /// belonging to `owner` (a tag the engine records and reports, nothing more).
     pub fn create_stream(
         &self,
         name: &str,
         shard_count: u32,
         retention: Duration,
+        owner: Owner,
     ) -> Result<StreamInfo> {
         if name.is_empty() || name.len() > 256 || name.contains(['/', '\0']) {
             return Err(Error::InvalidArgument(format!(
@@ -214,7 +213,7 @@ impl Log {
             creating.names.insert(name.to_string());
             id
         };
-        let made = self.create_stream_files(name, shard_count, retention, now, id);
+        let made = self.create_stream_files(name, shard_count, retention, owner, now, id);
         let mut creating = lock(&self.inner.creating);
         creating.names.remove(name);
         if made.is_err() && creating.next_stream_id == id + 1 {
@@ -229,6 +228,7 @@ impl Log {
         name: &str,
         shard_count: u32,
         retention: Duration,
+        owner: Owner,
         now: i64,
         id: u64,
     ) -> Result<StreamInfo> {
@@ -258,6 +258,7 @@ impl Log {
         let info = StreamInfo {
             name: name.to_string(),
             id,
+            owner,
             retention,
             created_ms: now,
             shards,
@@ -340,7 +341,7 @@ impl Log {
             .collect()
     }
 
-    /// Changes a stream's retention (24 h to 8760 h); retention applies from the next check.
+    /// Changes a stream's retention (any positive duration); it applies from the next check.
     pub fn set_retention(&self, name: &str, retention: Duration) -> Result<()> {
         check_retention(retention)?;
         let mut meta = lock(&self.inner.meta);
@@ -909,12 +910,13 @@ impl Drop for Inner {
     }
 }
 
+/// The engine's only rule: records are kept for some time. Bounds are the views' (Kinesis's
+/// 24 to 8760 hours are `views::streams`').
 fn check_retention(retention: Duration) -> Result<()> {
-    if retention < RETENTION_MIN || retention > RETENTION_MAX {
-        return Err(Error::InvalidArgument(format!(
-            "retention of {} hours is outside 24..=8760 hours",
-            retention.as_secs() / 3600
-        )));
+    if retention.as_millis() == 0 {
+        return Err(Error::InvalidArgument(
+            "a stream's retention must be at least a millisecond".to_string(),
+        ));
     }
     Ok(())
 }

@@ -16,10 +16,15 @@
 //! ```text
 //! meta/snapshot          u32 magic "SMS1", u64 generation, then entries
 //! meta/journal.<gen>     entries
-//! entry                  u32 payload_len, u32 crc32(payload), payload = u8 op count, ops
+//! entry                  u32 payload_len, u32 crc32(payload), payload = u32 op count, ops
 //! ```
+//!
+//! A stream is written as op 11 (`PutStream` with its owner, a string after the shards). Op 1,
+//! the same without an owner, is what catalogs written before owners existed hold; it is still
+//! read, its owner derived from the name ([`Owner::derived_from_name`]).
 #![deny(clippy::indexing_slicing)]
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -32,6 +37,91 @@ use crate::shard::sync_dir;
 
 const SNAPSHOT_MAGIC: u32 = 0x534d_5331;
 const ENTRY_BYTES_MAX: u32 = 64 * 1024 * 1024;
+/// A stream without an owner: written before owners were, read only.
+const OP_PUT_STREAM: u8 = 1;
+/// A stream with its owner.
+const OP_PUT_STREAM_OWNED: u8 = 11;
+
+/// Which view a stream belongs to: an opaque tag to the engine (1 to 32 bytes of `a-z`, `0-9`,
+/// `-` and `.`), recorded with the stream so that each view lists and resolves only its own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Owner(Cow<'static, str>);
+
+/// Longest owner tag, in bytes.
+const OWNER_BYTES_MAX: usize = 32;
+
+const fn is_owner_tag(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    if bytes.is_empty() || bytes.len() > OWNER_BYTES_MAX {
+        return false;
+    }
+    let mut rest = bytes;
+    while let [b, tail @ ..] = rest {
+        if !(b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-' || *b == b'.') {
+            return false;
+        }
+        rest = tail;
+    }
+    true
+}
+
+impl Owner {
+    /// Kinesis streams (and the native protocol's streams, which are the same streams).
+    pub const KINESIS: Self = Self::from_static("kinesis");
+    /// The engine streams of Firehose delivery streams.
+    pub const FIREHOSE: Self = Self::from_static("firehose");
+
+    /// An owner from a tag known at compile time.
+    ///
+    /// # Panics
+    /// When `tag` is not a valid tag (at compile time in a `const`).
+    #[must_use]
+    pub const fn from_static(tag: &'static str) -> Self {
+        assert!(
+            is_owner_tag(tag),
+            "an owner tag is 1 to 32 bytes of a-z, 0-9, '-' and '.'"
+        );
+        Self(Cow::Borrowed(tag))
+    }
+
+    /// An owner from a tag.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the tag is empty, longer than 32 bytes, or holds other
+    /// bytes than `a-z`, `0-9`, `-` and `.`.
+    pub fn new(tag: &str) -> Result<Self> {
+        if is_owner_tag(tag) {
+            Ok(Self(Cow::Owned(tag.to_owned())))
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "invalid stream owner {tag:?}: 1 to 32 bytes of a-z, 0-9, '-' and '.'"
+            )))
+        }
+    }
+
+    /// The owner of a stream recorded before owners were: `firehose` for the delivery streams'
+    /// own streams (named `firehose:<name>`), `kinesis` for every other.
+    #[must_use]
+    pub fn derived_from_name(name: &str) -> Self {
+        if name.starts_with("firehose:") {
+            Self::FIREHOSE
+        } else {
+            Self::KINESIS
+        }
+    }
+
+    /// The tag.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// A shard as the catalog knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +158,8 @@ pub struct StreamInfo {
     pub name: String,
     /// Internal id, never reused; names the stream's directory.
     pub id: u64,
+    /// The view the stream belongs to.
+    pub owner: Owner,
     /// How long records are kept.
     pub retention: Duration,
     /// When the stream was created, in ms since the epoch.
@@ -279,17 +371,22 @@ impl Encoder {
         self.opt_u64(s.ending_offset);
         self.i64(s.created_ms);
     }
+    /// A stream as op 1 had it (everything but the owner).
+    fn stream_body(&mut self, s: &StreamInfo) {
+        self.str(&s.name);
+        self.u64(s.id);
+        self.u64(u64::try_from(s.retention.as_millis()).unwrap_or(u64::MAX));
+        self.i64(s.created_ms);
+        self.u32(s.next_shard_id);
+        self.u32(u32::try_from(s.shards.len()).unwrap_or(u32::MAX));
+        s.shards.iter().for_each(|shard| self.shard(shard));
+    }
     fn op(&mut self, op: &Op) {
         match op {
             Op::PutStream(s) => {
-                self.u8(1);
-                self.str(&s.name);
-                self.u64(s.id);
-                self.u64(u64::try_from(s.retention.as_millis()).unwrap_or(u64::MAX));
-                self.i64(s.created_ms);
-                self.u32(s.next_shard_id);
-                self.u32(u32::try_from(s.shards.len()).unwrap_or(u32::MAX));
-                s.shards.iter().for_each(|shard| self.shard(shard));
+                self.u8(OP_PUT_STREAM_OWNED);
+                self.stream_body(s);
+                self.str(s.owner.as_str());
             }
             Op::DeleteStream(name) => {
                 self.u8(2);
@@ -417,27 +514,35 @@ impl<'a> Decoder<'a> {
             created_ms: self.i64()?,
         })
     }
+    /// A stream as op 1 had it; the owner is derived from the name, op 11 overwrites it.
+    fn stream_body(&mut self) -> Decoded<StreamInfo> {
+        let name = self.str()?;
+        let id = self.u64()?;
+        let retention = Duration::from_millis(self.u64()?);
+        let created_ms = self.i64()?;
+        let next_shard_id = self.u32()?;
+        let count = self.u32()?;
+        let mut shards = Vec::new();
+        for _ in 0..count {
+            shards.push(self.shard()?);
+        }
+        Ok(StreamInfo {
+            owner: Owner::derived_from_name(&name),
+            name,
+            id,
+            retention,
+            created_ms,
+            shards,
+            next_shard_id,
+        })
+    }
     fn op(&mut self) -> Decoded<Op> {
         Ok(match self.u8()? {
-            1 => {
-                let name = self.str()?;
-                let id = self.u64()?;
-                let retention = Duration::from_millis(self.u64()?);
-                let created_ms = self.i64()?;
-                let next_shard_id = self.u32()?;
-                let count = self.u32()?;
-                let mut shards = Vec::new();
-                for _ in 0..count {
-                    shards.push(self.shard()?);
-                }
-                Op::PutStream(StreamInfo {
-                    name,
-                    id,
-                    retention,
-                    created_ms,
-                    shards,
-                    next_shard_id,
-                })
+            OP_PUT_STREAM => Op::PutStream(self.stream_body()?),
+            OP_PUT_STREAM_OWNED => {
+                let mut stream = self.stream_body()?;
+                stream.owner = Owner::new(&self.str()?).map_err(|_| "invalid stream owner")?;
+                Op::PutStream(stream)
             }
             2 => Op::DeleteStream(self.str()?),
             3 => Op::SetRetention {

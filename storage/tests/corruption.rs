@@ -30,7 +30,8 @@ use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use storage::{
-    Error, Fsync, Log, ManualClock, NewRecord, RETENTION_DEFAULT, ReadLimits, Record, StreamInfo,
+    Error, Fsync, Log, ManualClock, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits, Record,
+    StreamInfo,
 };
 use tempfile::TempDir;
 
@@ -83,7 +84,7 @@ impl Fixture {
             appends: Vec::new(),
         };
         let log = fixture.open();
-        log.create_stream(STREAM, 1, RETENTION_DEFAULT)
+        log.create_stream(STREAM, 1, RETENTION_DEFAULT, Owner::KINESIS)
             .expect("create stream");
         close(log);
         fixture
@@ -833,9 +834,9 @@ fn journal_tail_case(name: &str, tail: &[u8]) {
     let mut config = common::config(dir.path());
     config.fsync = Fsync::Always;
     let log = Log::open(config.clone()).expect("open");
-    log.create_stream("a", 2, RETENTION_DEFAULT)
+    log.create_stream("a", 2, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create a");
-    log.create_stream("b", 1, RETENTION_DEFAULT)
+    log.create_stream("b", 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create b");
     log.set_retention("a", Duration::from_secs(48 * 3600))
         .expect("retention");
@@ -872,7 +873,7 @@ fn journal_tail_case(name: &str, tail: &[u8]) {
     log.commit_cursor("reader", "a", 1, 18).expect("cursor");
     log.put_property("view", "size", b"7".to_vec())
         .expect("property");
-    log.create_stream("c", 3, RETENTION_DEFAULT)
+    log.create_stream("c", 3, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create c");
     let after = catalog(&log);
     close(log);

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use storage::{Log, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{Log, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 
 const STREAM: &str = "crash";
 const SHARDS: u32 = 3;
@@ -191,7 +191,7 @@ fn child_appender() {
         .expect("child: valid fsync setting");
     let log = Log::open(config).expect("child: open the log");
     if log.stream(STREAM).is_err() {
-        log.create_stream(STREAM, SHARDS, RETENTION_DEFAULT)
+        log.create_stream(STREAM, SHARDS, RETENTION_DEFAULT, Owner::KINESIS)
             .expect("child: create the stream");
     }
     if !say("READY\n") {

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use storage::{Fsync, Log};
+use storage::{Fsync, Log, Owner};
 
 const CHILD_ENV: &str = "STRATA_CRASH_META_CHILD_DIR";
 const ROUNDS: usize = 12;
@@ -40,7 +40,7 @@ async fn meta_child() {
     let mut step = log.list_streams().len();
     loop {
         let name = format!("s{step:05}");
-        log.create_stream(&name, 2, Duration::from_secs(86_400))
+        log.create_stream(&name, 2, Duration::from_secs(86_400), Owner::KINESIS)
             .unwrap();
         let middle = log.stream(&name).unwrap().shards[0].hash_end / 2;
         let [lower, upper] = log.split_shard(&name, 0, middle).await.unwrap();

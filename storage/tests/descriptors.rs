@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use storage::{Fsync, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{Fsync, Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 use tempfile::TempDir;
 
 const ENV_DIR: &str = "STRATA_TEST_DESCRIPTORS_DIR";
@@ -78,7 +78,7 @@ fn child_with_1024_descriptors() {
     let bound = 256; // A quarter of the soft limit.
     for stream in 0..STREAMS {
         let name = format!("s{stream}");
-        log.create_stream(&name, 1, RETENTION_DEFAULT)
+        log.create_stream(&name, 1, RETENTION_DEFAULT, Owner::KINESIS)
             .unwrap_or_else(|e| panic!("create {name}: {e}"));
         for offset in 0..records_for(stream) {
             let ack = log
@@ -175,7 +175,7 @@ async fn syncing_a_deleted_stream_whose_files_were_closed_poisons_nothing() {
     config.open_files_max = Some(2); // One segment's files at a time.
     let log = Log::open(config).expect("open");
     for name in ["doomed", "kept"] {
-        log.create_stream(name, 1, RETENTION_DEFAULT)
+        log.create_stream(name, 1, RETENTION_DEFAULT, Owner::KINESIS)
             .expect("create");
     }
     log.append("doomed", 0, vec![NewRecord::new("k", "x")])

@@ -28,7 +28,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use storage::{Error, Fsync, Log, LogConfig, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{Error, Fsync, Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 use tempfile::TempDir;
 
 /// A filesystem mounted for one test; unmounted (and its loop device freed) when dropped.
@@ -259,7 +259,7 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
     let dir = root.join("log");
     let config = small_config(&dir, preallocate, fsync);
     let log = Log::open(config.clone()).expect("open");
-    log.create_stream(STREAM, SHARDS, RETENTION_DEFAULT)
+    log.create_stream(STREAM, SHARDS, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create");
     let mut acked = vec![Vec::new(); SHARDS as usize];
     for i in 0..20 {
@@ -308,7 +308,7 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
             );
         }
         let error = log
-            .create_stream("more", 1, RETENTION_DEFAULT)
+            .create_stream("more", 1, RETENTION_DEFAULT, Owner::KINESIS)
             .expect_err("no room for a new stream's segment");
         assert!(error.is_storage_full(), "{label}: {error:?}");
         assert!(log.stream("more").is_err(), "{label}: not half-created");
@@ -320,7 +320,7 @@ fn fill_fail_free_resume(root: &Path, preallocate: bool, fsync: Fsync) {
         append(&log, i % SHARDS, &mut acked)
             .unwrap_or_else(|e| panic!("{label}: appends resume once space is freed: {e:?}"));
     }
-    log.create_stream("more", 1, RETENTION_DEFAULT)
+    log.create_stream("more", 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("creating a stream works again");
     let failures = burst(&log, &mut acked, 200, &format!("{label}, freed burst"));
     assert_eq!(failures, 0, "{label}: a burst once space is freed");
@@ -382,7 +382,7 @@ fn opening_sparse_segments_on_a_full_tmpfs_does_not_fault_their_holes() {
     // (ending at byte 8192) and an active one (ending at byte 4096), both followed by holes.
     config.segment_bytes_max = 8192;
     let log = Log::open(config.clone()).expect("open");
-    log.create_stream(STREAM, 1, RETENTION_DEFAULT)
+    log.create_stream(STREAM, 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create");
     for _ in 0..3 {
         log.append_blocking(STREAM, 0, vec![page_sized_record()])

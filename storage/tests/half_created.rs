@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use storage::{Log, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{Log, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 use tempfile::TempDir;
 
 fn stream_dir(dir: &Path, id: u64) -> PathBuf {
@@ -45,13 +45,13 @@ fn a_failed_create_stream_leaves_nothing_and_can_be_retried() {
     let dir = TempDir::new().expect("tempdir");
     let log = Log::open(common::config(dir.path())).expect("open");
     let first = log
-        .create_stream("first", 1, RETENTION_DEFAULT)
+        .create_stream("first", 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create first");
     let blocked = stream_dir(dir.path(), first.id + 1);
     std::fs::write(&blocked, b"in the way").expect("obstacle");
 
     let error = log
-        .create_stream("second", 2, RETENTION_DEFAULT)
+        .create_stream("second", 2, RETENTION_DEFAULT, Owner::KINESIS)
         .expect_err("creating shards under a file fails");
     assert!(!matches!(error, storage::Error::StreamExists(_)), "{error}");
     assert!(
@@ -61,13 +61,13 @@ fn a_failed_create_stream_leaves_nothing_and_can_be_retried() {
     assert_eq!(log.list_streams().len(), 1);
     // Retried while the obstacle is there: the same failure, never "exists".
     let again = log
-        .create_stream("second", 2, RETENTION_DEFAULT)
+        .create_stream("second", 2, RETENTION_DEFAULT, Owner::KINESIS)
         .expect_err("still blocked");
     assert!(!matches!(again, storage::Error::StreamExists(_)), "{again}");
 
     std::fs::remove_file(&blocked).expect("remove obstacle");
     let second = log
-        .create_stream("second", 2, RETENTION_DEFAULT)
+        .create_stream("second", 2, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("the retry succeeds once the obstacle is gone");
     assert_eq!(append_one(&log, "second", 1, "hello"), 0);
     assert_eq!(read_all(&log, "second", 1), ["hello"]);
@@ -87,7 +87,7 @@ async fn a_failed_split_or_merge_reopens_its_parents_and_can_be_retried() {
     let dir = TempDir::new().expect("tempdir");
     let log = Log::open(common::config(dir.path())).expect("open");
     let info = log
-        .create_stream("lineage", 2, RETENTION_DEFAULT)
+        .create_stream("lineage", 2, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create");
     let blocked = dir
         .path()
@@ -166,7 +166,7 @@ fn open_removes_stream_and_shard_directories_the_catalog_does_not_know() {
     let dir = TempDir::new().expect("tempdir");
     let log = Log::open(common::config(dir.path())).expect("open");
     let known = log
-        .create_stream("known", 1, RETENTION_DEFAULT)
+        .create_stream("known", 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create");
     append_one(&log, "known", 0, "kept");
     log.close().expect("close");
@@ -186,7 +186,7 @@ fn open_removes_stream_and_shard_directories_the_catalog_does_not_know() {
     );
     assert_eq!(read_all(&log, "known", 0), ["kept"]);
     let fresh = log
-        .create_stream("fresh", 1, Duration::from_secs(24 * 3600))
+        .create_stream("fresh", 1, Duration::from_secs(24 * 3600), Owner::KINESIS)
         .expect("create after cleanup");
     assert_eq!(fresh.id, known.id + 1);
     assert_eq!(append_one(&log, "fresh", 0, "new"), 0);

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use storage::{Error, Fsync, Log, ManualClock, NewRecord, ReadLimits};
+use storage::{Error, Fsync, Log, ManualClock, NewRecord, Owner, ReadLimits};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY: Duration = Duration::from_secs(86_400);
@@ -52,7 +52,7 @@ fn expired_segments_are_deleted_and_reads_below_say_trimmed() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     for _ in 0..40 {
         log.append_blocking("s", 0, records(4, 1000)).unwrap();
     }
@@ -95,31 +95,75 @@ fn expired_segments_are_deleted_and_reads_below_say_trimmed() {
 }
 
 #[test]
-fn retention_is_bounded_and_persists() {
+fn retention_is_any_positive_duration_and_persists() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
+    // Bounds are the views'; the engine refuses only a stream that keeps nothing.
     assert!(matches!(
-        log.create_stream("short", 1, Duration::from_secs(3600)),
+        log.create_stream("zero", 1, Duration::ZERO, Owner::KINESIS),
         Err(Error::InvalidArgument(_))
     ));
-    log.create_stream("s", 1, DAY).unwrap();
     assert!(matches!(
-        log.set_retention("s", DAY * 366),
+        log.create_stream("sub-ms", 1, Duration::from_micros(999), Owner::KINESIS),
+        Err(Error::InvalidArgument(_))
+    ));
+    log.create_stream("short", 1, Duration::from_secs(3600), Owner::KINESIS)
+        .unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
+    assert!(matches!(
+        log.set_retention("s", Duration::ZERO),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
         log.set_retention("nope", DAY),
         Err(Error::StreamNotFound(_))
     ));
-    log.set_retention("s", DAY * 7).unwrap();
-    log.set_retention("s", Duration::from_secs(8760 * 3600))
-        .unwrap();
+    log.set_retention("s", DAY * 366).unwrap();
+    log.set_retention("s", Duration::from_secs(60)).unwrap();
     log.set_retention("s", DAY * 7).unwrap();
     log.close().unwrap();
     drop(log);
     let log = open(dir.path(), &clock);
     assert_eq!(log.stream("s").unwrap().retention, DAY * 7);
+    assert_eq!(
+        log.stream("short").unwrap().retention,
+        Duration::from_secs(3600)
+    );
+}
+
+#[test]
+fn owners_are_recorded_reported_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(0));
+    let log = open(dir.path(), &clock);
+    let sqs = Owner::new("sqs").unwrap();
+    let made = log
+        .create_stream("firehose:ds", 1, DAY, Owner::FIREHOSE)
+        .unwrap();
+    assert_eq!(made.owner, Owner::FIREHOSE);
+    log.create_stream("k", 2, DAY, Owner::KINESIS).unwrap();
+    // The engine treats the tag as opaque: the name implies nothing once an owner is given.
+    log.create_stream("firehose:q", 1, DAY, sqs.clone())
+        .unwrap();
+    log.set_retention("firehose:q", DAY * 2).unwrap();
+    let owners = |log: &Log| {
+        log.list_streams()
+            .into_iter()
+            .map(|info| (info.name, info.owner))
+            .collect::<Vec<_>>()
+    };
+    let expected = vec![
+        ("firehose:ds".to_string(), Owner::FIREHOSE),
+        ("firehose:q".to_string(), sqs.clone()),
+        ("k".to_string(), Owner::KINESIS),
+    ];
+    assert_eq!(owners(&log), expected);
+    log.close().unwrap();
+    drop(log);
+    let log = open(dir.path(), &clock);
+    assert_eq!(owners(&log), expected);
+    assert_eq!(log.stream("firehose:q").unwrap().owner, sqs);
 }
 
 #[test]
@@ -127,7 +171,7 @@ fn retention_keeps_segments_younger_than_the_period() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_000 * HOUR_MS));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY * 2).unwrap();
+    log.create_stream("s", 1, DAY * 2, Owner::KINESIS).unwrap();
     for _ in 0..40 {
         log.append_blocking("s", 0, records(4, 1000)).unwrap();
     }
@@ -141,7 +185,7 @@ async fn split_and_merge_record_lineage_that_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_000));
     let log = open(dir.path(), &clock);
-    let info = log.create_stream("s", 2, DAY).unwrap();
+    let info = log.create_stream("s", 2, DAY, Owner::KINESIS).unwrap();
     assert_eq!(info.shards[0].hash_start, 0);
     assert_eq!(info.shards[1].hash_end, u128::MAX);
     assert_eq!(info.shards[0].hash_end + 1, info.shards[1].hash_start);
@@ -229,8 +273,8 @@ fn cursors_and_properties_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 2, DAY).unwrap();
-    log.create_stream("t", 1, DAY).unwrap();
+    log.create_stream("s", 2, DAY, Owner::KINESIS).unwrap();
+    log.create_stream("t", 1, DAY, Owner::KINESIS).unwrap();
     log.commit_cursor("sink", "s", 0, 10).unwrap();
     log.commit_cursor("sink", "s", 1, 3).unwrap();
     log.commit_cursor("sink", "s", 0, 12).unwrap();
@@ -270,7 +314,7 @@ async fn a_reader_waiting_at_the_tail_is_woken_by_an_append() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     assert!(
         !log.wait_for("s", 0, 0, Duration::from_millis(50))
             .await
@@ -302,7 +346,7 @@ fn timestamps_find_the_first_record_at_or_after() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(10_000));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     for step in 0..30 {
         log.append_blocking("s", 0, records(10, 300)).unwrap();
         clock.advance_ms(if step == 14 { 1_000 } else { 10 });
@@ -341,17 +385,17 @@ fn bad_input_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     assert!(matches!(
-        log.create_stream("s", 1, DAY),
+        log.create_stream("s", 1, DAY, Owner::KINESIS),
         Err(Error::StreamExists(_))
     ));
     assert!(matches!(
-        log.create_stream("z", 0, DAY),
+        log.create_stream("z", 0, DAY, Owner::KINESIS),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
-        log.create_stream("a/b", 1, DAY),
+        log.create_stream("a/b", 1, DAY, Owner::KINESIS),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
@@ -437,7 +481,7 @@ fn deleted_streams_leave_no_files_and_names_can_be_reused() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 2, DAY).unwrap();
+    log.create_stream("s", 2, DAY, Owner::KINESIS).unwrap();
     log.append_blocking("s", 1, records(3, 10)).unwrap();
     log.delete_stream("s").unwrap();
     assert!(matches!(
@@ -445,7 +489,7 @@ fn deleted_streams_leave_no_files_and_names_can_be_reused() {
         Err(Error::StreamNotFound(_))
     ));
     assert_eq!(segment_files(dir.path()), 0);
-    let again = log.create_stream("s", 1, DAY).unwrap();
+    let again = log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     assert_eq!(again.id, 1, "stream ids are never reused");
     assert!(
         log.read("s", 0, 0, ReadLimits::default())
@@ -464,7 +508,7 @@ fn closed_log_refuses_appends() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(0));
     let log = open(dir.path(), &clock);
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     log.close().unwrap();
     assert!(matches!(
         log.append_blocking("s", 0, records(1, 1)),
@@ -479,7 +523,7 @@ async fn interval_fsync_syncs_under_sustained_load_and_groups_commits() {
     config.segment_bytes_max = 64 * 1024 * 1024;
     config.fsync = Fsync::Interval(Duration::from_millis(2));
     let log = Log::open(config).unwrap();
-    log.create_stream("s", 1, DAY).unwrap();
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_millis(300);
     let producers: Vec<_> = (0..8)
         .map(|_| {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use storage::{Fsync, Log, NewRecord, ReadLimits};
+use storage::{Fsync, Log, NewRecord, Owner, ReadLimits};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -56,7 +56,7 @@ fn open(dir: &std::path::Path, fsync: Fsync) -> Log {
 fn run(ops: Vec<Op>, fsync: Fsync) {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), fsync);
-    log.create_stream("model", 3, Duration::from_secs(86_400))
+    log.create_stream("model", 3, Duration::from_secs(86_400), Owner::KINESIS)
         .unwrap();
     let mut model: Vec<Vec<(Bytes, Bytes)>> = vec![Vec::new(); 3];
     for op in ops {

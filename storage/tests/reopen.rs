@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use storage::{Fsync, Log, LogConfig, ManualClock, NewRecord, RETENTION_DEFAULT, ReadLimits};
+use storage::{
+    Fsync, Log, LogConfig, ManualClock, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits,
+};
 use tempfile::TempDir;
 
 const START_MS: i64 = 1_700_000_000_000;
@@ -71,7 +73,7 @@ fn a_clean_reopen_writes_no_index_file() {
     let clock = Arc::new(ManualClock::new(START_MS));
     let log = Log::open_with_clock(config(dir.path()), clock.clone()).expect("open");
     for stream in ["a", "b", "c"] {
-        log.create_stream(stream, 1, RETENTION_DEFAULT)
+        log.create_stream(stream, 1, RETENTION_DEFAULT, Owner::KINESIS)
             .expect("create");
         // Enough for several segments of 64 KiB, so there are sealed ones and an active one.
         fill(&log, &clock, stream, 500);
@@ -105,7 +107,7 @@ fn a_bad_earlier_index_entry_of_the_active_segment_is_healed_by_the_lookup() {
     let mut config = config(dir.path());
     config.segment_bytes_max = 1024 * 1024; // One segment: the active one.
     let log = Log::open_with_clock(config.clone(), clock.clone()).expect("open");
-    log.create_stream("s", 1, RETENTION_DEFAULT)
+    log.create_stream("s", 1, RETENTION_DEFAULT, Owner::KINESIS)
         .expect("create");
     let stamps = fill(&log, &clock, "s", 100);
     log.close().expect("close");

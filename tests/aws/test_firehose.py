@@ -211,6 +211,37 @@ def test_put_record_batch_lands_exact_bytes_under_firehose_keys(setup):
         assert re.fullmatch(r"raw/\d{4}/\d{2}/\d{2}/\d{2}/", match["prefix"])
 
 
+def test_a_delivery_streams_own_stream_is_the_native_protocols_not_kinesiss(setup, strata_bin):
+    """The engine stream of a DirectPut delivery stream belongs to the delivery view: Kinesis
+    does not list it or count its shard, while the native protocol reads it by its name."""
+    server, firehose, _s3, bucket = setup
+    name = f"own-{uuid.uuid4().hex[:8]}"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration=extended(bucket),
+    )
+    firehose.put_record_batch(
+        DeliveryStreamName=name, Records=[{"Data": f"r{i}".encode()} for i in range(3)]
+    )
+    kinesis = server.client("kinesis")
+    assert kinesis.list_streams()["StreamNames"] == []
+    assert kinesis.describe_limits()["OpenShardCount"] == 0
+    listed = subprocess.run(
+        [str(strata_bin), "stream", "list", "--addr", server.native_address],
+        capture_output=True, timeout=60, check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.decode().split() == [f"firehose:{name}"]
+    tailed = subprocess.run(
+        [str(strata_bin), "tail", f"firehose:{name}", "--from", "trim-horizon", "--limit", "3",
+         "--addr", server.native_address],
+        capture_output=True, timeout=60, check=False,
+    )
+    assert tailed.returncode == 0, tailed.stderr
+    assert tailed.stdout.decode().split() == ["r0", "r1", "r2"]
+
+
 def test_gzip_zip_delimiter_and_prefix_expressions(setup):
     server, firehose, s3, bucket = setup
     name = f"gz-{uuid.uuid4().hex[:8]}"

@@ -18,6 +18,8 @@ use protocol::native::{
     StreamDescription, StreamList, Target,
 };
 use storage::{Log, NewRecord, PendingAppend, ReadLimits};
+
+use crate::views::streams;
 use tokio::sync::RwLock;
 
 use super::error::from_storage;
@@ -73,16 +75,23 @@ pub async fn create_stream(log: &Log, budget: &ShardBudget, request: CreateStrea
             "a stream name is 1 to 128 characters of a-z, A-Z, 0-9, '_', '.' and '-'",
         ));
     }
+    // Native streams are Kinesis streams, with Kinesis's retention bounds.
+    let retention = streams::retention_from_hours(i64::from(request.retention_hours))
+        .map_err(|error| ErrorResponse::new(ErrorCode::InvalidArgument, error.to_string()))?;
     let log = log.clone();
     let budget = budget.clone();
-    let retention = Duration::from_secs(u64::from(request.retention_hours) * 3600);
     blocking(move || {
         let _reservation = match budget.reserve_blocking(&log, u64::from(request.shard_count)) {
             Ok(reservation) => reservation,
             Err(over) => return Ok(Err(over_budget(&over))),
         };
-        log.create_stream(&request.name, request.shard_count, retention)
-            .map(Ok)
+        log.create_stream(
+            &request.name,
+            request.shard_count,
+            retention,
+            streams::OWNER,
+        )
+        .map(Ok)
     })
     .await??;
     Ok(Response::CreateStreamOk)

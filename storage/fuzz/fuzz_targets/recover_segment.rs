@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use storage::{Fsync, Log, LogConfig, NewRecord, ReadLimits};
+use storage::{Fsync, Log, Owner, LogConfig, NewRecord, ReadLimits};
 
 fn config(dir: &std::path::Path) -> LogConfig {
     let mut config = LogConfig::new(dir);
@@ -27,7 +27,7 @@ fuzz_target!(|input: (u16, Vec<u8>)| {
     let (at, garbage) = input;
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(config(dir.path())).unwrap();
-    log.create_stream("f", 1, Duration::from_secs(86_400))
+    log.create_stream("f", 1, Duration::from_secs(86_400), Owner::KINESIS)
         .unwrap();
     for offset in 0..40u64 {
         log.append_blocking("f", 0, vec![NewRecord::new("k", payload(offset))])

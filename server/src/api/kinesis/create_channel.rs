@@ -148,7 +148,11 @@ pub async fn apply(
     };
     let stream_arn = configuration.stream_arn.clone().unwrap_or_default();
     let stream = streams.resolve(None, Some(&stream_arn))?;
-    if delivery.log().stream(&stream).is_err() {
+    if !delivery
+        .log()
+        .stream(&stream)
+        .is_ok_and(|info| crate::views::streams::is_kinesis(&info))
+    {
         return Err(ApiError::new(
             protocol::aws::kinesis::errors::RESOURCE_NOT_FOUND,
             format!(

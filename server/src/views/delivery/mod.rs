@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use storage::{Log, NewRecord};
+use storage::{Log, NewRecord, Owner, StreamInfo};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -52,8 +52,12 @@ use self::sink::{Sink, SinkSettings};
 
 /// Namespace of the definitions (key: the delivery stream's name).
 const DEFINITIONS: &str = "firehose.streams";
-/// The engine stream behind a DirectPut delivery stream.
+/// The naming scheme of the engine stream behind a DirectPut delivery stream (a name no
+/// Kinesis or Firehose name can be, so the names never meet; which view a stream belongs to
+/// is its owner, [`OWNER`], never its name).
 const BACKING_PREFIX: &str = "firehose:";
+/// The owner of the delivery streams' own engine streams.
+pub const OWNER: Owner = Owner::FIREHOSE;
 /// How long the records of a DirectPut delivery stream are kept in its engine stream, so a
 /// store that is down for days loses nothing (Firehose itself keeps them 24 hours).
 const BACKING_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -63,9 +67,24 @@ pub fn backing_stream(name: &str) -> String {
     format!("{BACKING_PREFIX}{name}")
 }
 
-/// Whether an engine stream belongs to a delivery stream (and so is not a Kinesis stream).
-pub fn is_backing_stream(stream: &str) -> bool {
-    stream.starts_with(BACKING_PREFIX)
+/// The engine stream of a DirectPut delivery stream, if there is one of that name owned by
+/// this view.
+fn find_backing(log: &Log, name: &str) -> Option<StreamInfo> {
+    log.stream(&backing_stream(name))
+        .ok()
+        .filter(|info| info.owner == OWNER)
+}
+
+/// The engine stream a delivery stream reads, if it exists and is of the owner its source
+/// implies: a DirectPut stream's own (`firehose`), or a Kinesis stream.
+pub(crate) fn find_source(log: &Log, source: &Source, name: &str) -> Option<StreamInfo> {
+    match source {
+        Source::DirectPut => find_backing(log, name),
+        Source::KinesisStream { stream, .. } => log
+            .stream(stream)
+            .ok()
+            .filter(crate::views::streams::is_kinesis),
+    }
 }
 
 /// The cursor name of a delivery stream's delivered positions.
@@ -338,15 +357,14 @@ impl DeliveryStreams {
         }
         match &definition.source {
             Source::DirectPut => {
-                let backing = backing_stream(&name);
-                if log.stream(&backing).is_ok() {
-                    log.delete_stream(&backing)?;
+                if let Some(left_over) = find_backing(log, &name) {
+                    log.delete_stream(&left_over.name)?;
                 }
-                log.create_stream(&backing, 1, BACKING_RETENTION)?;
+                log.create_stream(&backing_stream(&name), 1, BACKING_RETENTION, OWNER)?;
             }
             Source::KinesisStream { stream, .. } => {
                 // Start at LATEST: every shard's current end.
-                let info = log.stream(stream).map_err(|_| {
+                let info = find_source(log, &definition.source, &name).ok_or_else(|| {
                     Error::InvalidArgument(format!(
                         "Kinesis stream {stream} under account {} not found.",
                         self.inner.settings.account
@@ -378,11 +396,10 @@ impl DeliveryStreams {
         // and create() removes whatever else is left.
         log.delete_property(DEFINITIONS, name)?;
         lock(&self.inner.entries).remove(name);
-        if matches!(entry.definition().source, Source::DirectPut) {
-            let backing = backing_stream(name);
-            if log.stream(&backing).is_ok() {
-                log.delete_stream(&backing)?;
-            }
+        if matches!(entry.definition().source, Source::DirectPut)
+            && let Some(backing) = find_backing(log, name)
+        {
+            log.delete_stream(&backing.name)?;
         }
         log.delete_cursors(&cursor_name(name))?;
         for (key, _) in log.properties(&plan_namespace(name)) {

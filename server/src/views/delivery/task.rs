@@ -221,14 +221,14 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             Source::DirectPut => backing_stream(&definition.name),
             Source::KinesisStream { stream, .. } => stream.clone(),
         };
-        let info = match context.log.stream(&stream) {
-            Ok(info) => {
+        let info = match super::find_source(&context.log, &definition.source, &definition.name) {
+            Some(info) => {
                 entry.clear_source_failure();
                 info
             }
-            Err(error) => {
+            None => {
                 entry.set_failure(
-                    format!("Cannot read source stream {stream}: {error}"),
+                    format!("Cannot read source stream {stream}: stream {stream} not found"),
                     context.log.now_ms(),
                     true,
                 );
@@ -962,6 +962,7 @@ mod tests {
         let info = storage::StreamInfo {
             name: "s".into(),
             id: 0,
+            owner: storage::Owner::KINESIS,
             retention: Duration::from_secs(86_400),
             created_ms: 0,
             shards: vec![

@@ -114,6 +114,8 @@ async fn a_buffer_planned_before_a_crash_is_delivered_again_whole_under_its_key(
     view.shutdown();
     // As if the task had planned offsets 0..6 and crashed around the put.
     let backing = log.stream("firehose:ds").unwrap();
+    // The delivery stream's own engine stream is the view's by owner; the name is a scheme.
+    assert_eq!(backing.owner, OWNER);
     log.put_property(
         &plan_namespace("ds"),
         &format!("firehose:ds/{}/0", backing.id),

@@ -374,6 +374,28 @@ async fn detached<T: Send + 'static>(
     }
 }
 
+/// Kinesis's retention rule, 24 to 8760 hours, as the one check of every path that sets a
+/// Kinesis stream's retention (CreateStream, Increase/DecreaseStreamRetentionPeriod, the
+/// native CreateStream); the engine itself takes any positive retention.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] with Kinesis's messages outside the bounds.
+pub fn retention_from_hours(hours: i64) -> Result<Duration> {
+    if hours < i64::from(RETENTION_HOURS_MIN) {
+        return Err(Error::InvalidArgument(format!(
+            "Minimum allowed retention period is {RETENTION_HOURS_MIN} hours. Requested \
+            retention period ({hours} hours) is too short."
+        )));
+    }
+    if hours > i64::from(RETENTION_HOURS_MAX) {
+        return Err(Error::InvalidArgument(format!(
+            "Maximum allowed retention period is {RETENTION_HOURS_MAX} hours. Requested \
+            retention period ({hours} hours) is too long."
+        )));
+    }
+    Ok(Duration::from_secs(hours.unsigned_abs() * 3600))
+}
+
 impl Streams {
     fn ensure_provisioned(&self, view: &StreamView, operation: &str) -> Result<()> {
         if view.meta.mode == Mode::OnDemand {
@@ -449,18 +471,7 @@ impl Streams {
         change: RetentionChange,
     ) -> Result<()> {
         let view = self.require_active(stream)?;
-        if hours < i64::from(RETENTION_HOURS_MIN) {
-            return Err(Error::InvalidArgument(format!(
-                "Minimum allowed retention period is {RETENTION_HOURS_MIN} hours. Requested \
-                retention period ({hours} hours) is too short."
-            )));
-        }
-        if hours > i64::from(RETENTION_HOURS_MAX) {
-            return Err(Error::InvalidArgument(format!(
-                "Maximum allowed retention period is {RETENTION_HOURS_MAX} hours. Requested \
-                retention period ({hours} hours) is too long."
-            )));
-        }
+        let retention = retention_from_hours(hours)?;
         let current = i64::try_from(view.info.retention.as_secs() / 3600).unwrap_or(i64::MAX);
         match change {
             RetentionChange::Increase if hours < current => {
@@ -482,10 +493,9 @@ impl Streams {
         if hours == current {
             return Ok(());
         }
-        let seconds = u64::try_from(hours).unwrap_or(0).saturating_mul(3600);
         self.inner
             .log
-            .set_retention(stream, Duration::from_secs(seconds))
+            .set_retention(stream, retention)
             .map_err(|error| self.engine_error(stream, &error))
     }
 
@@ -973,7 +983,7 @@ impl Streams {
             .log
             .list_streams()
             .into_iter()
-            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
+            .filter(super::is_kinesis)
             .collect();
         let open_shards: usize = streams
             .iter()
@@ -1030,7 +1040,7 @@ mod tests {
 
     use std::sync::Arc;
 
-    use storage::{Log, LogConfig, ManualClock};
+    use storage::{Log, LogConfig, ManualClock, Owner};
 
     use super::*;
     use crate::views::streams::Settings;
@@ -1082,7 +1092,12 @@ mod tests {
         let log = Log::open(LogConfig::new(dir.path())).unwrap();
         for count in [1, 2, 3, 7, 10, 64] {
             let info = log
-                .create_stream(&format!("s{count}"), count, Duration::from_secs(24 * 3600))
+                .create_stream(
+                    &format!("s{count}"),
+                    count,
+                    Duration::from_secs(24 * 3600),
+                    Owner::KINESIS,
+                )
                 .unwrap();
             let engine: Vec<(u128, u128)> = info
                 .shards

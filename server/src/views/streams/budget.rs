@@ -63,12 +63,13 @@ impl ShardBudget {
         self.inner.shards_max
     }
 
-    /// Open shards of every stream but delivery streams' own.
+    /// Open shards of Kinesis streams (the native protocol's included); other views' streams,
+    /// such as delivery streams' own, are not counted.
     #[must_use]
     pub fn open_shards(log: &Log) -> u64 {
         log.list_streams()
             .iter()
-            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
+            .filter(|info| super::is_kinesis(info))
             .map(|info| info.shards.iter().filter(|shard| shard.is_open()).count() as u64)
             .sum()
     }

@@ -21,6 +21,18 @@ pub mod iterator;
 pub mod meta;
 pub mod sequence;
 pub mod subscribe;
+
+/// The owner of the engine streams this view serves: Kinesis streams, which the native
+/// protocol creates too. Every other owner's streams (a delivery stream's own, say) are not
+/// listed, described or resolved here.
+pub const OWNER: Owner = Owner::KINESIS;
+
+/// Whether an engine stream is a Kinesis stream.
+#[must_use]
+pub fn is_kinesis(info: &StreamInfo) -> bool {
+    info.owner == OWNER
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -29,8 +41,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use storage::{Log, NewRecord, ReadLimits, Record, ShardInfo, StreamInfo};
+use storage::{Log, NewRecord, Owner, ReadLimits, Record, ShardInfo, StreamInfo};
 
+pub use self::admin::retention_from_hours;
 pub use self::error::{Error, Result};
 use self::iterator::Position;
 pub use self::meta::{Mode, StreamMeta};
@@ -320,11 +333,14 @@ impl Streams {
         };
         let name = resource.strip_prefix("stream/").ok_or_else(invalid)?;
         let name = name.split('/').next().unwrap_or_default();
-        // A delivery stream's own engine stream is not a Kinesis stream.
-        if crate::views::delivery::is_backing_stream(name) {
-            return Err(invalid());
-        }
-        if name.is_empty() {
+        // Another view's engine stream (a delivery stream's own) is not a Kinesis stream.
+        if name.is_empty()
+            || self
+                .inner
+                .log
+                .stream(name)
+                .is_ok_and(|info| !is_kinesis(&info))
+        {
             return Err(invalid());
         }
         if account != self.inner.settings.account {
@@ -373,13 +389,14 @@ impl Streams {
     pub fn describe(&self, stream: &str) -> Result<StreamView> {
         let status = self.transition(stream);
         match self.inner.log.stream(stream) {
-            Ok(info) => Ok(StreamView {
+            Ok(info) if is_kinesis(&info) => Ok(StreamView {
                 meta: StreamMeta::load(&self.inner.log, stream),
                 status: status.unwrap_or(Status::Active),
                 arn: self.arn(stream),
                 info,
             }),
-            Err(storage::Error::StreamNotFound(_)) => {
+            // Another view's engine stream is, to Kinesis, no stream at all.
+            Ok(_) | Err(storage::Error::StreamNotFound(_)) => {
                 self.deleting(stream).ok_or_else(|| self.not_found(stream))
             }
             Err(error) => Err(Error::internal(&error)),
@@ -399,10 +416,11 @@ impl Streams {
         if self.transition(stream) == Some(Status::Creating) {
             return Err(self.not_found(stream));
         }
-        self.inner.log.stream(stream).map_err(|error| match error {
-            storage::Error::StreamNotFound(_) => self.not_found(stream),
-            other => Error::internal(&other),
-        })
+        match self.inner.log.stream(stream) {
+            Ok(info) if is_kinesis(&info) => Ok(info),
+            Ok(_) | Err(storage::Error::StreamNotFound(_)) => Err(self.not_found(stream)),
+            Err(other) => Err(Error::internal(&other)),
+        }
     }
 
     /// Fails unless the stream exists and is ACTIVE (for changes that AWS refuses while a
@@ -426,8 +444,7 @@ impl Streams {
             .log
             .list_streams()
             .into_iter()
-            // A delivery stream's own engine stream is not a Kinesis stream.
-            .filter(|info| !crate::views::delivery::is_backing_stream(&info.name))
+            .filter(is_kinesis)
             .map(|info| StreamView {
                 status: self.transition(&info.name).unwrap_or(Status::Active),
                 meta: StreamMeta::load(&self.inner.log, &info.name),
@@ -457,11 +474,15 @@ impl Streams {
                 account: self.inner.settings.account.clone(),
             });
         }
-        let retention = Duration::from_secs(
-            u64::from(protocol::aws::kinesis::limits::RETENTION_HOURS_DEFAULT) * 3600,
-        );
+        let retention = retention_from_hours(i64::from(
+            protocol::aws::kinesis::limits::RETENTION_HOURS_DEFAULT,
+        ))?;
         let _reservation = self.reserve_shards_blocking(u64::from(shards))?;
-        match self.inner.log.create_stream(stream, shards, retention) {
+        match self
+            .inner
+            .log
+            .create_stream(stream, shards, retention, OWNER)
+        {
             Ok(_) => {}
             Err(storage::Error::StreamExists(_)) => {
                 return Err(Error::StreamExists {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use storage::{Log, LogConfig, ManualClock};
+use storage::{Log, LogConfig, ManualClock, Owner};
 
 use super::*;
 
@@ -131,4 +131,82 @@ async fn a_closed_shard_read_to_its_end_names_its_children() {
     let stored = streams.put("s", vec![entry("a", b"3")]).await.unwrap();
     assert!(stored[0].as_ref().unwrap().shard >= 1);
     tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[tokio::test]
+async fn streams_of_other_owners_are_invisible_whatever_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, _clock) = open(dir.path());
+    streams.create("k", 2, &StreamMeta::default()).unwrap();
+    let log = streams.log();
+    // A delivery stream's own stream, and one of a view to come whose name says nothing.
+    log.create_stream("firehose:ds", 1, Duration::from_secs(3600), Owner::FIREHOSE)
+        .unwrap();
+    let queue = Owner::new("sqs").unwrap();
+    log.create_stream("orders", 3, Duration::from_secs(3600), queue)
+        .unwrap();
+    let names: Vec<String> = streams.list().into_iter().map(|s| s.info.name).collect();
+    assert_eq!(names, ["k"]);
+    for other in ["firehose:ds", "orders"] {
+        assert!(
+            matches!(streams.describe(other), Err(Error::StreamNotFound { .. })),
+            "{other}"
+        );
+        assert!(
+            matches!(streams.active(other), Err(Error::StreamNotFound { .. })),
+            "{other}"
+        );
+        assert!(
+            matches!(
+                streams.resolve(None, Some(&streams.arn(other))),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{other}"
+        );
+        assert!(matches!(
+            streams.put(other, vec![entry("k", b"x")]).await,
+            Err(Error::StreamNotFound { .. })
+        ));
+    }
+    assert_eq!(streams.resolve(None, Some(&streams.arn("k"))).unwrap(), "k");
+    // Only Kinesis streams count against the shard budget.
+    assert_eq!(streams.limits().open_shards, 2);
+    assert_eq!(budget::ShardBudget::open_shards(log), 2);
+}
+
+#[test]
+fn kinesis_retention_bounds_are_the_views() {
+    for hours in [24, 168, 8760] {
+        assert_eq!(
+            retention_from_hours(hours).unwrap(),
+            Duration::from_secs(u64::try_from(hours).unwrap() * 3600)
+        );
+    }
+    for (hours, words) in [
+        (23, "is too short"),
+        (0, "is too short"),
+        (-5, "is too short"),
+        (8761, "is too long"),
+    ] {
+        let Err(Error::InvalidArgument(message)) = retention_from_hours(hours) else {
+            panic!("{hours} hours accepted");
+        };
+        assert!(message.contains(words), "{message}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, _clock) = open(dir.path());
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    assert!(matches!(
+        streams.change_retention("s", 8761, admin::RetentionChange::Increase),
+        Err(Error::InvalidArgument(_))
+    ));
+    // The engine would take an hour; Kinesis does not.
+    assert!(matches!(
+        streams.change_retention("s", 1, admin::RetentionChange::Decrease),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        streams.describe("s").unwrap().info.retention,
+        Duration::from_secs(24 * 3600)
+    );
 }
