@@ -498,15 +498,21 @@ async fn twelve_hundred_silent_connections_under_1024_descriptors_starve_nothing
     let client = bounded(Client::connect(server.native)).await.unwrap();
     bounded(client.create_stream("busy", 64, 24)).await.unwrap();
     let mut silent = Vec::new();
-    for _ in 0..1200 {
+    let mut failures = 0;
+    while silent.len() < 1200 && failures < 3 {
         let connect = tokio::net::TcpStream::connect(server.native);
-        match tokio::time::timeout(Duration::from_millis(500), connect).await {
-            Ok(Ok(socket)) => silent.push(socket),
+        match tokio::time::timeout(Duration::from_secs(2), connect).await {
+            Ok(Ok(socket)) => {
+                silent.push(socket);
+                failures = 0;
+            }
             // The listen backlog is full: the kernel stops completing handshakes.
-            _ => break,
+            _ => failures += 1,
         }
     }
-    assert!(silent.len() >= 300, "{} connections opened", silent.len());
+    // More than the native listener serves at once under this limit (352): every slot is
+    // taken, and the rest wait in the backlog.
+    assert!(silent.len() > 352, "{} connections opened", silent.len());
     // While they are all still open (their handshake deadline is 10 s away), every shard takes
     // records at once: no segment file waits or fails for want of a descriptor.
     let started = Instant::now();

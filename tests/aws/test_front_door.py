@@ -1,13 +1,31 @@
 """The front door's recognition of requests, as a client sees it: AWS JSON 1.0 is answered
 as JSON 1.0 (SQS's SDKs send it), a query-protocol request (`Action=` in a form body or a GET
-query string) is recognised as such and, with no query service served yet, answered
-`InvalidAction` with the legacy code in `x-amzn-query-error`; a target of no service here is
+query string) is recognised as such and, with no query service served yet, answered with an
+XML `ErrorResponse` (`InvalidAction`, the legacy code also in `x-amzn-query-error`); a
+malformed form is `MalformedQueryString`; a target of no service here is
 `UnknownOperationException`.
 """
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ElementTree
+
+SQS_NAMESPACE = "{http://queue.amazonaws.com/doc/2012-11-05/}"
+SNS_NAMESPACE = "{http://sns.amazonaws.com/doc/2010-03-31/}"
+
+
+def query_error(body: bytes, namespace: str) -> tuple[str, str, str, str]:
+    """(Type, Code, Message, RequestId) of an XML ErrorResponse."""
+    root = ElementTree.fromstring(body)
+    assert root.tag == namespace + "ErrorResponse"
+    error = root.find(namespace + "Error")
+    return (
+        error.findtext(namespace + "Type"),
+        error.findtext(namespace + "Code"),
+        error.findtext(namespace + "Message"),
+        root.findtext(namespace + "RequestId"),
+    )
 
 from strata_aws import raw_request
 
@@ -34,9 +52,12 @@ def test_query_requests_are_recognised_and_unknown_actions_refused(server):
         content_type="application/x-www-form-urlencoded; charset=utf-8",
     )
     assert form.status == 400
-    assert json.loads(form.body)["__type"] == "InvalidAction"
+    assert form.headers["content-type"] == "text/xml"
     assert form.headers["x-amzn-query-error"] == "InvalidAction;Sender"
-    assert "ListQueues" in json.loads(form.body)["message"]
+    kind, code, message, request_id = query_error(form.body, SQS_NAMESPACE)
+    assert (kind, code) == ("Sender", "InvalidAction")
+    assert "ListQueues" in message
+    assert request_id == form.headers["x-amzn-requestid"]
     get = raw_request(
         server.endpoint,
         b"",
@@ -46,7 +67,15 @@ def test_query_requests_are_recognised_and_unknown_actions_refused(server):
         path="/?Action=ListTopics&Version=2010-03-31",
     )
     assert get.status == 400
-    assert json.loads(get.body)["__type"] == "InvalidAction"
+    assert query_error(get.body, SNS_NAMESPACE)[1] == "InvalidAction"
+    malformed = raw_request(
+        server.endpoint,
+        b"Action=ListQueues&Bad=%zz",
+        None,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert malformed.status == 400
+    assert query_error(malformed.body, SQS_NAMESPACE)[1] == "MalformedQueryString"
 
 
 def test_a_target_of_no_service_here_is_an_unknown_operation(server):

@@ -54,7 +54,6 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use protocol::aws::body::Format;
 use protocol::aws::kinesis::errors as code;
 use protocol::aws::sigv4;
 use tokio::net::{TcpListener, TcpStream};
@@ -360,18 +359,17 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
         request.method(),
         request.uri().query(),
     );
-    let format = route.error_format();
     let signing_name = route.signing_name();
     let (parts, body) = request.into_parts();
     // hyper knows the length from Content-Length (HTTP/1 and HTTP/2); none for chunked bodies.
     let declared = body.size_hint().upper();
     if declared.is_some_and(|length| length > state.body_bytes_max as u64) {
-        return respond(too_large(state).reply(format));
+        return respond(error_reply(&route, &too_large(state)));
     }
     if !state.access_keys.is_empty()
         && let Err(error) = authenticate_head(state, &parts, signing_name)
     {
-        return respond(error.reply(format));
+        return respond(error_reply(&route, &error));
     }
     let unavailable_code = match route {
         Route::Json { service, .. } => service.unavailable_code,
@@ -379,12 +377,12 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
     };
     let (body, budget) = match read_body(shared, body, declared, unavailable_code).await {
         Ok(read) => read,
-        Err(error) => return respond(error.reply(format)),
+        Err(error) => return respond(error_reply(&route, &error)),
     };
     if !state.access_keys.is_empty()
         && let Err(error) = authenticate(state, &parts, &body, signing_name)
     {
-        return respond(error.reply(format));
+        return respond(error_reply(&route, &error));
     }
     let reply = match route {
         Route::Json {
@@ -425,28 +423,72 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
     respond(reply)
 }
 
-/// A query-protocol request (`Action=`): no service here speaks that protocol yet, so every
-/// action is one this endpoint does not have.
-fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
-    let action = form_action(parts.uri.query().unwrap_or_default())
-        .or_else(|| form_action(std::str::from_utf8(body).unwrap_or_default()))
-        .unwrap_or_default();
-    let message = if action.is_empty() {
-        "Missing Action parameter.".to_owned()
-    } else {
-        format!("The action {action} is not valid for this endpoint.")
-    };
-    // The legacy code, where query-compatible SDKs look for it.
-    ApiError::new("InvalidAction", message)
-        .reply(Format::Json)
-        .with_header("x-amzn-query-error", "InvalidAction;Sender")
+/// An error answered before the operation ran, in the protocol of the request: an XML
+/// `ErrorResponse` for the query protocol, the JSON or CBOR error body otherwise.
+fn error_reply(route: &Route<'_>, error: &ApiError) -> Reply {
+    match route {
+        Route::Query => {
+            let fault = if error.status >= 500 {
+                protocol::aws::xml::Fault::Receiver
+            } else {
+                protocol::aws::xml::Fault::Sender
+            };
+            let body = protocol::aws::xml::encode_error(
+                protocol::aws::xml::SQS_NAMESPACE,
+                fault,
+                error.code,
+                &error.message,
+                &crate::api::request_id(),
+            );
+            Reply::new(error.status, "text/xml", ReplyBody::Full(body))
+        }
+        Route::Json { .. } | Route::Unknown { .. } => error.reply(route.error_format()),
+    }
 }
 
-/// The raw `Action` value of a form or query string.
-fn form_action(form: &str) -> Option<String> {
-    form.split('&')
-        .find_map(|pair| pair.strip_prefix("Action="))
-        .map(|value| value.chars().take(128).collect())
+/// A query-protocol request (`Action=`): its form (the body of a POST, else the query string)
+/// is parsed, and, with no query service served yet, every action is one this endpoint does
+/// not have. Answers are XML `ErrorResponse`s in the namespace of the API version asked for.
+fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
+    use protocol::aws::xml::{Fault, SNS_NAMESPACE, SQS_NAMESPACE, encode_error};
+    let form_bytes = if parts.method == http::Method::POST {
+        body
+    } else {
+        parts.uri.query().unwrap_or_default().as_bytes()
+    };
+    let (code, message, namespace) = match protocol::aws::query::parse_form(form_bytes) {
+        Err(error) => (error.code(), error.to_string(), SQS_NAMESPACE),
+        Ok(form) => {
+            let namespace = match form.version() {
+                Some("2010-03-31") => SNS_NAMESPACE,
+                _ => SQS_NAMESPACE,
+            };
+            match form.action() {
+                None | Some("") => (
+                    "MissingAction",
+                    "The request must contain the parameter Action.".to_owned(),
+                    namespace,
+                ),
+                Some(action) => (
+                    "InvalidAction",
+                    format!(
+                        "The action {} is not valid for this endpoint.",
+                        action.chars().take(128).collect::<String>()
+                    ),
+                    namespace,
+                ),
+            }
+        }
+    };
+    let body = encode_error(
+        namespace,
+        Fault::Sender,
+        code,
+        &message,
+        &crate::api::request_id(),
+    );
+    Reply::new(400, "text/xml", ReplyBody::Full(body))
+        .with_header("x-amzn-query-error", format!("{code};Sender"))
 }
 
 fn too_large(state: &HttpState) -> ApiError {
