@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::ops::Bound;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use protocol::aws::kinesis::limits::{RETENTION_HOURS_MAX, RETENTION_HOURS_MIN, TAGS_MAX};
 use storage::ShardInfo;
@@ -318,7 +318,7 @@ impl CommitmentRecord {
 struct UpdateHold {
     streams: Streams,
     stream: String,
-    until: Instant,
+    until: i64,
 }
 
 impl Drop for UpdateHold {
@@ -412,8 +412,8 @@ impl Streams {
     /// ACTIVE (another change is running or it is being created or deleted).
     fn hold_updating(&self, stream: &str) -> Result<UpdateHold> {
         self.describe(stream)?;
-        let now = Instant::now();
-        let until = now.checked_add(RESHARD_HOLD).unwrap_or(now);
+        let now = self.inner.log.now_ms();
+        let until = super::later_ms(now, RESHARD_HOLD);
         let mut transitions = lock(&self.inner.transitions);
         if let Some(transition) = transitions.get(stream)
             && transition.until > now

@@ -38,7 +38,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use storage::{Log, NewRecord, Owner, ReadLimits, Record, ShardInfo, StreamInfo};
@@ -179,13 +179,15 @@ pub struct Fetched {
 #[derive(Clone, Debug)]
 struct Transition {
     status: Status,
-    until: Instant,
+    /// Engine clock, milliseconds since the epoch.
+    until: i64,
 }
 
 /// A token bucket pair for one shard's write limits.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
-    at: Instant,
+    /// Engine clock, milliseconds since the epoch.
+    at: i64,
     bytes: f64,
     records: f64,
 }
@@ -202,9 +204,14 @@ struct Inner {
     iterator_key: [u8; 32],
     transitions: Mutex<HashMap<String, Transition>>,
     /// Streams deleted from the log but still reported as DELETING, with their last view.
-    deleting: Mutex<HashMap<String, (StreamView, Instant)>>,
+    deleting: Mutex<HashMap<String, (StreamView, i64)>>,
     buckets: Mutex<HashMap<(String, u32), Bucket>>,
     subscriptions: subscribe::Registry,
+}
+
+/// `now_ms` plus `delay`, saturating.
+fn later_ms(now_ms: i64, delay: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -241,6 +248,12 @@ impl Streams {
                 subscriptions: subscribe::Registry::default(),
             }),
         })
+    }
+
+    /// The engine's clock (milliseconds since the epoch): state-change times and write
+    /// limits are read from it, so tests drive them with a manual clock.
+    fn now_ms(&self) -> i64 {
+        self.inner.log.now_ms()
     }
 
     /// The log underneath.
@@ -360,7 +373,7 @@ impl Streams {
     fn transition(&self, stream: &str) -> Option<Status> {
         let mut transitions = lock(&self.inner.transitions);
         match transitions.get(stream) {
-            Some(transition) if transition.until > Instant::now() => Some(transition.status),
+            Some(transition) if transition.until > self.now_ms() => Some(transition.status),
             Some(_) => {
                 transitions.remove(stream);
                 None
@@ -379,7 +392,7 @@ impl Streams {
             stream.to_owned(),
             Transition {
                 status,
-                until: Instant::now() + delay,
+                until: later_ms(self.now_ms(), delay),
             },
         );
     }
@@ -406,7 +419,8 @@ impl Streams {
     /// The last view of a stream deleted less than `state_change` ago, as DELETING.
     fn deleting(&self, stream: &str) -> Option<StreamView> {
         let mut deleting = lock(&self.inner.deleting);
-        deleting.retain(|_, (_, until)| *until > Instant::now());
+        let now = self.now_ms();
+        deleting.retain(|_, (_, until)| *until > now);
         deleting.get(stream).map(|(view, _)| view.clone())
     }
 
@@ -453,7 +467,8 @@ impl Streams {
             })
             .collect();
         let mut deleting = lock(&self.inner.deleting);
-        deleting.retain(|_, (_, until)| *until > Instant::now());
+        let now = self.now_ms();
+        deleting.retain(|_, (_, until)| *until > now);
         streams.extend(
             deleting
                 .values()
@@ -520,7 +535,8 @@ impl Streams {
                 status: Status::Deleting,
                 ..last_view
             };
-            lock(&self.inner.deleting).insert(stream.to_owned(), (view, Instant::now() + delay));
+            let until = later_ms(self.now_ms(), delay);
+            lock(&self.inner.deleting).insert(stream.to_owned(), (view, until));
         }
         Ok(())
     }
@@ -547,14 +563,18 @@ impl Streams {
         )]
         let (rate_bytes, rate_records, want_bytes, want_records) =
             (BYTES as f64, RECORDS as f64, bytes as f64, records as f64);
-        let now = Instant::now();
+        let now = self.now_ms();
         let mut buckets = lock(&self.inner.buckets);
         let bucket = buckets.entry((stream.to_owned(), shard)).or_insert(Bucket {
             at: now,
             bytes: rate_bytes,
             records: rate_records,
         });
-        let elapsed = now.duration_since(bucket.at).as_secs_f64();
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "milliseconds between two writes are far below 2^52"
+        )]
+        let elapsed = now.saturating_sub(bucket.at).max(0) as f64 / 1000.0;
         bucket.at = now;
         bucket.bytes = (bucket.bytes + elapsed * rate_bytes).min(rate_bytes);
         bucket.records = (bucket.records + elapsed * rate_records).min(rate_records);

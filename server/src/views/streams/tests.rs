@@ -210,3 +210,40 @@ fn kinesis_retention_bounds_are_the_views() {
         Duration::from_secs(24 * 3600)
     );
 }
+
+/// State changes and write limits read the engine's clock, so they are tested by moving a
+/// manual clock, with no sleeping.
+#[tokio::test]
+async fn state_changes_and_write_limits_follow_the_engine_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let log = Log::open_with_clock(LogConfig::new(dir.path()), clock.clone()).unwrap();
+    let settings = Settings {
+        state_change: Duration::from_millis(300),
+        shard_write_limits: true,
+        ..Settings::default()
+    };
+    let streams = Streams::open(log, settings).unwrap();
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    assert_eq!(streams.describe("s").unwrap().status, Status::Creating);
+    clock.advance_ms(299);
+    assert_eq!(streams.describe("s").unwrap().status, Status::Creating);
+    clock.advance_ms(1);
+    assert_eq!(streams.describe("s").unwrap().status, Status::Active);
+
+    // 1,000 records a second per shard: the 1,001st within the same millisecond is refused,
+    // and a second later the bucket is full again.
+    let entries: Vec<PutEntry> = (0..1000).map(|_| entry("k", b"x")).collect();
+    let stored = streams.put("s", entries).await.unwrap();
+    assert!(stored.iter().all(Result::is_ok));
+    let refused = streams.put("s", vec![entry("k", b"x")]).await.unwrap();
+    assert!(refused[0].is_err(), "over the shard's record rate");
+    clock.advance_ms(1000);
+    let again = streams.put("s", vec![entry("k", b"x")]).await.unwrap();
+    assert!(again[0].is_ok(), "the bucket refilled with the clock");
+
+    streams.delete("s").unwrap();
+    assert_eq!(streams.describe("s").unwrap().status, Status::Deleting);
+    clock.advance_ms(300);
+    assert!(streams.describe("s").is_err(), "gone once the change is over");
+}
