@@ -245,5 +245,8 @@ async fn state_changes_and_write_limits_follow_the_engine_clock() {
     streams.delete("s").unwrap();
     assert_eq!(streams.describe("s").unwrap().status, Status::Deleting);
     clock.advance_ms(300);
-    assert!(streams.describe("s").is_err(), "gone once the change is over");
+    assert!(
+        streams.describe("s").is_err(),
+        "gone once the change is over"
+    );
 }
