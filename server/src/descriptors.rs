@@ -2,7 +2,8 @@
 //! listeners, so that no kind of client can take the descriptors another part needs: idle
 //! HTTP or native connections can never make the log fail to open a segment file.
 //!
-//! Of the soft `RLIMIT_NOFILE` (raised to the hard limit first), a quarter goes to segment
+//! Of the soft `RLIMIT_NOFILE` (raised to the hard limit first, by
+//! `storage::raise_open_files_limit`, which also reports it), a quarter goes to segment
 //! files (the engine's `open_files_max` default), [`RESERVED`] to everything else (listeners,
 //! the catalog journal, directories, outgoing S3 connections), and the rest is shared evenly
 //! by the HTTP and native connection limits. A configured limit is kept when it fits, and
@@ -10,19 +11,6 @@
 
 /// Descriptors kept for the listeners, the catalog, directories and outgoing connections.
 pub const RESERVED: usize = 64;
-
-/// The process's soft limit on open descriptors, if it can be read and is not unlimited.
-pub fn open_files_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
 
 /// What each listener may hold at most under a descriptor `limit`.
 pub fn connections_share(limit: usize) -> usize {
@@ -38,7 +26,7 @@ pub fn fit(configured: usize, limit: Option<usize>) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{connections_share, fit, open_files_limit};
+    use super::{connections_share, fit};
 
     #[test]
     fn the_listeners_share_what_the_log_leaves() {
@@ -49,6 +37,5 @@ mod tests {
         assert_eq!(fit(1024, Some(1_048_576)), 1024);
         assert_eq!(fit(1024, Some(50)), 1);
         assert!(2 * connections_share(1024) + 1024 / 4 + super::RESERVED <= 1024);
-        assert!(open_files_limit().is_some_and(|limit| limit > 0));
     }
 }

@@ -89,8 +89,8 @@ fn check_exposure(config: &Config) -> Result<(), ServeError> {
 
 /// The two listeners' connection limits, each lowered to its share of the descriptor budget
 /// (`crate::descriptors`) when the configured one does not fit.
-fn fit_connection_limits(config: &Config) -> (usize, usize) {
-    let limit = crate::descriptors::open_files_limit();
+/// `limit` is the soft open-files limit, when known.
+fn fit_connection_limits(config: &Config, limit: Option<usize>) -> (usize, usize) {
     let fit = |name: &str, configured: usize| {
         let fitted = crate::descriptors::fit(configured, limit);
         if fitted < configured {
@@ -119,11 +119,18 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let data_dir = std::path::absolute(&config.storage.data_dir)
         .unwrap_or_else(|_| config.storage.data_dir.clone());
     // Each active segment and connection holds descriptors: take all the kernel allows.
-    match storage::raise_open_files_limit() {
-        Ok((soft, hard)) => tracing::debug!(soft, hard, "Open-files limit"),
-        Err(error) => warn!(%error, "Cannot raise the open-files limit"),
-    }
-    let (http_connections_max, native_connections_max) = fit_connection_limits(&config);
+    let open_files_limit = match storage::raise_open_files_limit() {
+        Ok((soft, hard)) => {
+            tracing::debug!(soft, hard, "Open-files limit");
+            Some(usize::try_from(soft).unwrap_or(usize::MAX))
+        }
+        Err(error) => {
+            warn!(%error, "Cannot raise the open-files limit");
+            None
+        }
+    };
+    let (http_connections_max, native_connections_max) =
+        fit_connection_limits(&config, open_files_limit);
     let fsync = config.storage.fsync.to_string();
     let log_config = config.storage.into_log_config();
     // `open` reads and recovers the data directory: blocking work, off the async workers.

@@ -145,6 +145,15 @@ pub struct Signer {
 }
 
 impl Signer {
+    fn of(scope: &Scope<'_>, security_token: Option<String>) -> Self {
+        Self {
+            access_key: scope.access_key.to_owned(),
+            region: scope.region.to_owned(),
+            service: scope.service.to_owned(),
+            security_token,
+        }
+    }
+
     /// Checks the credential scope against the endpoint that received the request: the service
     /// must be `service`, and the region must be `region` unless that is `None` (any region).
     ///
@@ -416,15 +425,7 @@ pub fn verify(
     secret_for: impl Fn(&str) -> Option<String>,
     now_ms: i64,
 ) -> Result<Signer, SigV4Error> {
-    let authorization = header_values(req.headers, "authorization").next();
-    let query = parse_query(req.query.unwrap_or(""));
-    let presigned = query.iter().any(|(key, _)| key == b"X-Amz-Algorithm");
-    let claim = match (authorization, presigned) {
-        (Some(_), true) => return Err(SigV4Error::ConflictingForms),
-        (None, false) => return Err(SigV4Error::MissingAuthenticationToken),
-        (Some(authorization), false) => header_claim(req, authorization)?,
-        (None, true) => query_claim(req, &query)?,
-    };
+    let (query, claim) = claim_of(req)?;
     let (signed_headers, secret) = check_claim(req, &claim, &secret_for, now_ms)?;
     let scope = parse_credential(&claim.credential)?;
 
@@ -459,12 +460,7 @@ pub fn verify(
             })
         });
         if accepted {
-            return Ok(Signer {
-                access_key: scope.access_key.to_owned(),
-                region: scope.region.to_owned(),
-                service: scope.service.to_owned(),
-                security_token: claim.security_token,
-            });
+            return Ok(Signer::of(&scope, claim.security_token));
         }
         first_failure.get_or_insert((canonical_request, string_to_sign));
     }
@@ -492,6 +488,18 @@ pub fn verify_head(
     secret_for: impl Fn(&str) -> Option<String>,
     now_ms: i64,
 ) -> Result<Signer, SigV4Error> {
+    let (_, claim) = claim_of(req)?;
+    check_claim(req, &claim, &secret_for, now_ms)?;
+    let scope = parse_credential(&claim.credential)?;
+    Ok(Signer::of(&scope, claim.security_token))
+}
+
+/// Decoded query parameters, in request order.
+type QueryPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The request's query parameters and its signature claim, from the `Authorization` header
+/// or the presigned query parameters (never both).
+fn claim_of(req: &RequestParts<'_>) -> Result<(QueryPairs, Claim), SigV4Error> {
     let authorization = header_values(req.headers, "authorization").next();
     let query = parse_query(req.query.unwrap_or(""));
     let presigned = query.iter().any(|(key, _)| key == b"X-Amz-Algorithm");
@@ -501,14 +509,7 @@ pub fn verify_head(
         (Some(authorization), false) => header_claim(req, authorization)?,
         (None, true) => query_claim(req, &query)?,
     };
-    check_claim(req, &claim, &secret_for, now_ms)?;
-    let scope = parse_credential(&claim.credential)?;
-    Ok(Signer {
-        access_key: scope.access_key.to_owned(),
-        region: scope.region.to_owned(),
-        service: scope.service.to_owned(),
-        security_token: claim.security_token,
-    })
+    Ok((query, claim))
 }
 
 /// The checks of a claim that come before the signature, in AWS's order; returns the signed
