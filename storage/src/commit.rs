@@ -773,7 +773,7 @@ impl CommitThread {
             now.saturating_sub(first)
                 >= i64::try_from(self.config.segment_age_max.as_millis()).unwrap_or(i64::MAX)
         });
-        if tail.position > 0 && (tail.position + len > self.config.segment_bytes_max || too_old) {
+        if tail.position > 0 && (tail.position + len > shard.segment_bytes_max || too_old) {
             let active = active_segment(shard)?;
             // Nothing changes before the new segment exists: a full disk here fails this append
             // alone (retriable), and the half-made file is gone.

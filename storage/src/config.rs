@@ -97,6 +97,14 @@ pub struct LogConfig {
     /// reaches the end of what is allocated. Small enough that thousands of idle shards hold
     /// little disk; large enough that the `fallocate` calls cost nothing next to the writes.
     pub segment_allocate_step_bytes: u64,
+    /// A segment of a stream's state (see [`crate::State`]) is sealed once it holds this many
+    /// bytes; small, so compaction can delete the changes a snapshot covers soon.
+    pub state_segment_bytes_max: u64,
+    /// A stream's state is snapshotted once the changes since its last snapshot number at
+    /// least this many and at least its live entries.
+    pub state_snapshot_changes_min: u64,
+    /// … or once the bytes of those changes reach this and the live state's bytes.
+    pub state_snapshot_bytes_min: u64,
 }
 
 impl LogConfig {
@@ -118,6 +126,9 @@ impl LogConfig {
             open_files_max: None,
             segment_preallocate: true,
             segment_allocate_step_bytes: 4 * 1024 * 1024,
+            state_segment_bytes_max: 8 * 1024 * 1024,
+            state_snapshot_changes_min: 16 * 1024,
+            state_snapshot_bytes_min: 32 * 1024 * 1024,
         }
     }
 
@@ -140,6 +151,12 @@ impl LogConfig {
         }
         if self.index_interval_bytes == 0 {
             return invalid("index_interval_bytes must be positive");
+        }
+        if self.state_segment_bytes_max < 4096 {
+            return invalid("state_segment_bytes_max must be at least 4096");
+        }
+        if self.state_snapshot_changes_min == 0 {
+            return invalid("state_snapshot_changes_min must be positive");
         }
         if self.open_files_max.is_some_and(|max| max < 2) {
             return invalid("open_files_max must be at least 2");

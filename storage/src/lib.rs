@@ -18,6 +18,8 @@
 //! - `files`: the bounded cache of open segment files.
 //! - `meta`: the catalog, cursors and properties journal.
 //! - `retention`: deletion of expired segments.
+//! - [`State`]: durable keyed state per stream (changes group-committed like appends,
+//!   snapshotted and compacted).
 //! - [`Log`]: the public handle.
 //!
 //! # Example
@@ -51,6 +53,7 @@ pub mod record;
 mod retention;
 mod segment;
 mod shard;
+mod state;
 mod sys;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -62,6 +65,7 @@ pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};
+pub use state::{STATE_KEY_BYTES_MAX, State, StateChange, StateStats};
 pub use sys::raise_open_files_limit;
 
 /// Entry points for the fuzz targets in `storage/fuzz/`; not part of the API.
@@ -80,5 +84,16 @@ pub mod fuzzing {
         let window = crate::segment::Window::whole(bytes);
         let end = crate::segment::scan(window, 0, 0, 64, &mut entries);
         (end.valid_end, end.next_offset)
+    }
+
+    /// Decodes a state snapshot; on success, re-encoding it gives the same bytes.
+    pub fn state_snapshot(bytes: &[u8]) -> Option<(u64, usize)> {
+        let (offset, entries) = crate::state::decode_snapshot(bytes).ok()?;
+        assert_eq!(
+            crate::state::encode_snapshot(offset, &entries),
+            bytes,
+            "a decoded snapshot re-encodes to its bytes"
+        );
+        Some((offset, entries.len()))
     }
 }

@@ -20,6 +20,7 @@ use crate::record::{NewRecord, PARTITION_KEY_BYTES_MAX};
 use crate::retention;
 use crate::segment::ReadLimits;
 use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir, sync_dir};
+use crate::state::{STATE_DIR, STATE_SHARD_ID, SnapshotPolicy, State, StreamState};
 
 /// A convenient retention for streams whose creator has no rule of its own (24 hours). The
 /// engine takes any positive retention; the bounds a stream's API allows are its view's.
@@ -52,9 +53,14 @@ pub(crate) struct Inner {
     meta: Mutex<MetaStore>,
     /// Open shards by (stream name, shard id).
     pub shards: RwLock<HashMap<(String, u32), Arc<Shard>>>,
+    /// The keyed state of the streams that have one, by stream name. State shards are not in
+    /// `shards`: retention never deletes state, compaction does.
+    states: RwLock<HashMap<String, Arc<StreamState>>>,
     sender: RwLock<Option<mpsc::Sender<Command>>>,
     commit_thread: Mutex<Option<JoinHandle<()>>>,
-    retention_stop: Mutex<Option<std_mpsc::Sender<()>>>,
+    /// The maintenance thread's queue (retention passes on a timer, state compactions on
+    /// request); dropping it stops the thread.
+    retention_stop: Mutex<Option<std_mpsc::Sender<Maintenance>>>,
     retention_thread: Mutex<Option<JoinHandle<()>>>,
     backend: IoBackend,
     stats: Arc<CommitStats>,
@@ -64,6 +70,12 @@ pub(crate) struct Inner {
     files: Arc<OpenFiles>,
     /// Streams whose files are being made, outside the catalog lock (see `create_stream`).
     creating: Mutex<Creating>,
+}
+
+/// Work for the maintenance thread besides its retention passes.
+pub(crate) enum Maintenance {
+    /// Snapshot and compact a stream's state.
+    Compact(Arc<StreamState>),
 }
 
 /// Names and ids taken by creates in progress: not yet in the catalog, but not free either.
@@ -113,10 +125,16 @@ impl Log {
         remove_orphans(&dir, &meta);
         let files = Arc::new(OpenFiles::new(config.open_files_max_or_default()));
         let mut shards = HashMap::new();
+        let mut states = HashMap::new();
         for stream in meta.catalog.streams.values() {
             for info in &stream.shards {
                 let shard = Shard::open(layout(&config, &files, stream, info))?;
                 shards.insert((stream.name.clone(), info.id), shard);
+            }
+            let state_dir = state_dir(&config.dir, stream.id);
+            if state_dir.is_dir() {
+                let state = open_state(&config, &files, &stream.name, state_dir)?;
+                states.insert(stream.name.clone(), state);
             }
         }
         let stats = Arc::new(CommitStats::default());
@@ -129,6 +147,7 @@ impl Log {
             meta: Mutex::new(meta),
             creating: Mutex::new(Creating::default()),
             shards: RwLock::new(shards),
+            states: RwLock::new(states),
             sender: RwLock::new(Some(sender)),
             commit_thread: Mutex::new(Some(handle)),
             retention_stop: Mutex::new(None),
@@ -304,6 +323,15 @@ impl Log {
             .cloned()
             .ok_or_else(|| Error::StreamNotFound(name.to_string()))?;
         meta.commit(vec![Op::DeleteStream(name.to_string())])?;
+        if let Some(state) = self
+            .inner
+            .states
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+        {
+            state.mark_deleted();
+        }
         self.inner
             .shards
             .write()
@@ -372,6 +400,103 @@ impl Log {
             })
         } else {
             Err(Error::StreamNotFound(stream.to_string()))
+        }
+    }
+
+    // ---- keyed state ----------------------------------------------------------------------
+
+    /// Gives `stream` a keyed state (see [`State`]), or finds the one it has. Blocking: the
+    /// first call creates and syncs its files. A crash during the first call leaves either no
+    /// state or an empty one, and calling again finishes it.
+    pub fn create_state(&self, stream: &str) -> Result<State> {
+        if let Ok(state) = self.state(stream) {
+            return Ok(state);
+        }
+        let info = self.stream(stream)?;
+        let dir = state_dir(&self.inner.config.dir, info.id);
+        let opened = open_state(&self.inner.config, &self.inner.files, stream, dir)?;
+        sync_dir(&self.stream_dir(&info))?;
+        let mut states = self.inner.states.write().unwrap_or_else(|e| e.into_inner());
+        // Deleted meanwhile: its directory went with it (or goes at the next open).
+        if lock(&self.inner.meta)
+            .catalog
+            .streams
+            .get(stream)
+            .is_none_or(|now| now.id != info.id)
+        {
+            opened.mark_deleted();
+            return Err(Error::StreamNotFound(stream.to_string()));
+        }
+        let state = states.entry(stream.to_string()).or_insert(opened).clone();
+        Ok(State {
+            log: self.clone(),
+            inner: state,
+        })
+    }
+
+    /// The keyed state of `stream`, if [`Log::create_state`] gave it one. Touches neither the
+    /// disk nor the catalog.
+    pub fn state(&self, stream: &str) -> Result<State> {
+        let found = self
+            .inner
+            .states
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(stream)
+            .cloned();
+        match found {
+            Some(inner) => Ok(State {
+                log: self.clone(),
+                inner,
+            }),
+            None if lock(&self.inner.meta).catalog.streams.contains_key(stream) => Err(
+                Error::InvalidArgument(format!("stream {stream:?} has no state")),
+            ),
+            None => Err(Error::StreamNotFound(stream.to_string())),
+        }
+    }
+
+    /// Queues an append to a shard the caller holds (a state shard).
+    pub(crate) async fn enqueue_to_shard(
+        &self,
+        shard: Arc<Shard>,
+        records: Vec<NewRecord>,
+    ) -> Result<PendingAppend> {
+        self.check_records(&records)?;
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .send(Command::Append {
+                shard,
+                records,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        Ok(PendingAppend(response))
+    }
+
+    /// [`Log::enqueue_to_shard`] and its acknowledgement, for threads outside a runtime.
+    pub(crate) fn append_to_shard_blocking(
+        &self,
+        shard: Arc<Shard>,
+        records: Vec<NewRecord>,
+    ) -> Result<AppendAck> {
+        self.check_records(&records)?;
+        let (reply, response) = oneshot::channel();
+        self.sender()?
+            .blocking_send(Command::Append {
+                shard,
+                records,
+                reply,
+            })
+            .map_err(|_| Error::Closed)?;
+        response.blocking_recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Asks the maintenance thread to snapshot and compact `state`.
+    pub(crate) fn request_compaction(&self, state: Arc<StreamState>) {
+        if let Some(queue) = lock(&self.inner.retention_stop).as_ref() {
+            let _ = queue.send(Maintenance::Compact(state));
         }
     }
 
@@ -934,6 +1059,7 @@ fn layout(
         starting_offset: shard.starting_offset,
         ending_offset: shard.ending_offset,
         file_bytes: config.segment_file_bytes(),
+        segment_bytes_max: config.segment_bytes_max,
         index_interval_bytes: config.index_interval_bytes,
         files: files.clone(),
         allocate_step: if config.segment_preallocate {
@@ -943,6 +1069,47 @@ fn layout(
         },
     }
 }
+
+fn state_dir(root: &Path, stream_id: u64) -> std::path::PathBuf {
+    root.join("streams")
+        .join(stream_id.to_string())
+        .join(STATE_DIR)
+}
+
+/// Opens (creating if needed) the state shard in `dir` and recovers its fold.
+fn open_state(
+    config: &LogConfig,
+    files: &Arc<OpenFiles>,
+    stream: &str,
+    dir: std::path::PathBuf,
+) -> Result<Arc<StreamState>> {
+    let shard = Shard::open(ShardLayout {
+        stream: stream.to_string(),
+        id: STATE_SHARD_ID,
+        dir: dir.clone(),
+        starting_offset: 0,
+        ending_offset: None,
+        file_bytes: config.state_segment_bytes_max + config.batch_bytes_max as u64,
+        segment_bytes_max: config.state_segment_bytes_max,
+        index_interval_bytes: config.index_interval_bytes,
+        files: files.clone(),
+        allocate_step: if config.segment_preallocate {
+            config
+                .segment_allocate_step_bytes
+                .min(STATE_ALLOCATE_STEP_BYTES)
+        } else {
+            0
+        },
+    })?;
+    let policy = SnapshotPolicy {
+        changes_min: config.state_snapshot_changes_min,
+        bytes_min: config.state_snapshot_bytes_min,
+    };
+    Ok(StreamState::open(stream.to_string(), shard, dir, policy))
+}
+
+/// A state shard allocates at most this much at a time: most states are small.
+const STATE_ALLOCATE_STEP_BYTES: u64 = 1024 * 1024;
 
 fn remove_dir_quietly(dir: &Path) {
     match std::fs::remove_dir_all(dir) {
@@ -975,6 +1142,9 @@ fn remove_orphans(dir: &Path, meta: &MetaStore) {
             continue;
         };
         for shard in shards.flatten() {
+            if shard.file_name() == STATE_DIR {
+                continue;
+            }
             let known = shard
                 .file_name()
                 .to_str()
@@ -988,11 +1158,26 @@ fn remove_orphans(dir: &Path, meta: &MetaStore) {
     }
 }
 
-fn retention_loop(inner: Weak<Inner>, every: Duration, stop: std_mpsc::Receiver<()>) {
-    while let Err(std_mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
-        let Some(inner) = inner.upgrade() else { return };
-        if let Err(error) = retention::enforce(&inner) {
-            tracing::warn!(%error, "Retention pass failed");
+/// The maintenance thread: a retention pass every `every`, and state compactions as asked.
+/// Stops when its queue's sender is dropped (by `close`).
+fn retention_loop(inner: Weak<Inner>, every: Duration, work: std_mpsc::Receiver<Maintenance>) {
+    let mut next_pass = std::time::Instant::now() + every;
+    loop {
+        let wait = next_pass.saturating_duration_since(std::time::Instant::now());
+        match work.recv_timeout(wait) {
+            Ok(Maintenance::Compact(state)) => {
+                if let Err(error) = state.compact() {
+                    tracing::warn!(stream = %state.stream, %error, "State compaction failed; retried when due again");
+                }
+            }
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                next_pass = std::time::Instant::now() + every;
+                let Some(inner) = inner.upgrade() else { return };
+                if let Err(error) = retention::enforce(&inner) {
+                    tracing::warn!(%error, "Retention pass failed");
+                }
+            }
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

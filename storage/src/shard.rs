@@ -103,6 +103,8 @@ pub(crate) struct Shard {
     poisoned: AtomicBool,
     pub tail: Mutex<Tail>,
     pub file_bytes: u64,
+    /// A segment is sealed once it holds this many bytes.
+    pub segment_bytes_max: u64,
     pub index_interval_bytes: u64,
     /// The log's cache of open segment files.
     pub files: Arc<OpenFiles>,
@@ -168,6 +170,7 @@ pub(crate) struct ShardLayout {
     pub starting_offset: u64,
     pub ending_offset: Option<u64>,
     pub file_bytes: u64,
+    pub segment_bytes_max: u64,
     pub index_interval_bytes: u64,
     pub files: Arc<OpenFiles>,
     pub allocate_step: u64,
@@ -183,6 +186,7 @@ impl Shard {
             starting_offset,
             ending_offset,
             file_bytes,
+            segment_bytes_max,
             index_interval_bytes,
             files,
             allocate_step,
@@ -313,6 +317,7 @@ impl Shard {
             poisoned: AtomicBool::new(false),
             tail: Mutex::new(tail),
             file_bytes,
+            segment_bytes_max,
             index_interval_bytes,
             files,
             allocate_step,
@@ -380,6 +385,34 @@ impl Shard {
             earliest,
             segments.iter().skip(start).take(count).cloned().collect(),
         )
+    }
+
+    /// Deletes the sealed segments whose every record is before `offset` (never the active
+    /// one); returns how many. Segments leave the list before their files are unlinked, and a
+    /// mapping still in use stays valid, as with retention.
+    pub(crate) fn delete_segments_before(&self, offset: u64) -> usize {
+        let gone: Vec<Arc<Segment>> = {
+            let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+            let mut count = 0;
+            while count + 1 < segments.len()
+                && segments
+                    .get(count)
+                    .is_some_and(|s| s.is_sealed() && s.next_offset() <= offset)
+            {
+                count += 1;
+            }
+            segments.drain(..count).collect()
+        };
+        for segment in &gone {
+            for path in [&segment.data_path, &segment.index_path] {
+                if let Err(error) = std::fs::remove_file(path)
+                    && error.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(path = %path.display(), %error, "Could not delete a compacted segment file");
+                }
+            }
+        }
+        gone.len()
     }
 
     pub(crate) fn committed(&self) -> u64 {
