@@ -8,7 +8,11 @@
 //!    `producer % shards` for the phase's duration; records and bytes are counted from acks and
 //!    every append's latency goes into a histogram. Each phase gets a fresh log, deleted after;
 //! 3. memory-mapped reads, per record size: the log of that size's largest append phase is
-//!    reopened and every shard read from offset 0 to its end on one thread.
+//!    reopened and every shard read from offset 0 to its end on one thread;
+//! 4. keyed state changes (`State::change`, one put of a 100-byte value per call, over 1,024
+//!    keys per writer) for each `--state-fsync` × `--state-writers`, beside single-record
+//!    appends of the same size by the same number of tasks under the same fsync, measured
+//!    right before on a fresh log: the ratio is changes/s over those appends/s.
 
 use std::collections::BTreeSet;
 use std::error::Error;
@@ -19,7 +23,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use storage::{Fsync, IoBackend, Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
+use storage::{
+    Fsync, IoBackend, Log, LogConfig, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits, StateChange,
+};
 
 use crate::args::{parse_record_size, parse_secs};
 use crate::baseline::{self, Buffered, Synced};
@@ -66,10 +72,21 @@ pub struct Args {
     /// Volume of the write+fdatasync raw-disk baseline, in MiB.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
     pub baseline_sync_mib: u64,
+    /// Durability settings of the state-change phases.
+    #[arg(long, value_delimiter = ',', default_value = "interval:5,always")]
+    pub state_fsync: Vec<Fsync>,
+    /// Concurrent writer counts of the state-change phases (none: `--state-writers ''`).
+    #[arg(long, value_delimiter = ',', default_value = "1,64", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub state_writers: Vec<u32>,
     /// Also write every result, with machine and configuration, as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
+
+/// Bytes of a state value (and of the record of the matched append phase).
+const STATE_VALUE_BYTES: usize = 100;
+/// Keys each state writer cycles through.
+const STATE_KEYS_PER_WRITER: u32 = 1024;
 
 /// Everything one run found.
 #[derive(Debug, Serialize)]
@@ -82,6 +99,31 @@ pub struct Report {
     pub baseline: Baseline,
     pub append: Vec<AppendResult>,
     pub read: Vec<ReadResult>,
+    pub state: Vec<StateResult>,
+}
+
+/// One state-change phase and its matched append phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct StateResult {
+    pub fsync: String,
+    pub writers: u32,
+    /// `State::change` calls acknowledged (one put each).
+    pub changes: u64,
+    pub changes_per_s: f64,
+    /// Latency of one change, from call to acknowledgement.
+    pub latency: Latency,
+    /// Syncs the log issued during the phase, and changes per sync.
+    pub syncs: u64,
+    pub changes_per_sync: f64,
+    /// Snapshots written during the phase (compaction kept up if this is above zero on long
+    /// phases) and live keys at the end.
+    pub snapshots_taken: bool,
+    pub live_keys: usize,
+    /// Single-record appends/s of the same size, same tasks, same fsync, same run.
+    pub appends_per_s: f64,
+    pub append_latency: Latency,
+    /// changes/s over appends/s.
+    pub ratio_to_appends: f64,
 }
 
 /// The run's settings.
@@ -244,7 +286,8 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let machine = Machine::probe(&work.root);
     let segment_bytes = LogConfig::new(&work.root).segment_bytes_max;
     let phases = args.sizes.len() * args.fsync.len() * args.producers.len();
-    let mut progress = Progress::new(2 + phases + args.sizes.len());
+    let state_phases = args.state_fsync.len() * args.state_writers.len();
+    let mut progress = Progress::new(2 + phases + args.sizes.len() + 2 * state_phases);
 
     let baseline_bytes = args.baseline_mib * 1024 * 1024;
     progress.start(&format!(
@@ -339,6 +382,46 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         }
     }
 
+    let mut states = Vec::new();
+    for &fsync in &args.state_fsync {
+        for &writers in &args.state_writers {
+            phase += 1;
+            let spec = AppendSpec {
+                record_bytes: STATE_VALUE_BYTES as u64,
+                fsync,
+                producers: writers,
+                batch: 1,
+                shards: args.shards,
+                io: args.io,
+                duration: Duration::from_secs_f64(args.duration_secs),
+            };
+            progress.start(&format!(
+                "append {STATE_VALUE_BYTES} B one record per append fsync={fsync} producers={writers}"
+            ));
+            let dir = work.path(&format!("append-{phase}"));
+            let matched = append_phase(&runtime, &dir, &spec)?;
+            work.remove(&dir);
+            progress.finish(&format!(
+                "{} appends/s, p99 {} µs",
+                rate(matched.appends as f64 / matched.throughput.secs),
+                group(matched.latency.p99_us)
+            ));
+            progress.start(&format!(
+                "state change {STATE_VALUE_BYTES} B fsync={fsync} writers={writers}"
+            ));
+            let dir = work.path(&format!("state-{phase}"));
+            let result = state_phase(&runtime, &dir, &spec, &matched)?;
+            work.remove(&dir);
+            progress.finish(&format!(
+                "{} changes/s, p99 {} µs, {} x appends",
+                rate(result.changes_per_s),
+                group(result.latency.p99_us),
+                report::ratio(result.ratio_to_appends)
+            ));
+            states.push(result);
+        }
+    }
+
     let backends: BTreeSet<&str> = appends.iter().map(|a| a.io_backend.as_str()).collect();
     let report = Report {
         benchmark: "storage",
@@ -364,6 +447,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         baseline: Baseline { buffered, synced },
         append: appends,
         read: reads,
+        state: states,
     };
     drop(work);
     Ok(report)
@@ -438,6 +522,82 @@ fn append_phase(
             appends_per_round: counters.appends as f64 / counters.rounds.max(1) as f64,
             appends_per_sync: counters.appends as f64 / counters.syncs.max(1) as f64,
         },
+    })
+}
+
+/// Opens a fresh log in `dir` with one stream's state, runs `spec.producers` writers each
+/// putting 100-byte values, one per call, for the phase's duration.
+fn state_phase(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    spec: &AppendSpec,
+    matched: &AppendResult,
+) -> Result<StateResult, BoxError> {
+    let mut config = LogConfig::new(dir);
+    config.fsync = spec.fsync;
+    config.io = spec.io;
+    let log = Log::open(config)?;
+    log.create_stream(STREAM, 1, RETENTION_DEFAULT, Owner::new("bench")?)?;
+    let state = log.create_state(STREAM)?;
+    let before = log.commit_counters();
+    let outcome = runtime.block_on(async {
+        let started = Instant::now();
+        let deadline = started + spec.duration;
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..spec.producers {
+            let state = state.clone();
+            tasks.spawn(async move {
+                let value = Bytes::from(vec![b'v'; STATE_VALUE_BYTES]);
+                let mut latency = report::latency_histogram();
+                let mut changes = 0u64;
+                let mut i = 0u32;
+                while Instant::now() < deadline {
+                    let key = format!("w{writer:05}/k{:04}", i % STATE_KEYS_PER_WRITER);
+                    i = i.wrapping_add(1);
+                    let sent = Instant::now();
+                    state
+                        .change(vec![StateChange::put(key, value.clone())])
+                        .await?;
+                    report::record_latency(&mut latency, sent.elapsed());
+                    changes += 1;
+                }
+                Ok::<_, storage::Error>((changes, latency))
+            });
+        }
+        let mut tallies = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            tallies.push(joined??);
+        }
+        Ok::<_, BoxError>((tallies, started.elapsed()))
+    });
+    let counters = log.commit_counters();
+    let stats = state.stats();
+    let closed = log.close();
+    let (tallies, elapsed) = outcome?;
+    closed?;
+    let stats = stats?;
+    let mut latency = report::latency_histogram();
+    let mut changes = 0;
+    for (count, histogram) in &tallies {
+        changes += count;
+        latency.add(histogram)?;
+    }
+    let syncs = counters.syncs - before.syncs;
+    let changes_per_s = changes as f64 / elapsed.as_secs_f64();
+    let appends_per_s = matched.appends as f64 / matched.throughput.secs;
+    Ok(StateResult {
+        fsync: spec.fsync.to_string(),
+        writers: spec.producers,
+        changes,
+        changes_per_s,
+        latency: Latency::from_histogram(&latency),
+        syncs,
+        changes_per_sync: changes as f64 / syncs.max(1) as f64,
+        snapshots_taken: stats.snapshot_offset.is_some(),
+        live_keys: stats.entries,
+        appends_per_s,
+        append_latency: matched.latency.clone(),
+        ratio_to_appends: changes_per_s / appends_per_s.max(f64::MIN_POSITIVE),
     })
 }
 
@@ -668,5 +828,39 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     out.push_str(&table.render());
+
+    if !report.state.is_empty() {
+        out.push_str(&format!(
+            "\nKeyed state changes (one {STATE_VALUE_BYTES}-byte put per call) beside \
+             single-record appends of the same size, tasks and fsync\n"
+        ));
+        let mut table = Table::new(&[
+            ("fsync", Align::Left),
+            ("writers", Align::Right),
+            ("changes/s", Align::Right),
+            ("p50 µs", Align::Right),
+            ("p99 µs", Align::Right),
+            ("p999 µs", Align::Right),
+            ("changes/sync", Align::Right),
+            ("appends/s", Align::Right),
+            ("append p99 µs", Align::Right),
+            ("x appends", Align::Right),
+        ]);
+        for result in &report.state {
+            table.row(vec![
+                result.fsync.clone(),
+                result.writers.to_string(),
+                rate(result.changes_per_s),
+                group(result.latency.p50_us),
+                group(result.latency.p99_us),
+                group(result.latency.p999_us),
+                format!("{:.1}", result.changes_per_sync),
+                rate(result.appends_per_s),
+                group(result.append_latency.p99_us),
+                report::ratio(result.ratio_to_appends),
+            ]);
+        }
+        out.push_str(&table.render());
+    }
     out
 }
