@@ -585,7 +585,10 @@ async fn flush(
             .map_or(context.settings.retry_duration, |seconds| {
                 Duration::from_secs(u64::from(seconds))
             });
-        let deadline = tokio::time::Instant::now() + retry_duration;
+        let deadline = context
+            .log
+            .now_ms()
+            .saturating_add(i64::try_from(retry_duration.as_millis()).unwrap_or(i64::MAX));
         let stored = retry_until(context, entry, "put the object", Some(deadline), || {
             let sink = context.sink.clone();
             // The bucket is the current one: an UpdateDestination can redirect a failing
@@ -879,7 +882,7 @@ async fn retry_until<F, Fut>(
     context: &Context,
     entry: &Entry,
     what: &str,
-    deadline: Option<tokio::time::Instant>,
+    deadline_ms: Option<i64>,
     mut attempt: F,
 ) -> Result<(), String>
 where
@@ -904,10 +907,14 @@ where
                     warn!(delivery_stream = %entry.definition().name, %error, "Could not {what}; retrying with backoff");
                 }
                 entry.set_failure(details, context.log.now_ms(), false);
-                let now = tokio::time::Instant::now();
-                let wait = match deadline {
-                    Some(deadline) if now >= deadline => return Err(error),
-                    Some(deadline) => backoff.min(deadline - now),
+                // The deadline is read on the engine's clock, so tests move it by hand; the
+                // wait itself is a timer.
+                let now_ms = context.log.now_ms();
+                let wait = match deadline_ms {
+                    Some(deadline) if now_ms >= deadline => return Err(error),
+                    Some(deadline) => backoff.min(Duration::from_millis(
+                        u64::try_from(deadline - now_ms).unwrap_or(0),
+                    )),
                     None => backoff,
                 };
                 tokio::time::sleep(wait).await;
@@ -1060,5 +1067,40 @@ mod tests {
         shard.plans.push((plan("c", 4, 8), false));
         assert_eq!(shard.deliverable_up_to(), 4);
         assert!(!shard.is_drained());
+    }
+
+    #[tokio::test]
+    async fn the_retry_deadline_is_read_on_the_engine_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(storage::ManualClock::new(1_700_000_000_000));
+        let log = Log::open_with_clock(storage::LogConfig::new(dir.path()), clock.clone()).unwrap();
+        let context = Context {
+            log: log.clone(),
+            sink: Sink::new(super::super::sink::SinkSettings::default()),
+            settings: Settings {
+                retry_backoff_min: Duration::from_millis(1),
+                retry_backoff_max: Duration::from_millis(5),
+                ..Settings::default()
+            },
+        };
+        let entry = Entry::new(super::super::tests::definition("d", 60));
+        let deadline = log.now_ms() + 60_000;
+        let mut attempts = 0u32;
+        // Each failed attempt moves the engine clock 10 s: the 60 s deadline passes after a
+        // handful of attempts and a few milliseconds of real time.
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(10),
+            retry_until(&context, &entry, "put", Some(deadline), || {
+                attempts += 1;
+                clock.advance_ms(10_000);
+                async { Err::<(), _>("refused".to_string()) }
+            }),
+        )
+        .await
+        .expect("the deadline ends the retries without waiting for real time");
+        assert_eq!(outcome, Err("refused".to_string()));
+        assert_eq!(attempts, 6);
+        assert_eq!(entry.metrics.failures.load(Ordering::Relaxed), 6);
+        log.close().unwrap();
     }
 }

@@ -29,7 +29,7 @@ fn settings(lake: &Path) -> Settings {
     settings
 }
 
-fn definition(name: &str, buffer_seconds: u32) -> Definition {
+pub(super) fn definition(name: &str, buffer_seconds: u32) -> Definition {
     Definition {
         name: name.into(),
         created_ms: 1,

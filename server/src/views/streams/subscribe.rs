@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use storage::{ReadLimits, Record, ShardInfo};
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use super::consumers::Consumer;
 use super::error::{Error, Result};
@@ -61,7 +60,8 @@ pub enum Revoked {
 
 /// One consumer's lease on one shard.
 struct Lease {
-    started: Instant,
+    /// When it was taken, by the engine's clock (ms since the epoch).
+    started_ms: i64,
     revoke: watch::Sender<Option<Revoked>>,
 }
 
@@ -74,21 +74,22 @@ pub(super) struct Registry {
 impl Registry {
     /// Takes the lease of `consumer` on `shard`, revoking an older holder; refused within
     /// [`RESUBSCRIBE_INTERVAL`] of the last successful subscription.
+    /// `now_ms` is the engine clock's now.
     fn acquire(
         &self,
+        now_ms: i64,
         consumer: &str,
         shard: u32,
         busy: impl FnOnce() -> Error,
     ) -> Result<watch::Receiver<Option<Revoked>>> {
-        let now = Instant::now();
+        let interval_ms = i64::try_from(RESUBSCRIBE_INTERVAL.as_millis()).unwrap_or(i64::MAX);
+        let recent = |lease: &Lease| now_ms.saturating_sub(lease.started_ms) < interval_ms;
         let mut leases = lock(&self.leases);
         // Forget leases that neither block a new subscription nor have a live holder.
-        leases.retain(|_, lease| {
-            now.duration_since(lease.started) < RESUBSCRIBE_INTERVAL || !lease.revoke.is_closed()
-        });
+        leases.retain(|_, lease| recent(lease) || !lease.revoke.is_closed());
         let key = (consumer.to_owned(), shard);
         if let Some(lease) = leases.get(&key) {
-            if now.duration_since(lease.started) < RESUBSCRIBE_INTERVAL {
+            if recent(lease) {
                 return Err(busy());
             }
             lease.revoke.send_replace(Some(Revoked::TakenOver));
@@ -97,7 +98,7 @@ impl Registry {
         leases.insert(
             key,
             Lease {
-                started: now,
+                started_ms: now_ms,
                 revoke,
             },
         );
@@ -238,7 +239,8 @@ impl Streams {
                 .map_err(|error| self.storage_error(stream, &error))?,
         };
         let offset = offset.clamp(bounds.earliest.min(bounds.next), bounds.next);
-        let revoked = self.inner.subscriptions.acquire(&consumer.arn, shard.id, || {
+        let now_ms = self.now_ms();
+        let revoked = self.inner.subscriptions.acquire(now_ms, &consumer.arn, shard.id, || {
             Error::InUse(format!(
                 "Another active subscription exists for this consumer: {account}:{stream}:{}:{}",
                 sequence::shard_name(shard.id),
@@ -530,14 +532,16 @@ mod tests {
         // A takeover after the interval revokes the earlier holder.
         let registry = Registry::default();
         let busy = || Error::InUse(String::new());
-        let first = registry.acquire("arn", 0, busy).unwrap();
-        assert!(registry.acquire("arn", 0, busy).is_err());
-        lock(&registry.leases)
-            .values_mut()
-            .for_each(|lease| lease.started -= RESUBSCRIBE_INTERVAL);
-        let second = registry.acquire("arn", 0, busy).unwrap();
+        let interval = i64::try_from(RESUBSCRIBE_INTERVAL.as_millis()).unwrap();
+        let first = registry.acquire(1_000, "arn", 0, busy).unwrap();
+        assert!(
+            registry
+                .acquire(1_000 + interval - 1, "arn", 0, busy)
+                .is_err()
+        );
+        let second = registry.acquire(1_000 + interval, "arn", 0, busy).unwrap();
         assert_eq!(*first.borrow(), Some(Revoked::TakenOver));
         assert_eq!(*second.borrow(), None);
-        assert!(registry.acquire("arn", 0, busy).is_err());
+        assert!(registry.acquire(1_000 + interval, "arn", 0, busy).is_err());
     }
 }
