@@ -45,6 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::config::{Fsync, LogConfig};
 use crate::error::{Error, Result, is_storage_full};
+use crate::faults::{Fault, Faults, IoPoint};
 use crate::io::{IoBackend, OwnedWrite, Writer};
 use crate::record::{self, NewRecord};
 use crate::segment::{IndexEntry, Segment};
@@ -303,6 +304,7 @@ pub(crate) struct CommitThread {
 struct SyncThread {
     writer: Writer,
     stats: Arc<CommitStats>,
+    faults: Faults,
 }
 
 pub(crate) fn start(
@@ -327,6 +329,7 @@ pub(crate) fn start(
     let mut sync_thread = SyncThread {
         writer: syncer,
         stats: stats.clone(),
+        faults: config.faults.clone(),
     };
     let sync_handle = std::thread::Builder::new()
         .name("strata-sync".into())
@@ -378,7 +381,7 @@ impl SyncThread {
             let mut outcome = Ok(());
             for dir in jobs.iter().flat_map(|job| &job.dirs) {
                 if outcome.is_ok() {
-                    outcome = sync_dir(dir);
+                    outcome = sync_dir(dir, &self.faults);
                 }
             }
             if !segments.is_empty() && outcome.is_ok() {
@@ -399,8 +402,9 @@ impl SyncThread {
                             open.iter().map(|f| (&f.data, f.data.as_raw_fd())).collect();
                         self.stats.syncs.fetch_add(1, Ordering::Relaxed);
                         outcome = self
-                            .writer
-                            .sync_all(&files)
+                            .faults
+                            .check(IoPoint::SegmentSync)
+                            .and_then(|()| self.writer.sync_all(&files))
                             .map_err(|source| Error::io("syncing segments", source));
                     }
                     Err(error) => outcome = Err(error),
@@ -605,6 +609,27 @@ impl CommitThread {
             if write.len == 0 {
                 continue;
             }
+            match self.config.faults.inject(IoPoint::SegmentWrite) {
+                None => {}
+                Some(Fault::Short(errno)) => {
+                    // Torn: the first half reaches the file, then the write fails.
+                    if let Ok(files) = write.segment.files() {
+                        let half = write.buf.get(..write.buf.len() / 2).unwrap_or_default();
+                        let _ = std::os::unix::fs::FileExt::write_all_at(
+                            &files.data,
+                            half,
+                            write.start,
+                        );
+                    }
+                    write.failure =
+                        Some(Failure::of_write(std::io::Error::from_raw_os_error(errno)));
+                    continue;
+                }
+                Some(fault) => {
+                    write.failure = Some(Failure::of_write(fault.error()));
+                    continue;
+                }
+            }
             match write.segment.files() {
                 Ok(files) => {
                     round.io.push(index);
@@ -775,6 +800,10 @@ impl CommitThread {
         });
         if tail.position > 0 && (tail.position + len > shard.segment_bytes_max || too_old) {
             let active = active_segment(shard)?;
+            self.config
+                .faults
+                .check(IoPoint::SegmentAllocate)
+                .map_err(|source| Error::from_io("creating a segment".into(), source))?;
             // Nothing changes before the new segment exists: a full disk here fails this append
             // alone (retriable), and the half-made file is gone.
             let segment = Arc::new(Segment::create(
@@ -807,6 +836,12 @@ impl CommitThread {
         let active = active_segment(shard)?;
         // Disk for this batch first: a full disk fails this append alone, before it has an
         // offset or a byte in the round.
+        if tail.position + len > active.allocated_bytes() {
+            self.config
+                .faults
+                .check(IoPoint::SegmentAllocate)
+                .map_err(|source| Error::from_io("allocating a segment".into(), source))?;
+        }
         active.reserve(tail.position + len, shard.allocate_step)?;
         let timestamp_ms = now.max(tail.last_timestamp_ms);
         let first_offset = tail.next_offset;

@@ -105,6 +105,8 @@ pub struct LogConfig {
     pub state_snapshot_changes_min: u64,
     /// … or once the bytes of those changes reach this and the live state's bytes.
     pub state_snapshot_bytes_min: u64,
+    /// Injected I/O failures, for tests (none by default).
+    pub faults: crate::faults::Faults,
 }
 
 impl LogConfig {
@@ -129,6 +131,7 @@ impl LogConfig {
             state_segment_bytes_max: 8 * 1024 * 1024,
             state_snapshot_changes_min: 16 * 1024,
             state_snapshot_bytes_min: 32 * 1024 * 1024,
+            faults: crate::faults::Faults::default(),
         }
     }
 

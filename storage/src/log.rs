@@ -120,7 +120,8 @@ impl Log {
                 });
             }
         }
-        let meta = MetaStore::open(dir.join("meta"), config.meta_journal_bytes_max)?;
+        let mut meta = MetaStore::open(dir.join("meta"), config.meta_journal_bytes_max)?;
+        meta.faults = config.faults.clone();
         // Half-done work first: files of streams and shards the catalog does not know.
         remove_orphans(&dir, &meta);
         let files = Arc::new(OpenFiles::new(config.open_files_max_or_default()));
@@ -415,7 +416,7 @@ impl Log {
         let info = self.stream(stream)?;
         let dir = state_dir(&self.inner.config.dir, info.id);
         let opened = open_state(&self.inner.config, &self.inner.files, stream, dir)?;
-        sync_dir(&self.stream_dir(&info))?;
+        sync_dir(&self.stream_dir(&info), &self.inner.config.faults)?;
         let mut states = self.inner.states.write().unwrap_or_else(|e| e.into_inner());
         // Deleted meanwhile: its directory went with it (or goes at the next open).
         if lock(&self.inner.meta)
@@ -698,8 +699,8 @@ impl Log {
                 shard,
             ))?);
         }
-        sync_dir(&self.stream_dir(stream))?;
-        sync_dir(&config.dir.join("streams"))
+        sync_dir(&self.stream_dir(stream), &config.faults)?;
+        sync_dir(&config.dir.join("streams"), &config.faults)
     }
 
     /// Adds the children of a split or merge: their files first, then the catalog change
@@ -1067,6 +1068,7 @@ fn layout(
         } else {
             0
         },
+        faults: config.faults.clone(),
     }
 }
 
@@ -1100,6 +1102,7 @@ fn open_state(
         } else {
             0
         },
+        faults: config.faults.clone(),
     })?;
     let policy = SnapshotPolicy {
         changes_min: config.state_snapshot_changes_min,

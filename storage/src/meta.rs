@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, IoContext, Result};
+use crate::faults::{Fault, Faults, IoPoint};
 use crate::shard::sync_dir;
 
 const SNAPSHOT_MAGIC: u32 = 0x534d_5331;
@@ -651,6 +652,8 @@ pub(crate) struct MetaStore {
     journal: File,
     journal_len: u64,
     journal_bytes_max: u64,
+    /// Injected I/O failures (tests); set by the log after opening.
+    pub faults: Faults,
 }
 
 fn journal_path(dir: &Path, generation: u64) -> PathBuf {
@@ -732,7 +735,8 @@ impl MetaStore {
                 }
             }
         }
-        sync_dir(&dir)?;
+        let faults = Faults::default();
+        sync_dir(&dir, &faults)?;
         Ok(Self {
             dir,
             catalog,
@@ -740,6 +744,7 @@ impl MetaStore {
             journal,
             journal_len: good as u64,
             journal_bytes_max,
+            faults,
         })
     }
 
@@ -748,13 +753,33 @@ impl MetaStore {
         let entry = encode_entry(&ops);
         let path = journal_path(&self.dir, self.generation);
         // A full disk is `StorageFull`: the entry is not written (bytes of a partial write lie
-        // past `journal_len` and are overwritten by the next entry), nothing changes.
-        self.journal
-            .write_all_at(&entry, self.journal_len)
-            .context(|| format!("writing {}", path.display()))?;
-        self.journal
-            .sync_data()
-            .map_err(|source| Error::io(format!("syncing {}", path.display()), source))?;
+        // past `journal_len` and are cut, or overwritten by the next entry), nothing changes.
+        let written = match self.faults.inject(IoPoint::MetaWrite) {
+            Some(Fault::Short(errno)) => {
+                let half = entry.get(..entry.len() / 2).unwrap_or_default();
+                let _ = self.journal.write_all_at(half, self.journal_len);
+                Err(std::io::Error::from_raw_os_error(errno))
+            }
+            Some(fault) => Err(fault.error()),
+            None => self.journal.write_all_at(&entry, self.journal_len),
+        };
+        if let Err(source) = written {
+            self.forget_failed_entry(&path);
+            return Err(Error::from_io(
+                format!("writing {}", path.display()),
+                source,
+            ));
+        }
+        let synced = self
+            .faults
+            .check(IoPoint::MetaSync)
+            .and_then(|()| self.journal.sync_data());
+        if let Err(source) = synced {
+            // The entry is complete in the page cache and may still reach the disk: it must
+            // not come back at the next open as a change that was refused.
+            self.forget_failed_entry(&path);
+            return Err(Error::io(format!("syncing {}", path.display()), source));
+        }
         self.journal_len += entry.len() as u64;
         ops.iter().for_each(|op| self.catalog.apply(op));
         if self.journal_len > self.journal_bytes_max
@@ -764,6 +789,19 @@ impl MetaStore {
             tracing::warn!(%error, "Metadata compaction failed; the journal keeps growing");
         }
         Ok(())
+    }
+
+    /// Cuts what a failed commit may have left past the last good entry, so it cannot be
+    /// read back as a change at the next open. If even that fails, the next commit's entry
+    /// overwrites those bytes, and an open before then would find a refused change: logged.
+    fn forget_failed_entry(&self, path: &Path) {
+        let cut = self
+            .journal
+            .set_len(self.journal_len)
+            .and_then(|()| self.journal.sync_all());
+        if let Err(error) = cut {
+            tracing::error!(journal = %path.display(), %error, "Could not cut a failed metadata entry; it is overwritten by the next change");
+        }
     }
 
     /// Writes the catalog as a snapshot of the next generation and starts its empty journal.
@@ -790,7 +828,7 @@ impl MetaStore {
             .context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, self.dir.join("snapshot"))
             .context(|| "installing the metadata snapshot".to_string())?;
-        sync_dir(&self.dir)?;
+        sync_dir(&self.dir, &self.faults)?;
         let _ = std::fs::remove_file(journal_path(&self.dir, self.generation));
         self.generation = next;
         self.journal = journal;

@@ -645,6 +645,11 @@ impl Segment {
     /// before it encodes a batch for this segment, so a full disk fails that append alone, as
     /// [`Error::StorageFull`], before anything is written. Step by step rather than whole
     /// segments, so an idle shard holds one step of disk, not a segment's worth.
+    /// Bytes of the data file allocated for real so far.
+    pub(crate) fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn reserve(&self, end: u64, allocate_step: u64) -> Result<()> {
         let allocated = self.allocated.load(Ordering::Relaxed);
         if end <= allocated || allocate_step == 0 {

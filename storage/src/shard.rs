@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::error::{Error, IoContext, Result};
+use crate::faults::{Faults, IoPoint};
 use crate::files::OpenFiles;
 use crate::record::Record;
 use crate::segment::{ReadLimits, Segment, data_path, index_path};
@@ -110,6 +111,8 @@ pub(crate) struct Shard {
     pub files: Arc<OpenFiles>,
     /// Bytes of a segment allocated for real at a time, ahead of the writer (0: sparse).
     pub allocate_step: u64,
+    /// The log's injected I/O failures (tests).
+    pub faults: Faults,
 }
 
 /// Segments one read walks at most.
@@ -121,11 +124,15 @@ pub(crate) fn shard_dir(root: &Path, stream_id: u64, shard: u32) -> PathBuf {
         .join(shard.to_string())
 }
 
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path, faults: &Faults) -> Result<()> {
+    let context = || format!("syncing directory {}", dir.display());
+    faults
+        .check(IoPoint::DirSync)
+        .map_err(|source| Error::io(context(), source))?;
     std::fs::File::open(dir)
         .context(|| format!("opening directory {}", dir.display()))?
         .sync_all()
-        .map_err(|source| Error::io(format!("syncing directory {}", dir.display()), source))
+        .map_err(|source| Error::io(context(), source))
 }
 
 /// Segment base offsets found in `dir`, ascending.
@@ -174,6 +181,7 @@ pub(crate) struct ShardLayout {
     pub index_interval_bytes: u64,
     pub files: Arc<OpenFiles>,
     pub allocate_step: u64,
+    pub faults: Faults,
 }
 
 impl Shard {
@@ -190,6 +198,7 @@ impl Shard {
             index_interval_bytes,
             files,
             allocate_step,
+            faults,
         } = layout;
         std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
         let mut bases = list_segments(&dir)?;
@@ -205,7 +214,7 @@ impl Shard {
                     &files,
                     allocate_step,
                 )?;
-                sync_dir(&dir)?;
+                sync_dir(&dir, &faults)?;
                 tail = Tail::new(TailState {
                     position: 0,
                     next_offset: starting_offset,
@@ -243,7 +252,7 @@ impl Shard {
                             _ => {}
                         }
                     }
-                    sync_dir(&dir)?;
+                    sync_dir(&dir, &faults)?;
                     bases.pop();
                     last = previous;
                 }
@@ -321,6 +330,7 @@ impl Shard {
             index_interval_bytes,
             files,
             allocate_step,
+            faults,
         }))
     }
 

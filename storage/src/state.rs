@@ -391,7 +391,7 @@ impl StreamState {
             }
             (table.applied, table.entries.clone())
         };
-        write_snapshot(&self.dir, offset, &entries)?;
+        write_snapshot(&self.dir, offset, &entries, &self.shard.faults)?;
         let (obsolete, cutoff) = {
             let mut table = lock(&self.table);
             table.snapshots.push(offset);
@@ -668,7 +668,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn write_snapshot(dir: &Path, offset: u64, entries: &BTreeMap<Bytes, Bytes>) -> Result<()> {
+fn write_snapshot(
+    dir: &Path,
+    offset: u64,
+    entries: &BTreeMap<Bytes, Bytes>,
+    faults: &crate::faults::Faults,
+) -> Result<()> {
     let tmp = dir.join(SNAPSHOT_TMP);
     let bytes = encode_snapshot(offset, entries);
     let written = (|| {
@@ -687,7 +692,7 @@ fn write_snapshot(dir: &Path, offset: u64, entries: &BTreeMap<Bytes, Bytes>) -> 
     }
     let path = snapshot_path(dir, offset);
     std::fs::rename(&tmp, &path).context(|| format!("renaming {}", tmp.display()))?;
-    sync_dir(dir)
+    sync_dir(dir, faults)
 }
 
 #[cfg(test)]
