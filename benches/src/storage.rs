@@ -413,7 +413,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             let result = state_phase(&runtime, &dir, &spec, &matched)?;
             work.remove(&dir);
             progress.finish(&format!(
-                "{} changes/s, p99 {} µs, {} x appends",
+                "{} changes/s, p99 {} µs, {} the appends/s",
                 rate(result.changes_per_s),
                 group(result.latency.p99_us),
                 report::ratio(result.ratio_to_appends)

@@ -20,6 +20,7 @@ fn storage_benchmark_runs_and_reports() {
             "--baseline-sync-mib",
             "1",
         ])
+        .args(["--state-fsync", "interval:5", "--state-writers", "1,4"])
         .arg("--dir")
         .arg(&data)
         .arg("--json")
@@ -34,7 +35,7 @@ fn storage_benchmark_runs_and_reports() {
     );
     assert!(stdout.contains("Appends"), "no table in:\n{stdout}");
     assert!(
-        stderr.contains("[3/4] append 100B fsync=interval:5 producers=1"),
+        stderr.contains("[3/8] append 100B fsync=interval:5 producers=1"),
         "{stderr}"
     );
 
@@ -48,9 +49,20 @@ fn storage_benchmark_runs_and_reports() {
         "baseline",
         "append",
         "read",
+        "state",
     ] {
         assert!(report.get(key).is_some(), "report lacks {key}: {report:#}");
     }
+    let states = report["state"].as_array().expect("state rows");
+    assert_eq!(states.len(), 2, "{report:#}");
+    for row in states {
+        assert!(row["changes"].as_u64().is_some_and(|n| n > 0), "{row:#}");
+        assert!(
+            row["ratio_to_appends"].as_f64().is_some_and(|r| r > 0.0),
+            "{row:#}"
+        );
+    }
+    assert!(stdout.contains("Keyed state changes"), "{stdout}");
     for key in ["nproc", "kernel"] {
         assert!(report["machine"].get(key).is_some(), "machine lacks {key}");
     }
