@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     /// The keyed state of the streams that have one, by stream name. State shards are not in
     /// `shards`: retention never deletes state, compaction does.
     states: RwLock<HashMap<String, Arc<StreamState>>>,
+    /// Held while a state's files are made, so two first calls do not both open them.
+    creating_state: Mutex<()>,
     sender: RwLock<Option<mpsc::Sender<Command>>>,
     commit_thread: Mutex<Option<JoinHandle<()>>>,
     /// The maintenance thread's queue (retention passes on a timer, state compactions on
@@ -149,6 +151,7 @@ impl Log {
             creating: Mutex::new(Creating::default()),
             shards: RwLock::new(shards),
             states: RwLock::new(states),
+            creating_state: Mutex::new(()),
             sender: RwLock::new(Some(sender)),
             commit_thread: Mutex::new(Some(handle)),
             retention_stop: Mutex::new(None),
@@ -410,6 +413,10 @@ impl Log {
     /// first call creates and syncs its files. A crash during the first call leaves either no
     /// state or an empty one, and calling again finishes it.
     pub fn create_state(&self, stream: &str) -> Result<State> {
+        if let Ok(state) = self.state(stream) {
+            return Ok(state);
+        }
+        let _one = lock(&self.inner.creating_state);
         if let Ok(state) = self.state(stream) {
             return Ok(state);
         }

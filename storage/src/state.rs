@@ -155,6 +155,9 @@ struct Table {
     snapshots: Vec<u64>,
     /// Why this state cannot be served (no snapshot covers trimmed changes, a corrupt change).
     broken: Option<(PathBuf, String)>,
+    /// Where the fold stood when the last compaction failed (a full disk): the next one is
+    /// due only `changes_min` changes later, not at every change.
+    failed_compaction_at: Option<u64>,
 }
 
 impl Table {
@@ -238,6 +241,7 @@ impl StreamState {
             bytes_since_snapshot: 0,
             snapshots: Vec::new(),
             broken: None,
+            failed_compaction_at: None,
         };
         let mut offsets = list_snapshots(&dir);
         let mut loaded = false;
@@ -366,6 +370,12 @@ impl StreamState {
 
     /// Whether a snapshot is due.
     fn snapshot_due(&self, table: &Table) -> bool {
+        if table
+            .failed_compaction_at
+            .is_some_and(|at| table.applied.saturating_sub(at) < self.policy.changes_min)
+        {
+            return false;
+        }
         let changes = table.changes_since_snapshot();
         let entries = table.entries.len() as u64;
         (changes >= self.policy.changes_min.max(entries))
@@ -391,9 +401,13 @@ impl StreamState {
             }
             (table.applied, table.entries.clone())
         };
-        write_snapshot(&self.dir, offset, &entries, &self.shard.faults)?;
+        if let Err(error) = write_snapshot(&self.dir, offset, &entries, &self.shard.faults) {
+            lock(&self.table).failed_compaction_at = Some(offset);
+            return Err(error);
+        }
         let (obsolete, cutoff) = {
             let mut table = lock(&self.table);
+            table.failed_compaction_at = None;
             table.snapshots.push(offset);
             table.bytes_since_snapshot = 0;
             let excess = table.snapshots.len().saturating_sub(SNAPSHOTS_KEPT);

@@ -423,3 +423,40 @@ fn a_flipped_bit_in_the_changes_is_refused() {
     assert!(matches!(state.scan(b""), Err(Error::Corrupt { .. })));
     log.close().unwrap();
 }
+
+#[test]
+fn concurrent_first_calls_make_one_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), Fsync::Never);
+    log.create_stream(
+        STREAM,
+        1,
+        Duration::from_secs(60),
+        Owner::new("sqs").unwrap(),
+    )
+    .unwrap();
+    let states: Vec<State> = std::thread::scope(|scope| {
+        let makers: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| log.create_state(STREAM).unwrap()))
+            .collect();
+        makers.into_iter().map(|m| m.join().unwrap()).collect()
+    });
+    for (i, state) in states.iter().enumerate() {
+        state
+            .change_blocking(vec![StateChange::put(format!("k{i}"), "v")])
+            .unwrap();
+    }
+    for state in &states {
+        assert_eq!(
+            state.len().unwrap(),
+            states.len(),
+            "every handle is the same state"
+        );
+    }
+    log.close().unwrap();
+    drop(states);
+    drop(log);
+    let log = open(dir.path(), Fsync::Never);
+    assert_eq!(log.state(STREAM).unwrap().len().unwrap(), 8);
+    log.close().unwrap();
+}
