@@ -18,7 +18,8 @@
 //! - `files`: the bounded cache of open segment files.
 //! - `meta`: the catalog, cursors and properties journal.
 //! - `retention`: deletion of expired segments.
-//! - [`Log`]: the public handle.
+//! - [`Log`]: the public handle; [`Route`] (from [`Log::route`]), a stream's routes by hash
+//!   key, held while appends are queued so that no split or merge closes a shard under them.
 //!
 //! # Example
 //!
@@ -57,7 +58,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
-pub use log::{Log, PendingAppend, RETENTION_DEFAULT};
+pub use log::{Log, PendingAppend, RETENTION_DEFAULT, Route, hash_key, record_hash_key};
 pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
