@@ -20,7 +20,8 @@
 //! - `retention`: deletion of expired segments.
 //! - [`State`]: durable keyed state per stream (changes group-committed like appends,
 //!   snapshotted and compacted).
-//! - [`Log`]: the public handle.
+//! - [`Log`]: the public handle; [`Route`] (from [`Log::route`]), a stream's routes by hash
+//!   key, held while appends are queued so that no split or merge closes a shard under them.
 //!
 //! # Example
 //!
@@ -62,7 +63,7 @@ pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultPlan, Faults, IoPoint};
-pub use log::{Log, PendingAppend, RETENTION_DEFAULT};
+pub use log::{Log, PendingAppend, RETENTION_DEFAULT, Route, hash_key, record_hash_key};
 pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;

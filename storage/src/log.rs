@@ -22,6 +22,11 @@ use crate::segment::ReadLimits;
 use crate::shard::{ReadBatch, Shard, ShardBounds, ShardLayout, shard_dir, sync_dir};
 use crate::state::{STATE_DIR, STATE_SHARD_ID, SnapshotPolicy, State, StreamState};
 
+mod router;
+
+pub use self::router::{Route, hash_key, record_hash_key};
+use self::router::{RouteTable, Router};
+
 /// A convenient retention for streams whose creator has no rule of its own (24 hours). The
 /// engine takes any positive retention; the bounds a stream's API allows are its view's.
 pub const RETENTION_DEFAULT: Duration = Duration::from_secs(24 * 3600);
@@ -58,6 +63,9 @@ pub(crate) struct Inner {
     states: RwLock<HashMap<String, Arc<StreamState>>>,
     /// Held while a state's files are made, so two first calls do not both open them.
     creating_state: Mutex<()>,
+    /// Each stream's router (its own lock, not the catalog's; see `router`), kept in step
+    /// with the catalog by create, delete, split and merge.
+    routers: RwLock<HashMap<String, Router>>,
     sender: RwLock<Option<mpsc::Sender<Command>>>,
     commit_thread: Mutex<Option<JoinHandle<()>>>,
     /// The maintenance thread's queue (retention passes on a timer, state compactions on
@@ -140,6 +148,15 @@ impl Log {
                 states.insert(stream.name.clone(), state);
             }
         }
+        let mut routers = HashMap::new();
+        for stream in meta.catalog.streams.values() {
+            let table =
+                RouteTable::new(stream, |id| shards.get(&(stream.name.clone(), id)).cloned())?;
+            routers.insert(
+                stream.name.clone(),
+                Arc::new(tokio::sync::RwLock::new(table)),
+            );
+        }
         let stats = Arc::new(CommitStats::default());
         let (sender, handle, backend) =
             commit::start(config.clone(), clock.clone(), stats.clone())?;
@@ -152,6 +169,7 @@ impl Log {
             shards: RwLock::new(shards),
             states: RwLock::new(states),
             creating_state: Mutex::new(()),
+            routers: RwLock::new(routers),
             sender: RwLock::new(Some(sender)),
             commit_thread: Mutex::new(Some(handle)),
             retention_stop: Mutex::new(None),
@@ -298,6 +316,9 @@ impl Log {
                 // The shards are in the map before the catalog names them (under the catalog lock
                 // still), so nobody finds the stream without its shards.
                 let mut meta = lock(&self.inner.meta);
+                let by_id: HashMap<u32, &Arc<Shard>> =
+                    opened.iter().map(|shard| (shard.id, shard)).collect();
+                let table = RouteTable::new(&info, |id| by_id.get(&id).copied().cloned())?;
                 meta.commit(vec![Op::PutStream(info.clone())])?;
                 let opened = std::mem::take(&mut opened)
                     .into_iter()
@@ -307,6 +328,11 @@ impl Log {
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
                     .extend(opened);
+                self.inner
+                    .routers
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name.to_string(), Arc::new(tokio::sync::RwLock::new(table)));
                 Ok(())
             });
         if let Err(error) = made {
@@ -341,6 +367,11 @@ impl Log {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(stream, _), _| stream != name);
+        self.inner
+            .routers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         let dir = self
             .inner
             .config
@@ -559,16 +590,23 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<(Command, oneshot::Receiver<Result<AppendAck>>)> {
         self.check_records(&records)?;
-        let shard = self.shard(stream, shard)?;
+        Ok(Self::append_to(self.shard(stream, shard)?, records))
+    }
+
+    /// The command appending `records` to `shard`, and the receiver of its reply.
+    fn append_to(
+        shard: Arc<Shard>,
+        records: Vec<NewRecord>,
+    ) -> (Command, oneshot::Receiver<Result<AppendAck>>) {
         let (reply, response) = oneshot::channel();
-        Ok((
+        (
             Command::Append {
                 shard,
                 records,
                 reply,
             },
             response,
-        ))
+        )
     }
 
     /// Appends `records` to one shard as one batch; resolves once they are committed as the
@@ -712,7 +750,7 @@ impl Log {
 
     /// Adds the children of a split or merge: their files first, then the catalog change
     /// (`ops`). On failure the children's files are removed and the parents, closed in memory,
-    /// take appends again, so the call can be retried.
+    /// take appends again, so the call can be retried. Returns the children's handles.
     fn add_children(
         &self,
         meta: &mut MetaStore,
@@ -720,7 +758,7 @@ impl Log {
         children: &[ShardInfo],
         parents: &[&Arc<Shard>],
         ops: Vec<Op>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Arc<Shard>>> {
         let mut opened = Vec::new();
         let made = self
             .make_shards(stream, children, &mut opened)
@@ -741,20 +779,26 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .extend(
                 opened
-                    .into_iter()
-                    .map(|shard| ((stream.name.clone(), shard.id), shard)),
+                    .iter()
+                    .map(|shard| ((stream.name.clone(), shard.id), shard.clone())),
             );
-        Ok(())
+        Ok(opened)
     }
 
     /// Splits an open shard at `new_starting_hash`: closes it and creates two children, the
     /// lower one ending at `new_starting_hash - 1`. Returns the children's ids.
+    ///
+    /// Holds the stream's router exclusively throughout (see [`Route`]): appends routed
+    /// before are committed to the parent before it closes, appends routed after go to the
+    /// children, and none meets the parent closed.
     pub async fn split_shard(
         &self,
         stream: &str,
         shard_id: u32,
         new_starting_hash: u128,
     ) -> Result<[u32; 2]> {
+        let router = self.router(stream)?;
+        let mut routes = router.write().await;
         let info = self.stream(stream)?;
         let parent = info
             .shard(shard_id)
@@ -779,6 +823,7 @@ impl Log {
         let handle = self.shard(stream, shard_id)?;
         let ending = self.close_shard(&handle).await?;
         let now = self.now_ms();
+        // No await from here on: the catalog lock is a std one.
         let mut meta = lock(&self.inner.meta);
         let current = meta
             .catalog
@@ -815,14 +860,19 @@ impl Log {
             },
         ];
         let children = [lower.clone(), upper.clone()];
-        self.add_children(&mut meta, &current, &children, &[&handle], ops)?;
+        let handles = self.add_children(&mut meta, &current, &children, &[&handle], ops)?;
         drop(meta);
+        routes.replace(&[shard_id], with_ranges(&children, handles));
+        drop(routes);
         Ok([lower.id, upper.id])
     }
 
     /// Merges two open shards with adjacent hash ranges into one new shard; `shard_id` becomes
-    /// the parent and `adjacent_id` the adjacent parent. Returns the child's id.
+    /// the parent and `adjacent_id` the adjacent parent. Returns the child's id. Holds the
+    /// stream's router exclusively throughout, as [`Log::split_shard`] does.
     pub async fn merge_shards(&self, stream: &str, shard_id: u32, adjacent_id: u32) -> Result<u32> {
+        let router = self.router(stream)?;
+        let mut routes = router.write().await;
         let info = self.stream(stream)?;
         let find = |id: u32| {
             info.shard(id).cloned().ok_or_else(|| Error::ShardNotFound {
@@ -860,6 +910,7 @@ impl Log {
             }
         };
         let now = self.now_ms();
+        // No await from here on: the catalog lock is a std one.
         let mut meta = lock(&self.inner.meta);
         let current = meta
             .catalog
@@ -894,14 +945,11 @@ impl Log {
             },
         ];
         let parents = [&first_handle, &second_handle];
-        self.add_children(
-            &mut meta,
-            &current,
-            std::slice::from_ref(&child),
-            &parents,
-            ops,
-        )?;
+        let children = std::slice::from_ref(&child);
+        let handles = self.add_children(&mut meta, &current, children, &parents, ops)?;
         drop(meta);
+        routes.replace(&[shard_id, adjacent_id], with_ranges(children, handles));
+        drop(routes);
         Ok(child.id)
     }
 
@@ -1120,6 +1168,15 @@ fn open_state(
 
 /// A state shard allocates at most this much at a time: most states are small.
 const STATE_ALLOCATE_STEP_BYTES: u64 = 1024 * 1024;
+
+/// The route table entries of new `children`, from their catalog entries and handles.
+fn with_ranges(children: &[ShardInfo], handles: Vec<Arc<Shard>>) -> Vec<(u128, u128, Arc<Shard>)> {
+    children
+        .iter()
+        .zip(handles)
+        .map(|(info, shard)| (info.hash_start, info.hash_end, shard))
+        .collect()
+}
 
 fn remove_dir_quietly(dir: &Path) {
     match std::fs::remove_dir_all(dir) {

@@ -1,11 +1,10 @@
 //! One function per native operation: protocol request in, one engine call, protocol response
 //! out. Catalog changes (which fsync the metadata journal) run on the blocking pool.
 //!
-//! Resharding is ordered with produce routing by the [`ReshardGate`]: a split or merge holds
-//! it exclusively from before the parent closes until the children are open, and a produce
-//! holds it shared while it routes and queues its appends. So a produce is either queued
-//! ahead of the parent's close (and appended to the parent) or routed with the children in
-//! the catalog; none meets a shard closing under it, and the records of one key on one
+//! Produce routes through the engine's router ([`storage::Route`]), which a split or merge
+//! holds exclusively from before the parent closes until the children are open: a produce is
+//! either queued ahead of the parent's close (and appended to the parent) or routed to the
+//! children; none meets a shard closing under it, and the records of one key on one
 //! connection keep their order across the lineage.
 
 use std::collections::BTreeMap;
@@ -20,7 +19,6 @@ use protocol::native::{
 use storage::{Log, NewRecord, PendingAppend, ReadLimits};
 
 use crate::views::streams;
-use tokio::sync::RwLock;
 
 use super::error::from_storage;
 use crate::views::streams::budget::ShardBudget;
@@ -33,11 +31,6 @@ pub const FETCH_BYTES_MAX: u32 = 10 * 1024 * 1024;
 pub const FETCH_WAIT_MAX: Duration = Duration::from_secs(30);
 
 type Outcome = Result<Response, ErrorResponse>;
-
-/// Orders splits and merges with produce routing (see the module docs). One per listener,
-/// shared by its connections.
-#[derive(Debug, Default)]
-pub struct ReshardGate(RwLock<()>);
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> storage::Result<T> + Send + 'static,
@@ -148,15 +141,11 @@ pub struct PendingProduce {
 /// Routes every record to its shard (by hash key, as Kinesis does, or as addressed) and queues
 /// each shard's records as one append. Called in request order by a connection's reader, so
 /// the produces of one connection are committed in the order they were sent.
-pub async fn enqueue_produce(
-    log: &Log,
-    gate: &ReshardGate,
-    request: Produce,
-) -> Result<PendingProduce, ErrorResponse> {
+pub async fn enqueue_produce(log: &Log, request: Produce) -> Result<PendingProduce, ErrorResponse> {
     // Held until every append is queued: a reshard waits for them, or they for it.
-    let _routing = gate.0.read().await;
-    let info = log
-        .stream(&request.stream)
+    let route = log
+        .route(&request.stream)
+        .await
         .map_err(|error| from_storage(&error))?;
     let count = request.records.len();
     let mut by_shard: BTreeMap<u32, (Vec<usize>, Vec<NewRecord>)> = BTreeMap::new();
@@ -167,7 +156,7 @@ pub async fn enqueue_produce(
                 explicit_hash_key,
             } => {
                 let hash = explicit_hash_key.unwrap_or_else(|| hash_key(&key));
-                let shard = info.shard_for_hash(hash).map(|s| s.id).ok_or_else(|| {
+                let shard = route.shard_for_hash(hash).ok_or_else(|| {
                     ErrorResponse::new(ErrorCode::Unavailable, "no open shard holds that hash key")
                 })?;
                 (shard, key, explicit_hash_key)
@@ -185,12 +174,13 @@ pub async fn enqueue_produce(
     }
     let mut appends = Vec::with_capacity(by_shard.len());
     for (shard, (indexes, records)) in by_shard {
-        let pending = log
-            .enqueue_append(&request.stream, shard, records)
+        let pending = route
+            .enqueue(shard, records)
             .await
             .map_err(|error| from_storage(&error))?;
         appends.push((shard, indexes, pending));
     }
+    drop(route);
     Ok(PendingProduce { count, appends })
 }
 
@@ -225,14 +215,11 @@ impl PendingProduce {
 /// Reads from the requested position; with nothing there yet and a wait, waits for a commit
 /// (woken by it, not by polling) and reads again.
 ///
-/// The shard's ending and children come from the catalog, read after any reshard in
-/// progress (the [`ReshardGate`]) has finished once the shard is closed: `shard_ending` is
-/// never reported without the children, nor children that cannot be read yet.
-pub async fn fetch(
-    log: &Log,
-    gate: &ReshardGate,
-    request: Fetch,
-) -> Result<FetchOk, ErrorResponse> {
+/// The shard's ending and children come from the catalog, read after any reshard of the stream
+/// in progress has finished once the shard is closed ([`Log::routes_settled`]):
+/// `shard_ending` is never reported without the children, nor children that cannot be read
+/// yet.
+pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> {
     let Fetch {
         stream,
         shard,
@@ -275,7 +262,7 @@ pub async fn fetch(
     {
         // Closed: the reshard that closed it may still be recording the children in the
         // catalog and opening them; wait for it to finish before naming them.
-        drop(gate.0.read().await);
+        log.routes_settled(&stream).await;
     }
     let info = log.stream(&stream).map_err(failed)?;
     let ending = info.shard(shard).and_then(|s| s.ending_offset);
@@ -306,15 +293,9 @@ pub async fn fetch(
     })
 }
 
-/// Splits a shard while holding the [`ReshardGate`]; the engine call (which closes the parent,
-/// then fsyncs the catalog) runs on the blocking pool.
-pub async fn split_shard(
-    log: &Log,
-    budget: &ShardBudget,
-    gate: &ReshardGate,
-    request: SplitShard,
-) -> Outcome {
-    let _exclusive = gate.0.write().await;
+/// Splits a shard; the engine call (which holds the stream's router, closes the parent, then
+/// fsyncs the catalog) runs on the blocking pool.
+pub async fn split_shard(log: &Log, budget: &ShardBudget, request: SplitShard) -> Outcome {
     // A split opens two shards and closes one.
     let _reservation = budget
         .reserve(log, 1)
@@ -333,9 +314,8 @@ pub async fn split_shard(
     Ok(Response::SplitShardOk(SplitShardOk { children }))
 }
 
-/// Merges two adjacent shards while holding the [`ReshardGate`]; as [`split_shard`].
-pub async fn merge_shards(log: &Log, gate: &ReshardGate, request: MergeShards) -> Outcome {
-    let _exclusive = gate.0.write().await;
+/// Merges two adjacent shards; as [`split_shard`].
+pub async fn merge_shards(log: &Log, request: MergeShards) -> Outcome {
     let log = log.clone();
     let runtime = tokio::runtime::Handle::current();
     let child = blocking(move || {

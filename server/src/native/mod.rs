@@ -10,8 +10,8 @@
 //! `FRAME_BYTES_MAX`. Fetch responses are written with vectored writes straight from the
 //! segment mappings: record data is never copied into a response buffer.
 //!
-//! Splits and merges are ordered with every connection's produce routing by one
-//! [`handlers::ReshardGate`], so a produce never meets a shard closing under it.
+//! Splits and merges are ordered with produce routing by the engine's per-stream router
+//! (`storage::Route`), so a produce never meets a shard closing under it.
 //!
 //! The first request must be `Hello`. A body that does not decode gets an error response and
 //! the connection goes on; a frame header that does not (oversized, unknown kind) means the
@@ -70,10 +70,7 @@ pub struct State {
 /// Serves connections on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, state: State) {
     let connections = Arc::new(Semaphore::new(state.limits.connections_max));
-    let shared = Arc::new(Shared {
-        state,
-        gate: handlers::ReshardGate::default(),
-    });
+    let shared = Arc::new(Shared { state });
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;
@@ -100,7 +97,6 @@ pub async fn serve(listener: TcpListener, state: State) {
 
 struct Shared {
     state: State,
-    gate: handlers::ReshardGate,
 }
 
 /// Binds the listener; the address it reports is the one actually bound (port 0 picks one).
@@ -236,7 +232,7 @@ async fn connection(
             if let Request::Produce(produce) = request {
                 // Queued here, in request order, so a connection's produces commit in order;
                 // only the wait for the commit runs beside the next requests.
-                let pending = handlers::enqueue_produce(&state.log, &shared.gate, produce).await;
+                let pending = handlers::enqueue_produce(&state.log, produce).await;
                 tokio::spawn(async move {
                     let response = match pending {
                         Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
@@ -371,23 +367,21 @@ async fn respond(responses: &mpsc::Sender<Chunks>, request_id: u32, response: &R
 }
 
 async fn handle(shared: &Shared, request: Request) -> Response {
-    let (log, gate, budget) = (&shared.state.log, &shared.gate, &shared.state.budget);
+    let (log, budget) = (&shared.state.log, &shared.state.budget);
     let outcome = match request {
         Request::CreateStream(request) => handlers::create_stream(log, budget, request).await,
         Request::DeleteStream(request) => handlers::delete_stream(log, request).await,
         Request::ListStreams(_) => handlers::list_streams(log),
         Request::DescribeStream(request) => handlers::describe_stream(log, &request),
-        Request::Produce(request) => match handlers::enqueue_produce(log, gate, request).await {
+        Request::Produce(request) => match handlers::enqueue_produce(log, request).await {
             Ok(pending) => pending.acknowledged().await,
             Err(error) => Err(error),
         },
-        Request::Fetch(request) => handlers::fetch(log, gate, request)
-            .await
-            .map(Response::FetchOk),
+        Request::Fetch(request) => handlers::fetch(log, request).await.map(Response::FetchOk),
         Request::CommitCursor(request) => handlers::commit_cursor(log, request).await,
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),
-        Request::SplitShard(request) => handlers::split_shard(log, budget, gate, request).await,
-        Request::MergeShards(request) => handlers::merge_shards(log, gate, request).await,
+        Request::SplitShard(request) => handlers::split_shard(log, budget, request).await,
+        Request::MergeShards(request) => handlers::merge_shards(log, request).await,
         Request::Hello(_) | Request::Authenticate(_) => Err(ErrorResponse::new(
             ErrorCode::InvalidArgument,
             "the handshake is already complete",

@@ -48,14 +48,9 @@ pub use self::error::{Error, Result};
 use self::iterator::Position;
 pub use self::meta::{Mode, StreamMeta};
 
-/// The 128-bit hash key Kinesis derives from a partition key: MD5, read big-endian.
-pub fn hash_key(partition_key: &[u8]) -> u128 {
-    use md5::Digest as _;
-    u128::from_be_bytes(md5::Md5::digest(partition_key).into())
-}
-
-/// How many times a put routes records again after their shard was closed under it.
-const PUT_ROUTE_ATTEMPTS: u32 = 64;
+/// The 128-bit hash key Kinesis derives from a partition key: MD5, read big-endian. The
+/// engine's router applies the same rule, so it is the engine's function.
+pub use storage::hash_key;
 
 /// How long an iterator stays valid.
 pub const ITERATOR_TTL_MS: i64 = protocol::aws::kinesis::limits::ITERATOR_TTL_MS;
@@ -588,103 +583,94 @@ impl Streams {
     }
 
     /// Puts records; one result per entry, in order. Entries for one shard are one append.
-    /// A shard closed by a concurrent split or merge is routed again once.
+    ///
+    /// Routed through the engine's router ([`storage::Route`]), held while the appends are
+    /// queued: a concurrent split or merge either waits for them (and they commit to the
+    /// parent before it closes) or runs first (and they go to its children), so no append
+    /// meets a closed shard and nothing is routed twice. The catalog is not consulted: the
+    /// stream's owner comes with its routes.
     pub async fn put(&self, stream: &str, entries: Vec<PutEntry>) -> Result<Vec<Result<Stored>>> {
+        if self.transition(stream) == Some(Status::Creating) {
+            return Err(self.not_found(stream));
+        }
+        let route = match self.inner.log.route(stream).await {
+            Ok(route) if *route.owner() == OWNER => route,
+            Ok(_) | Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
+            Err(error) => return Err(Error::internal(&error)),
+        };
         let mut results: Vec<Option<Result<Stored>>> = (0..entries.len()).map(|_| None).collect();
-        let mut pending: Vec<(usize, PutEntry)> = entries.into_iter().enumerate().collect();
-        // A shard closed by a split or merge refuses the append; the records are routed again
-        // once the catalog shows its children. Between the close and the catalog change the
-        // old shard still looks open, so later attempts wait a little (bounded: about 1 s).
-        for attempt in 0..PUT_ROUTE_ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
-            }
-            let info = self.active(stream)?;
-            let mut by_shard: BTreeMap<u32, Vec<(usize, PutEntry)>> = BTreeMap::new();
-            for (index, entry) in pending.drain(..) {
-                let hash = entry
-                    .explicit_hash_key
-                    .unwrap_or_else(|| hash_key(entry.partition_key.as_bytes()));
-                match info.shard_for_hash(hash) {
-                    Some(shard) => by_shard.entry(shard.id).or_default().push((index, entry)),
-                    None => {
-                        if let Some(slot) = results.get_mut(index) {
-                            *slot = Some(Err(Error::Internal(
-                                "no open shard holds the record's hash key".into(),
-                            )));
-                        }
-                    }
-                }
-            }
-            let mut appends = Vec::with_capacity(by_shard.len());
-            for (shard, group) in by_shard {
-                let bytes = group
-                    .iter()
-                    .map(|(_, e)| e.data.len() + e.partition_key.len())
-                    .sum();
-                if !self.admit(stream, shard, group.len(), bytes) {
-                    for (index, _) in group {
-                        if let Some(slot) = results.get_mut(index) {
-                            *slot = Some(Err(Error::ThroughputExceeded {
-                                stream: stream.to_owned(),
-                                shard: sequence::shard_name(shard),
-                                account: self.inner.settings.account.clone(),
-                            }));
-                        }
-                    }
-                    continue;
-                }
-                let records = group
-                    .iter()
-                    .map(|(_, entry)| NewRecord {
-                        key: Bytes::copy_from_slice(entry.partition_key.as_bytes()),
-                        hash_key: entry.explicit_hash_key,
-                        attributes: Bytes::new(),
-                        data: entry.data.clone(),
-                    })
-                    .collect();
-                let queued = self.inner.log.enqueue_append(stream, shard, records).await;
-                appends.push((shard, group, queued));
-            }
-            for (shard, group, queued) in appends {
-                let acked = match queued {
-                    Ok(pending_append) => pending_append.acknowledged().await,
-                    Err(error) => Err(error),
-                };
-                match acked {
-                    Ok(ack) => {
-                        for (position, (index, _)) in group.into_iter().enumerate() {
-                            if let Some(slot) = results.get_mut(index) {
-                                *slot = Some(Ok(Stored {
-                                    shard,
-                                    offset: ack.first_offset + position as u64,
-                                }));
-                            }
-                        }
-                    }
-                    // Closed by a split or merge: route again once the catalog has changed.
-                    Err(storage::Error::ShardClosed { .. }) => {
-                        pending.extend(group);
-                    }
-                    Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
-                    Err(error) => {
-                        for (index, _) in group {
-                            if let Some(slot) = results.get_mut(index) {
-                                *slot = Some(Err(Error::internal(&error)));
-                            }
-                        }
+        let mut by_shard: BTreeMap<u32, Vec<(usize, PutEntry)>> = BTreeMap::new();
+        for (index, entry) in entries.into_iter().enumerate() {
+            let hash = entry
+                .explicit_hash_key
+                .unwrap_or_else(|| hash_key(entry.partition_key.as_bytes()));
+            match route.shard_for_hash(hash) {
+                Some(shard) => by_shard.entry(shard).or_default().push((index, entry)),
+                None => {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(Err(Error::Internal(
+                            "no open shard holds the record's hash key".into(),
+                        )));
                     }
                 }
             }
         }
-        for (index, _) in pending {
-            if let Some(slot) = results.get_mut(index) {
-                *slot = Some(Err(Error::Internal(
-                    "the stream was resharded continuously during the put; retry".into(),
-                )));
+        let mut appends = Vec::with_capacity(by_shard.len());
+        for (shard, group) in by_shard {
+            let bytes = group
+                .iter()
+                .map(|(_, e)| e.data.len() + e.partition_key.len())
+                .sum();
+            if !self.admit(stream, shard, group.len(), bytes) {
+                for (index, _) in group {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(Err(Error::ThroughputExceeded {
+                            stream: stream.to_owned(),
+                            shard: sequence::shard_name(shard),
+                            account: self.inner.settings.account.clone(),
+                        }));
+                    }
+                }
+                continue;
+            }
+            let records = group
+                .iter()
+                .map(|(_, entry)| NewRecord {
+                    key: Bytes::copy_from_slice(entry.partition_key.as_bytes()),
+                    hash_key: entry.explicit_hash_key,
+                    attributes: Bytes::new(),
+                    data: entry.data.clone(),
+                })
+                .collect();
+            let queued = route.enqueue(shard, records).await;
+            appends.push((shard, group, queued));
+        }
+        // Everything is queued: a split or merge may go ahead while the commits complete.
+        drop(route);
+        for (shard, group, queued) in appends {
+            let acked = match queued {
+                Ok(pending_append) => pending_append.acknowledged().await,
+                Err(error) => Err(error),
+            };
+            match acked {
+                Ok(ack) => {
+                    for (position, (index, _)) in group.into_iter().enumerate() {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Ok(Stored {
+                                shard,
+                                offset: ack.first_offset + position as u64,
+                            }));
+                        }
+                    }
+                }
+                Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
+                Err(error) => {
+                    for (index, _) in group {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Err(Error::internal(&error)));
+                        }
+                    }
+                }
             }
         }
         Ok(results
