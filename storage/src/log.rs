@@ -502,13 +502,9 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<PendingAppend> {
         self.check_records(&records)?;
-        let (reply, response) = oneshot::channel();
+        let (command, response) = Self::append_to(shard, records);
         self.sender()?
-            .send(Command::Append {
-                shard,
-                records,
-                reply,
-            })
+            .send(command)
             .await
             .map_err(|_| Error::Closed)?;
         Ok(PendingAppend(response))
@@ -521,13 +517,9 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<AppendAck> {
         self.check_records(&records)?;
-        let (reply, response) = oneshot::channel();
+        let (command, response) = Self::append_to(shard, records);
         self.sender()?
-            .blocking_send(Command::Append {
-                shard,
-                records,
-                reply,
-            })
+            .blocking_send(command)
             .map_err(|_| Error::Closed)?;
         response.blocking_recv().map_err(|_| Error::Closed)?
     }

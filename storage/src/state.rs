@@ -105,14 +105,14 @@ impl StateChange {
     }
 
     fn into_record(self) -> NewRecord {
-        let (key, op, data) = match self {
-            Self::Put { key, value } => (key, PUT, value),
-            Self::Delete { key } => (key, DELETE, Bytes::new()),
+        let (key, op, data): (_, &'static [u8], _) = match self {
+            Self::Put { key, value } => (key, &[PUT], value),
+            Self::Delete { key } => (key, &[DELETE], Bytes::new()),
         };
         NewRecord {
             key,
             hash_key: None,
-            attributes: Bytes::from_static(if op == PUT { &[PUT] } else { &[DELETE] }),
+            attributes: Bytes::from_static(op),
             data,
         }
     }
