@@ -63,7 +63,9 @@ pub use commit::{AppendAck, CommitCounters};
 pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultPlan, Faults, IoPoint};
-pub use log::{Log, PendingAppend, RETENTION_DEFAULT, Route, hash_key, record_hash_key};
+pub use log::{
+    Log, PendingAppend, RETENTION_DEFAULT, Route, StreamIdentity, hash_key, record_hash_key,
+};
 pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;

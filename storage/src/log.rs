@@ -24,7 +24,7 @@ use crate::state::{STATE_DIR, STATE_SHARD_ID, SnapshotPolicy, State, StreamState
 
 mod router;
 
-pub use self::router::{Route, hash_key, record_hash_key};
+pub use self::router::{Route, StreamIdentity, hash_key, record_hash_key};
 use self::router::{RouteTable, Router};
 
 /// A convenient retention for streams whose creator has no rule of its own (24 hours). The
@@ -152,10 +152,7 @@ impl Log {
         for stream in meta.catalog.streams.values() {
             let table =
                 RouteTable::new(stream, |id| shards.get(&(stream.name.clone(), id)).cloned())?;
-            routers.insert(
-                stream.name.clone(),
-                Arc::new(tokio::sync::RwLock::new(table)),
-            );
+            routers.insert(stream.name.clone(), Router::new(stream, table));
         }
         let stats = Arc::new(CommitStats::default());
         let (sender, handle, backend) =
@@ -332,7 +329,7 @@ impl Log {
                     .routers
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(name.to_string(), Arc::new(tokio::sync::RwLock::new(table)));
+                    .insert(name.to_string(), Router::new(&info, table));
                 Ok(())
             });
         if let Err(error) = made {

@@ -39,8 +39,43 @@ pub fn record_hash_key(record: &NewRecord) -> u128 {
     record.hash_key.unwrap_or_else(|| hash_key(&record.key))
 }
 
-/// One stream's router, shared by the log's stream map and the routes taken from it.
-pub(crate) type Router = Arc<RwLock<RouteTable>>;
+/// What a stream is, as its router knows it without the catalog: its engine id (a stream
+/// deleted and created again under the same name has a new one) and its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamIdentity {
+    /// The stream's engine id.
+    pub id: u64,
+    /// The view it belongs to.
+    pub owner: Owner,
+}
+
+/// One stream's router, shared by the log's stream map and the routes taken from it: its
+/// identity (fixed for the stream's life) and its route table.
+#[derive(Clone)]
+pub(crate) struct Router {
+    identity: StreamIdentity,
+    table: Arc<RwLock<RouteTable>>,
+}
+
+impl Router {
+    pub(crate) fn new(info: &StreamInfo, table: RouteTable) -> Self {
+        Self {
+            identity: StreamIdentity {
+                id: info.id,
+                owner: info.owner.clone(),
+            },
+            table: Arc::new(RwLock::new(table)),
+        }
+    }
+}
+
+impl std::ops::Deref for Router {
+    type Target = RwLock<RouteTable>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.table
+    }
+}
 
 /// An open shard's hash range.
 struct Range {
@@ -192,7 +227,7 @@ impl Log {
     pub async fn route(&self, stream: &str) -> Result<Route> {
         let router = self.router(stream)?;
         let sender = self.sender()?;
-        let table = router.read_owned().await;
+        let table = Arc::clone(&router.table).read_owned().await;
         Ok(Route {
             log: self.clone(),
             stream: stream.to_string(),
@@ -208,6 +243,12 @@ impl Log {
         if let Ok(router) = self.router(stream) {
             drop(router.read().await);
         }
+    }
+
+    /// `stream`'s engine id and owner, from its router: no catalog lock, no wait for a split
+    /// or merge. For read paths that must check that a stream is still the one they knew.
+    pub fn identity(&self, stream: &str) -> Result<StreamIdentity> {
+        Ok(self.router(stream)?.identity)
     }
 
     pub(super) fn router(&self, stream: &str) -> Result<Router> {

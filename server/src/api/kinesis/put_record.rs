@@ -16,8 +16,7 @@ pub async fn apply(streams: &Streams, input: PutRecordInput) -> Result<PutRecord
     );
     checks.finish()?;
     let name = stream_name(streams, &input.stream)?;
-    streams.active(&name)?;
-    let meta = crate::views::streams::StreamMeta::load(streams.log(), &name);
+    let meta = streams.writable_meta(&name)?;
     let explicit_hash_key = check_entry(
         None,
         &input.partition_key,

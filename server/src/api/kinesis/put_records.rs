@@ -82,8 +82,7 @@ pub async fn apply(
     }
     checks.finish()?;
     let name = stream_name(streams, &input.stream)?;
-    streams.active(&name)?;
-    let meta = StreamMeta::load(streams.log(), &name);
+    let meta = streams.writable_meta(&name)?;
     let total: usize = input
         .records
         .iter()

@@ -723,7 +723,7 @@ impl Streams {
     /// A resource's tags, by key.
     pub fn tags(&self, resource: &Resource) -> BTreeMap<String, String> {
         match resource {
-            Resource::Stream(stream) => StreamMeta::load(&self.inner.log, stream).tags,
+            Resource::Stream(stream) => self.meta(stream).tags.clone(),
             Resource::Consumer(consumer) => self
                 .inner
                 .log
@@ -809,7 +809,7 @@ impl Streams {
     /// A resource's policy document, if one is attached.
     pub fn policy(&self, resource: &Resource) -> Option<String> {
         match resource {
-            Resource::Stream(stream) => StreamMeta::load(&self.inner.log, stream).policy,
+            Resource::Stream(stream) => self.meta(stream).policy.clone(),
             Resource::Consumer(consumer) => self
                 .inner
                 .log
@@ -841,7 +841,7 @@ impl Streams {
         let mut after = view.meta.clone();
         change(&mut after);
         if after != view.meta {
-            after.save(&self.inner.log, &view.info.name, &view.meta)?;
+            self.store_meta(&view.info.name, &after, &view.meta)?;
             self.begin_transition(&view.info.name, Status::Updating);
         }
         Ok(after)
@@ -991,7 +991,7 @@ impl Streams {
             .sum();
         let on_demand_streams = streams
             .iter()
-            .filter(|info| StreamMeta::load(&self.inner.log, &info.name).mode == Mode::OnDemand)
+            .filter(|info| self.meta(&info.name).mode == Mode::OnDemand)
             .count();
         Limits {
             shards_max: self.inner.settings.budget.shards_max(),

@@ -37,7 +37,7 @@ pub fn is_kinesis(info: &StreamInfo) -> bool {
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -202,6 +202,9 @@ struct Inner {
     deleting: Mutex<HashMap<String, (StreamView, i64)>>,
     buckets: Mutex<HashMap<(String, u32), Bucket>>,
     subscriptions: subscribe::Registry,
+    /// Each stream's settings as last loaded or stored, so the data path reads them without
+    /// the catalog (see [`Streams::meta`]).
+    metas: RwLock<HashMap<String, Arc<StreamMeta>>>,
 }
 
 /// `now_ms` plus `delay`, saturating.
@@ -211,6 +214,14 @@ fn later_ms(now_ms: i64, delay: Duration) -> i64 {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The property holding the iterator signing key.
@@ -241,8 +252,59 @@ impl Streams {
                 deleting: Mutex::new(HashMap::new()),
                 buckets: Mutex::new(HashMap::new()),
                 subscriptions: subscribe::Registry::default(),
+                metas: RwLock::new(HashMap::new()),
             }),
         })
+    }
+
+    /// A stream's settings (defaults for a stream that has none stored).
+    ///
+    /// Served from the view's copy: the data path (PutRecord, PutRecords) reads them on every
+    /// request and must not take the catalog mutex or scan the properties for it. Every change
+    /// goes through [`Self::store_meta`], which replaces the copy after the journal holds it;
+    /// a load that raced with a change inserts only where no copy is, so it never puts back an
+    /// older value over a newer one.
+    pub fn meta(&self, stream: &str) -> Arc<StreamMeta> {
+        if let Some(meta) = read(&self.inner.metas).get(stream) {
+            return Arc::clone(meta);
+        }
+        let loaded = Arc::new(StreamMeta::load(&self.inner.log, stream));
+        // Only a stream of this view gets a copy, so a copy means the stream existed.
+        if !matches!(self.inner.log.stream(stream), Ok(info) if is_kinesis(&info)) {
+            return loaded;
+        }
+        Arc::clone(
+            write(&self.inner.metas)
+                .entry(stream.to_owned())
+                .or_insert(loaded),
+        )
+    }
+
+    /// The settings of a stream that takes records: "not found" while it is CREATING or when
+    /// it does not exist. After the first call for a stream this takes no catalog lock; a
+    /// stream deleted in the meantime is caught by the append's route.
+    pub fn writable_meta(&self, stream: &str) -> Result<Arc<StreamMeta>> {
+        if self.transition(stream) == Some(Status::Creating) {
+            return Err(self.not_found(stream));
+        }
+        if let Some(meta) = read(&self.inner.metas).get(stream) {
+            return Ok(Arc::clone(meta));
+        }
+        self.active(stream)?;
+        Ok(self.meta(stream))
+    }
+
+    /// Stores the change from `before` to `after` of a stream's settings, then makes `after`
+    /// the view's copy (blocking: each changed setting is a journal entry).
+    fn store_meta(&self, stream: &str, after: &StreamMeta, before: &StreamMeta) -> Result<()> {
+        let stored = after.save(&self.inner.log, stream, before);
+        // On a failure some settings may be stored and some not: read them back next time.
+        let mut metas = write(&self.inner.metas);
+        match stored {
+            Ok(()) => metas.insert(stream.to_owned(), Arc::new(after.clone())),
+            Err(_) => metas.remove(stream),
+        };
+        stored
     }
 
     /// The engine's clock (milliseconds since the epoch): state-change times and write
@@ -398,7 +460,7 @@ impl Streams {
         let status = self.transition(stream);
         match self.inner.log.stream(stream) {
             Ok(info) if is_kinesis(&info) => Ok(StreamView {
-                meta: StreamMeta::load(&self.inner.log, stream),
+                meta: StreamMeta::clone(&self.meta(stream)),
                 status: status.unwrap_or(Status::Active),
                 arn: self.arn(stream),
                 info,
@@ -456,7 +518,7 @@ impl Streams {
             .filter(is_kinesis)
             .map(|info| StreamView {
                 status: self.transition(&info.name).unwrap_or(Status::Active),
-                meta: StreamMeta::load(&self.inner.log, &info.name),
+                meta: StreamMeta::clone(&self.meta(&info.name)),
                 arn: self.arn(&info.name),
                 info,
             })
@@ -505,7 +567,7 @@ impl Streams {
         }
         // Stale settings of an earlier stream of this name (a crash mid-delete) go first.
         StreamMeta::delete_all(&self.inner.log, stream)?;
-        meta.save(&self.inner.log, stream, &StreamMeta::default())?;
+        self.store_meta(stream, &meta, &StreamMeta::default())?;
         self.begin_transition(stream, Status::Creating);
         Ok(())
     }
@@ -522,6 +584,7 @@ impl Streams {
             Err(error) => return Err(Error::internal(&error)),
         }
         StreamMeta::delete_all(&self.inner.log, stream)?;
+        write(&self.inner.metas).remove(stream);
         lock(&self.inner.buckets).retain(|(name, _), _| name != stream);
         lock(&self.inner.transitions).remove(stream);
         let delay = self.inner.settings.state_change;
@@ -538,10 +601,10 @@ impl Streams {
 
     /// Stores changed settings (blocking).
     pub fn update_meta(&self, stream: &str, change: impl FnOnce(&mut StreamMeta)) -> Result<()> {
-        let before = StreamMeta::load(&self.inner.log, stream);
-        let mut after = before.clone();
+        let before = self.meta(stream);
+        let mut after = StreamMeta::clone(&before);
         change(&mut after);
-        after.save(&self.inner.log, stream, &before)
+        self.store_meta(stream, &after, &before)
     }
 
     /// Whether the write limits let `records` records of `bytes` bytes into a shard now.
@@ -741,15 +804,15 @@ impl Streams {
                 .map_err(|error| self.storage_error(stream, &error))?,
         };
         let offset = offset.clamp(bounds.earliest.min(bounds.next), bounds.next);
-        Ok(self.issue(&info, shard.id, offset))
+        Ok(self.issue(&info.name, info.id, shard.id, offset))
     }
 
-    fn issue(&self, info: &StreamInfo, shard: u32, offset: u64) -> String {
+    fn issue(&self, stream: &str, stream_id: u64, shard: u32, offset: u64) -> String {
         iterator::encode(
             &self.inner.iterator_key,
             &Position {
-                stream_id: info.id,
-                stream: info.name.clone(),
+                stream_id,
+                stream: stream.to_owned(),
                 shard,
                 offset,
                 issued_ms: self.inner.log.now_ms(),
@@ -757,8 +820,9 @@ impl Streams {
         )
     }
 
-    /// Decodes and checks an iterator: authentic, unexpired, of a live stream.
-    pub fn position(&self, token: &str) -> Result<(StreamInfo, Position)> {
+    /// Decodes and checks an iterator: authentic, unexpired, of a live stream (the same one
+    /// it was issued for: checked by the engine id in the stream's router, not the catalog).
+    pub fn position(&self, token: &str) -> Result<Position> {
         let position = iterator::decode(&self.inner.iterator_key, token)
             .ok_or_else(|| Error::InvalidArgument("Invalid ShardIterator.".into()))?;
         let now_ms = self.inner.log.now_ms();
@@ -769,29 +833,40 @@ impl Streams {
                 ttl_ms: ITERATOR_TTL_MS,
             });
         }
-        let info = self.active(&position.stream)?;
-        if info.id != position.stream_id {
+        if self.transition(&position.stream) == Some(Status::Creating) {
             return Err(self.not_found(&position.stream));
         }
-        Ok((info, position))
+        match self.inner.log.identity(&position.stream) {
+            Ok(identity) if identity.owner == OWNER && identity.id == position.stream_id => {
+                Ok(position)
+            }
+            Ok(_) | Err(storage::Error::StreamNotFound(_)) => Err(self.not_found(&position.stream)),
+            Err(other) => Err(Error::internal(&other)),
+        }
     }
 
     /// Reads up to `limit` records (and 10 MiB) at an iterator.
     pub fn get_records(&self, token: &str, limit: usize) -> Result<Fetched> {
-        let (info, position) = self.position(token)?;
-        self.read_at(&info, position.shard, position.offset, limit)
+        let position = self.position(token)?;
+        self.read_at(
+            &position.stream,
+            position.stream_id,
+            position.shard,
+            position.offset,
+            limit,
+        )
     }
 
-    /// Reads from `offset` in a shard: records, the next iterator, lag and, at the end of a
-    /// closed shard, its children.
+    /// Reads from `offset` in a shard of `stream` (engine id `stream_id`): records, the next
+    /// iterator, lag and, at the end of a closed shard, its children.
     pub fn read_at(
         &self,
-        info: &StreamInfo,
+        stream: &str,
+        stream_id: u64,
         shard: u32,
         offset: u64,
         limit: usize,
     ) -> Result<Fetched> {
-        let stream = info.name.as_str();
         let limits = ReadLimits {
             records_max: limit,
             bytes_max: protocol::aws::kinesis::limits::GET_RECORDS_BYTES_MAX,
@@ -844,7 +919,10 @@ impl Streams {
         let (next_iterator, children) = if finished && !children.is_empty() {
             (None, Some(children))
         } else {
-            (Some(self.issue(info, shard, batch.next_offset)), None)
+            (
+                Some(self.issue(stream, stream_id, shard, batch.next_offset)),
+                None,
+            )
         };
         Ok(Fetched {
             shard,

@@ -250,3 +250,50 @@ async fn state_changes_and_write_limits_follow_the_engine_clock() {
         "gone once the change is over"
     );
 }
+
+#[test]
+fn the_data_paths_copy_of_the_settings_follows_every_change_and_a_recreated_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streams, _clock) = open(dir.path());
+    assert!(matches!(
+        streams.writable_meta("s"),
+        Err(Error::StreamNotFound { .. })
+    ));
+    let meta = StreamMeta {
+        max_record_kib: 2048,
+        ..StreamMeta::default()
+    };
+    streams.create("s", 1, &meta).unwrap();
+    assert_eq!(streams.writable_meta("s").unwrap().max_record_kib, 2048);
+    streams
+        .update_meta("s", |meta| meta.max_record_kib = 4096)
+        .unwrap();
+    assert_eq!(streams.writable_meta("s").unwrap().max_record_kib, 4096);
+    // What the copy holds is what the catalog holds.
+    assert_eq!(StreamMeta::load(streams.log(), "s").max_record_kib, 4096);
+
+    streams.delete("s").unwrap();
+    assert!(matches!(
+        streams.writable_meta("s"),
+        Err(Error::StreamNotFound { .. })
+    ));
+    streams.create("s", 1, &StreamMeta::default()).unwrap();
+    assert_eq!(
+        streams.writable_meta("s").unwrap().max_record_kib,
+        StreamMeta::default().max_record_kib
+    );
+    // Another view's stream of that name never gets a copy.
+    streams
+        .log()
+        .create_stream(
+            "t",
+            1,
+            Duration::from_secs(3600),
+            Owner::new("sqs").unwrap(),
+        )
+        .unwrap();
+    assert!(matches!(
+        streams.writable_meta("t"),
+        Err(Error::StreamNotFound { .. })
+    ));
+}
