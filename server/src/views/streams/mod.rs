@@ -567,7 +567,7 @@ impl Streams {
         }
         // Stale settings of an earlier stream of this name (a crash mid-delete) go first.
         StreamMeta::delete_all(&self.inner.log, stream)?;
-        self.store_meta(stream, &meta, &StreamMeta::default())?;
+        self.store_meta(stream, meta, &StreamMeta::default())?;
         self.begin_transition(stream, Status::Creating);
         Ok(())
     }
