@@ -96,6 +96,21 @@ struct Creating {
     next_stream_id: u64,
 }
 
+/// Runs `work` on a blocking thread and waits for it without holding a runtime worker. It
+/// runs to its end even if the waiting future is dropped.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|panicked| {
+            Err(Error::Io {
+                context: "changing a stream's shards".into(),
+                source: std::io::Error::other(panicked.to_string()),
+            })
+        })
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -787,7 +802,7 @@ impl Log {
         new_starting_hash: u128,
     ) -> Result<[u32; 2]> {
         let router = self.router(stream)?;
-        let mut routes = router.write().await;
+        let mut routes = router.write_owned().await;
         let info = self.stream(stream)?;
         let parent = info
             .shard(shard_id)
@@ -811,49 +826,56 @@ impl Log {
         }
         let handle = self.shard(stream, shard_id)?;
         let ending = self.close_shard(&handle).await?;
-        let now = self.now_ms();
-        // No await from here on: the catalog lock is a std one.
-        let mut meta = lock(&self.inner.meta);
-        let current = meta
-            .catalog
-            .streams
-            .get(stream)
-            .cloned()
-            .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
-        let first = current.next_shard_id;
-        let child = |id: u32, start: u128, end: u128| ShardInfo {
-            id,
-            hash_start: start,
-            hash_end: end,
-            parent: Some(shard_id),
-            adjacent_parent: None,
-            starting_offset: ending,
-            ending_offset: None,
-            created_ms: now,
-        };
-        let lower = child(first, parent.hash_start, new_starting_hash - 1);
-        let upper = child(first + 1, new_starting_hash, parent.hash_end);
-        let ops = vec![
-            Op::CloseShard {
-                stream: stream.into(),
-                shard: shard_id,
-                ending_offset: ending,
-            },
-            Op::AddShard {
-                stream: stream.into(),
-                shard: lower.clone(),
-            },
-            Op::AddShard {
-                stream: stream.into(),
-                shard: upper.clone(),
-            },
-        ];
-        let children = [lower.clone(), upper.clone()];
-        let handles = self.add_children(&mut meta, &current, &children, &[&handle], ops)?;
-        drop(meta);
-        routes.replace(&[shard_id], with_ranges(&children, handles));
-        drop(routes);
-        Ok([lower.id, upper.id])
+        // The children's files and the catalog commit are blocking work (fsyncs, under the
+        // catalog's std mutex): a blocking thread does them, and swaps the route table too.
+        let log = self.clone();
+        let stream = stream.to_string();
+        off_runtime(move || {
+            let stream = stream.as_str();
+            let now = log.now_ms();
+            let mut meta = lock(&log.inner.meta);
+            let current = meta
+                .catalog
+                .streams
+                .get(stream)
+                .cloned()
+                .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
+            let first = current.next_shard_id;
+            let child = |id: u32, start: u128, end: u128| ShardInfo {
+                id,
+                hash_start: start,
+                hash_end: end,
+                parent: Some(shard_id),
+                adjacent_parent: None,
+                starting_offset: ending,
+                ending_offset: None,
+                created_ms: now,
+            };
+            let lower = child(first, parent.hash_start, new_starting_hash - 1);
+            let upper = child(first + 1, new_starting_hash, parent.hash_end);
+            let ops = vec![
+                Op::CloseShard {
+                    stream: stream.into(),
+                    shard: shard_id,
+                    ending_offset: ending,
+                },
+                Op::AddShard {
+                    stream: stream.into(),
+                    shard: lower.clone(),
+                },
+                Op::AddShard {
+                    stream: stream.into(),
+                    shard: upper.clone(),
+                },
+            ];
+            let children = [lower.clone(), upper.clone()];
+            let handles = log.add_children(&mut meta, &current, &children, &[&handle], ops)?;
+            drop(meta);
+            routes.replace(&[shard_id], with_ranges(&children, handles));
+            drop(routes);
+            Ok([lower.id, upper.id])
+        })
+        .await
     }
 
     /// Merges two open shards with adjacent hash ranges into one new shard; `shard_id` becomes
@@ -861,7 +883,7 @@ impl Log {
     /// stream's router exclusively throughout, as [`Log::split_shard`] does.
     pub async fn merge_shards(&self, stream: &str, shard_id: u32, adjacent_id: u32) -> Result<u32> {
         let router = self.router(stream)?;
-        let mut routes = router.write().await;
+        let mut routes = router.write_owned().await;
         let info = self.stream(stream)?;
         let find = |id: u32| {
             info.shard(id).cloned().ok_or_else(|| Error::ShardNotFound {
@@ -898,48 +920,54 @@ impl Log {
                 return Err(error);
             }
         };
-        let now = self.now_ms();
-        // No await from here on: the catalog lock is a std one.
-        let mut meta = lock(&self.inner.meta);
-        let current = meta
-            .catalog
-            .streams
-            .get(stream)
-            .cloned()
-            .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
-        let child = ShardInfo {
-            id: current.next_shard_id,
-            hash_start: first.hash_start.min(second.hash_start),
-            hash_end: first.hash_end.max(second.hash_end),
-            parent: Some(shard_id),
-            adjacent_parent: Some(adjacent_id),
-            starting_offset: ending_first.max(ending_second),
-            ending_offset: None,
-            created_ms: now,
-        };
-        let ops = vec![
-            Op::CloseShard {
-                stream: stream.into(),
-                shard: shard_id,
-                ending_offset: ending_first,
-            },
-            Op::CloseShard {
-                stream: stream.into(),
-                shard: adjacent_id,
-                ending_offset: ending_second,
-            },
-            Op::AddShard {
-                stream: stream.into(),
-                shard: child.clone(),
-            },
-        ];
-        let parents = [&first_handle, &second_handle];
-        let children = std::slice::from_ref(&child);
-        let handles = self.add_children(&mut meta, &current, children, &parents, ops)?;
-        drop(meta);
-        routes.replace(&[shard_id, adjacent_id], with_ranges(children, handles));
-        drop(routes);
-        Ok(child.id)
+        // Blocking work on a blocking thread, as in `split_shard`.
+        let log = self.clone();
+        let stream = stream.to_string();
+        off_runtime(move || {
+            let stream = stream.as_str();
+            let now = log.now_ms();
+            let mut meta = lock(&log.inner.meta);
+            let current = meta
+                .catalog
+                .streams
+                .get(stream)
+                .cloned()
+                .ok_or_else(|| Error::StreamNotFound(stream.into()))?;
+            let child = ShardInfo {
+                id: current.next_shard_id,
+                hash_start: first.hash_start.min(second.hash_start),
+                hash_end: first.hash_end.max(second.hash_end),
+                parent: Some(shard_id),
+                adjacent_parent: Some(adjacent_id),
+                starting_offset: ending_first.max(ending_second),
+                ending_offset: None,
+                created_ms: now,
+            };
+            let ops = vec![
+                Op::CloseShard {
+                    stream: stream.into(),
+                    shard: shard_id,
+                    ending_offset: ending_first,
+                },
+                Op::CloseShard {
+                    stream: stream.into(),
+                    shard: adjacent_id,
+                    ending_offset: ending_second,
+                },
+                Op::AddShard {
+                    stream: stream.into(),
+                    shard: child.clone(),
+                },
+            ];
+            let parents = [&first_handle, &second_handle];
+            let children = std::slice::from_ref(&child);
+            let handles = log.add_children(&mut meta, &current, children, &parents, ops)?;
+            drop(meta);
+            routes.replace(&[shard_id, adjacent_id], with_ranges(children, handles));
+            drop(routes);
+            Ok(child.id)
+        })
+        .await
     }
 
     // ---- cursors and properties ------------------------------------------------------------

@@ -69,6 +69,14 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The write side, owned, so a split or merge can hand it to the blocking thread that
+    /// commits the change and swaps the table even if the async caller goes away meanwhile.
+    pub(crate) async fn write_owned(&self) -> tokio::sync::OwnedRwLockWriteGuard<RouteTable> {
+        Arc::clone(&self.table).write_owned().await
+    }
+}
+
 impl std::ops::Deref for Router {
     type Target = RwLock<RouteTable>;
 
