@@ -1110,3 +1110,29 @@ fn unit_outputs_are_empty_json_objects() {
     struct Empty {}
     assert_eq!(body::encode(Format::Json10, &Empty {}), b"{}");
 }
+
+/// List values are written as repeated `<StringListValue>` / `<BinaryListValue>`, the
+/// `locationName`s botocore's query parser reads them back from.
+#[test]
+fn list_attribute_values_xml() {
+    let result = ReceiveMessageResult {
+        messages: vec![Message {
+            message_attributes: BTreeMap::from([(
+                "l".to_owned(),
+                MessageAttributeValue {
+                    string_list_values: strings(&["p", "q"]),
+                    binary_list_values: vec![Blob(Bytes::from_static(b"\x01"))],
+                    data_type: "String".to_owned(),
+                    ..MessageAttributeValue::default()
+                },
+            )]),
+            ..Message::default()
+        }],
+    };
+    let bytes = encode_xml(Operation::ReceiveMessage, REQUEST_ID, &result).unwrap();
+    assert!(xml_text(&bytes).contains(
+        "<MessageAttribute><Name>l</Name><Value><StringListValue>p</StringListValue>\
+         <StringListValue>q</StringListValue><BinaryListValue>AQ==</BinaryListValue>\
+         <DataType>String</DataType></Value></MessageAttribute>"
+    ));
+}
