@@ -17,6 +17,8 @@
 //!   [`encode_error`], laid out per service by an [`XmlStyle`].
 //! - [`kinesis`]: Kinesis Data Streams (`Kinesis_20131202`) shapes, error codes and limits.
 //! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
+//! - [`sqs`]: Amazon SQS (`AmazonSQS`, JSON 1.0 and query/XML) shapes, the error table, limits,
+//!   queue attributes, MD5 digests and message validation.
 
 pub mod arn;
 pub mod body;
@@ -25,6 +27,7 @@ pub mod firehose;
 pub mod kinesis;
 pub mod query;
 pub mod sigv4;
+pub mod sqs;
 pub mod xml;
 
 pub use query::{Form, QueryError, from_form, parse_form};
