@@ -188,6 +188,11 @@ pub struct ReceiveOptions {
     pub visibility_timeout_s: Option<u32>,
     /// Longest wait in seconds for a message (`None`: the queue's receive wait time).
     pub wait_s: Option<u32>,
+    /// FIFO queues: the receive request attempt id. A retry with the same id within 5
+    /// minutes returns the same messages with the same receipt handles (their visibility
+    /// timeout starting again) as long as none of them was deleted or received again;
+    /// ignored on standard queues.
+    pub attempt_id: Option<String>,
 }
 
 impl Default for ReceiveOptions {
@@ -196,6 +201,7 @@ impl Default for ReceiveOptions {
             max_messages: 1,
             visibility_timeout_s: None,
             wait_s: None,
+            attempt_id: None,
         }
     }
 }
@@ -273,6 +279,15 @@ pub(crate) struct Queue {
     arrived: Notify,
     deleted: AtomicBool,
     purged_ms: Mutex<Option<i64>>,
+    /// FIFO queues: receives by request attempt id, for 5 minutes (in memory).
+    attempts: Mutex<HashMap<String, Attempt>>,
+}
+
+/// A FIFO receive remembered by its request attempt id.
+struct Attempt {
+    expires_ms: i64,
+    issued_ms: i64,
+    taken: Vec<Taken>,
 }
 
 impl Queue {
@@ -286,6 +301,7 @@ impl Queue {
 }
 
 /// A message chosen by a receive, before its records are read.
+#[derive(Clone, Copy)]
 struct Taken {
     offset: u64,
     receive_count: u32,
@@ -398,6 +414,7 @@ impl Queues {
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
             purged_ms: Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
         });
         self.rebuild(&queue)?;
         Ok(Some(queue))
@@ -562,6 +579,9 @@ impl Queues {
 
     /// After a failed change: the index is rebuilt from what is durable.
     async fn recover(&self, queue: &Queue) {
+        if queue.deleted.load(Ordering::Acquire) {
+            return;
+        }
         let _writer = queue.writer.lock().await;
         if let Err(error) = self.rebuild(queue) {
             tracing::error!(queue = queue.name, %error, "Queue index not rebuilt after a failed change");
@@ -710,6 +730,7 @@ impl Queues {
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
             purged_ms: Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
         });
         self.inner
             .queues
@@ -1204,6 +1225,12 @@ impl Queues {
         let visibility_s = options
             .visibility_timeout_s
             .unwrap_or(attributes.visibility_timeout_s);
+        let attempt_id = options.attempt_id.as_ref().filter(|_| attributes.fifo);
+        if let Some(id) = attempt_id
+            && let Some(received) = self.retry_attempt(&queue, id, visibility_s).await?
+        {
+            return Ok(received);
+        }
         let end = tokio::time::Instant::now() + wait;
         loop {
             let notified = queue.arrived.notified();
@@ -1217,6 +1244,9 @@ impl Queues {
                 .take(&queue, options.max_messages as usize, visibility_s)
                 .await?;
             if !received.is_empty() {
+                if let Some(id) = attempt_id {
+                    self.remember_attempt(&queue, id, &received);
+                }
                 return Ok(received);
             }
             if moved {
@@ -1238,6 +1268,81 @@ impl Queues {
                 () = tokio::time::sleep_until(until) => {}
             }
         }
+    }
+
+    fn remember_attempt(&self, queue: &Queue, id: &str, received: &[Received]) {
+        let now = self.now_ms();
+        let Some(issued_ms) = received.first().and_then(|r| {
+            receipt::decode(&self.inner.receipt_key, &r.receipt_handle).map(|r| r.issued_ms)
+        }) else {
+            return;
+        };
+        let taken = received
+            .iter()
+            .filter_map(|r| {
+                let receipt = receipt::decode(&self.inner.receipt_key, &r.receipt_handle)?;
+                Some(Taken {
+                    offset: r.offset,
+                    receive_count: r.receive_count,
+                    generation: receipt.generation,
+                    first_receive_ms: r.first_receive_ms,
+                })
+            })
+            .collect();
+        let mut attempts = lock(&queue.attempts);
+        attempts.retain(|_, attempt| attempt.expires_ms > now);
+        attempts.insert(
+            id.to_string(),
+            Attempt {
+                expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
+                issued_ms,
+                taken,
+            },
+        );
+    }
+
+    /// A retried FIFO receive: the remembered messages again, with their visibility timeout
+    /// restarted, if the attempt is remembered and every one of its messages is still on the
+    /// receive it made. `None`: receive afresh.
+    async fn retry_attempt(
+        &self,
+        queue: &Queue,
+        id: &str,
+        visibility_s: u32,
+    ) -> Result<Option<Vec<Received>>> {
+        let now = self.now_ms();
+        let (issued_ms, taken) = {
+            let mut attempts = lock(&queue.attempts);
+            attempts.retain(|_, attempt| attempt.expires_ms > now);
+            let Some(attempt) = attempts.get(id) else {
+                return Ok(None);
+            };
+            let taken: Vec<Taken> = attempt.taken.clone();
+            (attempt.issued_ms, taken)
+        };
+        let writer = queue.writer.lock().await;
+        let visible_at = now + i64::from(visibility_s) * 1000;
+        let changes = {
+            let mut index = lock(&queue.index);
+            index.promote(now);
+            let unchanged = taken.iter().all(|t| {
+                index.live.get(&t.offset).is_some_and(|entry| {
+                    entry.generation == t.generation && entry.status != Status::Moving
+                })
+            });
+            if !unchanged {
+                drop(index);
+                lock(&queue.attempts).remove(id);
+                return Ok(None);
+            }
+            let mut changes = Vec::new();
+            for t in &taken {
+                index.mark_visible_at(t.offset, visible_at, now, &mut changes);
+            }
+            changes
+        };
+        self.commit(queue, writer, changes).await?;
+        Ok(Some(self.read_taken(queue, &taken, issued_ms)))
     }
 
     /// One receive attempt: takes ready messages, marks them in flight in one change, and
@@ -1343,7 +1448,7 @@ impl Queues {
     }
 
     /// Reads the records of messages a receive took, with their receipt handles.
-    fn read_taken(&self, queue: &Queue, taken: &[Taken], now: i64) -> Vec<Received> {
+    fn read_taken(&self, queue: &Queue, taken: &[Taken], issued_ms: i64) -> Vec<Received> {
         let fifo = lock(&queue.config).attributes.fifo;
         taken
             .iter()
@@ -1353,7 +1458,7 @@ impl Queues {
                     stream_id: queue.stream_id,
                     offset: t.offset,
                     generation: t.generation,
-                    issued_ms: now,
+                    issued_ms,
                 };
                 Some(Received {
                     message,

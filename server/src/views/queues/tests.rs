@@ -501,6 +501,47 @@ async fn fifo_groups_are_ordered_and_blocked_while_in_flight() {
 }
 
 #[tokio::test]
+async fn fifo_receive_attempts_are_repeated_within_five_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    queues
+        .create("q.fifo", &fifo(), BTreeMap::new())
+        .await
+        .unwrap();
+    for body in ["a1", "a2"] {
+        send_grouped(&queues, "q.fifo", "a", body, body).await;
+    }
+    send_grouped(&queues, "q.fifo", "b", "b1", "b1").await;
+    let options = ReceiveOptions {
+        max_messages: 2,
+        wait_s: Some(0),
+        attempt_id: Some("attempt-1".into()),
+        ..ReceiveOptions::default()
+    };
+    let first = queues.receive("q.fifo", &options).await.unwrap();
+    assert_eq!(bodies(&first), ["a1", "a2"]);
+    // The retry (a lost response, say) gets the same messages and handles, and restarts
+    // their visibility timeout.
+    clock.advance_ms(20_000);
+    let retry = queues.receive("q.fifo", &options).await.unwrap();
+    assert_eq!(retry, first);
+    clock.advance_ms(20_000);
+    let b = receive(&queues, "q.fifo", 10).await;
+    assert_eq!(bodies(&b), ["b1"]);
+    delete(&queues, "q.fifo", &b[0].receipt_handle)
+        .await
+        .unwrap();
+    // Once one of them is deleted, the id receives afresh.
+    delete(&queues, "q.fifo", &first[0].receipt_handle)
+        .await
+        .unwrap();
+    clock.advance_ms(30_000);
+    let fresh = queues.receive("q.fifo", &options).await.unwrap();
+    assert_eq!(bodies(&fresh), ["a2"]);
+    assert_ne!(fresh[0].receipt_handle, first[1].receipt_handle);
+}
+
+#[tokio::test]
 async fn fifo_refuses_per_message_delay_and_missing_ids() {
     let dir = tempfile::tempdir().unwrap();
     let (queues, _clock) = open(dir.path());
@@ -1014,6 +1055,131 @@ mod model {
 
         #[test]
         fn random_operations_match_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(run(ops));
+        }
+    }
+}
+
+mod fifo_model {
+    //! Random FIFO sends, receives, deletes, clock moves and reopens: a group's messages are
+    //! received oldest first, never while an earlier one is in flight, and a receive returns
+    //! something whenever some group is unblocked.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Send(u8),
+        Receive(u8),
+        Delete(usize),
+        Advance(u16),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u8..3).prop_map(Op::Send),
+            3 => (1u8..4).prop_map(Op::Receive),
+            3 => (0usize..32).prop_map(Op::Delete),
+            1 => (0u16..20).prop_map(Op::Advance),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    #[derive(Clone, Debug)]
+    struct Message {
+        body: String,
+        visible_from_ms: i64,
+        handle: Option<String>,
+    }
+
+    async fn run(ops: Vec<Op>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut queues, clock) = open(dir.path());
+        let changes = AttributeChanges {
+            visibility_timeout_s: Some(10),
+            ..fifo()
+        };
+        queues
+            .create("q.fifo", &changes, BTreeMap::new())
+            .await
+            .unwrap();
+        let mut groups: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+        let mut handles: Vec<(String, String, String)> = Vec::new();
+        let mut next = 0u32;
+        for op in ops {
+            let now = clock.now_ms();
+            match op {
+                Op::Send(group) => {
+                    let group = format!("g{group}");
+                    let body = format!("m{next}");
+                    next += 1;
+                    let sent = send_grouped(&queues, "q.fifo", &group, &body, &body).await;
+                    assert!(!sent.duplicate);
+                    groups.entry(group).or_default().push(Message {
+                        body,
+                        visible_from_ms: now,
+                        handle: None,
+                    });
+                }
+                Op::Receive(max) => {
+                    let got = receive(&queues, "q.fifo", u32::from(max)).await;
+                    let unblocked: Vec<String> = groups
+                        .iter()
+                        .filter(|(_, m)| {
+                            !m.is_empty() && m.iter().all(|m| m.visible_from_ms <= now)
+                        })
+                        .map(|(g, _)| g.clone())
+                        .collect();
+                    assert_eq!(got.is_empty(), unblocked.is_empty(), "{got:?} {groups:?}");
+                    let mut per_group: BTreeMap<String, usize> = BTreeMap::new();
+                    for received in got {
+                        let group = received.message.group_id.clone().unwrap();
+                        assert!(unblocked.contains(&group), "{group} was blocked");
+                        let position = per_group.entry(group.clone()).or_default();
+                        let messages = groups.get_mut(&group).unwrap();
+                        let expected = &mut messages[*position];
+                        let body = String::from_utf8(received.message.body.to_vec()).unwrap();
+                        assert_eq!(body, expected.body, "out of order in {group}");
+                        expected.visible_from_ms = now + 10_000;
+                        expected.handle = Some(received.receipt_handle.clone());
+                        handles.push((received.receipt_handle, group, body));
+                        *position += 1;
+                    }
+                }
+                Op::Delete(i) => {
+                    if let Some((handle, group, body)) =
+                        handles.get(i % handles.len().max(1)).cloned()
+                    {
+                        let outcome = delete(&queues, "q.fifo", &handle).await;
+                        let messages = groups.get_mut(&group).unwrap();
+                        match messages.iter().position(|m| m.body == body) {
+                            None => assert!(outcome.is_ok(), "{outcome:?}"),
+                            Some(at) if messages[at].handle.as_ref() == Some(&handle) => {
+                                assert!(outcome.is_ok(), "{outcome:?}");
+                                messages.remove(at);
+                            }
+                            Some(_) => assert!(matches!(outcome, Err(Error::ReceiptExpired))),
+                        }
+                    }
+                }
+                Op::Advance(seconds) => clock.advance_ms(i64::from(seconds) * 1000),
+                Op::Reopen => queues = reopen(queues, dir.path(), &clock),
+            }
+            let total: usize = groups.values().map(Vec::len).sum();
+            let counts = counts(&queues, "q.fifo");
+            assert_eq!((counts.visible + counts.in_flight) as usize, total);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fifo_operations_keep_group_order(ops in proptest::collection::vec(op(), 1..40)) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(run(ops));
         }
