@@ -271,7 +271,7 @@ pub(crate) struct Queue {
     config: Mutex<QueueConfig>,
     index: Mutex<Index>,
     /// Held while a change is computed and queued (never across its fsync).
-    writer: tokio::sync::Mutex<()>,
+    writer: Arc<tokio::sync::Mutex<()>>,
     /// FIFO queues: one send at a time, so deduplication sees every earlier send.
     sending: tokio::sync::Mutex<()>,
     /// Woken when messages may have become receivable (a send, a visibility change to now,
@@ -299,6 +299,9 @@ impl Queue {
         i64::from(lock(&self.config).attributes.retention_s) * 1000
     }
 }
+
+/// The queue's writer lock, held while a change is computed and queued.
+type Writer = tokio::sync::OwnedMutexGuard<()>;
 
 /// A message chosen by a receive, before its records are read.
 #[derive(Clone, Copy)]
@@ -409,7 +412,7 @@ impl Queues {
             state,
             config: Mutex::new(config),
             index: Mutex::new(Index::new(fifo, 0)),
-            writer: tokio::sync::Mutex::new(()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
             sending: tokio::sync::Mutex::new(()),
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
@@ -421,7 +424,7 @@ impl Queues {
     }
 
     /// Rebuilds a queue's index from its durable state and records.
-    fn rebuild(&self, queue: &Queue) -> Result<()> {
+    fn rebuild(&self, queue: &Arc<Queue>) -> Result<()> {
         let name = &queue.name;
         let state = &queue.state;
         let watermark = match state
@@ -484,7 +487,7 @@ impl Queues {
     /// built, with the durable marks of its messages).
     fn index_records(
         &self,
-        queue: &Queue,
+        queue: &Arc<Queue>,
         index: &mut Index,
         marks: &mut BTreeMap<u64, Mark>,
     ) -> Result<()> {
@@ -532,7 +535,7 @@ impl Queues {
     }
 
     /// Brings a queue's index up to its shard's tail (reading outside the index lock).
-    fn catch_up(&self, queue: &Queue) -> Result<()> {
+    fn catch_up(&self, queue: &Arc<Queue>) -> Result<()> {
         let log = &self.inner.log;
         loop {
             let from = lock(&queue.index).frontier;
@@ -578,22 +581,40 @@ impl Queues {
     }
 
     /// After a failed change: the index is rebuilt from what is durable.
-    async fn recover(&self, queue: &Queue) {
+    async fn recover(&self, queue: &Arc<Queue>) {
         if queue.deleted.load(Ordering::Acquire) {
             return;
         }
-        let _writer = queue.writer.lock().await;
+        let _writer = queue.writer.clone().lock_owned().await;
         if let Err(error) = self.rebuild(queue) {
             tracing::error!(queue = queue.name, %error, "Queue index not rebuilt after a failed change");
         }
     }
 
     /// Queues `changes` (computed under `writer`), releases the writer, and waits for the
-    /// acknowledgement; on failure the index is rebuilt.
+    /// acknowledgement; on failure the index is rebuilt. It runs as a task of its own, so a
+    /// caller that is dropped (a client gone) never leaves the index ahead of a change that
+    /// was not queued.
     async fn commit(
         &self,
-        queue: &Queue,
-        writer: tokio::sync::MutexGuard<'_, ()>,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        changes: Vec<StateChange>,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let view = self.clone();
+        let queue = queue.clone();
+        tokio::spawn(async move { view.commit_now(&queue, writer, changes).await })
+            .await
+            .map_err(|error| Error::Internal(format!("queue change task failed: {error}")))?
+    }
+
+    async fn commit_now(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
         changes: Vec<StateChange>,
     ) -> Result<()> {
         if changes.is_empty() {
@@ -725,7 +746,7 @@ impl Queues {
             state,
             config: Mutex::new(config),
             index: Mutex::new(Index::new(fifo, 0)),
-            writer: tokio::sync::Mutex::new(()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
             sending: tokio::sync::Mutex::new(()),
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
@@ -836,7 +857,7 @@ impl Queues {
     pub async fn set_attributes(&self, name: &str, changes: &AttributeChanges) -> Result<()> {
         changes.check()?;
         let queue = self.queue(name)?;
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let mut config = lock(&queue.config).clone();
         if changes
             .fifo
@@ -867,10 +888,24 @@ impl Queues {
         Ok(())
     }
 
+    /// Writes a new configuration (in a task of its own, as [`Queues::commit`]).
     async fn write_config(
         &self,
-        queue: &Queue,
-        writer: tokio::sync::MutexGuard<'_, ()>,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        config: QueueConfig,
+    ) -> Result<()> {
+        let view = self.clone();
+        let queue = queue.clone();
+        tokio::spawn(async move { view.write_config_now(&queue, writer, config).await })
+            .await
+            .map_err(|error| Error::Internal(format!("queue change task failed: {error}")))?
+    }
+
+    async fn write_config_now(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
         config: QueueConfig,
     ) -> Result<()> {
         let pending = queue
@@ -889,7 +924,7 @@ impl Queues {
         Ok(())
     }
 
-    fn recover_config(&self, queue: &Queue) {
+    fn recover_config(&self, queue: &Arc<Queue>) {
         match queue.state.get(index::CONFIG_KEY) {
             Ok(Some(bytes)) => match QueueConfig::decode(&bytes) {
                 Ok(config) => *lock(&queue.config) = config,
@@ -912,7 +947,7 @@ impl Queues {
     /// Adds or replaces tags (at most 50 in all).
     pub async fn tag(&self, name: &str, tags: BTreeMap<String, String>) -> Result<()> {
         let queue = self.queue(name)?;
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let mut config = lock(&queue.config).clone();
         config.tags.extend(tags);
         if config.tags.len() > limits::TAGS_MAX {
@@ -927,7 +962,7 @@ impl Queues {
     /// Removes tags (absent keys are ignored).
     pub async fn untag(&self, name: &str, keys: &[String]) -> Result<()> {
         let queue = self.queue(name)?;
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let mut config = lock(&queue.config).clone();
         for key in keys {
             config.tags.remove(key);
@@ -948,7 +983,7 @@ impl Queues {
             *purged = Some(now);
         }
         self.catch_up(&queue)?;
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let changes = {
             let mut index = lock(&queue.index);
             let end = index.frontier;
@@ -1095,8 +1130,12 @@ impl Queues {
     }
 
     /// Writes new deduplication ids (and drops expired ones) in one change.
-    async fn remember_dedups(&self, queue: &Queue, dedups: Vec<([u8; 32], Dedup)>) -> Result<()> {
-        let writer = queue.writer.lock().await;
+    async fn remember_dedups(
+        &self,
+        queue: &Arc<Queue>,
+        dedups: Vec<([u8; 32], Dedup)>,
+    ) -> Result<()> {
+        let writer = queue.writer.clone().lock_owned().await;
         let now = self.now_ms();
         let changes = {
             let mut index = lock(&queue.index);
@@ -1115,7 +1154,7 @@ impl Queues {
     /// deduplication hash.
     fn prepare(
         &self,
-        queue: &Queue,
+        queue: &Arc<Queue>,
         attributes: &QueueAttributes,
         message: NewMessage,
         now: i64,
@@ -1270,7 +1309,7 @@ impl Queues {
         }
     }
 
-    fn remember_attempt(&self, queue: &Queue, id: &str, received: &[Received]) {
+    fn remember_attempt(&self, queue: &Arc<Queue>, id: &str, received: &[Received]) {
         let now = self.now_ms();
         let Some(issued_ms) = received.first().and_then(|r| {
             receipt::decode(&self.inner.receipt_key, &r.receipt_handle).map(|r| r.issued_ms)
@@ -1306,7 +1345,7 @@ impl Queues {
     /// receive it made. `None`: receive afresh.
     async fn retry_attempt(
         &self,
-        queue: &Queue,
+        queue: &Arc<Queue>,
         id: &str,
         visibility_s: u32,
     ) -> Result<Option<Vec<Received>>> {
@@ -1320,7 +1359,7 @@ impl Queues {
             let taken: Vec<Taken> = attempt.taken.clone();
             (attempt.issued_ms, taken)
         };
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let visible_at = now + i64::from(visibility_s) * 1000;
         let changes = {
             let mut index = lock(&queue.index);
@@ -1350,7 +1389,7 @@ impl Queues {
     /// when some were moved (so an empty result is worth retrying at once).
     async fn take(
         &self,
-        queue: &Queue,
+        queue: &Arc<Queue>,
         max: usize,
         visibility_s: u32,
     ) -> Result<(Vec<Received>, bool)> {
@@ -1360,7 +1399,7 @@ impl Queues {
             .redrive
             .as_ref()
             .and_then(|redrive| Some((self.queue(&redrive.dead_letter_queue).ok()?, redrive)));
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let now = self.now_ms();
         let visible_at = now + i64::from(visibility_s) * 1000;
         let mut taken = Vec::new();
@@ -1417,11 +1456,21 @@ impl Queues {
         }
         self.commit(queue, writer, changes).await?;
         let moved = !moving.is_empty();
+        // In a task of its own: a dropped receive must not leave messages marked moving.
         if let Some((target, _)) = dead_letter
             && moved
-            && let Err(error) = self
-                .move_messages(queue, &target, &moving, Some(&queue.name))
+            && let Err(error) = {
+                let view = self.clone();
+                let source = queue.clone();
+                let destination = target.clone();
+                tokio::spawn(async move {
+                    let origin = source.name.clone();
+                    view.move_messages(&source, &destination, &moving, Some(&origin))
+                        .await
+                })
                 .await
+                .unwrap_or_else(|error| Err(Error::Internal(error.to_string())))
+            }
         {
             tracing::warn!(queue = queue.name, target = target.name, %error, "Dead-letter move failed; the messages stay");
         }
@@ -1430,7 +1479,7 @@ impl Queues {
     }
 
     /// Makes messages a failed move marked [`Status::Moving`] ready again.
-    fn release(&self, queue: &Queue, offsets: &[u64]) {
+    fn release(&self, queue: &Arc<Queue>, offsets: &[u64]) {
         let mut index = lock(&queue.index);
         for &offset in offsets {
             if index
@@ -1448,7 +1497,7 @@ impl Queues {
     }
 
     /// Reads the records of messages a receive took, with their receipt handles.
-    fn read_taken(&self, queue: &Queue, taken: &[Taken], issued_ms: i64) -> Vec<Received> {
+    fn read_taken(&self, queue: &Arc<Queue>, taken: &[Taken], issued_ms: i64) -> Vec<Received> {
         let fifo = lock(&queue.config).attributes.fifo;
         taken
             .iter()
@@ -1473,7 +1522,7 @@ impl Queues {
     }
 
     /// The message at `offset`, if its record is still there and decodes.
-    fn read_message(&self, queue: &Queue, offset: u64) -> Option<StoredMessage> {
+    fn read_message(&self, queue: &Arc<Queue>, offset: u64) -> Option<StoredMessage> {
         let limits = ReadLimits {
             records_max: 1,
             bytes_max: 1,
@@ -1502,8 +1551,8 @@ impl Queues {
     /// names none). On a failed append they are ready again in `source`.
     async fn move_messages(
         &self,
-        source: &Queue,
-        target: &Queue,
+        source: &Arc<Queue>,
+        target: &Arc<Queue>,
         offsets: &[u64],
         moved_from: Option<&str>,
     ) -> Result<usize> {
@@ -1542,7 +1591,7 @@ impl Queues {
             }
             target.arrived.notify_waiters();
         }
-        let writer = source.writer.lock().await;
+        let writer = source.writer.clone().lock_owned().await;
         let changes = {
             let mut index = lock(&source.index);
             for &offset in offsets {
@@ -1556,7 +1605,7 @@ impl Queues {
         Ok(count)
     }
 
-    fn receipt(&self, queue: &Queue, handle: &str) -> Result<Receipt> {
+    fn receipt(&self, queue: &Arc<Queue>, handle: &str) -> Result<Receipt> {
         receipt::decode(&self.inner.receipt_key, handle)
             .filter(|receipt| receipt.stream_id == queue.stream_id)
             .ok_or_else(|| Error::ReceiptInvalid(handle.to_string()))
@@ -1574,7 +1623,7 @@ impl Queues {
             .iter()
             .map(|handle| self.receipt(&queue, handle))
             .collect();
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let mut finished = false;
         let mut outcomes = Vec::with_capacity(receipts.len());
         let changes = {
@@ -1630,7 +1679,7 @@ impl Queues {
                 Ok((self.receipt(&queue, handle)?, *timeout_s))
             })
             .collect();
-        let writer = queue.writer.lock().await;
+        let writer = queue.writer.clone().lock_owned().await;
         let now = self.now_ms();
         let mut woke = false;
         let mut outcomes = Vec::with_capacity(checked.len());
