@@ -70,7 +70,7 @@ pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};
-pub use state::{STATE_KEY_BYTES_MAX, State, StateChange, StateStats};
+pub use state::{PendingChange, STATE_KEY_BYTES_MAX, State, StateChange, StateStats};
 pub use sys::raise_open_files_limit;
 
 /// Entry points for the fuzz targets in `storage/fuzz/`; not part of the API.

@@ -430,6 +430,24 @@ impl StreamState {
     }
 }
 
+/// A state change in the commit queue; [`PendingChange::acknowledged`] waits for its commit.
+#[derive(Debug)]
+#[must_use = "a state change is only known to be committed once acknowledged"]
+pub struct PendingChange {
+    state: State,
+    pending: crate::log::PendingAppend,
+}
+
+impl PendingChange {
+    /// Waits until the change is committed as the durability setting defines; from then on
+    /// every read sees it. Returns the offset the step's last change got.
+    pub async fn acknowledged(self) -> Result<u64> {
+        let ack = self.pending.acknowledged().await?;
+        self.state.settle();
+        Ok(ack.first_offset + u64::from(ack.record_count) - 1)
+    }
+}
+
 /// A handle on one stream's state. Cheap to clone; every clone is the same state.
 ///
 /// Changes are atomic per call, durable as the log's `fsync` setting says once
@@ -479,15 +497,24 @@ impl State {
     /// step's last change got. Waits (without blocking the runtime) when the commit queue is
     /// full; never waits on an fsync or the catalog.
     pub async fn change(&self, changes: Vec<StateChange>) -> Result<u64> {
+        self.enqueue_change(changes).await?.acknowledged().await
+    }
+
+    /// Queues `changes` as one atomic step and returns once they are in the commit queue,
+    /// before they are committed: [`PendingChange::acknowledged`] waits for that. Changes
+    /// queued one after another (say, under a caller's lock held only while queueing) commit
+    /// in that order, so a caller can order its changes without holding a lock across an
+    /// fsync.
+    pub async fn enqueue_change(&self, changes: Vec<StateChange>) -> Result<PendingChange> {
         let records = self.records(changes)?;
-        let ack = self
+        let pending = self
             .log
             .enqueue_to_shard(self.inner.shard.clone(), records)
-            .await?
-            .acknowledged()
             .await?;
-        self.settle();
-        Ok(ack.first_offset + u64::from(ack.record_count) - 1)
+        Ok(PendingChange {
+            state: self.clone(),
+            pending,
+        })
     }
 
     /// [`State::change`] for threads outside an async runtime.

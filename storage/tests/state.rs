@@ -460,3 +460,28 @@ fn concurrent_first_calls_make_one_state() {
     assert_eq!(log.state(STREAM).unwrap().len().unwrap(), 8);
     log.close().unwrap();
 }
+
+/// Changes queued one after another commit in that order, whatever order their
+/// acknowledgements are awaited in: the last one queued wins.
+#[tokio::test]
+async fn enqueued_changes_commit_in_queue_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), Fsync::Always);
+    let state = create(&log);
+    let mut pending = Vec::new();
+    for i in 0..8u8 {
+        pending.push(
+            state
+                .enqueue_change(vec![StateChange::put("k", vec![i])])
+                .await
+                .unwrap(),
+        );
+    }
+    let mut offsets = Vec::new();
+    for change in pending.into_iter().rev() {
+        offsets.push(change.acknowledged().await.unwrap());
+    }
+    offsets.reverse();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(state.get(b"k").unwrap(), Some(Bytes::from_static(&[7])));
+}

@@ -1,0 +1,1738 @@
+//! SQS semantics on the log, in domain words (no HTTP, JSON or AWS shapes).
+//!
+//! # Layout
+//!
+//! - A queue is an engine stream `sqs:<name>` owned by [`OWNER`], with one shard, plus that
+//!   stream's keyed state ([`storage::State`]).
+//! - Sending appends one record per message ([`message::StoredMessage`]; a batch is one
+//!   append). The engine assigns the offset, and the offset is the message's identity: the
+//!   receipt handle ([`receipt`]) and per-message state name it.
+//! - The state holds, under these keys ([`index`]):
+//!   - `c`: the configuration ([`attributes::QueueConfig`]: attributes, tags, timestamps);
+//!   - `w`: the low watermark, u64 big-endian: every message below it is finished (deleted,
+//!     expired, moved or purged). Keys below it are deleted in the change that moves it, so
+//!     the state stays proportional to the unfinished messages;
+//!   - `m/<offset u64 BE>`: only for messages that changed: received (visible-at, receive
+//!     count, receipt generation, first receive) or finished (a tombstone);
+//!   - `d/<SHA-256 of scope and id>`: FIFO deduplication ids, each with its original
+//!     message and an expiry 5 minutes after the send; expired ones are deleted lazily by
+//!     later changes.
+//! - In memory, per queue ([`index::Index`], behind a mutex never held across an await or
+//!   I/O): the ready messages by offset (FIFO: per group, with the heads of unblocked
+//!   groups), a timer set of delayed and in-flight messages, the counts. It is rebuilt at
+//!   open from the state and the records from the watermark to the tail, and brought up to
+//!   the tail by every operation (so records another task appended, a dead-letter move for
+//!   instance, are found without being announced).
+//!
+//! # Ordering and durability
+//!
+//! A change is computed on the index under the queue's writer lock (an async mutex) and
+//! queued ([`storage::State::enqueue_change`]) before the lock is released, so changes
+//! commit in the order the index made them while their fsyncs are shared with everything
+//! else in flight. A call answers only after its change is acknowledged under the log's
+//! `fsync` setting: a receive returns its messages, a delete its success, a send its ids
+//! only then. A change that fails makes the index be rebuilt from what is durable.
+//!
+//! A dead-letter move appends the messages to the dead-letter queue, and only once that is
+//! acknowledged finishes them in the source: a crash in between leaves a message in both,
+//! never in neither.
+//!
+//! # Time
+//!
+//! Every timestamp and deadline reads the engine clock ([`storage::Log::now_ms`]), so
+//! tests drive visibility, delays, retention and deduplication with a `ManualClock`. A long
+//! poll *sleeps* with `tokio::time` (so tests can pause tokio's clock): it waits for a send
+//! (a `Notify`), for the next timer by the engine clock, or for the end of its wait,
+//! measured by tokio's clock; it never polls in a loop.
+
+pub mod attributes;
+mod codec;
+pub mod error;
+mod index;
+pub mod limits;
+pub mod message;
+mod moves;
+pub mod receipt;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use storage::{Log, NewRecord, Owner, ReadLimits, State, StateChange, StreamInfo};
+use tokio::sync::Notify;
+
+pub use self::attributes::{
+    AttributeChanges, DedupScope, QueueAttributes, QueueConfig, Redrive, RedriveAllow,
+    ThroughputLimit,
+};
+pub use self::codec::DecodeError;
+pub use self::error::{Error, Result};
+pub use self::index::Counts;
+use self::index::{Dedup, Index, Mark, Status};
+use self::message::Summary;
+pub use self::message::{AttributeValue, MessageAttribute, MessageId, StoredMessage};
+pub use self::moves::{MoveTask, MoveTaskStatus};
+use self::receipt::Receipt;
+
+/// The owner of the engine streams this view serves.
+pub const OWNER: Owner = Owner::from_static("sqs");
+
+/// Engine stream names of queues start with this (queues and Kinesis streams share the
+/// engine's name space; the owner, not the name, says which view a stream belongs to).
+const STREAM_PREFIX: &str = "sqs:";
+
+/// The property holding the receipt signing key.
+const KEY_NAMESPACE: &str = "sqs";
+const KEY_NAME: &str = "receipt_key";
+
+/// The engine keeps a queue's records this much longer than its retention period, so a
+/// message's record is never deleted before the view sees it expired.
+const RETENTION_MARGIN_S: u64 = 3600;
+
+/// One read of the log while indexing.
+const INDEX_READ_LIMITS: ReadLimits = ReadLimits {
+    records_max: 1024,
+    bytes_max: 8 << 20,
+};
+
+/// Whether an engine stream is a queue's.
+#[must_use]
+pub fn is_queue(info: &StreamInfo) -> bool {
+    info.owner == OWNER
+}
+
+/// The view's settings.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The key receipt handles are signed with. `None`: the one kept in the log's properties
+    /// (made on first open), so handles survive restarts.
+    pub receipt_key: Option<[u8; 32]>,
+}
+
+/// A queue as GetQueueAttributes and friends describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// Its name.
+    pub name: String,
+    /// Its engine stream's id (a recreated queue has another).
+    pub stream_id: u64,
+    /// Its configuration (attributes, tags, created and modified times in ms).
+    pub config: QueueConfig,
+    /// Its approximate message counts.
+    pub counts: Counts,
+}
+
+/// A message to send.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The body (the API layer checks its characters).
+    pub body: Bytes,
+    /// Message attributes.
+    pub attributes: Vec<MessageAttribute>,
+    /// The tracing header system attribute.
+    pub trace_header: Option<String>,
+    /// Per-message delay in seconds (standard queues only; `None`: the queue's).
+    pub delay_s: Option<u32>,
+    /// The message group (required on FIFO queues; recorded on standard ones).
+    pub group_id: Option<String>,
+    /// The deduplication id (FIFO queues only).
+    pub dedup_id: Option<String>,
+}
+
+impl NewMessage {
+    /// A message with this body and nothing else.
+    pub fn body(body: impl Into<Bytes>) -> Self {
+        Self {
+            body: body.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Bytes it counts toward the queue's maximum message size: body and attributes.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(MessageAttribute::size)
+                .sum::<usize>()
+    }
+}
+
+/// What a send stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The message id (a duplicate's is the original's).
+    pub message_id: MessageId,
+    /// FIFO queues: the sequence number.
+    pub sequence_number: Option<String>,
+    /// The message's offset.
+    pub offset: u64,
+    /// A FIFO duplicate within the deduplication window: nothing was stored.
+    pub duplicate: bool,
+}
+
+/// How to receive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiveOptions {
+    /// Most messages to return (1 to 10).
+    pub max_messages: u32,
+    /// Visibility timeout in seconds for these messages (`None`: the queue's).
+    pub visibility_timeout_s: Option<u32>,
+    /// Longest wait in seconds for a message (`None`: the queue's receive wait time).
+    pub wait_s: Option<u32>,
+    /// FIFO queues: the receive request attempt id. A retry with the same id within 5
+    /// minutes returns the same messages with the same receipt handles (their visibility
+    /// timeout starting again) as long as none of them was deleted or received again;
+    /// ignored on standard queues.
+    pub attempt_id: Option<String>,
+}
+
+impl Default for ReceiveOptions {
+    fn default() -> Self {
+        Self {
+            max_messages: 1,
+            visibility_timeout_s: None,
+            wait_s: None,
+            attempt_id: None,
+        }
+    }
+}
+
+/// A received message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The message as stored (id, body, attributes, sent time, group, dedup id, origin).
+    pub message: StoredMessage,
+    /// Its offset in the queue.
+    pub offset: u64,
+    /// The handle that deletes it or changes its visibility (until it is received again).
+    pub receipt_handle: String,
+    /// Receives so far, this one included.
+    pub receive_count: u32,
+    /// The first receive's time (ms since the epoch).
+    pub first_receive_ms: i64,
+    /// FIFO queues: its sequence number.
+    pub sequence_number: Option<String>,
+}
+
+/// A FIFO message's sequence number: the offset plus 10^19, in decimal (20 digits, growing
+/// with the offset).
+#[must_use]
+pub fn sequence_number(offset: u64) -> String {
+    (10_000_000_000_000_000_000_u128 + u128::from(offset)).to_string()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn storage_error(queue: &str, error: &storage::Error) -> Error {
+    match error {
+        storage::Error::StreamNotFound(_) => Error::QueueNotFound(queue.to_string()),
+        storage::Error::RecordTooLarge { size, max } => Error::MessageTooLong {
+            size: *size,
+            max: u32::try_from(*max).unwrap_or(u32::MAX),
+        },
+        other => Error::internal(other),
+    }
+}
+
+/// Checks a queue name: 1 to 80 characters of `A-Za-z0-9_-`, a `.fifo` suffix included.
+pub fn check_name(name: &str) -> Result<()> {
+    let stem = name.strip_suffix(".fifo").unwrap_or(name);
+    if name.is_empty()
+        || stem.is_empty()
+        || name.len() > limits::QUEUE_NAME_CHARS_MAX
+        || !stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Error::InvalidValue(format!(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length ({name})"
+        )));
+    }
+    Ok(())
+}
+
+/// One queue: its stream, state, configuration and index.
+pub(crate) struct Queue {
+    name: String,
+    stream: String,
+    stream_id: u64,
+    state: State,
+    config: Mutex<QueueConfig>,
+    index: Mutex<Index>,
+    /// Held while a change is computed and queued (never across its fsync).
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// FIFO queues: one send at a time, so deduplication sees every earlier send.
+    sending: tokio::sync::Mutex<()>,
+    /// Woken when messages may have become receivable (a send, a visibility change to now,
+    /// a FIFO delete unblocking a group, the queue's deletion).
+    arrived: Notify,
+    deleted: AtomicBool,
+    purged_ms: Mutex<Option<i64>>,
+    /// FIFO queues: receives by request attempt id, for 5 minutes (in memory).
+    attempts: Mutex<HashMap<String, Attempt>>,
+}
+
+/// A FIFO receive remembered by its request attempt id.
+struct Attempt {
+    expires_ms: i64,
+    issued_ms: i64,
+    taken: Vec<Taken>,
+}
+
+impl Queue {
+    fn attributes(&self) -> QueueAttributes {
+        lock(&self.config).attributes.clone()
+    }
+
+    fn retention_ms(&self) -> i64 {
+        i64::from(lock(&self.config).attributes.retention_s) * 1000
+    }
+}
+
+/// The queue's writer lock, held while a change is computed and queued.
+type Writer = tokio::sync::OwnedMutexGuard<()>;
+
+/// A message chosen by a receive, before its records are read.
+#[derive(Clone, Copy)]
+struct Taken {
+    offset: u64,
+    receive_count: u32,
+    generation: u32,
+    first_receive_ms: i64,
+}
+
+/// The queues view.
+#[derive(Clone)]
+pub struct Queues {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    log: Log,
+    receipt_key: [u8; 32],
+    /// Every queue, by name (sorted, for listing).
+    queues: RwLock<BTreeMap<String, Arc<Queue>>>,
+    /// When each recently deleted name was deleted (ms), in memory.
+    deleted: Mutex<HashMap<String, i64>>,
+    /// Creates and deletes one at a time.
+    lifecycle: tokio::sync::Mutex<()>,
+    moves: moves::Registry,
+}
+
+impl Queues {
+    /// Opens the view on `log`: loads every queue and rebuilds its index from its state and
+    /// records (blocking: it reads the log). A stream left without a configuration by a
+    /// crash during its creation is deleted.
+    pub fn open(log: Log, settings: Settings) -> Result<Self> {
+        let receipt_key = match settings.receipt_key {
+            Some(key) => key,
+            None => match log
+                .property(KEY_NAMESPACE, KEY_NAME)
+                .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
+            {
+                Some(key) => key,
+                None => {
+                    let key: [u8; 32] = rand::random();
+                    log.put_property(KEY_NAMESPACE, KEY_NAME, key.to_vec())
+                        .map_err(|error| Error::internal(&error))?;
+                    key
+                }
+            },
+        };
+        let view = Self {
+            inner: Arc::new(Inner {
+                log,
+                receipt_key,
+                queues: RwLock::new(BTreeMap::new()),
+                deleted: Mutex::new(HashMap::new()),
+                lifecycle: tokio::sync::Mutex::new(()),
+                moves: moves::Registry::default(),
+            }),
+        };
+        for info in view.inner.log.list_streams() {
+            if !is_queue(&info) {
+                continue;
+            }
+            let Some(name) = info.name.strip_prefix(STREAM_PREFIX).map(str::to_string) else {
+                continue;
+            };
+            match view.load(&name, &info) {
+                Ok(Some(queue)) => {
+                    view.inner
+                        .queues
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(name, queue);
+                }
+                Ok(None) => {
+                    tracing::warn!(
+                        queue = name,
+                        "Queue without a configuration (an interrupted create); deleted"
+                    );
+                    if let Err(error) = view.inner.log.delete_stream(&info.name) {
+                        tracing::warn!(queue = name, %error, "Could not delete a half-made queue");
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(queue = name, %error, "Queue not loaded; it is not served");
+                }
+            }
+        }
+        Ok(view)
+    }
+
+    fn load(&self, name: &str, info: &StreamInfo) -> Result<Option<Arc<Queue>>> {
+        let log = &self.inner.log;
+        let state = log
+            .create_state(&info.name)
+            .map_err(|e| storage_error(name, &e))?;
+        let Some(bytes) = state
+            .get(index::CONFIG_KEY)
+            .map_err(|e| storage_error(name, &e))?
+        else {
+            return Ok(None);
+        };
+        let config = QueueConfig::decode(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
+        let fifo = config.attributes.fifo;
+        let queue = Arc::new(Queue {
+            name: name.to_string(),
+            stream: info.name.clone(),
+            stream_id: info.id,
+            state,
+            config: Mutex::new(config),
+            index: Mutex::new(Index::new(fifo, 0)),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            sending: tokio::sync::Mutex::new(()),
+            arrived: Notify::new(),
+            deleted: AtomicBool::new(false),
+            purged_ms: Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
+        });
+        self.rebuild(&queue)?;
+        Ok(Some(queue))
+    }
+
+    /// Rebuilds a queue's index from its durable state and records.
+    fn rebuild(&self, queue: &Arc<Queue>) -> Result<()> {
+        let name = &queue.name;
+        let state = &queue.state;
+        let watermark = match state
+            .get(index::WATERMARK_KEY)
+            .map_err(|e| storage_error(name, &e))?
+        {
+            Some(bytes) => <[u8; 8]>::try_from(&bytes[..])
+                .map(u64::from_be_bytes)
+                .map_err(|_| Error::Internal(format!("queue {name}: watermark undecodable")))?,
+            None => 0,
+        };
+        let fifo = lock(&queue.config).attributes.fifo;
+        let mut index = Index::new(fifo, watermark);
+        let mut marks = BTreeMap::new();
+        for (key, value) in state
+            .scan(index::MESSAGE_PREFIX)
+            .map_err(|e| storage_error(name, &e))?
+        {
+            let Some(offset) = key
+                .get(index::MESSAGE_PREFIX.len()..)
+                .and_then(|rest| <[u8; 8]>::try_from(rest).ok())
+                .map(u64::from_be_bytes)
+            else {
+                tracing::warn!(queue = name, "Undecodable message state key ignored");
+                continue;
+            };
+            match Mark::decode(&value) {
+                Ok(mark) if offset >= watermark => {
+                    marks.insert(offset, mark);
+                }
+                Ok(_) => index.add_dead_key(offset),
+                Err(error) => {
+                    tracing::warn!(queue = name, offset, %error, "Undecodable message state; the message is taken as new");
+                    index.add_dead_key(offset);
+                }
+            }
+        }
+        for (key, value) in state
+            .scan(index::DEDUP_PREFIX)
+            .map_err(|e| storage_error(name, &e))?
+        {
+            let hash = key
+                .get(index::DEDUP_PREFIX.len()..)
+                .and_then(|rest| <[u8; 32]>::try_from(rest).ok());
+            match (hash, Dedup::decode(&value)) {
+                (Some(hash), Ok(dedup)) => index.remember_dedup(hash, dedup),
+                _ => tracing::warn!(queue = name, "Undecodable deduplication entry ignored"),
+            }
+        }
+        self.index_records(queue, &mut index, &mut marks)?;
+        // Keys of messages retention already deleted.
+        for offset in marks.into_keys() {
+            index.add_dead_key(offset);
+        }
+        *lock(&queue.index) = index;
+        Ok(())
+    }
+
+    /// Indexes the records from `index`'s frontier to the shard's tail (a fresh index being
+    /// built, with the durable marks of its messages).
+    fn index_records(
+        &self,
+        queue: &Arc<Queue>,
+        index: &mut Index,
+        marks: &mut BTreeMap<u64, Mark>,
+    ) -> Result<()> {
+        let log = &self.inner.log;
+        loop {
+            let next = log
+                .shard_bounds(&queue.stream, 0)
+                .map_err(|e| storage_error(&queue.name, &e))?
+                .next;
+            if index.frontier >= next {
+                return Ok(());
+            }
+            let batch = match log.read(&queue.stream, 0, index.frontier, INDEX_READ_LIMITS) {
+                Ok(batch) => batch,
+                Err(storage::Error::Trimmed { earliest, .. }) => {
+                    index.skip_to(earliest);
+                    continue;
+                }
+                Err(error) => return Err(storage_error(&queue.name, &error)),
+            };
+            if batch.records.is_empty() {
+                return Ok(());
+            }
+            let now = self.now_ms();
+            let retention_ms = queue.retention_ms();
+            for record in &batch.records {
+                if record.offset != index.frontier {
+                    continue;
+                }
+                match Summary::decode(&record.data) {
+                    Ok(summary) => index.insert(
+                        record.offset,
+                        &summary,
+                        marks.remove(&record.offset),
+                        now,
+                        retention_ms,
+                    ),
+                    Err(error) => {
+                        tracing::error!(queue = queue.name, offset = record.offset, %error, "Undecodable message skipped");
+                        index.skip(record.offset);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Brings a queue's index up to its shard's tail (reading outside the index lock).
+    fn catch_up(&self, queue: &Arc<Queue>) -> Result<()> {
+        let log = &self.inner.log;
+        loop {
+            let from = lock(&queue.index).frontier;
+            let next = log
+                .shard_bounds(&queue.stream, 0)
+                .map_err(|e| storage_error(&queue.name, &e))?
+                .next;
+            if from >= next {
+                return Ok(());
+            }
+            let batch = match log.read(&queue.stream, 0, from, INDEX_READ_LIMITS) {
+                Ok(batch) => batch,
+                Err(storage::Error::Trimmed { earliest, .. }) => {
+                    lock(&queue.index).skip_to(earliest);
+                    continue;
+                }
+                Err(error) => return Err(storage_error(&queue.name, &error)),
+            };
+            if batch.records.is_empty() {
+                return Ok(());
+            }
+            let summaries: Vec<(u64, std::result::Result<Summary, DecodeError>)> = batch
+                .records
+                .iter()
+                .map(|record| (record.offset, Summary::decode(&record.data)))
+                .collect();
+            let now = self.now_ms();
+            let retention_ms = queue.retention_ms();
+            let mut index = lock(&queue.index);
+            for (offset, summary) in summaries {
+                if offset != index.frontier {
+                    continue;
+                }
+                match summary {
+                    Ok(summary) => index.insert(offset, &summary, None, now, retention_ms),
+                    Err(error) => {
+                        tracing::error!(queue = queue.name, offset, %error, "Undecodable message skipped");
+                        index.skip(offset);
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a failed change: the index is rebuilt from what is durable.
+    async fn recover(&self, queue: &Arc<Queue>) {
+        if queue.deleted.load(Ordering::Acquire) {
+            return;
+        }
+        let _writer = queue.writer.clone().lock_owned().await;
+        if let Err(error) = self.rebuild(queue) {
+            tracing::error!(queue = queue.name, %error, "Queue index not rebuilt after a failed change");
+        }
+    }
+
+    /// Queues `changes` (computed under `writer`), releases the writer, and waits for the
+    /// acknowledgement; on failure the index is rebuilt. It runs as a task of its own, so a
+    /// caller that is dropped (a client gone) never leaves the index ahead of a change that
+    /// was not queued.
+    async fn commit(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        changes: Vec<StateChange>,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let view = self.clone();
+        let queue = queue.clone();
+        tokio::spawn(async move { view.commit_now(&queue, writer, changes).await })
+            .await
+            .map_err(|error| Error::Internal(format!("queue change task failed: {error}")))?
+    }
+
+    async fn commit_now(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        changes: Vec<StateChange>,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let pending = queue.state.enqueue_change(changes).await;
+        drop(writer);
+        let result = match pending {
+            Ok(pending) => pending.acknowledged().await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            self.recover(queue).await;
+            return Err(storage_error(&queue.name, &error));
+        }
+        Ok(())
+    }
+
+    /// Now, by the engine's clock.
+    fn now_ms(&self) -> i64 {
+        self.inner.log.now_ms()
+    }
+
+    /// The log underneath.
+    pub fn log(&self) -> &Log {
+        &self.inner.log
+    }
+
+    fn queue(&self, name: &str) -> Result<Arc<Queue>> {
+        self.inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::QueueNotFound(name.to_string()))
+    }
+
+    // ---- queue lifecycle ------------------------------------------------------------------
+
+    /// Creates a queue, or returns the existing one when every given attribute equals its
+    /// value (else [`Error::QueueExists`]). A name deleted less than 60 seconds ago is
+    /// [`Error::DeletedRecently`]. `tags` apply to a new queue only.
+    pub async fn create(
+        &self,
+        name: &str,
+        changes: &AttributeChanges,
+        tags: BTreeMap<String, String>,
+    ) -> Result<QueueInfo> {
+        check_name(name)?;
+        changes.check()?;
+        let fifo = changes.fifo.unwrap_or(false);
+        if name.ends_with(".fifo") != fifo {
+            return Err(Error::InvalidValue(
+                "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix".into(),
+            ));
+        }
+        if !fifo && changes.names_fifo_only() {
+            return Err(Error::InvalidValue(
+                "FIFO attributes are only valid for FIFO queues".into(),
+            ));
+        }
+        if tags.len() > limits::TAGS_MAX {
+            return Err(Error::InvalidValue(format!(
+                "a queue has at most {} tags",
+                limits::TAGS_MAX
+            )));
+        }
+        let _lifecycle = self.inner.lifecycle.lock().await;
+        if let Ok(existing) = self.queue(name) {
+            let config = lock(&existing.config).clone();
+            return if changes.matches(&config.attributes) {
+                self.info(name)
+            } else {
+                Err(Error::QueueExists(name.to_string()))
+            };
+        }
+        let now = self.now_ms();
+        {
+            let mut deleted = lock(&self.inner.deleted);
+            deleted.retain(|_, at| now - *at < limits::RECREATE_AFTER_DELETE_MS);
+            if deleted.contains_key(name) {
+                return Err(Error::DeletedRecently(name.to_string()));
+            }
+        }
+        let attributes = changes.applied_to(&QueueAttributes::default());
+        self.check_redrive(name, &attributes)?;
+        let config = QueueConfig {
+            created_ms: now,
+            modified_ms: now,
+            attributes,
+            tags,
+        };
+        let stream = format!("{STREAM_PREFIX}{name}");
+        let log = &self.inner.log;
+        let info = log
+            .create_stream(
+                &stream,
+                1,
+                stream_retention(config.attributes.retention_s),
+                OWNER,
+            )
+            .map_err(|e| storage_error(name, &e))?;
+        let made = async {
+            let state = log
+                .create_state(&stream)
+                .map_err(|e| storage_error(name, &e))?;
+            state
+                .change(vec![StateChange::put(index::CONFIG_KEY, config.to_bytes())])
+                .await
+                .map_err(|e| storage_error(name, &e))?;
+            Ok::<_, Error>(state)
+        }
+        .await;
+        let state = match made {
+            Ok(state) => state,
+            Err(error) => {
+                if let Err(cleanup) = log.delete_stream(&stream) {
+                    tracing::warn!(queue = name, %cleanup, "Half-made queue not deleted; it is at the next open");
+                }
+                return Err(error);
+            }
+        };
+        let fifo = config.attributes.fifo;
+        let queue = Arc::new(Queue {
+            name: name.to_string(),
+            stream,
+            stream_id: info.id,
+            state,
+            config: Mutex::new(config),
+            index: Mutex::new(Index::new(fifo, 0)),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            sending: tokio::sync::Mutex::new(()),
+            arrived: Notify::new(),
+            deleted: AtomicBool::new(false),
+            purged_ms: Mutex::new(None),
+            attempts: Mutex::new(HashMap::new()),
+        });
+        self.inner
+            .queues
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), queue);
+        self.info(name)
+    }
+
+    /// The rules a redrive policy must keep: its dead-letter queue exists, is not the queue
+    /// itself, is of the same type, and allows this queue.
+    fn check_redrive(&self, name: &str, attributes: &QueueAttributes) -> Result<()> {
+        let Some(redrive) = &attributes.redrive else {
+            return Ok(());
+        };
+        if redrive.dead_letter_queue == name {
+            return Err(Error::InvalidValue(
+                "a queue cannot be its own dead-letter queue".into(),
+            ));
+        }
+        let target = self.queue(&redrive.dead_letter_queue).map_err(|_| {
+            Error::InvalidValue(format!(
+                "Dead-letter target {} does not exist",
+                redrive.dead_letter_queue
+            ))
+        })?;
+        let target = lock(&target.config).attributes.clone();
+        if target.fifo != attributes.fifo {
+            return Err(Error::InvalidValue(
+                "a dead-letter queue must be of the same type as its source queue".into(),
+            ));
+        }
+        match &target.redrive_allow {
+            Some(RedriveAllow::DenyAll) => Err(Error::InvalidValue(format!(
+                "{} allows no source queues",
+                redrive.dead_letter_queue
+            ))),
+            Some(RedriveAllow::ByQueue(names)) if !names.iter().any(|n| n == name) => {
+                Err(Error::InvalidValue(format!(
+                    "{} does not allow {name} as a source queue",
+                    redrive.dead_letter_queue
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes a queue with its messages and state. Its name can be reused after 60 seconds.
+    pub async fn delete_queue(&self, name: &str) -> Result<()> {
+        let _lifecycle = self.inner.lifecycle.lock().await;
+        let queue = self.queue(name)?;
+        self.inner
+            .log
+            .delete_stream(&queue.stream)
+            .map_err(|e| storage_error(name, &e))?;
+        self.inner
+            .queues
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        queue.deleted.store(true, Ordering::Release);
+        queue.arrived.notify_waiters();
+        self.inner.moves.cancel_all(name);
+        lock(&self.inner.deleted).insert(name.to_string(), self.now_ms());
+        Ok(())
+    }
+
+    /// The queues whose names start with `prefix`, sorted.
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        self.inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(name, _)| name.starts_with(prefix))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// A queue's configuration and message counts.
+    pub fn info(&self, name: &str) -> Result<QueueInfo> {
+        let queue = self.queue(name)?;
+        self.catch_up(&queue)?;
+        let now = self.now_ms();
+        let counts = {
+            let mut index = lock(&queue.index);
+            index.promote(now);
+            index.counts()
+        };
+        Ok(QueueInfo {
+            name: queue.name.clone(),
+            stream_id: queue.stream_id,
+            config: lock(&queue.config).clone(),
+            counts,
+        })
+    }
+
+    /// Changes a queue's attributes. `fifo` cannot change; FIFO-only attributes are refused
+    /// on a standard queue; a redrive policy's dead-letter queue must exist and match.
+    pub async fn set_attributes(&self, name: &str, changes: &AttributeChanges) -> Result<()> {
+        changes.check()?;
+        let queue = self.queue(name)?;
+        let writer = queue.writer.clone().lock_owned().await;
+        let mut config = lock(&queue.config).clone();
+        if changes
+            .fifo
+            .is_some_and(|fifo| fifo != config.attributes.fifo)
+        {
+            return Err(Error::InvalidValue(
+                "a queue's FifoQueue attribute cannot change".into(),
+            ));
+        }
+        if !config.attributes.fifo && changes.names_fifo_only() {
+            return Err(Error::InvalidValue(
+                "FIFO attributes are only valid for FIFO queues".into(),
+            ));
+        }
+        let attributes = changes.applied_to(&config.attributes);
+        self.check_redrive(name, &attributes)?;
+        let retention_changed = attributes.retention_s != config.attributes.retention_s;
+        config.attributes = attributes;
+        config.modified_ms = self.now_ms();
+        self.write_config(&queue, writer, config).await?;
+        if retention_changed {
+            let retention = stream_retention(lock(&queue.config).attributes.retention_s);
+            self.inner
+                .log
+                .set_retention(&queue.stream, retention)
+                .map_err(|e| storage_error(name, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a new configuration (in a task of its own, as [`Queues::commit`]).
+    async fn write_config(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        config: QueueConfig,
+    ) -> Result<()> {
+        let view = self.clone();
+        let queue = queue.clone();
+        tokio::spawn(async move { view.write_config_now(&queue, writer, config).await })
+            .await
+            .map_err(|error| Error::Internal(format!("queue change task failed: {error}")))?
+    }
+
+    async fn write_config_now(
+        &self,
+        queue: &Arc<Queue>,
+        writer: Writer,
+        config: QueueConfig,
+    ) -> Result<()> {
+        let pending = queue
+            .state
+            .enqueue_change(vec![StateChange::put(index::CONFIG_KEY, config.to_bytes())])
+            .await
+            .map_err(|e| storage_error(&queue.name, &e))?;
+        // The configuration in memory changes only once the change is queued, in the
+        // order of the queue, and is visible to callers from its acknowledgement.
+        *lock(&queue.config) = config;
+        drop(writer);
+        if let Err(error) = pending.acknowledged().await {
+            self.recover_config(queue);
+            return Err(storage_error(&queue.name, &error));
+        }
+        Ok(())
+    }
+
+    fn recover_config(&self, queue: &Arc<Queue>) {
+        match queue.state.get(index::CONFIG_KEY) {
+            Ok(Some(bytes)) => match QueueConfig::decode(&bytes) {
+                Ok(config) => *lock(&queue.config) = config,
+                Err(error) => {
+                    tracing::error!(queue = queue.name, %error, "Queue configuration undecodable")
+                }
+            },
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(queue = queue.name, %error, "Queue configuration unreadable")
+            }
+        }
+    }
+
+    /// A queue's tags.
+    pub fn tags(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        Ok(lock(&self.queue(name)?.config).tags.clone())
+    }
+
+    /// Adds or replaces tags (at most 50 in all).
+    pub async fn tag(&self, name: &str, tags: BTreeMap<String, String>) -> Result<()> {
+        let queue = self.queue(name)?;
+        let writer = queue.writer.clone().lock_owned().await;
+        let mut config = lock(&queue.config).clone();
+        config.tags.extend(tags);
+        if config.tags.len() > limits::TAGS_MAX {
+            return Err(Error::InvalidValue(format!(
+                "a queue has at most {} tags",
+                limits::TAGS_MAX
+            )));
+        }
+        self.write_config(&queue, writer, config).await
+    }
+
+    /// Removes tags (absent keys are ignored).
+    pub async fn untag(&self, name: &str, keys: &[String]) -> Result<()> {
+        let queue = self.queue(name)?;
+        let writer = queue.writer.clone().lock_owned().await;
+        let mut config = lock(&queue.config).clone();
+        for key in keys {
+            config.tags.remove(key);
+        }
+        self.write_config(&queue, writer, config).await
+    }
+
+    /// Deletes every message sent before the call, in flight or not, in one state change.
+    /// Once per 60 seconds ([`Error::PurgeInProgress`]).
+    pub async fn purge(&self, name: &str) -> Result<()> {
+        let queue = self.queue(name)?;
+        let now = self.now_ms();
+        {
+            let mut purged = lock(&queue.purged_ms);
+            if purged.is_some_and(|at| now - at < limits::PURGE_INTERVAL_MS) {
+                return Err(Error::PurgeInProgress(name.to_string()));
+            }
+            *purged = Some(now);
+        }
+        self.catch_up(&queue)?;
+        let writer = queue.writer.clone().lock_owned().await;
+        let changes = {
+            let mut index = lock(&queue.index);
+            let end = index.frontier;
+            index.purge(end);
+            let mut changes = Vec::new();
+            index.seal(&mut changes);
+            changes
+        };
+        let result = self.commit(&queue, writer, changes).await;
+        if result.is_err() {
+            *lock(&queue.purged_ms) = None;
+        }
+        result
+    }
+
+    /// The queues whose redrive policy names `name` as their dead-letter queue, sorted.
+    pub fn dead_letter_sources(&self, name: &str) -> Result<Vec<String>> {
+        self.queue(name)?;
+        Ok(self
+            .inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|queue| {
+                lock(&queue.config)
+                    .attributes
+                    .redrive
+                    .as_ref()
+                    .is_some_and(|redrive| redrive.dead_letter_queue == name)
+            })
+            .map(|queue| queue.name.clone())
+            .collect())
+    }
+
+    // ---- messages -------------------------------------------------------------------------
+
+    /// Sends messages: the valid ones are one append, in order. Each entry's outcome is in
+    /// the same position (a batch's entries fail alone; a single send is a batch of one).
+    /// Answers once the messages (and, on FIFO queues, their deduplication ids) are
+    /// acknowledged under the log's `fsync` setting.
+    pub async fn send(&self, name: &str, messages: Vec<NewMessage>) -> Result<Vec<Result<Sent>>> {
+        let queue = self.queue(name)?;
+        let attributes = queue.attributes();
+        let fifo = attributes.fifo;
+        let _sending = if fifo {
+            Some(queue.sending.lock().await)
+        } else {
+            None
+        };
+        let now = self.now_ms();
+        let mut outcomes: Vec<Option<Result<Sent>>> = Vec::with_capacity(messages.len());
+        // (position in `outcomes`, record, deduplication hash)
+        let mut stored: Vec<(usize, StoredMessage, Option<[u8; 32]>)> = Vec::new();
+        // Duplicates of an earlier entry of this batch: (position, that entry's position).
+        let mut echoes: Vec<(usize, usize)> = Vec::new();
+        for (position, message) in messages.into_iter().enumerate() {
+            match self.prepare(&queue, &attributes, message, now) {
+                Err(error) => outcomes.push(Some(Err(error))),
+                Ok((record, hash)) => {
+                    if let Some(hash) = hash {
+                        if let Some(dedup) = lock(&queue.index).dedup_of(&hash, now) {
+                            outcomes.push(Some(Ok(Sent {
+                                message_id: MessageId(dedup.message_id),
+                                sequence_number: Some(sequence_number(dedup.offset)),
+                                offset: dedup.offset,
+                                duplicate: true,
+                            })));
+                            continue;
+                        }
+                        if let Some((earlier, _, _)) =
+                            stored.iter().find(|(_, _, h)| *h == Some(hash))
+                        {
+                            echoes.push((position, *earlier));
+                            outcomes.push(None);
+                            continue;
+                        }
+                    }
+                    stored.push((position, record, hash));
+                    outcomes.push(None);
+                }
+            }
+        }
+        if !stored.is_empty() {
+            let records = stored
+                .iter()
+                .map(|(_, record, _)| NewRecord {
+                    key: Bytes::new(),
+                    hash_key: None,
+                    attributes: Bytes::new(),
+                    data: record.to_bytes(),
+                })
+                .collect();
+            let ack = self
+                .inner
+                .log
+                .append(&queue.stream, 0, records)
+                .await
+                .map_err(|e| storage_error(name, &e))?;
+            let mut dedups = Vec::new();
+            for (i, (position, record, hash)) in stored.iter().enumerate() {
+                let offset = ack.first_offset + i as u64;
+                if let Some(hash) = hash {
+                    dedups.push((
+                        *hash,
+                        Dedup {
+                            offset,
+                            message_id: record.id.0,
+                            expires_ms: now + limits::DEDUP_WINDOW_MS,
+                        },
+                    ));
+                }
+                if let Some(slot) = outcomes.get_mut(*position) {
+                    *slot = Some(Ok(Sent {
+                        message_id: record.id,
+                        sequence_number: fifo.then(|| sequence_number(offset)),
+                        offset,
+                        duplicate: false,
+                    }));
+                }
+            }
+            if !dedups.is_empty() {
+                self.remember_dedups(&queue, dedups).await?;
+            }
+            self.catch_up(&queue)?;
+            queue.arrived.notify_waiters();
+        }
+        for (position, earlier) in echoes {
+            let echo = match outcomes.get(earlier) {
+                Some(Some(Ok(sent))) => Ok(Sent {
+                    duplicate: true,
+                    ..sent.clone()
+                }),
+                _ => Err(Error::Internal("duplicate of a failed entry".into())),
+            };
+            if let Some(slot) = outcomes.get_mut(position) {
+                *slot = Some(echo);
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| Err(Error::Internal("entry lost".into()))))
+            .collect())
+    }
+
+    /// Writes new deduplication ids (and drops expired ones) in one change.
+    async fn remember_dedups(
+        &self,
+        queue: &Arc<Queue>,
+        dedups: Vec<([u8; 32], Dedup)>,
+    ) -> Result<()> {
+        let writer = queue.writer.clone().lock_owned().await;
+        let now = self.now_ms();
+        let changes = {
+            let mut index = lock(&queue.index);
+            let mut changes = Vec::new();
+            index.prune_dedup(now, &mut changes);
+            for (hash, dedup) in dedups {
+                changes.push(StateChange::put(index::dedup_key(&hash), dedup.to_bytes()));
+                index.remember_dedup(hash, dedup);
+            }
+            changes
+        };
+        self.commit(queue, writer, changes).await
+    }
+
+    /// Checks one message against the queue and makes its record; FIFO: with its
+    /// deduplication hash.
+    fn prepare(
+        &self,
+        queue: &Arc<Queue>,
+        attributes: &QueueAttributes,
+        message: NewMessage,
+        now: i64,
+    ) -> Result<(StoredMessage, Option<[u8; 32]>)> {
+        let size = message.size();
+        if size > attributes.message_bytes_max as usize {
+            return Err(Error::MessageTooLong {
+                size,
+                max: attributes.message_bytes_max,
+            });
+        }
+        if let Some(delay) = message.delay_s {
+            if delay > limits::DELAY_S_MAX {
+                return Err(Error::InvalidValue(format!(
+                    "delay {delay} is out of range 0 to {}",
+                    limits::DELAY_S_MAX
+                )));
+            }
+            if attributes.fifo {
+                return Err(Error::InvalidValue(
+                    "The request include parameter that is not valid for this queue type: DelaySeconds".into(),
+                ));
+            }
+        }
+        let mut hash = None;
+        let mut dedup_id = None;
+        if attributes.fifo {
+            let Some(group) = &message.group_id else {
+                return Err(Error::InvalidValue(
+                    "The request must contain the parameter MessageGroupId.".into(),
+                ));
+            };
+            let id = match (&message.dedup_id, attributes.content_based_dedup) {
+                (Some(id), _) => id.clone(),
+                (None, true) => hex(&Sha256::digest(&message.body)),
+                (None, false) => {
+                    return Err(Error::InvalidValue(
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
+                    ));
+                }
+            };
+            let mut hasher = Sha256::new();
+            match attributes.dedup_scope {
+                DedupScope::Queue => hasher.update(b"q\0"),
+                DedupScope::MessageGroup => {
+                    hasher.update(b"g\0");
+                    hasher.update((group.len() as u64).to_be_bytes());
+                    hasher.update(group.as_bytes());
+                }
+            }
+            hasher.update(id.as_bytes());
+            hash = Some(<[u8; 32]>::from(hasher.finalize()));
+            dedup_id = Some(id);
+        } else if message.dedup_id.is_some() {
+            return Err(Error::InvalidValue(
+                "The request include parameter that is not valid for this queue type: MessageDeduplicationId".into(),
+            ));
+        }
+        let _ = queue;
+        let delay_s = message.delay_s.unwrap_or(attributes.delay_s);
+        Ok((
+            StoredMessage {
+                id: MessageId::random(),
+                sent_ms: now,
+                visible_from_ms: now + i64::from(delay_s) * 1000,
+                group_id: message.group_id,
+                dedup_id,
+                trace_header: message.trace_header,
+                moved_from: None,
+                attributes: message.attributes,
+                body: message.body,
+            },
+            hash,
+        ))
+    }
+
+    /// Receives up to `max_messages` messages, waiting up to the wait time for one when none
+    /// is ready. Each is in flight for the visibility timeout from now, with a new receipt
+    /// handle; messages received more often than the redrive policy allows are moved to the
+    /// dead-letter queue instead; expired ones are dropped. Answers once the receive is
+    /// acknowledged under the log's `fsync` setting.
+    pub async fn receive(&self, name: &str, options: &ReceiveOptions) -> Result<Vec<Received>> {
+        let queue = self.queue(name)?;
+        if !(1..=limits::RECEIVE_MESSAGES_MAX).contains(&options.max_messages) {
+            return Err(Error::InvalidValue(format!(
+                "Value {} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.",
+                options.max_messages
+            )));
+        }
+        if options
+            .visibility_timeout_s
+            .is_some_and(|t| t > limits::VISIBILITY_TIMEOUT_S_MAX)
+        {
+            return Err(Error::InvalidValue(
+                "the visibility timeout is out of range 0 to 43200".into(),
+            ));
+        }
+        if options.wait_s.is_some_and(|w| w > limits::WAIT_S_MAX) {
+            return Err(Error::InvalidValue(
+                "Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.".into(),
+            ));
+        }
+        let attributes = queue.attributes();
+        let wait = Duration::from_secs(u64::from(
+            options.wait_s.unwrap_or(attributes.receive_wait_s),
+        ));
+        let visibility_s = options
+            .visibility_timeout_s
+            .unwrap_or(attributes.visibility_timeout_s);
+        let attempt_id = options.attempt_id.as_ref().filter(|_| attributes.fifo);
+        if let Some(id) = attempt_id
+            && let Some(received) = self.retry_attempt(&queue, id, visibility_s).await?
+        {
+            return Ok(received);
+        }
+        let end = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = queue.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if queue.deleted.load(Ordering::Acquire) {
+                return Err(Error::QueueNotFound(name.to_string()));
+            }
+            self.catch_up(&queue)?;
+            let (received, moved) = self
+                .take(&queue, options.max_messages as usize, visibility_s)
+                .await?;
+            if !received.is_empty() {
+                if let Some(id) = attempt_id {
+                    self.remember_attempt(&queue, id, &received);
+                }
+                return Ok(received);
+            }
+            if moved {
+                continue;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= end {
+                return Ok(Vec::new());
+            }
+            let mut until = end;
+            if let Some(at) = lock(&queue.index).next_timer_ms() {
+                let ms = u64::try_from(at.saturating_sub(self.now_ms()))
+                    .unwrap_or(0)
+                    .max(1);
+                until = until.min(now + Duration::from_millis(ms));
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
+    fn remember_attempt(&self, queue: &Arc<Queue>, id: &str, received: &[Received]) {
+        let now = self.now_ms();
+        let Some(issued_ms) = received.first().and_then(|r| {
+            receipt::decode(&self.inner.receipt_key, &r.receipt_handle).map(|r| r.issued_ms)
+        }) else {
+            return;
+        };
+        let taken = received
+            .iter()
+            .filter_map(|r| {
+                let receipt = receipt::decode(&self.inner.receipt_key, &r.receipt_handle)?;
+                Some(Taken {
+                    offset: r.offset,
+                    receive_count: r.receive_count,
+                    generation: receipt.generation,
+                    first_receive_ms: r.first_receive_ms,
+                })
+            })
+            .collect();
+        let mut attempts = lock(&queue.attempts);
+        attempts.retain(|_, attempt| attempt.expires_ms > now);
+        attempts.insert(
+            id.to_string(),
+            Attempt {
+                expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
+                issued_ms,
+                taken,
+            },
+        );
+    }
+
+    /// A retried FIFO receive: the remembered messages again, with their visibility timeout
+    /// restarted, if the attempt is remembered and every one of its messages is still on the
+    /// receive it made. `None`: receive afresh.
+    async fn retry_attempt(
+        &self,
+        queue: &Arc<Queue>,
+        id: &str,
+        visibility_s: u32,
+    ) -> Result<Option<Vec<Received>>> {
+        let now = self.now_ms();
+        let (issued_ms, taken) = {
+            let mut attempts = lock(&queue.attempts);
+            attempts.retain(|_, attempt| attempt.expires_ms > now);
+            let Some(attempt) = attempts.get(id) else {
+                return Ok(None);
+            };
+            let taken: Vec<Taken> = attempt.taken.clone();
+            (attempt.issued_ms, taken)
+        };
+        let writer = queue.writer.clone().lock_owned().await;
+        let visible_at = now + i64::from(visibility_s) * 1000;
+        let changes = {
+            let mut index = lock(&queue.index);
+            index.promote(now);
+            let unchanged = taken.iter().all(|t| {
+                index.live.get(&t.offset).is_some_and(|entry| {
+                    entry.generation == t.generation && entry.status != Status::Moving
+                })
+            });
+            if !unchanged {
+                drop(index);
+                lock(&queue.attempts).remove(id);
+                return Ok(None);
+            }
+            let mut changes = Vec::new();
+            for t in &taken {
+                index.mark_visible_at(t.offset, visible_at, now, &mut changes);
+            }
+            changes
+        };
+        self.commit(queue, writer, changes).await?;
+        Ok(Some(self.read_taken(queue, &taken, issued_ms)))
+    }
+
+    /// One receive attempt: takes ready messages, marks them in flight in one change, and
+    /// moves those over the receive count to the dead-letter queue. True in the second place
+    /// when some were moved (so an empty result is worth retrying at once).
+    async fn take(
+        &self,
+        queue: &Arc<Queue>,
+        max: usize,
+        visibility_s: u32,
+    ) -> Result<(Vec<Received>, bool)> {
+        let attributes = queue.attributes();
+        let retention_ms = i64::from(attributes.retention_s) * 1000;
+        let dead_letter = attributes
+            .redrive
+            .as_ref()
+            .and_then(|redrive| Some((self.queue(&redrive.dead_letter_queue).ok()?, redrive)));
+        let writer = queue.writer.clone().lock_owned().await;
+        let now = self.now_ms();
+        let visible_at = now + i64::from(visibility_s) * 1000;
+        let mut taken = Vec::new();
+        let mut moving = Vec::new();
+        let mut changes = Vec::new();
+        {
+            let mut index = lock(&queue.index);
+            index.promote(now);
+            let mut current = None;
+            loop {
+                if taken.len() >= max || index.in_flight() >= limits::IN_FLIGHT_MAX {
+                    break;
+                }
+                let Some(offset) = index.next_ready(current) else {
+                    break;
+                };
+                let Some(entry) = index.live.get(&offset) else {
+                    break;
+                };
+                if entry.sent_ms.saturating_add(retention_ms) <= now {
+                    index.finish(offset);
+                    continue;
+                }
+                if let Some((_, redrive)) = &dead_letter
+                    && entry.receive_count >= redrive.receive_count_max
+                {
+                    index.set_status(offset, Status::Moving);
+                    moving.push(offset);
+                    continue;
+                }
+                current = entry.group;
+                if let Some((receive_count, generation, first_receive_ms)) =
+                    index.mark_received(offset, now, visible_at, &mut changes)
+                {
+                    taken.push(Taken {
+                        offset,
+                        receive_count,
+                        generation,
+                        first_receive_ms,
+                    });
+                }
+            }
+            if taken.is_empty()
+                && !attributes.fifo
+                && index.in_flight() >= limits::IN_FLIGHT_MAX
+                && index.counts().visible > 0
+            {
+                drop(index);
+                drop(writer);
+                self.release(queue, &moving);
+                return Err(Error::TooManyInFlight(limits::IN_FLIGHT_MAX));
+            }
+            index.seal(&mut changes);
+        }
+        self.commit(queue, writer, changes).await?;
+        let moved = !moving.is_empty();
+        // In a task of its own: a dropped receive must not leave messages marked moving.
+        if let Some((target, _)) = dead_letter
+            && moved
+            && let Err(error) = {
+                let view = self.clone();
+                let source = queue.clone();
+                let destination = target.clone();
+                tokio::spawn(async move {
+                    let origin = source.name.clone();
+                    view.move_messages(&source, &destination, &moving, Some(&origin))
+                        .await
+                })
+                .await
+                .unwrap_or_else(|error| Err(Error::Internal(error.to_string())))
+            }
+        {
+            tracing::warn!(queue = queue.name, target = target.name, %error, "Dead-letter move failed; the messages stay");
+        }
+        let received = self.read_taken(queue, &taken, now);
+        Ok((received, moved))
+    }
+
+    /// Makes messages a failed move marked [`Status::Moving`] ready again.
+    fn release(&self, queue: &Arc<Queue>, offsets: &[u64]) {
+        let mut index = lock(&queue.index);
+        for &offset in offsets {
+            if index
+                .live
+                .get(&offset)
+                .is_some_and(|entry| entry.status == Status::Moving)
+            {
+                index.set_status(offset, Status::Ready);
+            }
+        }
+        drop(index);
+        if !offsets.is_empty() {
+            queue.arrived.notify_waiters();
+        }
+    }
+
+    /// Reads the records of messages a receive took, with their receipt handles.
+    fn read_taken(&self, queue: &Arc<Queue>, taken: &[Taken], issued_ms: i64) -> Vec<Received> {
+        let fifo = lock(&queue.config).attributes.fifo;
+        taken
+            .iter()
+            .filter_map(|t| {
+                let message = self.read_message(queue, t.offset)?;
+                let receipt = Receipt {
+                    stream_id: queue.stream_id,
+                    offset: t.offset,
+                    generation: t.generation,
+                    issued_ms,
+                };
+                Some(Received {
+                    message,
+                    offset: t.offset,
+                    receipt_handle: receipt::encode(&self.inner.receipt_key, &receipt),
+                    receive_count: t.receive_count,
+                    first_receive_ms: t.first_receive_ms,
+                    sequence_number: fifo.then(|| sequence_number(t.offset)),
+                })
+            })
+            .collect()
+    }
+
+    /// The message at `offset`, if its record is still there and decodes.
+    fn read_message(&self, queue: &Arc<Queue>, offset: u64) -> Option<StoredMessage> {
+        let limits = ReadLimits {
+            records_max: 1,
+            bytes_max: 1,
+        };
+        match self.inner.log.read(&queue.stream, 0, offset, limits) {
+            Ok(batch) => {
+                let record = batch.records.into_iter().find(|r| r.offset == offset)?;
+                match StoredMessage::decode(&record.data) {
+                    Ok((message, _)) => Some(message),
+                    Err(error) => {
+                        tracing::error!(queue = queue.name, offset, %error, "Undecodable message");
+                        None
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(queue = queue.name, offset, %error, "Message record unreadable");
+                None
+            }
+        }
+    }
+
+    /// Moves messages marked [`Status::Moving`] from `source` to `target`: appends them
+    /// there (acknowledged) and only then finishes them in `source`. `moved_from` is what
+    /// the copies record as their origin (a dead-letter move names the source; a move back
+    /// names none). On a failed append they are ready again in `source`.
+    async fn move_messages(
+        &self,
+        source: &Arc<Queue>,
+        target: &Arc<Queue>,
+        offsets: &[u64],
+        moved_from: Option<&str>,
+    ) -> Result<usize> {
+        let now = self.now_ms();
+        let target_fifo = lock(&target.config).attributes.fifo;
+        let mut records = Vec::new();
+        let mut gone = Vec::new();
+        for &offset in offsets {
+            match self.read_message(source, offset) {
+                Some(mut message) => {
+                    message.moved_from = moved_from.map(str::to_string);
+                    if target_fifo {
+                        message.sent_ms = now;
+                    }
+                    message.visible_from_ms = now;
+                    records.push(NewRecord {
+                        key: Bytes::new(),
+                        hash_key: None,
+                        attributes: Bytes::new(),
+                        data: message.to_bytes(),
+                    });
+                }
+                None => gone.push(offset),
+            }
+        }
+        let count = records.len();
+        if !records.is_empty()
+            && let Err(error) = self.inner.log.append(&target.stream, 0, records).await
+        {
+            self.release(source, offsets);
+            return Err(storage_error(&target.name, &error));
+        }
+        if count > 0 {
+            if let Err(error) = self.catch_up(target) {
+                tracing::warn!(queue = target.name, %error, "Index not caught up after a move");
+            }
+            target.arrived.notify_waiters();
+        }
+        let writer = source.writer.clone().lock_owned().await;
+        let changes = {
+            let mut index = lock(&source.index);
+            for &offset in offsets {
+                index.finish(offset);
+            }
+            let mut changes = Vec::new();
+            index.seal(&mut changes);
+            changes
+        };
+        self.commit(source, writer, changes).await?;
+        Ok(count)
+    }
+
+    fn receipt(&self, queue: &Arc<Queue>, handle: &str) -> Result<Receipt> {
+        receipt::decode(&self.inner.receipt_key, handle)
+            .filter(|receipt| receipt.stream_id == queue.stream_id)
+            .ok_or_else(|| Error::ReceiptInvalid(handle.to_string()))
+    }
+
+    /// Deletes messages by receipt handle, in one state change; each handle's outcome is in
+    /// its position. A handle of a message already deleted succeeds; a handle of an earlier
+    /// receive (the message was received again since) succeeds without deleting on a
+    /// standard queue and is [`Error::ReceiptExpired`] on a FIFO queue; a malformed or
+    /// foreign handle is [`Error::ReceiptInvalid`].
+    pub async fn delete_messages(&self, name: &str, handles: &[String]) -> Result<Vec<Result<()>>> {
+        let queue = self.queue(name)?;
+        let fifo = lock(&queue.config).attributes.fifo;
+        let receipts: Vec<Result<Receipt>> = handles
+            .iter()
+            .map(|handle| self.receipt(&queue, handle))
+            .collect();
+        let writer = queue.writer.clone().lock_owned().await;
+        let mut finished = false;
+        let mut outcomes = Vec::with_capacity(receipts.len());
+        let changes = {
+            let mut index = lock(&queue.index);
+            for receipt in receipts {
+                outcomes.push(
+                    receipt.and_then(|receipt| match index.live.get(&receipt.offset) {
+                        None => Ok(()),
+                        Some(entry) if entry.generation == receipt.generation => {
+                            if entry.status == Status::Moving {
+                                return Ok(());
+                            }
+                            index.finish(receipt.offset);
+                            finished = true;
+                            Ok(())
+                        }
+                        Some(_) if fifo => Err(Error::ReceiptExpired),
+                        Some(_) => Ok(()),
+                    }),
+                );
+            }
+            let mut changes = Vec::new();
+            if finished {
+                index.seal(&mut changes);
+            }
+            changes
+        };
+        self.commit(&queue, writer, changes).await?;
+        if finished && fifo {
+            queue.arrived.notify_waiters();
+        }
+        Ok(outcomes)
+    }
+
+    /// Changes the visibility timeout of in-flight messages (seconds from now, 0 to 43,200,
+    /// and at most 12 hours after the receive), in one state change; each entry's outcome
+    /// is in its position. A message not in flight is [`Error::MessageNotInflight`]; a handle
+    /// of an earlier receive is [`Error::ReceiptExpired`].
+    pub async fn change_visibility(
+        &self,
+        name: &str,
+        entries: &[(String, u32)],
+    ) -> Result<Vec<Result<()>>> {
+        let queue = self.queue(name)?;
+        let checked: Vec<Result<(Receipt, u32)>> = entries
+            .iter()
+            .map(|(handle, timeout_s)| {
+                if *timeout_s > limits::VISIBILITY_TIMEOUT_S_MAX {
+                    return Err(Error::InvalidValue(format!(
+                        "Value {timeout_s} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200."
+                    )));
+                }
+                Ok((self.receipt(&queue, handle)?, *timeout_s))
+            })
+            .collect();
+        let writer = queue.writer.clone().lock_owned().await;
+        let now = self.now_ms();
+        let mut woke = false;
+        let mut outcomes = Vec::with_capacity(checked.len());
+        let changes = {
+            let mut index = lock(&queue.index);
+            index.promote(now);
+            let mut changes = Vec::new();
+            for entry in checked {
+                outcomes.push(entry.and_then(|(receipt, timeout_s)| {
+                    let Some(message) = index.live.get(&receipt.offset) else {
+                        return Err(Error::MessageNotInflight);
+                    };
+                    if message.generation != receipt.generation {
+                        return Err(Error::ReceiptExpired);
+                    }
+                    if !matches!(message.status, Status::InFlight(at) if at > now) {
+                        return Err(Error::MessageNotInflight);
+                    }
+                    let visible_at = now + i64::from(timeout_s) * 1000;
+                    let limit = receipt.issued_ms
+                        + i64::from(limits::VISIBILITY_TIMEOUT_S_MAX) * 1000;
+                    if visible_at > limit {
+                        return Err(Error::InvalidValue(format!(
+                            "Value {timeout_s} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                        )));
+                    }
+                    index.mark_visible_at(receipt.offset, visible_at, now, &mut changes);
+                    woke |= timeout_s == 0;
+                    Ok(())
+                }));
+            }
+            if !changes.is_empty() {
+                index.seal(&mut changes);
+            }
+            changes
+        };
+        self.commit(&queue, writer, changes).await?;
+        if woke {
+            queue.arrived.notify_waiters();
+        }
+        Ok(outcomes)
+    }
+}
+
+/// The engine retention of a queue's stream for a retention period in seconds.
+fn stream_retention(retention_s: u32) -> Duration {
+    Duration::from_secs(u64::from(retention_s) + RETENTION_MARGIN_S)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
