@@ -67,6 +67,9 @@ pub enum ServeError {
     /// The delivery streams could not be loaded.
     #[error("Cannot start the delivery streams: {0}")]
     Delivery(#[source] crate::views::delivery::Error),
+    /// The queues could not be loaded.
+    #[error("Cannot start the queues: {0}")]
+    Queues(#[source] crate::views::queues::Error),
     /// A blocking storage task panicked or was cancelled.
     #[error("A storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -206,6 +209,14 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         };
         DeliveryStreams::open(log, settings).map_err(ServeError::Delivery)?
     };
+    let queues = {
+        let log = log.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::views::queues::Queues::open(log, crate::views::queues::Settings::default())
+        })
+        .await?
+        .map_err(ServeError::Queues)?
+    };
     let (http_listener, http) = crate::listener::http::bind(config.server.http)
         .await
         .map_err(|source| ServeError::Bind {
@@ -223,6 +234,8 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         Arc::new(HttpState {
             streams,
             delivery: delivery.clone(),
+            queues: queues.clone(),
+            account: config.kinesis.account.clone(),
             body_bytes_max: config.server.http_body_bytes_max,
             access_keys: config.auth.access_keys.clone(),
             region: config.kinesis.region.clone(),
@@ -240,6 +253,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         fsync = %fsync,
         streams = log.list_streams().len(),
         delivery_streams = delivery.list().len(),
+        queues = queues.list("").len(),
         "Strata is ready"
     );
 

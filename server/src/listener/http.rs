@@ -64,6 +64,7 @@ use crate::api::aws::ApiError;
 use crate::api::aws::routes::{self, Route, ServiceId};
 use crate::api::{Reply, ReplyBody};
 use crate::views::delivery::DeliveryStreams;
+use crate::views::queues::Queues;
 use crate::views::streams::Streams;
 
 /// The exception of a 503 from a Kinesis endpoint (AWS's common `ServiceUnavailable`).
@@ -88,6 +89,10 @@ pub struct HttpState {
     pub streams: Streams,
     /// The Firehose view.
     pub delivery: DeliveryStreams,
+    /// The SQS view.
+    pub queues: Queues,
+    /// The account of queue URLs and ARNs.
+    pub account: String,
     /// Largest request body accepted, in bytes.
     pub body_bytes_max: usize,
     /// Access key id → secret. Empty: any credentials (or none) are accepted.
@@ -406,8 +411,12 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
             ServiceId::Firehose => {
                 crate::api::firehose::handle(&state.delivery, operation, format, &body).await
             }
+            ServiceId::Sqs => {
+                let context = sqs_context(state, &parts);
+                crate::api::sqs::handle_json(&state.queues, &context, operation, &body).await
+            }
         },
-        Route::Query => query_reply(&parts, &body),
+        Route::Query => query_reply(state, &parts, &body).await,
         Route::Unknown { format, target } => {
             let message = if target.is_empty() {
                 "Missing X-Amz-Target header.".to_owned()
@@ -447,16 +456,32 @@ fn error_reply(route: &Route<'_>, error: &ApiError) -> Reply {
 }
 
 /// A query-protocol request (`Action=`): its form (the body of a POST, else the query string)
-/// is parsed, and, with no query service served yet, every action is one this endpoint does
-/// not have. Answers are XML `ErrorResponse`s in the namespace of the API version asked for.
-fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
+/// is parsed and handed to the query service it is for ([`routes::query_service`]: the
+/// signature's service, else the API version, else the action's name). An action no service
+/// here has is `InvalidAction`, in the namespace of the API version asked for.
+async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8]) -> Reply {
     use protocol::aws::xml::{Fault, SNS_NAMESPACE, SQS_NAMESPACE, encode_error};
     let form_bytes = if parts.method == http::Method::POST {
         body
     } else {
         parts.uri.query().unwrap_or_default().as_bytes()
     };
-    let (code, message, namespace) = match protocol::aws::query::parse_form(form_bytes) {
+    let parsed = protocol::aws::query::parse_form(form_bytes).map(|form| {
+        // Sent to a queue's URL: the path names the queue when the form does not.
+        let path = parts.uri.path();
+        if form.get("QueueUrl").is_none() && path.len() > 1 {
+            let mut with_url = form_bytes.to_vec();
+            with_url.extend_from_slice(b"&QueueUrl=");
+            with_url.extend(path.bytes().flat_map(|byte| match byte {
+                b'/' => b"%2F".to_vec(),
+                byte => vec![byte],
+            }));
+            protocol::aws::query::parse_form(&with_url).unwrap_or(form)
+        } else {
+            form
+        }
+    });
+    let (code, message, namespace) = match parsed {
         Err(error) => (error.code(), error.to_string(), SQS_NAMESPACE),
         Ok(form) => {
             let namespace = match form.version() {
@@ -469,14 +494,28 @@ fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
                     "The request must contain the parameter Action.".to_owned(),
                     namespace,
                 ),
-                Some(action) => (
-                    "InvalidAction",
-                    format!(
-                        "The action {} is not valid for this endpoint.",
-                        action.chars().take(128).collect::<String>()
-                    ),
-                    namespace,
-                ),
+                Some(action) => {
+                    let authorization = parts
+                        .headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|value| value.to_str().ok());
+                    let signing_service =
+                        routes::credential_service(authorization, parts.uri.query());
+                    let service =
+                        routes::query_service(signing_service.as_deref(), form.version(), action);
+                    if service.is_some_and(|service| service.id == ServiceId::Sqs) {
+                        let context = sqs_context(state, parts);
+                        return crate::api::sqs::handle_query(&state.queues, &context, &form).await;
+                    }
+                    (
+                        "InvalidAction",
+                        format!(
+                            "The action {} is not valid for this endpoint.",
+                            action.chars().take(128).collect::<String>()
+                        ),
+                        namespace,
+                    )
+                }
             }
         }
     };
@@ -489,6 +528,29 @@ fn query_reply(parts: &http::request::Parts, body: &[u8]) -> Reply {
     );
     Reply::new(400, "text/xml", ReplyBody::Full(body))
         .with_header("x-amzn-query-error", format!("{code};Sender"))
+}
+
+/// Where an SQS request was sent, for the queue URLs it is answered with: its `Host` header
+/// (or the HTTP/2 authority), else the listener's own address.
+fn sqs_context(state: &HttpState, parts: &http::request::Parts) -> crate::api::sqs::Context {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            parts
+                .uri
+                .authority()
+                .map(|authority| authority.as_str().to_owned())
+        })
+        .unwrap_or_else(|| "localhost:4566".to_owned());
+    crate::api::sqs::Context {
+        scheme: if state.tls.is_some() { "https" } else { "http" },
+        host,
+        account: state.account.clone(),
+        region: state.region.clone(),
+    }
 }
 
 fn too_large(state: &HttpState) -> ApiError {

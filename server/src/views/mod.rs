@@ -10,21 +10,5 @@
 //!   numbers, shard iterators, routing by hash key, resharding, enhanced fan-out consumers).
 
 pub mod delivery;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        unused_imports,
-        reason = "the SQS API layer that calls the queue view is not written yet"
-    )
-)]
-#[cfg_attr(
-    test,
-    allow(
-        dead_code,
-        unused_imports,
-        reason = "the tests use only part of the view until the SQS API layer calls it"
-    )
-)]
 pub mod queues;
 pub mod streams;

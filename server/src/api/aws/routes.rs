@@ -4,9 +4,9 @@
 //! - the AWS JSON protocols (JSON 1.0, JSON 1.1, CBOR 1.1): `X-Amz-Target: <prefix>.<Op>`,
 //!   where the prefix names the service (`Kinesis_20131202`, `Firehose_20150804`);
 //! - the AWS query protocol: `Action=<Op>` in a form-encoded POST body or a GET query string;
-//!   the operation alone does not say which service (SQS and SNS share names), so the SigV4
-//!   credential scope's service will pick it once query services are served; today every
-//!   action is answered `InvalidAction`.
+//!   the operation alone does not say which service (SQS and SNS share names), so
+//!   [`query_service`] picks it from the SigV4 credential scope's service, else from the
+//!   form's `Version`, else from the action's name.
 //!
 //! Each [`Service`] says how its requests are recognised, how they are signed and which
 //! exception name its overload answers carry, so the listener has no per-service branches
@@ -36,6 +36,8 @@ pub enum ServiceId {
     Kinesis,
     /// Data Firehose.
     Firehose,
+    /// Simple Queue Service.
+    Sqs,
 }
 
 /// Every service the front door serves.
@@ -54,7 +56,86 @@ pub const SERVICES: &[Service] = &[
         query: false,
         unavailable_code: protocol::aws::firehose::errors::SERVICE_UNAVAILABLE,
     },
+    Service {
+        id: ServiceId::Sqs,
+        signing_name: "sqs",
+        target_prefix: Some(SQS_TARGET_PREFIX),
+        query: true,
+        unavailable_code: "ServiceUnavailable",
+    },
 ];
+
+/// SQS's `X-Amz-Target` prefix (AWS JSON 1.0), with its dot.
+const SQS_TARGET_PREFIX: &str = "AmazonSQS.";
+
+/// The API version a query-protocol SQS request names.
+pub const SQS_VERSION: &str = "2012-11-05";
+
+/// The service a query-protocol request is for: the one its SigV4 credential scope names
+/// (`signing_service`, when the request is signed), else the one whose API `version` it
+/// names, else the one whose operations include `action`. `None`: no query service here
+/// takes it.
+pub fn query_service(
+    signing_service: Option<&str>,
+    version: Option<&str>,
+    action: &str,
+) -> Option<&'static Service> {
+    let query_services = || SERVICES.iter().filter(|service| service.query);
+    if let Some(signing_service) = signing_service {
+        return query_services().find(|service| service.signing_name == signing_service);
+    }
+    let id = match version {
+        Some(SQS_VERSION) => Some(ServiceId::Sqs),
+        Some(_) => None,
+        None => crate::api::sqs::is_operation(action).then_some(ServiceId::Sqs),
+    }?;
+    query_services().find(|service| service.id == id)
+}
+
+/// The service of a request's SigV4 credential scope, read (not verified) from the
+/// `Authorization` header or the presigned `X-Amz-Credential` parameter: the fourth part of
+/// `<key>/<date>/<region>/<service>/aws4_request`.
+pub fn credential_service<'a>(
+    authorization: Option<&'a str>,
+    query_string: Option<&'a str>,
+) -> Option<String> {
+    if let Some(credential) = authorization
+        .and_then(|value| value.split_once("Credential="))
+        .map(|(_, rest)| rest.split([',', ' ']).next().unwrap_or_default())
+    {
+        return credential.split('/').nth(3).map(str::to_owned);
+    }
+    let encoded = query_string?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("X-Amz-Credential="))?;
+    let decoded = percent_decode(encoded);
+    decoded.split('/').nth(3).map(str::to_owned)
+}
+
+/// `%XX` decoding of a query parameter (invalid escapes kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        let escaped = (byte == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                index += 3;
+            }
+            None => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// What a request is for, as far as its head tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

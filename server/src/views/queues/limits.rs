@@ -23,8 +23,6 @@ pub const RECEIVE_COUNT_MAX: u32 = 1_000;
 pub const REDRIVE_ALLOW_QUEUES_MAX: usize = 10;
 /// Longest policy document.
 pub const POLICY_BYTES_MAX: usize = 20_480;
-/// Most entries of a batch call.
-pub const BATCH_ENTRIES_MAX: usize = 10;
 /// Most messages in flight in a standard queue (beyond it receives fail); a FIFO queue
 /// returns nothing instead.
 pub const IN_FLIGHT_MAX: usize = 120_000;

@@ -77,7 +77,7 @@ pub use self::index::Counts;
 use self::index::{Dedup, Index, Mark, Status};
 use self::message::Summary;
 pub use self::message::{AttributeValue, MessageAttribute, MessageId, StoredMessage};
-pub use self::moves::{MoveTask, MoveTaskStatus};
+pub use self::moves::MoveTaskStatus;
 use self::receipt::Receipt;
 
 /// The owner of the engine streams this view serves.
@@ -147,6 +147,7 @@ pub struct NewMessage {
 
 impl NewMessage {
     /// A message with this body and nothing else.
+    #[cfg(test)]
     pub fn body(body: impl Into<Bytes>) -> Self {
         Self {
             body: body.into(),
@@ -639,6 +640,7 @@ impl Queues {
     }
 
     /// The log underneath.
+    #[cfg(test)]
     pub fn log(&self) -> &Log {
         &self.inner.log
     }
