@@ -100,6 +100,18 @@ fi
 "${python}" -m pip list --disable-pip-version-check 2>/dev/null \
     | grep -Ei '^(boto3|botocore|awscli|pytest|pytest-timeout|pytest-xdist|cbor2|moto) ' || true
 
+phase "Set-up: the JavaScript SDK of tests/aws (tests/aws/js/node_modules)"
+command -v node >/dev/null && command -v npm >/dev/null \
+    || fail "node and npm are missing (Debian: apt-get install nodejs npm)"
+node --version
+# Reinstalled only when the lock file changes.
+js_stamp="tests/aws/js/node_modules/.package-lock.sha256"
+js_wanted=$(sha256sum tests/aws/js/package-lock.json | cut -d' ' -f1)
+if [[ ! -f "${js_stamp}" || "$(cat "${js_stamp}")" != "${js_wanted}" ]]; then
+    npm ci --prefix tests/aws/js --no-audit --no-fund --loglevel=error
+    echo "${js_wanted}" > "${js_stamp}"
+fi
+
 phase "Prerequisites"
 "${python}" -c 'import boto3, botocore, cbor2, moto, pytest, pytest_timeout, xdist' \
     || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
@@ -110,6 +122,8 @@ for tool in mkfs.ext4 losetup; do
     command -v "${tool}" >/dev/null \
         || echo "note: ${tool} is missing; the full-disk tests on ext4 will be skipped (Debian: apt-get install e2fsprogs mount)"
 done
+[[ -d tests/aws/js/node_modules/@aws-sdk/client-sqs ]] \
+    || fail "the JavaScript SDK of tests/aws is missing; run: npm ci --prefix tests/aws/js"
 echo "all prerequisites present"
 
 phase "Formatting (cargo fmt --check)"
