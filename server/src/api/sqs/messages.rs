@@ -223,12 +223,7 @@ pub async fn receive_message(
     let max_messages = match input.max_number_of_messages {
         None => 1,
         Some(max) => {
-            validate_range(
-                "MaxNumberOfMessages",
-                max,
-                1,
-                limits::RECEIVE_MESSAGES_MAX,
-            )?;
+            validate_range("MaxNumberOfMessages", max, 1, limits::RECEIVE_MESSAGES_MAX)?;
             u32::try_from(max).unwrap_or(1)
         }
     };

@@ -97,12 +97,7 @@ pub async fn list_message_move_tasks(
     let max = match input.max_results {
         None => usize::try_from(limits::LIST_MOVE_TASKS_RESULTS_DEFAULT).unwrap_or(10),
         Some(max) => {
-            validate_range(
-                "MaxResults",
-                max,
-                1,
-                limits::LIST_MOVE_TASKS_RESULTS_MAX,
-            )?;
+            validate_range("MaxResults", max, 1, limits::LIST_MOVE_TASKS_RESULTS_MAX)?;
             usize::try_from(max).unwrap_or(1)
         }
     };

@@ -224,6 +224,11 @@ pub(crate) struct Index {
     /// Remembered deduplication ids, and their expiry order.
     pub dedup: HashMap<[u8; 32], Dedup>,
     dedup_expiry: BTreeSet<(i64, [u8; 32])>,
+    /// Deduplication ids known from their messages' records but not (known to be) in the
+    /// state: a send whose record was acknowledged but whose id change was not (a crash, or a
+    /// caller gone, in between). The next change of the queue carries them, so no change can
+    /// move the watermark past such a message while its id is only in memory.
+    pub unpersisted_dedups: Vec<([u8; 32], Dedup)>,
     /// Messages finished since the last change was sealed.
     finished: Vec<u64>,
 }
@@ -265,6 +270,16 @@ impl Index {
             self.dedup_expiry.remove(&(old.expires_ms, hash));
         }
         self.dedup_expiry.insert((dedup.expires_ms, hash));
+    }
+
+    /// Remembers the deduplication id of a record found in the log, unless the state already
+    /// has it or it has expired; one remembered here waits in `unpersisted_dedups`.
+    pub(crate) fn recover_dedup(&mut self, hash: [u8; 32], dedup: Dedup, now_ms: i64) {
+        if dedup.expires_ms <= now_ms || self.dedup_of(&hash, now_ms).is_some() {
+            return;
+        }
+        self.remember_dedup(hash, dedup);
+        self.unpersisted_dedups.push((hash, dedup));
     }
 
     /// The live deduplication entry for `hash`.

@@ -228,18 +228,22 @@ impl StoredMessage {
 /// attributes being kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Summary {
+    pub id: MessageId,
     pub sent_ms: i64,
     pub visible_from_ms: i64,
     pub group_id: Option<String>,
+    pub dedup_id: Option<String>,
 }
 
 impl Summary {
     pub(crate) fn decode(data: &Bytes) -> Result<Self, DecodeError> {
         let (message, _) = StoredMessage::decode(data)?;
         Ok(Self {
+            id: message.id,
             sent_ms: message.sent_ms,
             visible_from_ms: message.visible_from_ms,
             group_id: message.group_id,
+            dedup_id: message.dedup_id,
         })
     }
 }

@@ -231,6 +231,35 @@ pub fn sequence_number(offset: u64) -> String {
     (10_000_000_000_000_000_000_u128 + u128::from(offset)).to_string()
 }
 
+/// The deduplication key of id `id` of a message of `group` under `scope`.
+fn dedup_hash(scope: DedupScope, group: &str, id: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    match scope {
+        DedupScope::Queue => hasher.update(b"q\0"),
+        DedupScope::MessageGroup => {
+            hasher.update(b"g\0");
+            hasher.update((group.len() as u64).to_be_bytes());
+            hasher.update(group.as_bytes());
+        }
+    }
+    hasher.update(id.as_bytes());
+    <[u8; 32]>::from(hasher.finalize())
+}
+
+/// A FIFO record's deduplication entry, as its send made it (for [`Index::recover_dedup`]).
+fn dedup_of_record(scope: DedupScope, offset: u64, summary: &Summary) -> Option<([u8; 32], Dedup)> {
+    let id = summary.dedup_id.as_deref()?;
+    let group = summary.group_id.as_deref()?;
+    Some((
+        dedup_hash(scope, group, id),
+        Dedup {
+            offset,
+            message_id: summary.id.0,
+            expires_ms: summary.sent_ms.saturating_add(limits::DEDUP_WINDOW_MS),
+        },
+    ))
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -514,18 +543,25 @@ impl Queues {
             }
             let now = self.now_ms();
             let retention_ms = queue.retention_ms();
+            let scope = lock(&queue.config).attributes.dedup_scope;
             for record in &batch.records {
                 if record.offset != index.frontier {
                     continue;
                 }
                 match Summary::decode(&record.data) {
-                    Ok(summary) => index.insert(
-                        record.offset,
-                        &summary,
-                        marks.remove(&record.offset),
-                        now,
-                        retention_ms,
-                    ),
+                    Ok(summary) => {
+                        if let Some((hash, dedup)) = dedup_of_record(scope, record.offset, &summary)
+                        {
+                            index.recover_dedup(hash, dedup, now);
+                        }
+                        index.insert(
+                            record.offset,
+                            &summary,
+                            marks.remove(&record.offset),
+                            now,
+                            retention_ms,
+                        );
+                    }
                     Err(error) => {
                         tracing::error!(queue = queue.name, offset = record.offset, %error, "Undecodable message skipped");
                         index.skip(record.offset);
@@ -565,13 +601,19 @@ impl Queues {
                 .collect();
             let now = self.now_ms();
             let retention_ms = queue.retention_ms();
+            let scope = lock(&queue.config).attributes.dedup_scope;
             let mut index = lock(&queue.index);
             for (offset, summary) in summaries {
                 if offset != index.frontier {
                     continue;
                 }
                 match summary {
-                    Ok(summary) => index.insert(offset, &summary, None, now, retention_ms),
+                    Ok(summary) => {
+                        if let Some((hash, dedup)) = dedup_of_record(scope, offset, &summary) {
+                            index.recover_dedup(hash, dedup, now);
+                        }
+                        index.insert(offset, &summary, None, now, retention_ms);
+                    }
                     Err(error) => {
                         tracing::error!(queue = queue.name, offset, %error, "Undecodable message skipped");
                         index.skip(offset);
@@ -620,6 +662,11 @@ impl Queues {
     ) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
+        }
+        // Ids known only from their records go with the next change (see `Index`).
+        let mut changes = changes;
+        for (hash, dedup) in std::mem::take(&mut lock(&queue.index).unpersisted_dedups) {
+            changes.push(StateChange::put(index::dedup_key(&hash), dedup.to_bytes()));
         }
         let pending = queue.state.enqueue_change(changes).await;
         drop(writer);
@@ -1198,17 +1245,7 @@ impl Queues {
                     ));
                 }
             };
-            let mut hasher = Sha256::new();
-            match attributes.dedup_scope {
-                DedupScope::Queue => hasher.update(b"q\0"),
-                DedupScope::MessageGroup => {
-                    hasher.update(b"g\0");
-                    hasher.update((group.len() as u64).to_be_bytes());
-                    hasher.update(group.as_bytes());
-                }
-            }
-            hasher.update(id.as_bytes());
-            hash = Some(<[u8; 32]>::from(hasher.finalize()));
+            hash = Some(dedup_hash(attributes.dedup_scope, group, &id));
             dedup_id = Some(id);
         } else if message.dedup_id.is_some() {
             return Err(Error::InvalidValue(

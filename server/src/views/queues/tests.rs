@@ -1185,3 +1185,59 @@ mod fifo_model {
         }
     }
 }
+
+#[tokio::test]
+async fn a_fifo_record_whose_dedup_change_was_lost_is_still_deduplicated_and_then_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    queues
+        .create("q.fifo", &fifo(), BTreeMap::new())
+        .await
+        .unwrap();
+    // What a crash between a send's acknowledged append and its id change leaves: the
+    // record, and no `d/` key.
+    let lost = StoredMessage {
+        id: MessageId::random(),
+        sent_ms: clock.now_ms(),
+        visible_from_ms: clock.now_ms(),
+        group_id: Some("g".into()),
+        dedup_id: Some("id-1".into()),
+        trace_header: None,
+        moved_from: None,
+        attributes: Vec::new(),
+        body: Bytes::from_static(b"one"),
+    };
+    queues
+        .log()
+        .append(
+            &format!("{STREAM_PREFIX}q.fifo"),
+            0,
+            vec![NewRecord {
+                key: Bytes::new(),
+                hash_key: None,
+                attributes: Bytes::new(),
+                data: lost.to_bytes(),
+            }],
+        )
+        .await
+        .unwrap();
+    let queues = reopen(queues, dir.path(), &clock);
+    // The retry after the crash is a duplicate of the record.
+    let retry = send_grouped(&queues, "q.fifo", "g", "id-1", "one").await;
+    assert!(retry.duplicate);
+    assert_eq!(retry.message_id, lost.id);
+    // The id reaches the state with the next change (the receive), so it outlives the
+    // record's deletion and another restart.
+    let got = receive(&queues, "q.fifo", 10).await;
+    assert_eq!(bodies(&got), ["one"]);
+    delete(&queues, "q.fifo", &got[0].receipt_handle)
+        .await
+        .unwrap();
+    let queues = reopen(queues, dir.path(), &clock);
+    assert!(
+        send_grouped(&queues, "q.fifo", "g", "id-1", "one")
+            .await
+            .duplicate
+    );
+    assert!(receive(&queues, "q.fifo", 10).await.is_empty());
+}
