@@ -100,6 +100,22 @@ fi
 "${python}" -m pip list --disable-pip-version-check 2>/dev/null \
     | grep -Ei '^(boto3|botocore|awscli|pytest|pytest-timeout|pytest-xdist|cbor2|moto) ' || true
 
+phase "Set-up: the query-protocol SDK of tests/aws (target/venv-query)"
+query_venv="${root}/target/venv-query"
+if ! "${query_venv}/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "${query_venv}"
+    mkdir -p target
+    python3 -m venv "${query_venv}" \
+        || fail "python3 cannot make a virtual environment (Debian: apt-get install python3-venv)"
+fi
+query_stamp="${query_venv}/.requirements.sha256"
+query_wanted=$(sha256sum tests/aws/query/requirements.txt | cut -d' ' -f1)
+if [[ ! -f "${query_stamp}" || "$(cat "${query_stamp}")" != "${query_wanted}" ]]; then
+    "${query_venv}/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -r tests/aws/query/requirements.txt
+    echo "${query_wanted}" > "${query_stamp}"
+fi
+
 phase "Set-up: the JavaScript SDK of tests/aws (tests/aws/js/node_modules)"
 command -v node >/dev/null && command -v npm >/dev/null \
     || fail "node and npm are missing (Debian: apt-get install nodejs npm)"
@@ -122,6 +138,8 @@ for tool in mkfs.ext4 losetup; do
     command -v "${tool}" >/dev/null \
         || echo "note: ${tool} is missing; the full-disk tests on ext4 will be skipped (Debian: apt-get install e2fsprogs mount)"
 done
+"${query_venv}/bin/python" -c 'import boto3' \
+    || fail "the query-protocol SDK is missing; run: ${query_venv}/bin/pip install -r tests/aws/query/requirements.txt"
 [[ -d tests/aws/js/node_modules/@aws-sdk/client-sqs ]] \
     || fail "the JavaScript SDK of tests/aws is missing; run: npm ci --prefix tests/aws/js"
 echo "all prerequisites present"
