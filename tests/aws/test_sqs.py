@@ -720,3 +720,47 @@ def test_the_aws_cli_drives_a_queue(server, aws_cli, queue_name, tmp_path):
         "Attributes"
     ]["ApproximateNumberOfMessages"] == "0"
     cli("delete-queue", "--queue-url", url)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc."""
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_long_polls_are_woken_by_visibility_and_delay_expiry_and_idle_ones_cost_no_cpu(
+    server, queue_name
+):
+    sqs = server.client("sqs", read_timeout=40)
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="comes back")
+    taken = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]
+    started = time.monotonic()
+    back = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]
+    assert back["MessageId"] == taken["MessageId"]
+    assert 0.5 < time.monotonic() - started < 5
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=back["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=1)
+    started = time.monotonic()
+    delayed = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]
+    assert delayed["Body"] == "delayed"
+    assert 0.5 < time.monotonic() - started < 5
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=delayed["ReceiptHandle"])
+
+    # Eight receivers long-poll an empty queue for 10 s: the server does no work meanwhile.
+    before = cpu_seconds(server.pid)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        polls = [
+            pool.submit(
+                server.client("sqs", read_timeout=40).receive_message,
+                QueueUrl=url,
+                WaitTimeSeconds=10,
+            )
+            for _ in range(8)
+        ]
+        for poll in polls:
+            assert "Messages" not in poll.result(timeout=30)
+    used = cpu_seconds(server.pid) - before
+    assert used < 0.3, f"the server used {used:.2f} s of CPU during 10 s of idle long polls"
