@@ -382,7 +382,8 @@ pub struct StorageLayer {
     /// A segment is sealed once its first record is this many seconds old. Default 3600.
     pub segment_age_max_secs: Option<u64>,
     /// The largest single record accepted, in bytes; at most `segment_bytes_max`.
-    /// Default 1048576 (1 MiB, the Kinesis limit).
+    /// Default 10485760 (10 MiB, the largest a Kinesis stream can be set to take; each API
+    /// enforces its own, smaller limit per request).
     pub record_bytes_max: Option<usize>,
     /// Seconds between looks for expired segments to delete. Default 60.
     pub retention_check_interval_secs: Option<u64>,
