@@ -1,7 +1,8 @@
 """The front door's recognition of requests, as a client sees it: AWS JSON 1.0 is answered
 as JSON 1.0 (SQS's SDKs send it), a query-protocol request (`Action=` in a form body or a GET
-query string) is recognised as such and, with no query service served yet, answered with an
-XML `ErrorResponse` (`InvalidAction`, the legacy code also in `x-amzn-query-error`); a
+query string) is recognised as such: an SQS action is served in XML, an action no service
+here has is an XML `ErrorResponse` (`InvalidAction`, the legacy code also in
+`x-amzn-query-error`); a
 malformed form is `MalformedQueryString`; a target of no service here is
 `UnknownOperationException`.
 """
@@ -45,9 +46,18 @@ def test_json_1_0_is_answered_as_json_1_0(server):
 
 
 def test_query_requests_are_recognised_and_unknown_actions_refused(server):
-    form = raw_request(
+    served = raw_request(
         server.endpoint,
         b"Action=ListQueues&Version=2012-11-05",
+        None,
+        content_type="application/x-www-form-urlencoded; charset=utf-8",
+    )
+    assert served.status == 200
+    assert served.headers["content-type"] == "text/xml"
+    assert ElementTree.fromstring(served.body).tag == SQS_NAMESPACE + "ListQueuesResponse"
+    form = raw_request(
+        server.endpoint,
+        b"Action=Frobnicate&Version=2012-11-05",
         None,
         content_type="application/x-www-form-urlencoded; charset=utf-8",
     )
@@ -56,7 +66,7 @@ def test_query_requests_are_recognised_and_unknown_actions_refused(server):
     assert form.headers["x-amzn-query-error"] == "InvalidAction;Sender"
     kind, code, message, request_id = query_error(form.body, SQS_NAMESPACE)
     assert (kind, code) == ("Sender", "InvalidAction")
-    assert "ListQueues" in message
+    assert "Frobnicate" in message
     assert request_id == form.headers["x-amzn-requestid"]
     get = raw_request(
         server.endpoint,
