@@ -290,4 +290,47 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn a_query_request_names_its_service_by_signature_then_version_then_action() {
+        use super::{credential_service, query_service};
+        let header = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sqs/aws4_request, \
+                      SignedHeaders=host, Signature=00";
+        assert_eq!(
+            credential_service(Some(header), None).as_deref(),
+            Some("sqs")
+        );
+        assert_eq!(
+            credential_service(
+                None,
+                Some("Action=ListQueues&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fsns%2Faws4_request")
+            )
+            .as_deref(),
+            Some("sns")
+        );
+        assert_eq!(credential_service(None, Some("Action=ListQueues")), None);
+        let sqs = |service: Option<&'static super::Service>| service.map(|s| s.id);
+        assert_eq!(
+            sqs(query_service(Some("sqs"), None, "Anything")),
+            Some(ServiceId::Sqs)
+        );
+        // Signed for a service that takes no query requests here: none.
+        assert_eq!(
+            sqs(query_service(Some("kinesis"), None, "ListQueues")),
+            None
+        );
+        assert_eq!(
+            sqs(query_service(None, Some("2012-11-05"), "Nope")),
+            Some(ServiceId::Sqs)
+        );
+        assert_eq!(
+            sqs(query_service(None, Some("2010-03-31"), "ListQueues")),
+            None
+        );
+        assert_eq!(
+            sqs(query_service(None, None, "SendMessage")),
+            Some(ServiceId::Sqs)
+        );
+        assert_eq!(sqs(query_service(None, None, "Publish")), None);
+    }
 }
