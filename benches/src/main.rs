@@ -12,6 +12,7 @@ mod pin;
 mod redis;
 mod report;
 mod spawn;
+mod sqs;
 mod storage;
 
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     /// The Kinesis API over HTTP: PutRecords producers and GetRecords readers, against Strata
     /// and, with --compare, against kinesalite as the baseline.
     Kinesis(kinesis::Args),
+    /// The SQS API over HTTP: SendMessageBatch alone, then send, receive and delete in a
+    /// loop, against Strata and, with --compare, against moto's server as the baseline.
+    Sqs(sqs::Args),
     /// A Firehose delivery stream: PutRecordBatch over HTTP into a spawned server and
     /// sustained delivery into a local directory or an S3-compatible store.
     Delivery(delivery::Args),
@@ -71,6 +75,10 @@ fn main() -> ExitCode {
         }),
         Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
             print!("{}", kinesis::render(&report));
+            Ok(native::write_json(args.json.as_deref(), &report)?)
+        }),
+        Command::Sqs(args) => sqs::run(args).and_then(|report| {
+            print!("{}", sqs::render(&report));
             Ok(native::write_json(args.json.as_deref(), &report)?)
         }),
         Command::Delivery(args) => delivery::run(args).and_then(|report| {

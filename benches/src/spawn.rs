@@ -1,6 +1,7 @@
 //! Servers a benchmark starts itself and stops at the end: `strata serve` (found next to the
-//! `strata-bench` executable), `redis-server`, and kinesalite (installed with npm into a cache
-//! directory on first use, run with node).
+//! `strata-bench` executable), `redis-server`, kinesalite (installed with npm into a cache
+//! directory on first use, run with node), and moto's server (installed with pip into a
+//! virtual environment in the same cache on first use).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -255,14 +256,21 @@ const KINESALITE_PACKAGE: &str = "kinesalite@3.3.3";
 /// Where kinesalite is installed: `$XDG_CACHE_HOME/strata-bench/kinesalite`, else
 /// `$HOME/.cache/strata-bench/kinesalite`; outside the repository, kept between runs.
 pub fn kinesalite_dir() -> Result<PathBuf, BoxError> {
+    cache_dir("kinesalite")
+}
+
+/// `$XDG_CACHE_HOME/strata-bench/<name>`, else `$HOME/.cache/strata-bench/<name>`.
+fn cache_dir(name: &str) -> Result<PathBuf, BoxError> {
     let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => std::env::var_os("HOME")
             .filter(|v| !v.is_empty())
             .map(|home| PathBuf::from(home).join(".cache"))
-            .ok_or("neither XDG_CACHE_HOME nor HOME is set: nowhere to install kinesalite")?,
+            .ok_or_else(|| {
+                format!("neither XDG_CACHE_HOME nor HOME is set: nowhere to install {name}")
+            })?,
     };
-    Ok(cache.join("strata-bench").join("kinesalite"))
+    Ok(cache.join("strata-bench").join(name))
 }
 
 /// The kinesalite command-line entry point under `dir`, installed with
@@ -343,6 +351,121 @@ impl KinesaliteServer {
             }
             if Instant::now() >= deadline {
                 return Err(format!("kinesalite did not listen within {WAIT:?}").into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { process, addr })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Sends SIGTERM and waits for the server to exit.
+    pub fn stop(self) -> Result<(), BoxError> {
+        self.process.stop()
+    }
+}
+
+/// The moto release installed on first use (pinned, so runs stay comparable).
+const MOTO_PACKAGE: &str = "moto[server]==5.2.5";
+
+/// Where moto's server is installed on first use: a virtual environment in
+/// `$XDG_CACHE_HOME/strata-bench/moto` (else `$HOME/.cache/...`), kept between runs.
+pub fn moto_dir() -> Result<PathBuf, BoxError> {
+    cache_dir("moto")
+}
+
+/// The `moto_server` to run: `explicit` if given, else the first on `PATH`, else the one in
+/// [`moto_dir`], installed there with `python3 -m venv` and pip first if it is missing.
+pub fn moto_server_binary(explicit: Option<&Path>) -> Result<PathBuf, BoxError> {
+    if let Some(path) = explicit {
+        if !path.exists() {
+            return Err(format!("--moto-server {}: no such file", path.display()).into());
+        }
+        return Ok(path.to_path_buf());
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("moto_server"))
+            .find(|path| path.is_file())
+    });
+    if let Some(path) = on_path {
+        return Ok(path);
+    }
+    let dir = moto_dir()?;
+    let binary = dir.join("bin/moto_server");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    eprintln!("installing {MOTO_PACKAGE} into {} ...", dir.display());
+    let run = |command: &mut Command, what: &str| -> Result<(), BoxError> {
+        let status = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| -> BoxError {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "python3 is not installed (try `apt-get install python3 python3-venv`)".into()
+                } else {
+                    format!("{what}: {e}").into()
+                }
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{what} failed ({status})").into())
+        }
+    };
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    )?;
+    run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(MOTO_PACKAGE),
+        &format!("pip install {MOTO_PACKAGE}"),
+    )?;
+    if !binary.exists() {
+        return Err(format!("pip install {MOTO_PACKAGE} left no {}", binary.display()).into());
+    }
+    Ok(binary)
+}
+
+/// A running moto server (in memory).
+pub struct MotoServer {
+    process: Process,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl MotoServer {
+    /// Starts `binary` (see [`moto_server_binary`]) on a free loopback port and waits until
+    /// it accepts connections.
+    pub fn start(binary: &Path) -> Result<Self, BoxError> {
+        let port = free_port()?;
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            // It logs every request to stderr.
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let mut process = Process {
+            child,
+            name: "moto_server",
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = process.child.try_wait()? {
+                return Err(format!("moto_server exited at start: {status}").into());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("moto_server did not listen within {WAIT:?}").into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }

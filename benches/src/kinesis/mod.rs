@@ -18,7 +18,7 @@
 //! with `--compare`, a spawned Strata and then a spawned kinesalite under the same load, with
 //! the ratio Strata / kinesalite of their throughput.
 
-mod load;
+pub mod load;
 pub mod wire;
 
 use std::future::Future;
