@@ -181,6 +181,10 @@ pub struct ServerConfig {
     pub native_limits: NativeLimits,
     /// Whether listening on a non-loopback address with no access keys is allowed.
     pub allow_anonymous: bool,
+    /// `server.clock = "manual"`: the engine's clock moves only when told to, through the
+    /// HTTP listener's `/_strata/clock` endpoint (tests of visibility, delays and retention
+    /// without sleeping). Only on loopback listeners.
+    pub manual_clock: bool,
     /// TLS on both listeners, when set.
     pub tls: Option<crate::tls::TlsFiles>,
     /// Largest HTTP request body accepted, in bytes.
@@ -419,6 +423,12 @@ pub struct ServerLayer {
     /// configured (anyone who can reach the port can then read, write and delete every
     /// stream). Default false: `strata serve` refuses to start.
     pub allow_anonymous: Option<bool>,
+    /// `system` (the real-time clock) or `manual`: the engine's clock, which every timestamp,
+    /// visibility timeout, delay, retention and deduplication window reads, moves only when a
+    /// client calls `POST /_strata/clock?advance_ms=N` on the HTTP port (`GET` reads it), so
+    /// an application's tests run without sleeping. `manual` is refused unless both listeners
+    /// are on loopback. Default `system`.
+    pub clock: Option<String>,
     /// PEM certificate chain for TLS on both listeners (HTTPS and native TLS); set together
     /// with `tls_key_file`. Default none: plain TCP.
     pub tls_cert_file: Option<PathBuf>,
@@ -623,6 +633,8 @@ pub mod keys {
     pub const NATIVE_IDLE_TIMEOUT_SECS: Key = key("server.native_idle_timeout_secs");
     /// `server.allow_anonymous`.
     pub const ALLOW_ANONYMOUS: Key = key("server.allow_anonymous");
+    /// `server.clock`.
+    pub const CLOCK: Key = key("server.clock");
     /// `server.tls_cert_file`.
     pub const TLS_CERT_FILE: Key = key("server.tls_cert_file");
     /// `server.tls_key_file`.
@@ -977,6 +989,21 @@ fn server(layers: &[(Origin, Layer)]) -> Result<ServerConfig, ConfigError> {
             l.server.allow_anonymous.as_ref()
         })?
         .0,
+        manual_clock: {
+            let (clock, origin) = pick(layers, keys::CLOCK, |l| l.server.clock.as_ref())?;
+            match clock.as_str() {
+                "system" => false,
+                "manual" => true,
+                other => {
+                    return Err(ConfigError::invalid(
+                        keys::CLOCK,
+                        origin,
+                        other,
+                        "expected `system` or `manual`",
+                    ));
+                }
+            }
+        },
         tls: tls(layers)?,
         http_body_bytes_max,
         http_body_budget_bytes: bytes(budget),

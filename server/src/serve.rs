@@ -44,6 +44,15 @@ pub enum ServeError {
         /// The non-loopback address.
         address: std::net::SocketAddr,
     },
+    /// The manual clock was asked for on a listener reachable beyond this machine.
+    #[error(
+        "Refusing server.clock = \"manual\" on {address}: anyone who reaches it could move the \
+         clock of every queue and stream; listen on 127.0.0.1 to use it"
+    )]
+    ManualClockExposed {
+        /// The non-loopback address.
+        address: std::net::SocketAddr,
+    },
     /// The TLS certificate or key could not be loaded.
     #[error("Cannot set up TLS: {0}")]
     Tls(#[source] crate::tls::TlsError),
@@ -90,6 +99,19 @@ fn check_exposure(config: &Config) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Refuses the manual clock unless both listeners are on loopback: it lets any client move
+/// the time every visibility timeout, delay and retention is measured by.
+fn check_manual_clock(config: &Config) -> Result<(), ServeError> {
+    if config.server.manual_clock {
+        for address in [config.server.http, config.server.native] {
+            if !address.ip().is_loopback() {
+                return Err(ServeError::ManualClockExposed { address });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The two listeners' connection limits, each lowered to its share of the descriptor budget
 /// (`crate::descriptors`) when the configured one does not fit.
 /// `limit` is the soft open-files limit, when known.
@@ -117,6 +139,7 @@ fn fit_connection_limits(config: &Config, limit: Option<usize>) -> (usize, usize
 /// Runs the server until SIGINT or SIGTERM, then closes the log.
 pub async fn run(config: Config) -> Result<(), ServeError> {
     check_exposure(&config)?;
+    check_manual_clock(&config)?;
     let mut signals = Signals::install().map_err(ServeError::Signals)?;
 
     let data_dir = std::path::absolute(&config.storage.data_dir)
@@ -136,10 +159,20 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         fit_connection_limits(&config, open_files_limit);
     let fsync = config.storage.fsync.to_string();
     let log_config = config.storage.into_log_config();
+    // The manual clock starts at the real time and then moves only when told to.
+    let manual_clock = config.server.manual_clock.then(|| {
+        Arc::new(storage::ManualClock::new(storage::Clock::now_ms(
+            &storage::SystemClock,
+        )))
+    });
     // `open` reads and recovers the data directory: blocking work, off the async workers.
     let log = {
         let dir = data_dir.clone();
-        tokio::task::spawn_blocking(move || Log::open(log_config))
+        let clock: Arc<dyn storage::Clock> = match &manual_clock {
+            Some(manual) => manual.clone(),
+            None => Arc::new(storage::SystemClock),
+        };
+        tokio::task::spawn_blocking(move || Log::open_with_clock(log_config, clock))
             .await?
             .map_err(|source| ServeError::Open { dir, source })?
     };
@@ -236,6 +269,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             delivery: delivery.clone(),
             queues: queues.clone(),
             account: config.kinesis.account.clone(),
+            manual_clock,
             body_bytes_max: config.server.http_body_bytes_max,
             access_keys: config.auth.access_keys.clone(),
             region: config.kinesis.region.clone(),

@@ -79,6 +79,8 @@ pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 3600;
 
 /// Without keys, listen on loopback only.
 pub const ALLOW_ANONYMOUS: bool = false;
+/// The engine's clock: the real-time one.
+pub const CLOCK: &str = "system";
 
 /// 4 MiB of disk allocated ahead of each shard's writer: a thousand idle shards hold 4 GiB, and
 /// an `fallocate` every 4 MiB costs nothing next to the writes.
@@ -137,6 +139,7 @@ pub fn layer() -> Layer {
             native_handshake_timeout_ms: Some(NATIVE_HANDSHAKE_TIMEOUT_MS),
             native_idle_timeout_secs: Some(NATIVE_IDLE_TIMEOUT_SECS),
             allow_anonymous: Some(ALLOW_ANONYMOUS),
+            clock: Some(CLOCK.to_owned()),
             tls_cert_file: None,
             tls_key_file: None,
             http_body_budget_bytes: Some(HTTP_BODY_BUDGET_BYTES),

@@ -450,3 +450,13 @@ fn http_limits_have_defaults_and_are_checked() {
         assert_eq!(invalid_key(&error), key, "{file}");
     }
 }
+
+#[test]
+fn the_clock_is_system_unless_manual_is_asked_for() {
+    let config = resolve("", &[], Layer::default()).expect("defaults");
+    assert!(!config.server.manual_clock);
+    let manual = resolve("[server]\nclock = \"manual\"\n", &[], Layer::default()).expect("manual");
+    assert!(manual.server.manual_clock);
+    let error = resolve("[server]\nclock = \"fast\"\n", &[], Layer::default()).expect_err("bad");
+    assert_eq!(invalid_key(&error), "server.clock");
+}

@@ -93,6 +93,8 @@ pub struct HttpState {
     pub queues: Queues,
     /// The account of queue URLs and ARNs.
     pub account: String,
+    /// The engine's clock when `server.clock = "manual"`: `/_strata/clock` reads and moves it.
+    pub manual_clock: Option<Arc<storage::ManualClock>>,
     /// Largest request body accepted, in bytes.
     pub body_bytes_max: usize,
     /// Access key id → secret. Empty: any credentials (or none) are accepted.
@@ -348,6 +350,10 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
     }
     if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
         return metrics(&state.delivery);
+    }
+    if request.uri().path() == CLOCK_PATH {
+        let (parts, _) = request.into_parts();
+        return clock(state, &parts);
     }
     let header_text = |name: &str| {
         request
@@ -825,6 +831,61 @@ fn metrics(delivery: &DeliveryStreams) -> Response<ResponseBody> {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/plain; version=0.0.4"),
     );
+    response
+}
+
+/// Where the manual clock is read (`GET`) and moved (`POST ?advance_ms=N`).
+const CLOCK_PATH: &str = "/_strata/clock";
+
+/// The manual clock's endpoint: `{"now_ms": N}` after moving it forward by `advance_ms`
+/// (POST), or as it is (GET). 404 unless `server.clock = "manual"`; signed like every other
+/// request when access keys are configured. Moving the clock wakes every queue, so long polls
+/// see messages whose delay or visibility timeout the move ended.
+fn clock(state: &HttpState, parts: &http::request::Parts) -> Response<ResponseBody> {
+    let Some(clock) = &state.manual_clock else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "the clock is not manual (server.clock)\n",
+        );
+    };
+    if !state.access_keys.is_empty()
+        && let Err(error) = authenticate(state, parts, &[], None)
+    {
+        let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(error.message))));
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
+    }
+    match parts.method {
+        http::Method::GET => {}
+        http::Method::POST => {
+            let advance = parts.uri.query().and_then(|query| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("advance_ms="))
+                    .map(str::parse::<i64>)
+            });
+            match advance {
+                Some(Ok(ms)) if ms >= 0 => {
+                    clock.advance_ms(ms);
+                    state.queues.clock_moved();
+                }
+                _ => {
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        "expected ?advance_ms=<milliseconds, 0 or more>\n",
+                    );
+                }
+            }
+        }
+        _ => return plain(StatusCode::METHOD_NOT_ALLOWED, "GET or POST\n"),
+    }
+    let now = storage::Clock::now_ms(clock.as_ref());
+    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(format!(
+        "{{\"now_ms\":{now}}}\n"
+    )))));
+    if let Ok(value) = header::HeaderValue::from_str("application/json") {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
     response
 }
 

@@ -686,6 +686,20 @@ impl Queues {
         self.inner.log.now_ms()
     }
 
+    /// Wakes every waiting receive: the engine's clock moved (a manual clock), so delays and
+    /// visibility timeouts may have ended without any send to announce them.
+    pub fn clock_moved(&self) {
+        for queue in self
+            .inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            queue.arrived.notify_waiters();
+        }
+    }
+
     /// The log underneath.
     #[cfg(test)]
     pub fn log(&self) -> &Log {
