@@ -185,6 +185,9 @@ pub struct ServerConfig {
     /// HTTP listener's `/_strata/clock` endpoint (tests of visibility, delays and retention
     /// without sleeping). Only on loopback listeners.
     pub manual_clock: bool,
+    /// `server.public_url`: scheme and authority of the queue URLs given to clients; `None`:
+    /// built from each request's `Host`.
+    pub public_url: Option<String>,
     /// TLS on both listeners, when set.
     pub tls: Option<crate::tls::TlsFiles>,
     /// Largest HTTP request body accepted, in bytes.
@@ -429,6 +432,11 @@ pub struct ServerLayer {
     /// an application's tests run without sleeping. `manual` is refused unless both listeners
     /// are on loopback. Default `system`.
     pub clock: Option<String>,
+    /// Scheme and authority (`http://strata:4566`) of the queue URLs given to clients, for
+    /// when the name clients reach Strata by is not the one in their requests' `Host` (a
+    /// proxy). Queues are found by account and name whatever the host. Default none: each
+    /// URL is built from its request's `Host`.
+    pub public_url: Option<String>,
     /// PEM certificate chain for TLS on both listeners (HTTPS and native TLS); set together
     /// with `tls_key_file`. Default none: plain TCP.
     pub tls_cert_file: Option<PathBuf>,
@@ -635,6 +643,8 @@ pub mod keys {
     pub const ALLOW_ANONYMOUS: Key = key("server.allow_anonymous");
     /// `server.clock`.
     pub const CLOCK: Key = key("server.clock");
+    /// `server.public_url`.
+    pub const PUBLIC_URL: Key = key("server.public_url");
     /// `server.tls_cert_file`.
     pub const TLS_CERT_FILE: Key = key("server.tls_cert_file");
     /// `server.tls_key_file`.
@@ -989,6 +999,34 @@ fn server(layers: &[(Origin, Layer)]) -> Result<ServerConfig, ConfigError> {
             l.server.allow_anonymous.as_ref()
         })?
         .0,
+        public_url: match layers
+            .iter()
+            .rev()
+            .find_map(|(origin, layer)| layer.server.public_url.as_ref().map(|url| (url, origin)))
+        {
+            None => None,
+            Some((url, origin)) => {
+                let trimmed = url.trim_end_matches('/');
+                let authority = trimmed
+                    .strip_prefix("http://")
+                    .or_else(|| trimmed.strip_prefix("https://"));
+                match authority {
+                    Some(authority)
+                        if !authority.is_empty() && !authority.contains(['/', '?', '#', ' ']) =>
+                    {
+                        Some(trimmed.to_owned())
+                    }
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            keys::PUBLIC_URL,
+                            origin,
+                            url,
+                            "expected http:// or https:// and a host[:port], with no path",
+                        ));
+                    }
+                }
+            }
+        },
         manual_clock: {
             let (clock, origin) = pick(layers, keys::CLOCK, |l| l.server.clock.as_ref())?;
             match clock.as_str() {

@@ -270,6 +270,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             queues: queues.clone(),
             account: config.kinesis.account.clone(),
             manual_clock,
+            public_url: config.server.public_url.clone(),
             body_bytes_max: config.server.http_body_bytes_max,
             access_keys: config.auth.access_keys.clone(),
             region: config.kinesis.region.clone(),

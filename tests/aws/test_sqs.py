@@ -764,3 +764,14 @@ def test_long_polls_are_woken_by_visibility_and_delay_expiry_and_idle_ones_cost_
             assert "Messages" not in poll.result(timeout=30)
     used = cpu_seconds(server.pid) - before
     assert used < 0.3, f"the server used {used:.2f} s of CPU during 10 s of idle long polls"
+
+
+def test_a_configured_public_url_is_the_base_of_queue_urls(start_server, queue_name):
+    server = start_server(config_toml='[server]\npublic_url = "http://strata.example:4566"\n')
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    assert url == f"http://strata.example:4566/{ACCOUNT}/{queue_name}"
+    assert sqs.list_queues()["QueueUrls"] == [url]
+    # Requests still reach the queue by its path, whatever host the URL names.
+    sqs.send_message(QueueUrl=url, MessageBody="through the proxy name")
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "through the proxy name"

@@ -140,6 +140,7 @@ pub fn layer() -> Layer {
             native_idle_timeout_secs: Some(NATIVE_IDLE_TIMEOUT_SECS),
             allow_anonymous: Some(ALLOW_ANONYMOUS),
             clock: Some(CLOCK.to_owned()),
+            public_url: None,
             tls_cert_file: None,
             tls_key_file: None,
             http_body_budget_bytes: Some(HTTP_BODY_BUDGET_BYTES),

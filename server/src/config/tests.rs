@@ -460,3 +460,38 @@ fn the_clock_is_system_unless_manual_is_asked_for() {
     let error = resolve("[server]\nclock = \"fast\"\n", &[], Layer::default()).expect_err("bad");
     assert_eq!(invalid_key(&error), "server.clock");
 }
+
+#[test]
+fn a_public_url_is_a_scheme_and_an_authority() {
+    let config = resolve(
+        "[server]\npublic_url = \"http://strata:4566/\"\n",
+        &[],
+        Layer::default(),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.server.public_url.as_deref(),
+        Some("http://strata:4566")
+    );
+    for bad in [
+        "strata:4566",
+        "http://",
+        "http://strata:4566/path",
+        "ftp://x",
+    ] {
+        let error = resolve(
+            &format!("[server]\npublic_url = \"{bad}\"\n"),
+            &[],
+            Layer::default(),
+        )
+        .expect_err(bad);
+        assert_eq!(invalid_key(&error), "server.public_url");
+    }
+    assert_eq!(
+        resolve("", &[], Layer::default())
+            .expect("defaults")
+            .server
+            .public_url,
+        None
+    );
+}

@@ -95,6 +95,8 @@ pub struct HttpState {
     pub account: String,
     /// The engine's clock when `server.clock = "manual"`: `/_strata/clock` reads and moves it.
     pub manual_clock: Option<Arc<storage::ManualClock>>,
+    /// `server.public_url`: the base of queue URLs, else each request's `Host`.
+    pub public_url: Option<String>,
     /// Largest request body accepted, in bytes.
     pub body_bytes_max: usize,
     /// Access key id → secret. Empty: any credentials (or none) are accepted.
@@ -536,8 +538,8 @@ async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8
         .with_header("x-amzn-query-error", format!("{code};Sender"))
 }
 
-/// Where an SQS request was sent, for the queue URLs it is answered with: its `Host` header
-/// (or the HTTP/2 authority), else the listener's own address.
+/// Where an SQS request was sent, for the queue URLs it is answered with: the configured
+/// public URL, else its `Host` header (or the HTTP/2 authority).
 fn sqs_context(state: &HttpState, parts: &http::request::Parts) -> crate::api::sqs::Context {
     let host = parts
         .headers
@@ -551,9 +553,12 @@ fn sqs_context(state: &HttpState, parts: &http::request::Parts) -> crate::api::s
                 .map(|authority| authority.as_str().to_owned())
         })
         .unwrap_or_else(|| "localhost:4566".to_owned());
+    let scheme = if state.tls.is_some() { "https" } else { "http" };
     crate::api::sqs::Context {
-        scheme: if state.tls.is_some() { "https" } else { "http" },
-        host,
+        base_url: state
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{host}")),
         account: state.account.clone(),
         region: state.region.clone(),
     }

@@ -33,10 +33,9 @@ use crate::views::queues::Queues;
 /// What an operation knows of the request beyond its input: where it was sent and for whom.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// `http` or `https`.
-    pub scheme: &'static str,
-    /// The request's `Host` (or `:authority`), for the queue URLs it is given.
-    pub host: String,
+    /// Scheme and authority of the queue URLs this request is given: the configured public
+    /// URL, else `http(s)://` and the request's `Host` (or `:authority`).
+    pub base_url: String,
     /// The account queues belong to.
     pub account: String,
     /// The region of ARNs.
@@ -46,7 +45,7 @@ pub struct Context {
 impl Context {
     /// A queue's URL as this request reaches it.
     pub fn queue_url(&self, name: &str) -> String {
-        format!("{}://{}/{}/{name}", self.scheme, self.host, self.account)
+        format!("{}/{}/{name}", self.base_url, self.account)
     }
 
     /// A queue's ARN.
@@ -252,8 +251,7 @@ mod tests {
 
     fn context() -> Context {
         Context {
-            scheme: "http",
-            host: "localhost:4566".into(),
+            base_url: "http://localhost:4566".into(),
             account: "000000000000".into(),
             region: "us-east-1".into(),
         }
