@@ -775,3 +775,29 @@ def test_a_configured_public_url_is_the_base_of_queue_urls(start_server, queue_n
     # Requests still reach the queue by its path, whatever host the URL names.
     sqs.send_message(QueueUrl=url, MessageBody="through the proxy name")
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "through the proxy name"
+
+
+def test_the_native_protocol_sees_no_queue_streams(server, strata_bin, queue_name):
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    kinesis = server.client("kinesis")
+    kinesis.create_stream(StreamName="plain-stream", ShardCount=1)
+
+    def native(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(strata_bin), "stream", *args, "--addr", server.native_address],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    listed = native("list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["plain-stream"]
+    # A queue's engine stream cannot be deleted (or read) under the queue view.
+    for args in (["delete", f"sqs:{queue_name}"], ["describe", f"sqs:{queue_name}"]):
+        refused = native(*args)
+        assert refused.returncode != 0
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "kept"

@@ -90,7 +90,21 @@ pub async fn create_stream(log: &Log, budget: &ShardBudget, request: CreateStrea
     Ok(Response::CreateStreamOk)
 }
 
+/// Native streams are Kinesis streams: another view's stream (a queue's, a delivery
+/// stream's) is, to the native protocol, no stream at all, so it cannot be listed, read,
+/// written, resharded or deleted under that view.
+fn require_native(log: &Log, stream: &str) -> Result<(), ErrorResponse> {
+    match log.identity(stream) {
+        Ok(identity) if identity.owner == streams::OWNER => Ok(()),
+        Ok(_) => Err(from_storage(&storage::Error::StreamNotFound(
+            stream.to_owned(),
+        ))),
+        Err(error) => Err(from_storage(&error)),
+    }
+}
+
 pub async fn delete_stream(log: &Log, request: DeleteStream) -> Outcome {
+    require_native(log, &request.name)?;
     let log = log.clone();
     blocking(move || log.delete_stream(&request.name)).await?;
     Ok(Response::DeleteStreamOk)
@@ -100,12 +114,14 @@ pub fn list_streams(log: &Log) -> Outcome {
     let names = log
         .list_streams()
         .into_iter()
+        .filter(|stream| stream.owner == streams::OWNER)
         .map(|stream| stream.name)
         .collect();
     Ok(Response::StreamList(StreamList { names }))
 }
 
 pub fn describe_stream(log: &Log, request: &DescribeStream) -> Outcome {
+    require_native(log, &request.name)?;
     let info = log
         .stream(&request.name)
         .map_err(|error| from_storage(&error))?;
@@ -147,6 +163,11 @@ pub async fn enqueue_produce(log: &Log, request: Produce) -> Result<PendingProdu
         .route(&request.stream)
         .await
         .map_err(|error| from_storage(&error))?;
+    if *route.owner() != streams::OWNER {
+        return Err(from_storage(&storage::Error::StreamNotFound(
+            request.stream.clone(),
+        )));
+    }
     let count = request.records.len();
     let mut by_shard: BTreeMap<u32, (Vec<usize>, Vec<NewRecord>)> = BTreeMap::new();
     for (index, record) in request.records.into_iter().enumerate() {
@@ -229,6 +250,7 @@ pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> 
         max_wait_ms,
     } = request;
     let failed = |error: storage::Error| from_storage(&error);
+    require_native(log, &stream)?;
     let bounds = log.shard_bounds(&stream, shard).map_err(failed)?;
     let from = match start {
         StartPosition::AtOffset(offset) => offset,
@@ -296,6 +318,7 @@ pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> 
 /// Splits a shard; the engine call (which holds the stream's router, closes the parent, then
 /// fsyncs the catalog) runs on the blocking pool.
 pub async fn split_shard(log: &Log, budget: &ShardBudget, request: SplitShard) -> Outcome {
+    require_native(log, &request.stream)?;
     // A split opens two shards and closes one.
     let _reservation = budget
         .reserve(log, 1)
@@ -316,6 +339,7 @@ pub async fn split_shard(log: &Log, budget: &ShardBudget, request: SplitShard) -
 
 /// Merges two adjacent shards; as [`split_shard`].
 pub async fn merge_shards(log: &Log, request: MergeShards) -> Outcome {
+    require_native(log, &request.stream)?;
     let log = log.clone();
     let runtime = tokio::runtime::Handle::current();
     let child = blocking(move || {
@@ -326,6 +350,7 @@ pub async fn merge_shards(log: &Log, request: MergeShards) -> Outcome {
 }
 
 pub async fn commit_cursor(log: &Log, request: CommitCursor) -> Outcome {
+    require_native(log, &request.stream)?;
     let log = log.clone();
     blocking(move || {
         log.commit_cursor(
