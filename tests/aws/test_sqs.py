@@ -777,27 +777,34 @@ def test_a_configured_public_url_is_the_base_of_queue_urls(start_server, queue_n
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "through the proxy name"
 
 
-def test_the_native_protocol_sees_no_queue_streams(server, strata_bin, queue_name):
+def test_the_native_protocol_reads_but_never_changes_a_queues_stream(
+    server, strata_bin, queue_name
+):
     sqs = server.client("sqs")
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="kept")
-    kinesis = server.client("kinesis")
-    kinesis.create_stream(StreamName="plain-stream", ShardCount=1)
+    stream = f"sqs:{queue_name}"
 
     def native(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(strata_bin), "stream", *args, "--addr", server.native_address],
+            [str(strata_bin), *args, "--addr", server.native_address],
+            input="garbage\n",
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
 
-    listed = native("list")
+    listed = native("stream", "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["plain-stream"]
-    # A queue's engine stream cannot be deleted (or read) under the queue view.
-    for args in (["delete", f"sqs:{queue_name}"], ["describe", f"sqs:{queue_name}"]):
+    assert stream in listed.stdout.split()
+    assert native("stream", "describe", stream).returncode == 0
+    # Writes, reshards and deletes of another view's stream are refused.
+    for args in (
+        ["stream", "delete", stream],
+        ["stream", "split", stream, "--shard", "0"],
+        ["put", stream, "--key", "k"],
+    ):
         refused = native(*args)
-        assert refused.returncode != 0
+        assert refused.returncode != 0, args
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "kept"

@@ -90,9 +90,10 @@ pub async fn create_stream(log: &Log, budget: &ShardBudget, request: CreateStrea
     Ok(Response::CreateStreamOk)
 }
 
-/// Native streams are Kinesis streams: another view's stream (a queue's, a delivery
-/// stream's) is, to the native protocol, no stream at all, so it cannot be listed, read,
-/// written, resharded or deleted under that view.
+/// The native protocol reads every engine stream (a delivery stream's or a queue's records
+/// can be tailed by name), but changes only Kinesis streams: another view's stream is, to a
+/// write, a reshard or a delete, no stream at all, so no native client can change it under
+/// its view.
 fn require_native(log: &Log, stream: &str) -> Result<(), ErrorResponse> {
     match log.identity(stream) {
         Ok(identity) if identity.owner == streams::OWNER => Ok(()),
@@ -114,14 +115,12 @@ pub fn list_streams(log: &Log) -> Outcome {
     let names = log
         .list_streams()
         .into_iter()
-        .filter(|stream| stream.owner == streams::OWNER)
         .map(|stream| stream.name)
         .collect();
     Ok(Response::StreamList(StreamList { names }))
 }
 
 pub fn describe_stream(log: &Log, request: &DescribeStream) -> Outcome {
-    require_native(log, &request.name)?;
     let info = log
         .stream(&request.name)
         .map_err(|error| from_storage(&error))?;
@@ -250,7 +249,6 @@ pub async fn fetch(log: &Log, request: Fetch) -> Result<FetchOk, ErrorResponse> 
         max_wait_ms,
     } = request;
     let failed = |error: storage::Error| from_storage(&error);
-    require_native(log, &stream)?;
     let bounds = log.shard_bounds(&stream, shard).map_err(failed)?;
     let from = match start {
         StartPosition::AtOffset(offset) => offset,
@@ -350,7 +348,6 @@ pub async fn merge_shards(log: &Log, request: MergeShards) -> Outcome {
 }
 
 pub async fn commit_cursor(log: &Log, request: CommitCursor) -> Outcome {
-    require_native(log, &request.stream)?;
     let log = log.clone();
     blocking(move || {
         log.commit_cursor(
