@@ -105,7 +105,8 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
-    fn from_reply(status: u16, body: &[u8]) -> Self {
+    /// Reads an AWS JSON error body (`__type`, `message`), as every JSON service answers.
+    pub(crate) fn from_reply(status: u16, body: &[u8]) -> Self {
         #[derive(Deserialize)]
         struct ErrorBody {
             #[serde(rename = "__type", default)]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpStream;
 
+pub use crate::kinesis::wire::ApiError;
 use crate::kinesis::wire::Endpoint;
 use crate::storage::BoxError;
 
@@ -29,54 +30,6 @@ const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \
 const AMZ_DATE: &str = "20260101T000000Z";
 /// Longest wait for one answer (a long poll included).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// An error answer from the server.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// The error code (`__type`), without its namespace prefix.
-    pub kind: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (HTTP {}): {}", self.kind, self.status, self.message)
-    }
-}
-
-impl std::error::Error for ApiError {}
-
-impl ApiError {
-    /// Reads an error body: `{"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": ..}`.
-    pub fn from_reply(status: u16, body: &[u8]) -> Self {
-        #[derive(Deserialize)]
-        struct ErrorBody {
-            #[serde(rename = "__type", default)]
-            kind: String,
-            #[serde(alias = "Message", default)]
-            message: String,
-        }
-        match serde_json::from_slice::<ErrorBody>(body) {
-            Ok(error) => Self {
-                status,
-                kind: error
-                    .kind
-                    .rsplit('#')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-                message: error.message,
-            },
-            Err(_) => Self {
-                status,
-                kind: "UnreadableError".into(),
-                message: String::from_utf8_lossy(body.get(..200).unwrap_or(body)).into_owned(),
-            },
-        }
-    }
-}
 
 /// What a request came to: an answer body, an error answer, or a broken connection.
 pub type Outcome = Result<Result<Bytes, ApiError>, BoxError>;
