@@ -11,7 +11,10 @@
 //! - [`shapes`]: every operation's input and output.
 //! - [`errors`]: the table of [`ErrorCode`](errors::ErrorCode)s, each with its query code,
 //!   status and fault, and [`Error`](errors::Error), a code with its message.
+//! - [`envelope`]: `Notification` and confirmation bodies, the string to sign, and
+//!   `MessageStructure=json`.
 
+pub mod envelope;
 pub mod errors;
 pub mod shapes;
 

@@ -277,3 +277,88 @@ fn errors_carry_the_model_codes_and_statuses() {
         crate::aws::Fault::Receiver
     );
 }
+
+#[test]
+fn timestamps_are_millisecond_iso8601() {
+    assert_eq!(envelope::iso8601_millis(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(
+        envelope::iso8601_millis(1_335_920_046_655),
+        "2012-05-02T00:54:06.655Z"
+    );
+}
+
+#[test]
+fn notifications_sign_and_serialize_in_aws_order() {
+    let mut attributes = MessageAttributeMap::new();
+    attributes.insert(
+        "k".to_owned(),
+        MessageAttributeValue {
+            data_type: "String".to_owned(),
+            string_value: Some("v".to_owned()),
+            binary_value: None,
+        },
+    );
+    let notification = envelope::Envelope {
+        kind: envelope::Kind::Notification,
+        message_id: "id".to_owned(),
+        token: None,
+        topic_arn: TOPIC.to_owned(),
+        subject: None,
+        message: "hi".to_owned(),
+        subscribe_url: None,
+        timestamp_ms: 1_335_920_046_655,
+        sequence_number: None,
+        signature_version: Some("1".to_owned()),
+        signing_cert_url: Some("https://c/cert.pem".to_owned()),
+        unsubscribe_url: Some("https://u".to_owned()),
+        message_attributes: attributes,
+    };
+    assert_eq!(
+        envelope::string_to_sign(&notification),
+        format!(
+            "Message\nhi\nMessageId\nid\nTimestamp\n2012-05-02T00:54:06.655Z\nTopicArn\n{TOPIC}\n\
+             Type\nNotification\n"
+        )
+    );
+    let json = notification.to_json(Some("sig"));
+    let keys: Vec<String> = json
+        .lines()
+        .filter_map(|line| line.strip_prefix("  \""))
+        .filter_map(|line| line.split('"').next().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Type",
+            "MessageId",
+            "TopicArn",
+            "Message",
+            "Timestamp",
+            "SignatureVersion",
+            "Signature",
+            "SigningCertURL",
+            "UnsubscribeURL",
+            "MessageAttributes"
+        ]
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["MessageAttributes"]["k"]["Value"], "v");
+}
+
+#[test]
+fn message_structure_json_needs_a_default_string() {
+    let bodies = envelope::message_structure_json(r#"{"default":"d","sqs":"q","x":1}"#).unwrap();
+    assert_eq!(bodies, pairs(&[("default", "d"), ("sqs", "q")]));
+    assert_eq!(
+        envelope::message_structure_json(r#"{"sqs":"q"}"#)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Message Structure - No default entry in JSON message body"
+    );
+    assert_eq!(
+        envelope::message_structure_json("nope")
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Message Structure - JSON message body failed to parse"
+    );
+}
