@@ -11,9 +11,12 @@
 //! - [`shapes`]: every operation's input and output.
 //! - [`errors`]: the table of [`ErrorCode`](errors::ErrorCode)s, each with its query code,
 //!   status and fault, and [`Error`](errors::Error), a code with its message.
+//! - [`delivery_policy`]: the HTTP/S `DeliveryPolicy` forms, the effective policy and its
+//!   retry schedule.
 //! - [`envelope`]: `Notification` and confirmation bodies, the string to sign, and
 //!   `MessageStructure=json`.
 
+pub mod delivery_policy;
 pub mod envelope;
 pub mod errors;
 pub mod shapes;

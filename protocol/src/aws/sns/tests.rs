@@ -362,3 +362,82 @@ fn message_structure_json_needs_a_default_string() {
         "Invalid parameter: Message Structure - JSON message body failed to parse"
     );
 }
+
+#[test]
+fn the_default_http_policy_retries_three_times_twenty_seconds_apart() {
+    use std::time::Duration;
+    let policy = delivery_policy::effective(None, None);
+    let delays: Vec<_> = (0..5).map(|n| policy.delay_before_attempt(n)).collect();
+    let twenty = Some(Duration::from_secs(20));
+    assert_eq!(delays, [Some(Duration::ZERO), twenty, twenty, twenty, None]);
+}
+
+#[test]
+fn every_backoff_function_runs_through_the_four_phases() {
+    use std::time::Duration;
+    for function in ["linear", "arithmetic", "geometric", "exponential"] {
+        let policy = delivery_policy::parse_subscription_policy(&format!(
+            r#"{{"healthyRetryPolicy":{{"minDelayTarget":1,"maxDelayTarget":60,"numRetries":8,
+            "numNoDelayRetries":1,"numMinDelayRetries":2,"numMaxDelayRetries":1,
+            "backoffFunction":"{function}"}}}}"#
+        ))
+        .unwrap();
+        let effective = delivery_policy::effective(None, Some(&policy));
+        let delays: Vec<_> = (0..=8)
+            .map(|n| effective.delay_before_attempt(n).unwrap())
+            .collect();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            &delays[..4],
+            [Duration::ZERO, Duration::ZERO, secs(1), secs(1)]
+        );
+        assert_eq!(delays[7], secs(60), "{function}: backoff ends at max");
+        assert_eq!(delays[8], secs(60), "{function}: post-backoff at max");
+        assert!(delays.windows(2).all(|w| w[0] <= w[1]), "{function}");
+        assert_eq!(effective.delay_before_attempt(9), None);
+    }
+}
+
+#[test]
+fn delivery_policies_are_validated_and_overridden_as_aws_does() {
+    let error = delivery_policy::parse_subscription_policy(
+        r#"{"healthyRetryPolicy":{"maxDelayTarget":20,"numRetries":3}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.message,
+        "Invalid parameter: DeliveryPolicy Reason: healthyRetryPolicy.minDelayTarget must be \
+         specified"
+    );
+    assert!(
+        delivery_policy::parse_subscription_policy(
+            r#"{"healthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":101}}"#
+        )
+        .is_err()
+    );
+    assert!(
+        delivery_policy::parse_subscription_policy(
+            r#"{"healthyRetryPolicy":{"minDelayTarget":3600,"maxDelayTarget":3600,"numRetries":2}}"#
+        )
+        .is_err(),
+        "total over 3600 s"
+    );
+    let topic = delivery_policy::parse_topic_policy(
+        r#"{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":5,"maxDelayTarget":5,
+        "numRetries":1},"disableSubscriptionOverrides":true}}"#,
+    )
+    .unwrap();
+    let subscription = delivery_policy::parse_subscription_policy(
+        r#"{"healthyRetryPolicy":{"minDelayTarget":9,"maxDelayTarget":9,"numRetries":2}}"#,
+    )
+    .unwrap();
+    let effective = delivery_policy::effective(Some(&topic), Some(&subscription));
+    assert_eq!(effective.retry.min_delay_target, 5);
+    assert!(
+        effective
+            .topic_json()
+            .starts_with("{\"http\":{\"defaultHealthyRetryPolicy\":{\"minDelayTarget\":5")
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&effective.subscription_json()).unwrap();
+    assert_eq!(parsed["healthyRetryPolicy"]["numRetries"], 1);
+}
