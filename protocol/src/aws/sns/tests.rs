@@ -509,3 +509,46 @@ fn publish_checks_answer_as_aws_does() {
     );
     assert!(message::validate_fifo_ids(true, true, Some("g"), None).is_ok());
 }
+
+#[test]
+fn topic_names_arns_and_attributes_are_checked() {
+    assert!(attributes::validate_topic_name("orders", false).is_ok());
+    assert!(attributes::validate_topic_name("orders.fifo", true).is_ok());
+    assert_eq!(
+        attributes::validate_topic_name("orders.fifo", false)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Topic Name"
+    );
+    assert!(attributes::validate_topic_name("orders", true).is_err());
+    assert_eq!(
+        attributes::parse_topic_arn(TOPIC),
+        Some(("us-east-1", "123456789012", "t"))
+    );
+    let subscription = attributes::subscription_arn(TOPIC, "abc");
+    assert_eq!(
+        attributes::parse_subscription_arn(&subscription),
+        Some((TOPIC, "abc"))
+    );
+    assert!(attributes::validate_topic_attribute("SignatureVersion", "2", false).is_ok());
+    assert!(attributes::validate_topic_attribute("SignatureVersion", "3", false).is_err());
+    assert!(
+        attributes::validate_topic_attribute("ContentBasedDeduplication", "true", false).is_err()
+    );
+    assert!(
+        attributes::validate_topic_attribute(
+            "ArchivePolicy",
+            r#"{"MessageRetentionPeriod":"30"}"#,
+            true
+        )
+        .is_ok()
+    );
+    assert!(attributes::validate_subscription_attribute("RawMessageDelivery", "yes").is_err());
+    assert!(
+        attributes::validate_subscription_attribute(
+            "RedrivePolicy",
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq"}"#
+        )
+        .is_ok()
+    );
+}
