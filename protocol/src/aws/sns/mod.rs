@@ -11,14 +11,21 @@
 //! - [`shapes`]: every operation's input and output.
 //! - [`errors`]: the table of [`ErrorCode`](errors::ErrorCode)s, each with its query code,
 //!   status and fault, and [`Error`](errors::Error), a code with its message.
+//! - [`attributes`]: topic names and ARNs, subscription ARNs, topic and subscription
+//!   attribute values.
+//! - [`limits`]: name, message, attribute, batch and list limits.
+//! - [`message`]: message size, subject, message attributes, batch ids and FIFO ids.
 //! - [`delivery_policy`]: the HTTP/S `DeliveryPolicy` forms, the effective policy and its
 //!   retry schedule.
 //! - [`envelope`]: `Notification` and confirmation bodies, the string to sign, and
 //!   `MessageStructure=json`.
 
+pub mod attributes;
 pub mod delivery_policy;
 pub mod envelope;
 pub mod errors;
+pub mod limits;
+pub mod message;
 pub mod shapes;
 
 pub use shapes::*;

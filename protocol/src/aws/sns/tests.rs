@@ -441,3 +441,114 @@ fn delivery_policies_are_validated_and_overridden_as_aws_does() {
     let parsed: serde_json::Value = serde_json::from_str(&effective.subscription_json()).unwrap();
     assert_eq!(parsed["healthyRetryPolicy"]["numRetries"], 1);
 }
+
+#[test]
+fn publish_checks_answer_as_aws_does() {
+    let none = MessageAttributeMap::new();
+    assert_eq!(
+        message::validate_message("", &none, 10)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Empty message"
+    );
+    assert_eq!(
+        message::validate_message("hello", &none, 4)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Message too long"
+    );
+    assert!(message::validate_subject("Hello world").is_ok());
+    assert!(message::validate_subject("two\nlines").is_err());
+    assert!(message::validate_subject(&"x".repeat(100)).is_err());
+    let mut attributes = MessageAttributeMap::new();
+    attributes.insert(
+        "list".to_owned(),
+        MessageAttributeValue {
+            data_type: "String.Array".to_owned(),
+            string_value: Some("[1,\"a\"]".to_owned()),
+            binary_value: None,
+        },
+    );
+    assert!(message::validate_attributes(&attributes).is_ok());
+    attributes.insert(
+        "AWS.x".to_owned(),
+        MessageAttributeValue {
+            data_type: "String".to_owned(),
+            string_value: Some("v".to_owned()),
+            binary_value: None,
+        },
+    );
+    assert_eq!(
+        message::validate_attributes(&attributes).unwrap_err().code,
+        ErrorCode::ParameterValueInvalid
+    );
+    let entry = |id: &str| PublishBatchRequestEntry {
+        id: id.to_owned(),
+        message: "m".to_owned(),
+        ..PublishBatchRequestEntry::default()
+    };
+    assert_eq!(
+        message::validate_batch(&[]).unwrap_err().code,
+        ErrorCode::EmptyBatchRequest
+    );
+    assert_eq!(
+        message::validate_batch(&[entry("a"), entry("a")])
+            .unwrap_err()
+            .code,
+        ErrorCode::BatchEntryIdsNotDistinct
+    );
+    assert_eq!(
+        message::validate_batch(&[entry("a b")]).unwrap_err().code,
+        ErrorCode::InvalidBatchEntryId
+    );
+    assert_eq!(
+        message::validate_fifo_ids(true, false, None, None)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: The MessageGroupId parameter is required for FIFO topics"
+    );
+    assert!(message::validate_fifo_ids(true, true, Some("g"), None).is_ok());
+}
+
+#[test]
+fn topic_names_arns_and_attributes_are_checked() {
+    assert!(attributes::validate_topic_name("orders", false).is_ok());
+    assert!(attributes::validate_topic_name("orders.fifo", true).is_ok());
+    assert_eq!(
+        attributes::validate_topic_name("orders.fifo", false)
+            .unwrap_err()
+            .message,
+        "Invalid parameter: Topic Name"
+    );
+    assert!(attributes::validate_topic_name("orders", true).is_err());
+    assert_eq!(
+        attributes::parse_topic_arn(TOPIC),
+        Some(("us-east-1", "123456789012", "t"))
+    );
+    let subscription = attributes::subscription_arn(TOPIC, "abc");
+    assert_eq!(
+        attributes::parse_subscription_arn(&subscription),
+        Some((TOPIC, "abc"))
+    );
+    assert!(attributes::validate_topic_attribute("SignatureVersion", "2", false).is_ok());
+    assert!(attributes::validate_topic_attribute("SignatureVersion", "3", false).is_err());
+    assert!(
+        attributes::validate_topic_attribute("ContentBasedDeduplication", "true", false).is_err()
+    );
+    assert!(
+        attributes::validate_topic_attribute(
+            "ArchivePolicy",
+            r#"{"MessageRetentionPeriod":"30"}"#,
+            true
+        )
+        .is_ok()
+    );
+    assert!(attributes::validate_subscription_attribute("RawMessageDelivery", "yes").is_err());
+    assert!(
+        attributes::validate_subscription_attribute(
+            "RedrivePolicy",
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq"}"#
+        )
+        .is_ok()
+    );
+}
