@@ -338,14 +338,21 @@ mod tests {
             sqs(query_service(None, Some("2012-11-05"), "Nope")),
             Some(ServiceId::Sqs)
         );
+        // SNS's version names SNS, whatever the action (it answers InvalidAction).
         assert_eq!(
             sqs(query_service(None, Some("2010-03-31"), "ListQueues")),
-            None
+            Some(ServiceId::Sns)
         );
+        assert_eq!(sqs(query_service(None, Some("2011-01-01"), "Publish")), None);
         assert_eq!(
             sqs(query_service(None, None, "SendMessage")),
             Some(ServiceId::Sqs)
         );
-        assert_eq!(sqs(query_service(None, None, "Publish")), None);
+        // SubscribeURL and UnsubscribeURL carry no version: the action names SNS.
+        assert_eq!(
+            sqs(query_service(None, None, "ConfirmSubscription")),
+            Some(ServiceId::Sns)
+        );
+        assert_eq!(sqs(query_service(None, None, "Nope")), None);
     }
 }
