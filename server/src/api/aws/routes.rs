@@ -343,7 +343,10 @@ mod tests {
             sqs(query_service(None, Some("2010-03-31"), "ListQueues")),
             Some(ServiceId::Sns)
         );
-        assert_eq!(sqs(query_service(None, Some("2011-01-01"), "Publish")), None);
+        assert_eq!(
+            sqs(query_service(None, Some("2011-01-01"), "Publish")),
+            None
+        );
         assert_eq!(
             sqs(query_service(None, None, "SendMessage")),
             Some(ServiceId::Sqs)

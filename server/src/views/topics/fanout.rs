@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage};
+use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
 use super::{
     CURSOR_KEY, READ_LIMITS, Topic, Topics, delivery_id, json, lock, pending_key, sequence_number,
 };
@@ -95,127 +95,10 @@ async fn round(
         Err(error) => return Err(super::storage_error(&error)),
     };
     let routing = topic.routing();
-    let fifo = lock(&topic.config).fifo();
-    // Per queue subscription: (queue name, dead-letter ARN, messages with their delivery ids).
-    let mut to_queues: BTreeMap<String, (String, Option<String>, Vec<NewMessage>)> =
-        BTreeMap::new();
-    let mut to_streams: BTreeMap<String, Vec<Bytes>> = BTreeMap::new();
-    let mut pending: Vec<(String, u64)> = Vec::new();
-    for record in &batch.records {
-        let message = match PublishedMessage::decode(&record.data) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(topic = topic.name, offset = record.offset, %error, "Undecodable message skipped");
-                continue;
-            }
-        };
-        let sequence = fifo.then(|| sequence_number(record.offset));
-        for subscription in routing.matching(&message) {
-            match subscription.protocol {
-                Protocol::Sqs => {
-                    let Some(queue) = queue_name(&subscription.endpoint) else {
-                        continue;
-                    };
-                    let body = if subscription.raw() {
-                        message.text_for(Protocol::Sqs).to_owned()
-                    } else {
-                        super::http::notification_json(
-                            view,
-                            &topic.name,
-                            &subscription,
-                            &message,
-                            sequence.as_deref(),
-                        )
-                        .await?
-                    };
-                    let fifo_queue = queue.ends_with(".fifo");
-                    let new = NewMessage {
-                        id: Some(delivery_id(&subscription.id, record.offset)),
-                        body: Bytes::from(body),
-                        attributes: if subscription.raw() {
-                            message
-                                .attributes
-                                .iter()
-                                .map(super::model::StoredAttribute::to_queue_attribute)
-                                .collect()
-                        } else {
-                            Vec::new()
-                        },
-                        group_id: message.group.clone(),
-                        dedup_id: if fifo_queue {
-                            message.dedup.clone().or_else(|| Some(message.id.clone()))
-                        } else {
-                            None
-                        },
-                        ..NewMessage::default()
-                    };
-                    to_queues
-                        .entry(subscription.id.clone())
-                        .or_insert_with(|| (queue, subscription.dead_letter_arn(), Vec::new()))
-                        .2
-                        .push(new);
-                }
-                Protocol::Firehose => {
-                    let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
-                        continue;
-                    };
-                    let body = if subscription.raw() {
-                        message.text_for(Protocol::Firehose).to_owned()
-                    } else {
-                        super::http::notification_json(
-                            view,
-                            &topic.name,
-                            &subscription,
-                            &message,
-                            sequence.as_deref(),
-                        )
-                        .await?
-                    };
-                    to_streams
-                        .entry(stream)
-                        .or_default()
-                        .push(Bytes::from(body + "\n"));
-                }
-                Protocol::Http | Protocol::Https => {
-                    pending.push((subscription.id.clone(), record.offset));
-                }
-                Protocol::Lambda
-                | Protocol::Email
-                | Protocol::EmailJson
-                | Protocol::Sms
-                | Protocol::Application => {}
-            }
-        }
-    }
-    let recovering = cursor.next < *recover_until;
-    for (subscription, (queue, dead_letter, mut messages)) in to_queues {
-        if recovering {
-            let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
-            let present = view
-                .inner
-                .queues
-                .present_ids(&queue, cursor.ms - RECOVERY_MARGIN_MS, &ids)
-                .unwrap_or_default();
-            messages.retain(|message| message.id.is_none_or(|id| !present.contains(&id)));
-        }
-        if messages.is_empty() {
-            continue;
-        }
-        deliver_to_queue(
-            view,
-            &topic.name,
-            &subscription,
-            &queue,
-            dead_letter,
-            messages,
-        )
-        .await?;
-    }
-    for (stream, records) in to_streams {
-        if let Err(error) = view.inner.delivery.put(&stream, records).await {
-            tracing::warn!(topic = topic.name, delivery_stream = stream, %error, "Delivery to a delivery stream failed; dropped");
-        }
-    }
+    let targets = |message: &PublishedMessage| routing.matching(message);
+    let plan = plan(view, topic, &batch.records, &targets, "").await?;
+    let recovering = (cursor.next < *recover_until).then_some(cursor.ms);
+    let pending = deliver(view, topic, plan, recovering).await?;
     let now = view.now_ms();
     let mut changes = Vec::with_capacity(pending.len() + 1);
     let mut entries = Vec::with_capacity(pending.len());
@@ -256,6 +139,150 @@ async fn round(
         *recover_until = 0;
     }
     Ok(())
+}
+
+/// What a batch of records gives each subscription it goes to.
+#[derive(Default)]
+pub(super) struct Plan {
+    /// Per queue subscription: (queue name, dead-letter ARN, messages with delivery ids).
+    to_queues: BTreeMap<String, (String, Option<String>, Vec<NewMessage>)>,
+    /// Per delivery stream: its records.
+    to_streams: BTreeMap<String, Vec<Bytes>>,
+    /// HTTP/S deliveries to record: (subscription, offset).
+    pending: Vec<(String, u64)>,
+}
+
+/// Plans the deliveries of `records` to the subscriptions `targets` picks for each message.
+/// `salt` makes the queue message ids of a replay differ from the first delivery's.
+pub(super) async fn plan(
+    view: &Topics,
+    topic: &Topic,
+    records: &[storage::Record],
+    targets: &(dyn Fn(&PublishedMessage) -> Vec<Arc<SubscriptionRecord>> + Sync),
+    salt: &str,
+) -> super::Result<Plan> {
+    let fifo = lock(&topic.config).fifo();
+    let mut plan = Plan::default();
+    for record in records {
+        let message = match PublishedMessage::decode(&record.data) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(topic = topic.name, offset = record.offset, %error, "Undecodable message skipped");
+                continue;
+            }
+        };
+        let sequence = fifo.then(|| sequence_number(record.offset));
+        for subscription in targets(&message) {
+            let body = || async {
+                if subscription.raw() {
+                    Ok(message.text_for(subscription.protocol).to_owned())
+                } else {
+                    super::http::notification_json(
+                        view,
+                        &topic.name,
+                        &subscription,
+                        &message,
+                        sequence.as_deref(),
+                    )
+                    .await
+                }
+            };
+            match subscription.protocol {
+                Protocol::Sqs => {
+                    let Some(queue) = queue_name(&subscription.endpoint) else {
+                        continue;
+                    };
+                    let fifo_queue = queue.ends_with(".fifo");
+                    let new = NewMessage {
+                        id: Some(delivery_id(
+                            &format!("{}{salt}", subscription.id),
+                            record.offset,
+                        )),
+                        body: Bytes::from(body().await?),
+                        attributes: if subscription.raw() {
+                            message
+                                .attributes
+                                .iter()
+                                .map(super::model::StoredAttribute::to_queue_attribute)
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
+                        group_id: message.group.clone(),
+                        dedup_id: if fifo_queue {
+                            message.dedup.clone().or_else(|| Some(message.id.clone()))
+                        } else {
+                            None
+                        },
+                        ..NewMessage::default()
+                    };
+                    plan.to_queues
+                        .entry(subscription.id.clone())
+                        .or_insert_with(|| (queue, subscription.dead_letter_arn(), Vec::new()))
+                        .2
+                        .push(new);
+                }
+                Protocol::Firehose => {
+                    let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
+                        continue;
+                    };
+                    plan.to_streams
+                        .entry(stream)
+                        .or_default()
+                        .push(Bytes::from(body().await? + "\n"));
+                }
+                Protocol::Http | Protocol::Https => {
+                    plan.pending.push((subscription.id.clone(), record.offset));
+                }
+                Protocol::Lambda
+                | Protocol::Email
+                | Protocol::EmailJson
+                | Protocol::Sms
+                | Protocol::Application => {}
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Makes a plan's queue and delivery-stream deliveries; returns its HTTP/S deliveries, to
+/// be recorded. `recovering_since`: after a restart, the time the cursor last moved; queue
+/// messages already there since then are not sent again.
+pub(super) async fn deliver(
+    view: &Topics,
+    topic: &Topic,
+    plan: Plan,
+    recovering_since: Option<i64>,
+) -> super::Result<Vec<(String, u64)>> {
+    for (subscription, (queue, dead_letter, mut messages)) in plan.to_queues {
+        if let Some(since) = recovering_since {
+            let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
+            let present = view
+                .inner
+                .queues
+                .present_ids(&queue, since - RECOVERY_MARGIN_MS, &ids)
+                .unwrap_or_default();
+            messages.retain(|message| message.id.is_none_or(|id| !present.contains(&id)));
+        }
+        if messages.is_empty() {
+            continue;
+        }
+        deliver_to_queue(
+            view,
+            &topic.name,
+            &subscription,
+            &queue,
+            dead_letter,
+            messages,
+        )
+        .await?;
+    }
+    for (stream, records) in plan.to_streams {
+        if let Err(error) = view.inner.delivery.put(&stream, records).await {
+            tracing::warn!(topic = topic.name, delivery_stream = stream, %error, "Delivery to a delivery stream failed; dropped");
+        }
+    }
+    Ok(plan.pending)
 }
 
 /// Appends a subscription's messages to its queue; entries the queue refuses (it is gone,

@@ -45,6 +45,7 @@ mod fanout;
 mod http;
 pub mod model;
 pub mod platform;
+mod replay;
 pub mod signing;
 
 #[cfg(test)]
@@ -557,6 +558,10 @@ impl Topics {
         };
         runtime.spawn(fanout::run(self.clone(), topic.clone(), recovering));
         runtime.spawn(http::run(self.clone(), topic.clone()));
+        if recovering {
+            let _entered = runtime.enter();
+            self.resume_replays(topic);
+        }
     }
 
     /// The engine clock moved (a manual test clock): due deliveries run now.
@@ -873,6 +878,11 @@ impl Topics {
                 "Attributes Reason: Subscription already exists with different attributes".into(),
             ));
         }
+        let replay = attributes
+            .get("ReplayPolicy")
+            .filter(|policy| !policy.is_empty())
+            .map(|policy| replay::parse_policy(policy))
+            .transpose()?;
         let pending = protocol.needs_confirmation();
         let record = SubscriptionRecord {
             id: uuid(),
@@ -885,6 +895,9 @@ impl Topics {
             created_ms: self.now_ms(),
         };
         self.store_subscription(&topic, record.clone()).await?;
+        if let Some((start, end)) = replay {
+            self.start_replay(&topic, &record.id, start, end).await?;
+        }
         if matches!(protocol, Protocol::Http | Protocol::Https) {
             tokio::spawn(http::confirm(
                 self.clone(),
@@ -950,7 +963,10 @@ impl Topics {
         if subscriptions.remove(id).is_none() {
             return Err(Error::SubscriptionNotFound(id.to_owned()));
         }
-        let mut changes = vec![StateChange::delete(subscription_key(id))];
+        let mut changes = vec![
+            StateChange::delete(subscription_key(id)),
+            StateChange::delete(replay::replay_key(id)),
+        ];
         for (key, _) in topic
             .state
             .scan(&pending_prefix(id))
@@ -998,7 +1014,14 @@ impl Topics {
         if name == "FilterPolicy" || name == "FilterPolicyScope" {
             filter_policy(&record).map_err(Error::InvalidParameter)?;
         }
-        self.store_subscription(&topic, record).await
+        let replay = (name == "ReplayPolicy" && !value.is_empty())
+            .then(|| replay::parse_policy(value))
+            .transpose()?;
+        self.store_subscription(&topic, record).await?;
+        if let Some((start, end)) = replay {
+            self.start_replay(&topic, id, start, end).await?;
+        }
+        Ok(())
     }
 
     /// The subscriptions of a topic, by id.

@@ -399,3 +399,75 @@ async fn a_cursor_left_behind_by_a_crash_delivers_nothing_twice() {
     assert_eq!(bodies, ["m0", "m1", "m2", "m3", "m4", "m5"]);
     close(fixture);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_policy_sends_a_time_range_again_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let fixture = open_with(dir.path(), &clock);
+    fixture
+        .topics
+        .create("archive", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
+    for i in 0..4 {
+        publish(
+            &fixture,
+            "archive",
+            NewPublish {
+                message: format!("m{i}"),
+                ..NewPublish::default()
+            },
+        )
+        .await;
+        clock.advance_ms(1_000);
+    }
+    // The messages were fanned out (to nobody) before the subscription came.
+    let topic = fixture.topics.topic("archive").unwrap();
+    for _ in 0..200 {
+        let cursor: FanoutCursor = topic
+            .state
+            .get(CURSOR_KEY)
+            .unwrap()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or_default();
+        if cursor.next == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(topic);
+    make_queue(&fixture, "late", false).await;
+    let policy = format!(
+        r#"{{"PointType":"Timestamp","StartingPoint":{},"EndingPoint":{}}}"#,
+        START_MS + 500,
+        START_MS + 2_500
+    );
+    subscribe(
+        &fixture,
+        "archive",
+        "late",
+        &[("RawMessageDelivery", "true"), ("ReplayPolicy", &policy)],
+    )
+    .await;
+    let got = receive_n(&fixture, "late", 2).await;
+    let bodies: Vec<&[u8]> = got.iter().map(|r| &r.message.body[..]).collect();
+    assert_eq!(bodies, [&b"m1"[..], b"m2"], "the range, once");
+    let id = fixture.topics.subscriptions("archive").unwrap()[0]
+        .id
+        .clone();
+    for _ in 0..200 {
+        let record = fixture.topics.subscription("archive", &id).unwrap();
+        if record.attributes.get("ReplayStatus").map(String::as_str) == Some("Completed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let record = fixture.topics.subscription("archive", &id).unwrap();
+    assert_eq!(record.attributes["ReplayStatus"], "Completed");
+    assert!(matches!(
+        replay::parse_policy(r#"{"PointType":"Offset","StartingPoint":1}"#),
+        Err(Error::InvalidParameter(_))
+    ));
+    close(fixture);
+}
