@@ -8,9 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
-use super::{
-    CURSOR_KEY, READ_LIMITS, Topic, Topics, delivery_id, json, lock, pending_key, sequence_number,
-};
+use super::{CURSOR_KEY, READ_LIMITS, Topic, Topics, delivery_id, json, pending_key};
 use crate::views::queues::{MessageId, NewMessage};
 use storage::StateChange;
 
@@ -100,20 +98,7 @@ async fn round(
     let recovering = (cursor.next < *recover_until).then_some(cursor.ms);
     let pending = deliver(view, topic, plan, recovering).await?;
     let now = view.now_ms();
-    let mut changes = Vec::with_capacity(pending.len() + 1);
-    let mut entries = Vec::with_capacity(pending.len());
-    for (subscription, offset) in pending {
-        let delivery = PendingDelivery {
-            attempts: 0,
-            due_ms: now,
-            first_ms: now,
-        };
-        changes.push(StateChange::put(
-            pending_key(&subscription, offset),
-            json(&delivery),
-        ));
-        entries.push(((now, subscription, offset), delivery));
-    }
+    let (mut changes, entries) = new_pending(pending, now);
     let next = FanoutCursor {
         next: batch.next_offset,
         ms: now,
@@ -130,16 +115,39 @@ async fn round(
             .await
             .map_err(|e| super::storage_error(&e))?;
     }
-    if !entries.is_empty() {
-        lock(&topic.pending).extend(entries);
-        topic.deliveries.notify_one();
-    }
+    topic.add_pending(entries);
     *cursor = next;
     if cursor.next >= *recover_until {
         *recover_until = 0;
     }
     Ok(())
 }
+
+/// The state changes that record new pending HTTP/S deliveries, due now, with the entries
+/// they give the delivery task.
+pub(super) fn new_pending(
+    pending: Vec<(String, u64)>,
+    now: i64,
+) -> (Vec<StateChange>, Vec<PendingEntry>) {
+    let mut changes = Vec::with_capacity(pending.len() + 1);
+    let mut entries = Vec::with_capacity(pending.len());
+    for (subscription, offset) in pending {
+        let delivery = PendingDelivery {
+            attempts: 0,
+            due_ms: now,
+            first_ms: now,
+        };
+        changes.push(StateChange::put(
+            pending_key(&subscription, offset),
+            json(&delivery),
+        ));
+        entries.push(((now, subscription, offset), delivery));
+    }
+    (changes, entries)
+}
+
+/// A pending delivery by (due, subscription, offset).
+pub(super) type PendingEntry = ((i64, String, u64), PendingDelivery);
 
 /// What a batch of records gives each subscription it goes to.
 #[derive(Default)]
@@ -161,7 +169,6 @@ pub(super) async fn plan(
     targets: &(dyn Fn(&PublishedMessage) -> Vec<Arc<SubscriptionRecord>> + Sync),
     salt: &str,
 ) -> super::Result<Plan> {
-    let fifo = lock(&topic.config).fifo();
     let mut plan = Plan::default();
     for record in records {
         let message = match PublishedMessage::decode(&record.data) {
@@ -171,22 +178,9 @@ pub(super) async fn plan(
                 continue;
             }
         };
-        let sequence = fifo.then(|| sequence_number(record.offset));
         for subscription in targets(&message) {
-            let body = || async {
-                if subscription.raw() {
-                    Ok(message.text_for(subscription.protocol).to_owned())
-                } else {
-                    super::http::notification_json(
-                        view,
-                        &topic.name,
-                        &subscription,
-                        &message,
-                        sequence.as_deref(),
-                    )
-                    .await
-                }
-            };
+            let body =
+                || super::http::delivery_body(view, topic, &subscription, &message, record.offset);
             match subscription.protocol {
                 Protocol::Sqs => {
                     let Some(queue) = queue_name(&subscription.endpoint) else {

@@ -172,23 +172,9 @@ async fn attempt(view: &Topics, topic: &Topic, id: &str, offset: u64) -> Outcome
     let Some(message) = read_message(view, topic, offset) else {
         return Outcome::Gone;
     };
-    let fifo = lock(&topic.config).fifo();
-    let sequence = fifo.then(|| super::sequence_number(offset));
-    let body = if subscription.raw() {
-        message.text_for(subscription.protocol).to_owned()
-    } else {
-        match notification_json(
-            view,
-            &topic.name,
-            &subscription,
-            &message,
-            sequence.as_deref(),
-        )
-        .await
-        {
-            Ok(body) => body,
-            Err(error) => return Outcome::Retry("InternalError".into(), error.to_string()),
-        }
+    let body = match delivery_body(view, topic, &subscription, &message, offset).await {
+        Ok(body) => body,
+        Err(error) => return Outcome::Retry("InternalError".into(), error.to_string()),
     };
     let content_type = effective_policy(topic, &subscription)
         .header_content_type
@@ -274,24 +260,9 @@ async fn dead_letter(
     let Some(message) = read_message(view, topic, offset) else {
         return;
     };
-    let fifo = lock(&topic.config).fifo();
-    let sequence = fifo.then(|| super::sequence_number(offset));
-    let body = if subscription.raw() {
-        message.text_for(subscription.protocol).to_owned()
-    } else {
-        match notification_json(
-            view,
-            &topic.name,
-            subscription,
-            &message,
-            sequence.as_deref(),
-        )
+    let body = delivery_body(view, topic, subscription, &message, offset)
         .await
-        {
-            Ok(body) => body,
-            Err(_) => message.text_for(subscription.protocol).to_owned(),
-        }
-    };
+        .unwrap_or_else(|_| message.text_for(subscription.protocol).to_owned());
     let text = |name: &str, value: &str| MessageAttribute {
         name: name.to_owned(),
         data_type: "String".to_owned(),
@@ -323,6 +294,30 @@ async fn dead_letter(
             "Dead-letter queue refused a message; dropped"
         );
     }
+}
+
+/// What `subscription` is sent of the message at `offset`: the message alone with raw
+/// delivery, else its envelope.
+pub(super) async fn delivery_body(
+    view: &Topics,
+    topic: &Topic,
+    subscription: &SubscriptionRecord,
+    message: &PublishedMessage,
+    offset: u64,
+) -> super::Result<String> {
+    if subscription.raw() {
+        return Ok(message.text_for(subscription.protocol).to_owned());
+    }
+    let fifo = lock(&topic.config).fifo();
+    let sequence = fifo.then(|| super::sequence_number(offset));
+    notification_json(
+        view,
+        &topic.name,
+        subscription,
+        message,
+        sequence.as_deref(),
+    )
+    .await
 }
 
 /// The notification envelope of `message` for `subscription`, signed unless the topic is

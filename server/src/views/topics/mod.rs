@@ -1213,6 +1213,14 @@ impl Topic {
         *self.routing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(routing);
     }
 
+    /// Hands recorded pending deliveries to the delivery task.
+    fn add_pending(&self, entries: Vec<fanout::PendingEntry>) {
+        if !entries.is_empty() {
+            lock(&self.pending).extend(entries);
+            self.deliveries.notify_one();
+        }
+    }
+
     fn is_deleted(&self) -> bool {
         self.deleted.load(Ordering::SeqCst)
     }

@@ -14,8 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use storage::StateChange;
 
-use super::model::PendingDelivery;
-use super::{READ_LIMITS, Routing, Topic, Topics, json, lock, pending_key};
+use super::{READ_LIMITS, Routing, Topic, Topics, json};
 use crate::views::topics::error::{Error, Result};
 
 /// The prefix of replay progress keys.
@@ -231,20 +230,7 @@ async fn round(
     let pending =
         super::fanout::deliver(view, topic, plan, recovering.then_some(progress.ms)).await?;
     let now = view.now_ms();
-    let mut changes = Vec::with_capacity(pending.len() + 1);
-    let mut entries = Vec::with_capacity(pending.len());
-    for (subscription, offset) in pending {
-        let delivery = PendingDelivery {
-            attempts: 0,
-            due_ms: now,
-            first_ms: now,
-        };
-        changes.push(StateChange::put(
-            pending_key(&subscription, offset),
-            json(&delivery),
-        ));
-        entries.push(((now, subscription, offset), delivery));
-    }
+    let (mut changes, entries) = super::fanout::new_pending(pending, now);
     let moved = Progress {
         next: if records.is_empty() {
             progress.end
@@ -266,10 +252,7 @@ async fn round(
             .await
             .map_err(|e| super::storage_error(&e))?;
     }
-    if !entries.is_empty() {
-        lock(&topic.pending).extend(entries);
-        topic.deliveries.notify_one();
-    }
+    topic.add_pending(entries);
     *progress = moved;
     Ok(())
 }
