@@ -366,3 +366,26 @@ def test_unsubscribe_stops_deliveries(server, receiver):
     assert marker["Body"] == "second"
     receiver.quiet("Notification", 1, timeout_s=0.5)
     assert [r.envelope["Message"] for r in receiver.of_type("Notification")] == ["first"]
+
+
+def test_a_throttle_policy_spreads_deliveries_over_the_seconds(start_server, receiver):
+    server = start_server(config_toml=MANUAL)
+    sns = server.client("sns")
+    topic = sns.create_topic(Name=f"h-{uuid.uuid4().hex[:10]}")["TopicArn"]
+    policy = {
+        "healthyRetryPolicy": {"minDelayTarget": 1, "maxDelayTarget": 1, "numRetries": 1},
+        "throttlePolicy": {"maxReceivesPerSecond": 2},
+    }
+    confirmed_http(sns, topic, receiver, DeliveryPolicy=json.dumps(policy))
+    sns.publish_batch(
+        TopicArn=topic,
+        PublishBatchRequestEntries=[{"Id": str(i), "Message": f"m{i}"} for i in range(5)],
+    )
+    # Two in this second of the (still) clock, two in the next, one in the one after.
+    for delivered in (2, 4, 5):
+        receiver.wait_for("Notification", delivered)
+        receiver.quiet("Notification", delivered, timeout_s=0.5)
+        advance(server, 1_000)
+    assert sorted(json.loads(r.body)["Message"] for r in receiver.of_type("Notification")) == [
+        f"m{i}" for i in range(5)
+    ]

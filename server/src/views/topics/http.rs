@@ -6,6 +6,7 @@
 //! has one). A restart resumes every schedule where it was: the pending deliveries are
 //! state.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ enum Outcome {
 /// Runs until the topic is deleted.
 pub(super) async fn run(view: Topics, topic: Arc<Topic>) {
     let mut in_flight: JoinSet<((i64, String, u64), PendingDelivery, Outcome)> = JoinSet::new();
+    // Attempts started per subscription in the current second of the engine clock, for the
+    // delivery policies' `throttlePolicy.maxReceivesPerSecond`.
+    let mut started: HashMap<String, (i64, u32)> = HashMap::new();
     loop {
         if topic.is_deleted() {
             in_flight.abort_all();
@@ -59,6 +63,11 @@ pub(super) async fn run(view: Topics, topic: Arc<Topic>) {
             let Some((key, delivery)) = due else {
                 break;
             };
+            if let Some(later) = throttled(&topic, &mut started, &key.1, now) {
+                // Over the subscription's rate: due again at the next second.
+                lock(&topic.pending).insert((later, key.1, key.2), delivery);
+                continue;
+            }
             let view = view.clone();
             let topic = topic.clone();
             in_flight.spawn(async move {
@@ -82,6 +91,28 @@ pub(super) async fn run(view: Topics, topic: Arc<Topic>) {
             () = tokio::time::sleep(sleep), if can_launch => {}
         }
     }
+}
+
+/// When an attempt for subscription `id` may start if its delivery policy's throttle
+/// forbids one now (`None`: now), counting the one that starts.
+fn throttled(
+    topic: &Topic,
+    started: &mut HashMap<String, (i64, u32)>,
+    id: &str,
+    now: i64,
+) -> Option<i64> {
+    let subscription = topic.routing().subscriptions.get(id).cloned()?;
+    let rate = effective_policy(topic, &subscription).max_receives_per_second?;
+    let second = now.div_euclid(1000);
+    let entry = started.entry(id.to_owned()).or_insert((second, 0));
+    if entry.0 != second {
+        *entry = (second, 0);
+    }
+    if entry.1 >= rate {
+        return Some((second + 1) * 1000);
+    }
+    entry.1 += 1;
+    None
 }
 
 /// Records an attempt's outcome: done, due again, or dead-lettered.
