@@ -598,3 +598,24 @@ def test_the_aws_cli_creates_subscribes_publishes_and_lists(server, sqs, aws_cli
     assert envelope["MessageAttributes"] == {"k": {"Type": "String", "Value": "v"}}
     cli("delete-topic", "--topic-arn", arn)
     assert {"TopicArn": arn} not in cli("list-topics")["Topics"]
+
+
+def test_messages_above_256_kib_need_queue_only_subscriptions(sns, sqs, name):
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    url, _ = subscribe_queue(sns, arn, sqs, name + "-q", RawMessageDelivery="true")
+    sns.set_topic_attributes(
+        TopicArn=arn, AttributeName="MaximumMessageSize", AttributeValue="1048576"
+    )
+    big = "x" * (300 * 1024)
+    sns.publish(TopicArn=arn, Message=big)
+    assert [m["Body"] for m in receive_exactly(sqs, url, 1)] == [big]
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:9/")
+    assert error_of(excinfo) == ("InvalidParameter", 400)
+    other = sns.create_topic(Name=name + "-http")["TopicArn"]
+    sns.subscribe(TopicArn=other, Protocol="http", Endpoint="http://127.0.0.1:9/")
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        sns.set_topic_attributes(
+            TopicArn=other, AttributeName="MaximumMessageSize", AttributeValue="1048576"
+        )
+    assert error_of(excinfo) == ("InvalidParameter", 400)

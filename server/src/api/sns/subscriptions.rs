@@ -27,6 +27,26 @@ pub async fn subscribe(topics: &Topics, input: SubscribeInput) -> Result<Subscri
     let endpoint = input.endpoint.unwrap_or_default();
     let fifo_topic = topics.is_fifo(&name)?;
     check_endpoint(topics, protocol, &endpoint, fifo_topic)?;
+    let large = topics
+        .info(&name)?
+        .config
+        .attributes
+        .get("MaximumMessageSize")
+        .and_then(|size| size.parse::<usize>().ok())
+        .is_some_and(|size| size > protocol::aws::sns::limits::MESSAGE_BYTES_DEFAULT);
+    if large {
+        let existing = topics.subscriptions(&name)?;
+        let protocols = existing
+            .iter()
+            .map(|s| s.protocol)
+            .chain(std::iter::once(protocol));
+        if !super::topics::large_messages_allowed(existing.len() + 1, protocols) {
+            return Err(Error::invalid_parameter_reason(
+                "Protocol",
+                "a topic whose MaximumMessageSize is above 262144 bytes takes at most 100 subscriptions, all sqs, firehose or lambda",
+            ));
+        }
+    }
     for (name, value) in &input.attributes {
         wire_attributes::validate_subscription_attribute(name, value)?;
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use protocol::aws::sns::attributes as wire_attributes;
 use protocol::aws::sns::delivery_policy;
 use protocol::aws::sns::errors::{Error, ErrorCode};
+use protocol::aws::sns::limits;
 use protocol::aws::sns::shapes::*;
 use serde_json::{Value, json};
 
@@ -137,10 +138,41 @@ pub async fn set_topic_attributes(
         ));
     }
     wire_attributes::validate_topic_attribute(&input.attribute_name, &value, fifo)?;
+    if input.attribute_name == "MaximumMessageSize" {
+        let size: usize = value.parse().unwrap_or(0);
+        let subscriptions = topics.subscriptions(&name)?;
+        if size > limits::MESSAGE_BYTES_DEFAULT
+            && !large_messages_allowed(
+                subscriptions.len(),
+                subscriptions.iter().map(|s| s.protocol),
+            )
+        {
+            return Err(Error::invalid_parameter_reason(
+                "MaximumMessageSize",
+                "a value above 262144 bytes needs at most 100 subscriptions, all sqs, firehose or lambda",
+            ));
+        }
+    }
     topics
         .set_attributes(&name, [(input.attribute_name, value)].into())
         .await?;
     Ok(())
+}
+
+/// Whether a topic with these subscriptions may take messages above 256 KiB (SNS's rule: at
+/// most 100 subscriptions, all to queues, delivery streams or functions).
+pub(super) fn large_messages_allowed(
+    count: usize,
+    mut protocols: impl Iterator<Item = crate::views::topics::Protocol>,
+) -> bool {
+    use crate::views::topics::Protocol;
+    count <= 100
+        && protocols.all(|protocol| {
+            matches!(
+                protocol,
+                Protocol::Sqs | Protocol::Firehose | Protocol::Lambda
+            )
+        })
 }
 
 fn tags_of(tags: Vec<Tag>) -> Result<BTreeMap<String, String>, Error> {
