@@ -70,12 +70,11 @@ struct TopicLimits {
 }
 
 fn limits_of(topics: &Topics, name: &str) -> Result<TopicLimits, Error> {
-    let info = topics.info(name)?;
+    let config = topics.config(name)?;
     Ok(TopicLimits {
-        fifo: info.config.fifo(),
-        content_dedup: info.config.content_based_dedup(),
-        size_max: info
-            .config
+        fifo: config.fifo(),
+        content_dedup: config.content_based_dedup(),
+        size_max: config
             .attributes
             .get("MaximumMessageSize")
             .and_then(|value| value.parse().ok())

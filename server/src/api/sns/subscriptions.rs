@@ -28,8 +28,7 @@ pub async fn subscribe(topics: &Topics, input: SubscribeInput) -> Result<Subscri
     let fifo_topic = topics.is_fifo(&name)?;
     check_endpoint(topics, protocol, &endpoint, fifo_topic)?;
     let large = topics
-        .info(&name)?
-        .config
+        .config(&name)?
         .attributes
         .get("MaximumMessageSize")
         .and_then(|size| size.parse::<usize>().ok())

@@ -256,7 +256,8 @@ impl Routing {
 
     /// The confirmed subscriptions a message goes to, in id order.
     fn matching(&self, message: &PublishedMessage) -> Vec<Arc<SubscriptionRecord>> {
-        let mut ids: BTreeSet<String> = self.unfiltered.clone();
+        let mut ids: BTreeSet<&str> = self.unfiltered.iter().map(String::as_str).collect();
+        let mut matched: Vec<String> = Vec::new();
         if !self.attributes.is_empty() {
             // Filter policies ignore Binary attributes, as SNS's do: such a key is absent.
             let fields = crate::filter::Fields::from_attributes(
@@ -272,15 +273,16 @@ impl Routing {
                         )
                     }),
             );
-            ids.extend(self.attributes.matches(&fields));
+            matched.extend(self.attributes.matches(&fields));
         }
         if !self.body.is_empty()
             && let Some(fields) = crate::filter::Fields::from_json_body(&message.message)
         {
-            ids.extend(self.body.matches(&fields));
+            matched.extend(self.body.matches(&fields));
         }
+        ids.extend(matched.iter().map(String::as_str));
         ids.iter()
-            .filter_map(|id| self.subscriptions.get(id).cloned())
+            .filter_map(|id| self.subscriptions.get(*id).cloned())
             .collect()
     }
 }
@@ -1193,6 +1195,11 @@ impl Topics {
             .into_iter()
             .map(|outcome| outcome.unwrap_or_else(|| Err(Error::Internal("entry lost".into()))))
             .collect())
+    }
+
+    /// A topic's configuration (without the counts [`Topics::info`] adds).
+    pub fn config(&self, name: &str) -> Result<TopicConfig> {
+        Ok(lock(&self.topic(name)?.config).clone())
     }
 
     /// Whether topic `name` is FIFO.
