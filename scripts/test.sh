@@ -98,7 +98,7 @@ if [[ -z "${python}" ]]; then
     python="${venv}/bin/python"
 fi
 "${python}" -m pip list --disable-pip-version-check 2>/dev/null \
-    | grep -Ei '^(boto3|botocore|awscli|pytest|pytest-timeout|pytest-xdist|cbor2|moto) ' || true
+    | grep -Ei '^(boto3|botocore|awscli|pytest|pytest-timeout|pytest-xdist|cbor2|cryptography|moto) ' || true
 
 phase "Set-up: the query-protocol SDK of tests/aws (target/venv-query)"
 query_venv="${root}/target/venv-query"
@@ -129,7 +129,7 @@ if [[ ! -f "${js_stamp}" || "$(cat "${js_stamp}")" != "${js_wanted}" ]]; then
 fi
 
 phase "Prerequisites"
-"${python}" -c 'import boto3, botocore, cbor2, moto, pytest, pytest_timeout, xdist' \
+"${python}" -c 'import boto3, botocore, cbor2, cryptography, moto, pytest, pytest_timeout, xdist' \
     || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
 aws_cli="$(dirname "${python}")/aws"
 [[ -x "${aws_cli}" ]] || command -v aws >/dev/null || fail "the aws CLI is missing; run: ${python} -m pip install awscli"
@@ -140,7 +140,7 @@ for tool in mkfs.ext4 losetup; do
 done
 "${query_venv}/bin/python" -c 'import boto3' \
     || fail "the query-protocol SDK is missing; run: ${query_venv}/bin/pip install -r tests/aws/query/requirements.txt"
-[[ -d tests/aws/js/node_modules/@aws-sdk/client-sqs ]] \
+[[ -d tests/aws/js/node_modules/@aws-sdk/client-sqs && -d tests/aws/js/node_modules/@aws-sdk/client-sns ]] \
     || fail "the JavaScript SDK of tests/aws is missing; run: npm ci --prefix tests/aws/js"
 echo "all prerequisites present"
 
