@@ -156,19 +156,14 @@ pub async fn publish(
             Ok(Err(error)) => Some(error.to_string()),
             Err(error) => Some(error.to_string()),
         };
-        match error {
-            Some(error) => {
-                failures
-                    .record(
-                        operation,
-                        error,
-                        &mut outcome.requests,
-                        &mut outcome.first_error,
-                    )
-                    .await?;
-            }
-            None => failures.in_a_row = 0,
-        }
+        failures
+            .settle(
+                operation,
+                error,
+                &mut outcome.requests,
+                &mut outcome.first_error,
+            )
+            .await?;
     }
     outcome.connects = connection.connects;
     Ok(outcome)
@@ -275,19 +270,14 @@ pub async fn receive(
             Ok(Err(error)) => Some(error.to_string()),
             Err(error) => Some(error.to_string()),
         };
-        match error {
-            Some(error) => {
-                failures
-                    .record(
-                        "DeleteMessageBatch",
-                        error,
-                        &mut outcome.delete,
-                        &mut outcome.first_error,
-                    )
-                    .await?;
-            }
-            None => failures.in_a_row = 0,
-        }
+        failures
+            .settle(
+                "DeleteMessageBatch",
+                error,
+                &mut outcome.delete,
+                &mut outcome.first_error,
+            )
+            .await?;
     }
     Ok(outcome)
 }

@@ -189,6 +189,24 @@ impl Failures {
         tokio::time::sleep(ERROR_PAUSE).await;
         Ok(())
     }
+
+    /// Counts `error` as [`Failures::record`] does or, if the request went well, ends a run
+    /// of failures.
+    pub(crate) async fn settle(
+        &mut self,
+        operation: &str,
+        error: Option<String>,
+        requests: &mut Requests,
+        first_error: &mut Option<String>,
+    ) -> Result<(), BoxError> {
+        match error {
+            Some(error) => self.record(operation, error, requests, first_error).await,
+            None => {
+                self.in_a_row = 0;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The answer of one timed SQS request: its body if it came back 200.
@@ -348,19 +366,14 @@ pub async fn run(
             Ok(Err(error)) => Some(error.to_string()),
             Err(error) => Some(error.to_string()),
         };
-        match error {
-            Some(error) => {
-                failures
-                    .record(
-                        "DeleteMessageBatch",
-                        error,
-                        &mut outcome.delete,
-                        &mut outcome.first_error,
-                    )
-                    .await?;
-            }
-            None => failures.in_a_row = 0,
-        }
+        failures
+            .settle(
+                "DeleteMessageBatch",
+                error,
+                &mut outcome.delete,
+                &mut outcome.first_error,
+            )
+            .await?;
     }
     outcome.connects = connection.connects;
     Ok(outcome)
