@@ -300,6 +300,8 @@ pub struct Drain {
     pub finished: Instant,
     /// Every queue held what it should.
     pub complete: bool,
+    /// The first round of depth reads: how finely `finished` is known.
+    pub first_round: Duration,
 }
 
 /// Reads the depth of every queue until each holds what it should, no queue gained a
@@ -308,6 +310,7 @@ pub async fn drain(connection: &mut Connection, queues: &[Watched]) -> Result<Dr
     let started = Instant::now();
     let mut arrived: Vec<u64> = queues.iter().map(|q| q.taken).collect();
     let mut progressed = started;
+    let mut first_round = None;
     loop {
         let mut gained = false;
         for (queue, seen) in queues.iter().zip(arrived.iter_mut()) {
@@ -320,6 +323,7 @@ pub async fn drain(connection: &mut Connection, queues: &[Watched]) -> Result<Dr
                 *seen = now;
             }
         }
+        let first_round = *first_round.get_or_insert_with(|| started.elapsed());
         let complete = queues.iter().zip(&arrived).all(|(q, a)| *a >= q.expected);
         if gained || complete {
             progressed = Instant::now();
@@ -332,6 +336,7 @@ pub async fn drain(connection: &mut Connection, queues: &[Watched]) -> Result<Dr
                 arrived: arrived.iter().sum(),
                 finished: progressed,
                 complete,
+                first_round,
             });
         }
         tokio::time::sleep(DRAIN_POLL_INTERVAL).await;

@@ -197,6 +197,8 @@ pub struct Phase {
     pub complete: bool,
     /// From the last publish until every queue held its deliveries (or the wait gave up).
     pub drain_secs: f64,
+    /// One round of depth reads over every queue, the resolution of `drain_secs`.
+    pub drain_round_secs: f64,
     /// Publish-to-receive latency on the first (unfiltered) queue, during the phase.
     pub end_to_end: Latency,
     pub receive: RequestResult,
@@ -544,6 +546,7 @@ async fn measure(
         delivered: Throughput::new(drain.arrived, drain.arrived * args.message_bytes, drained),
         complete: drain.complete,
         drain_secs: drain_wait.as_secs_f64(),
+        drain_round_secs: drain.first_round.as_secs_f64(),
         end_to_end: Latency::from_histogram(&received.latency),
         receive: result(&received.receive, received.received),
         delete: result(&received.delete, received.deleted),
@@ -661,12 +664,14 @@ pub fn render(report: &Report) -> String {
                 }
                 out.push_str(&format!(
                     "{} subscriptions, {label}: receiver got {} of the {} messages to its \
-                     queue; ReceiveMessage p50 / p99 {} / {} µs\n",
+                     queue; ReceiveMessage p50 / p99 {} / {} µs; one round of depth reads \
+                     {:.2} s\n",
                     fanout.subscriptions,
                     group(phase.receiver_messages),
                     group(phase.receiver_queue_deliveries),
                     group(phase.receive.latency.p50_us),
                     group(phase.receive.latency.p99_us),
+                    phase.drain_round_secs,
                 ));
             }
         }
