@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
 use protocol::aws::query::{Form, parse_form};
-use protocol::aws::sqs;
+use protocol::aws::{sns, sqs};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -69,6 +69,48 @@ fuzz_target!(|input: &[u8]| {
     check::<sqs::TagQueueRequest>(&form);
     check::<sqs::UntagQueueRequest>(&form);
     check::<CreateTopicInput>(&form);
+    check::<sns::AddPermissionInput>(&form);
+    check::<sns::CheckIfPhoneNumberIsOptedOutInput>(&form);
+    check::<sns::ConfirmSubscriptionInput>(&form);
+    check::<sns::CreatePlatformApplicationInput>(&form);
+    check::<sns::CreatePlatformEndpointInput>(&form);
+    check::<sns::CreateSmsSandboxPhoneNumberInput>(&form);
+    check::<sns::CreateTopicInput>(&form);
+    check::<sns::DeleteEndpointInput>(&form);
+    check::<sns::DeletePlatformApplicationInput>(&form);
+    check::<sns::DeleteSmsSandboxPhoneNumberInput>(&form);
+    check::<sns::DeleteTopicInput>(&form);
+    check::<sns::GetDataProtectionPolicyInput>(&form);
+    check::<sns::GetEndpointAttributesInput>(&form);
+    check::<sns::GetPlatformApplicationAttributesInput>(&form);
+    check::<sns::GetSmsAttributesInput>(&form);
+    check::<sns::GetSmsSandboxAccountStatusInput>(&form);
+    check::<sns::GetSubscriptionAttributesInput>(&form);
+    check::<sns::GetTopicAttributesInput>(&form);
+    check::<sns::ListEndpointsByPlatformApplicationInput>(&form);
+    check::<sns::ListOriginationNumbersRequest>(&form);
+    check::<sns::ListPhoneNumbersOptedOutInput>(&form);
+    check::<sns::ListPlatformApplicationsInput>(&form);
+    check::<sns::ListSmsSandboxPhoneNumbersInput>(&form);
+    check::<sns::ListSubscriptionsInput>(&form);
+    check::<sns::ListSubscriptionsByTopicInput>(&form);
+    check::<sns::ListTagsForResourceRequest>(&form);
+    check::<sns::ListTopicsInput>(&form);
+    check::<sns::OptInPhoneNumberInput>(&form);
+    check::<sns::PublishInput>(&form);
+    check::<sns::PublishBatchInput>(&form);
+    check::<sns::PutDataProtectionPolicyInput>(&form);
+    check::<sns::RemovePermissionInput>(&form);
+    check::<sns::SetEndpointAttributesInput>(&form);
+    check::<sns::SetPlatformApplicationAttributesInput>(&form);
+    check::<sns::SetSmsAttributesInput>(&form);
+    check::<sns::SetSubscriptionAttributesInput>(&form);
+    check::<sns::SetTopicAttributesInput>(&form);
+    check::<sns::SubscribeInput>(&form);
+    check::<sns::TagResourceRequest>(&form);
+    check::<sns::UntagResourceRequest>(&form);
+    check::<sns::UnsubscribeInput>(&form);
+    check::<sns::VerifySmsSandboxPhoneNumberInput>(&form);
     if let Some(request) = check::<sqs::CreateQueueRequest>(&form) {
         let _ = sqs::attributes::parse_queue_attributes(
             &request.attributes,

@@ -19,6 +19,7 @@
 //! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
 //! - [`sqs`]: Amazon SQS (`AmazonSQS`, JSON 1.0 and query/XML) shapes, the error table, limits,
 //!   queue attributes, MD5 digests and message validation.
+//! - [`sns`]: Amazon SNS (query/XML only) shapes of all 42 operations and the error table.
 
 pub mod arn;
 pub mod body;
@@ -27,6 +28,7 @@ pub mod firehose;
 pub mod kinesis;
 pub mod query;
 pub mod sigv4;
+pub mod sns;
 pub mod sqs;
 pub mod xml;
 
