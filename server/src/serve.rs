@@ -79,6 +79,9 @@ pub enum ServeError {
     /// The queues could not be loaded.
     #[error("Cannot start the queues: {0}")]
     Queues(#[source] crate::views::queues::Error),
+    /// The topics could not be loaded.
+    #[error("Cannot start the topics: {0}")]
+    Topics(#[source] crate::views::topics::Error),
     /// A blocking storage task panicked or was cancelled.
     #[error("A storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -250,6 +253,35 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .await?
         .map_err(ServeError::Queues)?
     };
+    let topics = {
+        let settings = crate::views::topics::Settings {
+            region: config.kinesis.region.clone(),
+            account: config.kinesis.account.clone(),
+            base_url: config.server.public_url.clone().unwrap_or_else(|| {
+                let scheme = if config.server.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                let mut address = config.server.http;
+                if address.ip().is_unspecified() {
+                    address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("{scheme}://{address}")
+            }),
+            http_timeout: std::time::Duration::from_secs(15),
+        };
+        let log = log.clone();
+        let queues = queues.clone();
+        let delivery = delivery.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = runtime.enter();
+            crate::views::topics::Topics::open(log, settings, queues, delivery)
+        })
+        .await?
+        .map_err(ServeError::Topics)?
+    };
     let (http_listener, http) = crate::listener::http::bind(config.server.http)
         .await
         .map_err(|source| ServeError::Bind {
@@ -268,6 +300,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             streams,
             delivery: delivery.clone(),
             queues: queues.clone(),
+            topics: topics.clone(),
             account: config.kinesis.account.clone(),
             manual_clock,
             public_url: config.server.public_url.clone(),
@@ -289,6 +322,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         streams = log.list_streams().len(),
         delivery_streams = delivery.list().len(),
         queues = queues.list("").len(),
+        topics = topics.list().len(),
         "Strata is ready"
     );
 

@@ -76,8 +76,18 @@ def test_query_requests_are_recognised_and_unknown_actions_refused(server):
         method="GET",
         path="/?Action=ListTopics&Version=2010-03-31",
     )
-    assert get.status == 400
-    assert query_error(get.body, SNS_NAMESPACE)[1] == "InvalidAction"
+    assert get.status == 200
+    assert ElementTree.fromstring(get.body).tag == SNS_NAMESPACE + "ListTopicsResponse"
+    unknown = raw_request(
+        server.endpoint,
+        b"",
+        None,
+        content_type=None,
+        method="GET",
+        path="/?Action=Frobnicate&Version=2010-03-31",
+    )
+    assert unknown.status == 400
+    assert query_error(unknown.body, SNS_NAMESPACE)[1] == "InvalidAction"
     malformed = raw_request(
         server.endpoint,
         b"Action=ListQueues&Bad=%zz",

@@ -101,7 +101,7 @@ def test_fifo_deduplication_by_id_and_by_content_lasts_five_minutes(start_server
     sns.publish(TopicArn=by_id, Message="a again", MessageGroupId="g", MessageDeduplicationId="x")
     sns.publish(TopicArn=by_id, Message="b", MessageGroupId="g", MessageDeduplicationId="y")
     sns.publish(TopicArn=by_content, Message="same", MessageGroupId="g")
-    sns.publish(TopicArn=by_content, Message="same", MessageGroupId="other group")
+    sns.publish(TopicArn=by_content, Message="same", MessageGroupId="other-group")
     sns.publish(TopicArn=by_content, Message="different", MessageGroupId="g")
     # FIFO order: once the last one is in, the duplicates would have been before it.
     assert [m["Body"] for m in receive(sqs, id_url, 3, timeout_s=5)] == ["a", "b"]

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod firehose;
 pub mod kinesis;
+pub mod sns;
 pub mod sqs;
 
 use std::future::Future;

@@ -66,6 +66,7 @@ use crate::api::{Reply, ReplyBody};
 use crate::views::delivery::DeliveryStreams;
 use crate::views::queues::Queues;
 use crate::views::streams::Streams;
+use crate::views::topics::Topics;
 
 /// The exception of a 503 from a Kinesis endpoint (AWS's common `ServiceUnavailable`).
 const KINESIS_SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
@@ -91,6 +92,8 @@ pub struct HttpState {
     pub delivery: DeliveryStreams,
     /// The SQS view.
     pub queues: Queues,
+    /// The SNS view.
+    pub topics: Topics,
     /// The account of queue URLs and ARNs.
     pub account: String,
     /// The engine's clock when `server.clock = "manual"`: `/_strata/clock` reads and moves it.
@@ -357,6 +360,11 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
         let (parts, _) = request.into_parts();
         return clock(state, &parts);
     }
+    if request.method() == http::Method::GET
+        && let Some(file) = request.uri().path().strip_prefix(SIGNING_CERT_PATH)
+    {
+        return signing_certificate(state, file).await;
+    }
     let header_text = |name: &str| {
         request
             .headers()
@@ -419,6 +427,11 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
             ServiceId::Firehose => {
                 crate::api::firehose::handle(&state.delivery, operation, format, &body).await
             }
+            ServiceId::Sns => ApiError::new(
+                code::UNKNOWN_OPERATION,
+                "SNS takes the query protocol (Action=...), not X-Amz-Target.".to_owned(),
+            )
+            .reply(format),
             ServiceId::Sqs => {
                 let context = sqs_context(state, &parts);
                 crate::api::sqs::handle_json(&state.queues, &context, operation, &body).await
@@ -514,6 +527,9 @@ async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8
                     if service.is_some_and(|service| service.id == ServiceId::Sqs) {
                         let context = sqs_context(state, parts);
                         return crate::api::sqs::handle_query(&state.queues, &context, &form).await;
+                    }
+                    if service.is_some_and(|service| service.id == ServiceId::Sns) {
+                        return crate::api::sns::handle_query(&state.topics, &form).await;
                     }
                     (
                         "InvalidAction",
@@ -873,6 +889,7 @@ fn clock(state: &HttpState, parts: &http::request::Parts) -> Response<ResponseBo
                 Some(Ok(ms)) if ms >= 0 => {
                     clock.advance_ms(ms);
                     state.queues.clock_moved();
+                    state.topics.clock_moved();
                 }
                 _ => {
                     return plain(
@@ -889,6 +906,31 @@ fn clock(state: &HttpState, parts: &http::request::Parts) -> Response<ResponseBo
         "{{\"now_ms\":{now}}}\n"
     )))));
     if let Ok(value) = header::HeaderValue::from_str("application/json") {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// Where SNS's signing certificate is served (`SigningCertURL`).
+const SIGNING_CERT_PATH: &str = "/_strata/sns/";
+
+/// The certificate SNS messages are signed under, PEM, at the file name envelopes give
+/// (the name changes with the key, so an old name is 404).
+async fn signing_certificate(state: &HttpState, file: &str) -> Response<ResponseBody> {
+    let signer = match state.topics.signing_keys().get().await {
+        Ok(signer) => signer,
+        Err(error) => {
+            tracing::warn!(%error, "No SNS signing key");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "no signing key\n");
+        }
+    };
+    if file != signer.certificate_file() {
+        return plain(StatusCode::NOT_FOUND, "no such certificate\n");
+    }
+    let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(
+        signer.certificate_pem().to_owned(),
+    ))));
+    if let Ok(value) = header::HeaderValue::from_str("application/x-pem-file") {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response

@@ -6,9 +6,13 @@
 //! - [`queues`]: SQS queues (standard and FIFO; visibility, delays, long polling,
 //!   dead-letter queues and move tasks, deduplication, receipt handles, durable per-message
 //!   state).
+//! - [`topics`]: SNS topics (subscriptions with compiled filter policies, fan-out to
+//!   queues, delivery streams and HTTP/S endpoints with retry schedules, signed envelopes,
+//!   FIFO topics with deduplication).
 //! - [`streams`]: Kinesis Data Streams (stream states, modes, tags and settings, sequence
 //!   numbers, shard iterators, routing by hash key, resharding, enhanced fan-out consumers).
 
 pub mod delivery;
 pub mod queues;
 pub mod streams;
+pub mod topics;

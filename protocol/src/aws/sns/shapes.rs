@@ -122,7 +122,7 @@ macro_rules! attributes_shape {
             #[serde(
                 default,
                 deserialize_with = "nullable",
-                skip_serializing_if = "BTreeMap::is_empty"
+
             )]
             pub attributes: AttributeMap,
         }
@@ -194,11 +194,7 @@ strings_shape! {
 #[serde(rename_all = "PascalCase")]
 pub struct ListTopicsResponse {
     /// Up to 100 topics.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub topics: Vec<Topic>,
     /// The next page's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,11 +320,7 @@ strings_shape! {
 #[serde(rename_all = "PascalCase")]
 pub struct ListSubscriptionsResponse {
     /// Up to 100 subscriptions.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub subscriptions: Vec<Subscription>,
     /// The next page's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -535,11 +527,7 @@ required_shape! {
 #[serde(rename_all = "PascalCase")]
 pub struct ListTagsForResourceResponse {
     /// The tags.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub tags: Vec<Tag>,
 }
 
@@ -739,11 +727,7 @@ pub struct PlatformApplication {
 #[serde(rename_all = "PascalCase")]
 pub struct ListPlatformApplicationsResponse {
     /// The applications.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub platform_applications: Vec<PlatformApplication>,
     /// The next page's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -782,11 +766,7 @@ pub struct Endpoint {
 #[serde(rename_all = "PascalCase")]
 pub struct ListEndpointsByPlatformApplicationResponse {
     /// The endpoints.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub endpoints: Vec<Endpoint>,
     /// The next page's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -833,12 +813,7 @@ pub struct GetSmsAttributesInput {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct GetSmsAttributesResponse {
     /// The attributes.
-    #[serde(
-        rename = "attributes",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
+    #[serde(rename = "attributes", default, deserialize_with = "nullable")]
     pub attributes: AttributeMap,
 }
 
@@ -867,12 +842,7 @@ pub struct ListPhoneNumbersOptedOutInput {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ListPhoneNumbersOptedOutResponse {
     /// The numbers.
-    #[serde(
-        rename = "phoneNumbers",
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "phoneNumbers", default, deserialize_with = "nullable")]
     pub phone_numbers: Vec<String>,
     /// The next page's token.
     #[serde(rename = "nextToken", default, skip_serializing_if = "Option::is_none")]
@@ -1034,10 +1004,6 @@ pub struct ListOriginationNumbersResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     /// The numbers.
-    #[serde(
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable")]
     pub phone_numbers: Vec<PhoneNumberInformation>,
 }

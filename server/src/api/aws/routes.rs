@@ -38,6 +38,8 @@ pub enum ServiceId {
     Firehose,
     /// Simple Queue Service.
     Sqs,
+    /// Simple Notification Service.
+    Sns,
 }
 
 /// Every service the front door serves.
@@ -63,6 +65,13 @@ pub const SERVICES: &[Service] = &[
         query: true,
         unavailable_code: "ServiceUnavailable",
     },
+    Service {
+        id: ServiceId::Sns,
+        signing_name: "sns",
+        target_prefix: None,
+        query: true,
+        unavailable_code: "Throttled",
+    },
 ];
 
 /// SQS's `X-Amz-Target` prefix (AWS JSON 1.0), with its dot.
@@ -70,6 +79,9 @@ const SQS_TARGET_PREFIX: &str = "AmazonSQS.";
 
 /// The API version a query-protocol SQS request names.
 pub const SQS_VERSION: &str = "2012-11-05";
+
+/// The API version an SNS request names.
+pub const SNS_VERSION: &str = "2010-03-31";
 
 /// The service a query-protocol request is for: the one its SigV4 credential scope names
 /// (`signing_service`, when the request is signed), else the one whose API `version` it
@@ -86,8 +98,11 @@ pub fn query_service(
     }
     let id = match version {
         Some(SQS_VERSION) => Some(ServiceId::Sqs),
+        Some(SNS_VERSION) => Some(ServiceId::Sns),
         Some(_) => None,
-        None => crate::api::sqs::is_operation(action).then_some(ServiceId::Sqs),
+        // SNS's SubscribeURL and UnsubscribeURL carry no Version.
+        None if crate::api::sqs::is_operation(action) => Some(ServiceId::Sqs),
+        None => crate::api::sns::is_operation(action).then_some(ServiceId::Sns),
     }?;
     query_services().find(|service| service.id == id)
 }
@@ -323,14 +338,24 @@ mod tests {
             sqs(query_service(None, Some("2012-11-05"), "Nope")),
             Some(ServiceId::Sqs)
         );
+        // SNS's version names SNS, whatever the action (it answers InvalidAction).
         assert_eq!(
             sqs(query_service(None, Some("2010-03-31"), "ListQueues")),
+            Some(ServiceId::Sns)
+        );
+        assert_eq!(
+            sqs(query_service(None, Some("2011-01-01"), "Publish")),
             None
         );
         assert_eq!(
             sqs(query_service(None, None, "SendMessage")),
             Some(ServiceId::Sqs)
         );
-        assert_eq!(sqs(query_service(None, None, "Publish")), None);
+        // SubscribeURL and UnsubscribeURL carry no version: the action names SNS.
+        assert_eq!(
+            sqs(query_service(None, None, "ConfirmSubscription")),
+            Some(ServiceId::Sns)
+        );
+        assert_eq!(sqs(query_service(None, None, "Nope")), None);
     }
 }

@@ -75,6 +75,7 @@ impl Outgoing {
             })
             .collect();
         Ok(NewMessage {
+            id: None,
             body: self.body.clone().into_bytes().into(),
             attributes,
             trace_header: self

@@ -131,6 +131,10 @@ pub struct QueueInfo {
 /// A message to send.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewMessage {
+    /// The message id (`None`: a random one). A topic's deliveries give one derived from
+    /// the subscription and the message, so a redelivery is recognised
+    /// ([`Queues::present_ids`]).
+    pub id: Option<MessageId>,
     /// The body (the API layer checks its characters).
     pub body: Bytes,
     /// Message attributes.
@@ -1084,6 +1088,48 @@ impl Queues {
 
     // ---- messages -------------------------------------------------------------------------
 
+    /// Which of `ids` are among the messages sent to queue `name` since `since_ms` (a
+    /// bounded read of the records from that time to the tail).
+    pub fn present_ids(
+        &self,
+        name: &str,
+        since_ms: i64,
+        ids: &std::collections::HashSet<MessageId>,
+    ) -> Result<std::collections::HashSet<MessageId>> {
+        let queue = self.queue(name)?;
+        let log = &self.inner.log;
+        let mut found = std::collections::HashSet::new();
+        let mut from = log
+            .offset_for_timestamp(&queue.stream, 0, since_ms)
+            .map_err(|e| storage_error(name, &e))?;
+        loop {
+            let batch = match log.read(&queue.stream, 0, from, INDEX_READ_LIMITS) {
+                Ok(batch) => batch,
+                Err(storage::Error::OffsetBeyondEnd { .. }) => break,
+                Err(storage::Error::Trimmed { .. }) => {
+                    from = log
+                        .shard_bounds(&queue.stream, 0)
+                        .map_err(|e| storage_error(name, &e))?
+                        .earliest;
+                    continue;
+                }
+                Err(error) => return Err(storage_error(name, &error)),
+            };
+            if batch.records.is_empty() {
+                break;
+            }
+            for record in &batch.records {
+                if let Ok((message, _)) = StoredMessage::decode(&record.data)
+                    && ids.contains(&message.id)
+                {
+                    found.insert(message.id);
+                }
+            }
+            from = batch.next_offset;
+        }
+        Ok(found)
+    }
+
     /// Sends messages: the valid ones are one append, in order. Each entry's outcome is in
     /// the same position (a batch's entries fail alone; a single send is a batch of one).
     /// Answers once the messages (and, on FIFO queues, their deduplication ids) are
@@ -1270,7 +1316,7 @@ impl Queues {
         let delay_s = message.delay_s.unwrap_or(attributes.delay_s);
         Ok((
             StoredMessage {
-                id: MessageId::random(),
+                id: message.id.unwrap_or_else(MessageId::random),
                 sent_ms: now,
                 visible_from_ms: now + i64::from(delay_s) * 1000,
                 group_id: message.group_id,

@@ -1,0 +1,356 @@
+//! The fan-out task of a topic: from the cursor to the tail, each message matched once and
+//! handed to every subscription it matches (see the module doc of [`super`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
+use super::{
+    CURSOR_KEY, READ_LIMITS, Topic, Topics, delivery_id, json, lock, pending_key, sequence_number,
+};
+use crate::views::queues::{MessageId, NewMessage};
+use storage::StateChange;
+
+/// How long a failed round waits before it is tried again.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// A crash may leave queue messages up to this long before the cursor's recorded time
+/// (the cursor's time is taken after the appends it covers).
+const RECOVERY_MARGIN_MS: i64 = 5_000;
+
+/// Runs until the topic is deleted or the log closes.
+pub(super) async fn run(view: Topics, topic: Arc<Topic>, recovering: bool) {
+    let mut cursor = match topic.state.get(CURSOR_KEY) {
+        Ok(Some(bytes)) => serde_json::from_slice::<FanoutCursor>(&bytes).unwrap_or_default(),
+        Ok(None) => FanoutCursor::default(),
+        Err(error) => {
+            tracing::error!(topic = topic.name, %error, "Fan-out cursor unreadable; the topic does not deliver");
+            return;
+        }
+    };
+    // After a restart, messages below this offset may have reached some queues already.
+    let mut recover_until = if recovering {
+        view.inner
+            .log
+            .shard_bounds(&topic.stream, 0)
+            .map_or(0, |bounds| bounds.next)
+    } else {
+        0
+    };
+    loop {
+        if topic.is_deleted() {
+            return;
+        }
+        let log = &view.inner.log;
+        let bounds = match log.shard_bounds(&topic.stream, 0) {
+            Ok(bounds) => bounds,
+            Err(_) => return,
+        };
+        if cursor.next < bounds.earliest {
+            cursor.next = bounds.earliest;
+        }
+        if cursor.next >= bounds.next {
+            tokio::select! {
+                result = log.wait_for(&topic.stream, 0, cursor.next, Duration::from_secs(30)) => {
+                    if result.is_err() {
+                        return;
+                    }
+                }
+                () = topic.fanout.notified() => {}
+            }
+            continue;
+        }
+        match round(&view, &topic, &mut cursor, &mut recover_until).await {
+            Ok(()) => {}
+            Err(error) => {
+                if topic.is_deleted() {
+                    return;
+                }
+                tracing::warn!(topic = topic.name, %error, "Fan-out round failed; retrying");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// One batch from the cursor: delivered, then the cursor moved past it.
+async fn round(
+    view: &Topics,
+    topic: &Arc<Topic>,
+    cursor: &mut FanoutCursor,
+    recover_until: &mut u64,
+) -> super::Result<()> {
+    let log = &view.inner.log;
+    let batch = match log.read(&topic.stream, 0, cursor.next, READ_LIMITS) {
+        Ok(batch) => batch,
+        Err(storage::Error::Trimmed { .. }) => {
+            cursor.next = log
+                .shard_bounds(&topic.stream, 0)
+                .map_err(|e| super::storage_error(&e))?
+                .earliest;
+            return Ok(());
+        }
+        Err(error) => return Err(super::storage_error(&error)),
+    };
+    let routing = topic.routing();
+    let targets = |message: &PublishedMessage| routing.matching(message);
+    let plan = plan(view, topic, &batch.records, &targets, "").await?;
+    let recovering = (cursor.next < *recover_until).then_some(cursor.ms);
+    let pending = deliver(view, topic, plan, recovering).await?;
+    let now = view.now_ms();
+    let mut changes = Vec::with_capacity(pending.len() + 1);
+    let mut entries = Vec::with_capacity(pending.len());
+    for (subscription, offset) in pending {
+        let delivery = PendingDelivery {
+            attempts: 0,
+            due_ms: now,
+            first_ms: now,
+        };
+        changes.push(StateChange::put(
+            pending_key(&subscription, offset),
+            json(&delivery),
+        ));
+        entries.push(((now, subscription, offset), delivery));
+    }
+    let next = FanoutCursor {
+        next: batch.next_offset,
+        ms: now,
+    };
+    changes.push(StateChange::put(CURSOR_KEY.to_vec(), json(&next)));
+    {
+        let _writer = topic.writer.lock().await;
+        if topic.is_deleted() {
+            return Ok(());
+        }
+        topic
+            .state
+            .change(changes)
+            .await
+            .map_err(|e| super::storage_error(&e))?;
+    }
+    if !entries.is_empty() {
+        lock(&topic.pending).extend(entries);
+        topic.deliveries.notify_one();
+    }
+    *cursor = next;
+    if cursor.next >= *recover_until {
+        *recover_until = 0;
+    }
+    Ok(())
+}
+
+/// What a batch of records gives each subscription it goes to.
+#[derive(Default)]
+pub(super) struct Plan {
+    /// Per queue subscription: (queue name, dead-letter ARN, messages with delivery ids).
+    to_queues: BTreeMap<String, (String, Option<String>, Vec<NewMessage>)>,
+    /// Per delivery stream: its records.
+    to_streams: BTreeMap<String, Vec<Bytes>>,
+    /// HTTP/S deliveries to record: (subscription, offset).
+    pending: Vec<(String, u64)>,
+}
+
+/// Plans the deliveries of `records` to the subscriptions `targets` picks for each message.
+/// `salt` makes the queue message ids of a replay differ from the first delivery's.
+pub(super) async fn plan(
+    view: &Topics,
+    topic: &Topic,
+    records: &[storage::Record],
+    targets: &(dyn Fn(&PublishedMessage) -> Vec<Arc<SubscriptionRecord>> + Sync),
+    salt: &str,
+) -> super::Result<Plan> {
+    let fifo = lock(&topic.config).fifo();
+    let mut plan = Plan::default();
+    for record in records {
+        let message = match PublishedMessage::decode(&record.data) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(topic = topic.name, offset = record.offset, %error, "Undecodable message skipped");
+                continue;
+            }
+        };
+        let sequence = fifo.then(|| sequence_number(record.offset));
+        for subscription in targets(&message) {
+            let body = || async {
+                if subscription.raw() {
+                    Ok(message.text_for(subscription.protocol).to_owned())
+                } else {
+                    super::http::notification_json(
+                        view,
+                        &topic.name,
+                        &subscription,
+                        &message,
+                        sequence.as_deref(),
+                    )
+                    .await
+                }
+            };
+            match subscription.protocol {
+                Protocol::Sqs => {
+                    let Some(queue) = queue_name(&subscription.endpoint) else {
+                        continue;
+                    };
+                    let fifo_queue = queue.ends_with(".fifo");
+                    let new = NewMessage {
+                        id: Some(delivery_id(
+                            &format!("{}{salt}", subscription.id),
+                            record.offset,
+                        )),
+                        body: Bytes::from(body().await?),
+                        attributes: if subscription.raw() {
+                            message
+                                .attributes
+                                .iter()
+                                .map(super::model::StoredAttribute::to_queue_attribute)
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
+                        group_id: message.group.clone(),
+                        dedup_id: if fifo_queue {
+                            message.dedup.clone().or_else(|| Some(message.id.clone()))
+                        } else {
+                            None
+                        },
+                        ..NewMessage::default()
+                    };
+                    plan.to_queues
+                        .entry(subscription.id.clone())
+                        .or_insert_with(|| (queue, subscription.dead_letter_arn(), Vec::new()))
+                        .2
+                        .push(new);
+                }
+                Protocol::Firehose => {
+                    let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
+                        continue;
+                    };
+                    plan.to_streams
+                        .entry(stream)
+                        .or_default()
+                        .push(Bytes::from(body().await? + "\n"));
+                }
+                Protocol::Http | Protocol::Https => {
+                    plan.pending.push((subscription.id.clone(), record.offset));
+                }
+                Protocol::Lambda
+                | Protocol::Email
+                | Protocol::EmailJson
+                | Protocol::Sms
+                | Protocol::Application => {}
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Makes a plan's queue and delivery-stream deliveries; returns its HTTP/S deliveries, to
+/// be recorded. `recovering_since`: after a restart, the time the cursor last moved; queue
+/// messages already there since then are not sent again.
+pub(super) async fn deliver(
+    view: &Topics,
+    topic: &Topic,
+    plan: Plan,
+    recovering_since: Option<i64>,
+) -> super::Result<Vec<(String, u64)>> {
+    for (subscription, (queue, dead_letter, mut messages)) in plan.to_queues {
+        if let Some(since) = recovering_since {
+            let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
+            let present = view
+                .inner
+                .queues
+                .present_ids(&queue, since - RECOVERY_MARGIN_MS, &ids)
+                .unwrap_or_default();
+            messages.retain(|message| message.id.is_none_or(|id| !present.contains(&id)));
+        }
+        if messages.is_empty() {
+            continue;
+        }
+        deliver_to_queue(
+            view,
+            &topic.name,
+            &subscription,
+            &queue,
+            dead_letter,
+            messages,
+        )
+        .await?;
+    }
+    for (stream, records) in plan.to_streams {
+        if let Err(error) = view.inner.delivery.put(&stream, records).await {
+            tracing::warn!(topic = topic.name, delivery_stream = stream, %error, "Delivery to a delivery stream failed; dropped");
+        }
+    }
+    Ok(plan.pending)
+}
+
+/// Appends a subscription's messages to its queue; entries the queue refuses (it is gone,
+/// or a message breaks its limits) go to the subscription's dead-letter queue, if it has
+/// one, else are dropped with a warning.
+async fn deliver_to_queue(
+    view: &Topics,
+    topic: &str,
+    subscription: &str,
+    queue: &str,
+    dead_letter: Option<String>,
+    messages: Vec<NewMessage>,
+) -> super::Result<()> {
+    let outcomes = match view.inner.queues.send(queue, messages.clone()).await {
+        Ok(outcomes) => outcomes,
+        Err(crate::views::queues::Error::QueueNotFound(_)) => messages
+            .iter()
+            .map(|_| Err(crate::views::queues::Error::QueueNotFound(queue.to_owned())))
+            .collect(),
+        Err(crate::views::queues::Error::StorageFull) => return Err(super::Error::StorageFull),
+        Err(error) => return Err(super::Error::Internal(error.to_string())),
+    };
+    let mut failed = Vec::new();
+    for (message, outcome) in messages.into_iter().zip(outcomes) {
+        if let Err(error) = outcome {
+            tracing::warn!(
+                topic,
+                subscription,
+                queue,
+                %error,
+                "A queue refused a notification"
+            );
+            failed.push(message);
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let Some(dead_letter) = dead_letter.as_deref().and_then(queue_name) else {
+        return Ok(());
+    };
+    let failed = failed
+        .into_iter()
+        .map(|message| NewMessage {
+            dedup_id: dead_letter
+                .ends_with(".fifo")
+                .then(|| message.dedup_id.clone())
+                .flatten(),
+            ..message
+        })
+        .collect();
+    if let Err(error) = view.inner.queues.send(&dead_letter, failed).await {
+        tracing::warn!(topic, subscription, dead_letter, %error, "Dead-letter queue refused notifications; dropped");
+    }
+    Ok(())
+}
+
+/// The queue an SQS ARN names: its last `:`-separated part.
+pub(super) fn queue_name(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    match (parts.next(), parts.nth(1)) {
+        (Some("arn"), Some("sqs")) => arn.rsplit(':').next().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The delivery stream a Firehose ARN names (`…:deliverystream/<name>`).
+pub(super) fn delivery_stream_name(arn: &str) -> Option<String> {
+    arn.rsplit_once(":deliverystream/")
+        .map(|(_, name)| name.to_owned())
+}
