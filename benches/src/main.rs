@@ -11,6 +11,7 @@ mod native;
 mod pin;
 mod redis;
 mod report;
+mod sns;
 mod spawn;
 mod sqs;
 mod storage;
@@ -49,6 +50,10 @@ enum Command {
     /// The SQS API over HTTP: SendMessageBatch alone, then send, receive and delete in a
     /// loop, against Strata and, with --compare, against moto's server as the baseline.
     Sqs(sqs::Args),
+    /// The SNS API over HTTP: Publish and PublishBatch fanning out to 1, 10 and 100 SQS
+    /// queues (half of them filtered), against Strata and, with --compare, against moto's
+    /// server as the baseline.
+    Sns(sns::Args),
     /// A Firehose delivery stream: PutRecordBatch over HTTP into a spawned server and
     /// sustained delivery into a local directory or an S3-compatible store.
     Delivery(delivery::Args),
@@ -79,6 +84,10 @@ fn main() -> ExitCode {
         }),
         Command::Sqs(args) => sqs::run(args).and_then(|report| {
             print!("{}", sqs::render(&report));
+            Ok(native::write_json(args.json.as_deref(), &report)?)
+        }),
+        Command::Sns(args) => sns::run(args).and_then(|report| {
+            print!("{}", sns::render(&report));
             Ok(native::write_json(args.json.as_deref(), &report)?)
         }),
         Command::Delivery(args) => delivery::run(args).and_then(|report| {

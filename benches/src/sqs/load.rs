@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::wire::{self, ApiError, Connection, SendBatch};
+use super::wire::{self, Api, ApiError, Connection, SendBatch};
 use crate::report::{self, decimal, group};
 use crate::storage::BoxError;
 
@@ -23,8 +23,8 @@ pub const RECEIVE_WAIT_SECS: u32 = 1;
 /// Messages sent and deleted so far, for the live progress line.
 #[derive(Default)]
 pub struct Counters {
-    sent: AtomicU64,
-    deleted: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) deleted: AtomicU64,
 }
 
 /// Prints send and delete rates once per second until dropped.
@@ -74,7 +74,7 @@ pub struct Requests {
 }
 
 impl Requests {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             histogram: report::latency_histogram(),
             requests: 0,
@@ -162,14 +162,14 @@ pub struct Worker {
 }
 
 /// Tracks failures in a row, so a dead server ends the run instead of spinning.
-struct Failures {
-    in_a_row: u32,
+pub(crate) struct Failures {
+    pub(crate) in_a_row: u32,
 }
 
 impl Failures {
     /// Counts one failure of `operation` in `requests` and `outcome`; pauses, or gives up
     /// after too many in a row.
-    async fn record(
+    pub(crate) async fn record(
         &mut self,
         operation: &str,
         error: String,
@@ -189,17 +189,46 @@ impl Failures {
         tokio::time::sleep(ERROR_PAUSE).await;
         Ok(())
     }
+
+    /// Counts `error` as [`Failures::record`] does or, if the request went well, ends a run
+    /// of failures.
+    pub(crate) async fn settle(
+        &mut self,
+        operation: &str,
+        error: Option<String>,
+        requests: &mut Requests,
+        first_error: &mut Option<String>,
+    ) -> Result<(), BoxError> {
+        match error {
+            Some(error) => self.record(operation, error, requests, first_error).await,
+            None => {
+                self.in_a_row = 0;
+                Ok(())
+            }
+        }
+    }
 }
 
-/// The answer of one timed request: its body if it came back 200.
+/// The answer of one timed SQS request: its body if it came back 200.
 async fn timed(
     connection: &mut Connection,
     operation: &str,
     body: bytes::Bytes,
     requests: &mut Requests,
 ) -> Result<Result<bytes::Bytes, ApiError>, BoxError> {
+    timed_request(connection, Api::Sqs, operation, body, requests).await
+}
+
+/// The answer of one timed request to `api`: its body if it came back 200.
+pub(crate) async fn timed_request(
+    connection: &mut Connection,
+    api: Api,
+    operation: &str,
+    body: bytes::Bytes,
+    requests: &mut Requests,
+) -> Result<Result<bytes::Bytes, ApiError>, BoxError> {
     let sent = Instant::now();
-    let answer = connection.call(operation, body).await;
+    let answer = connection.request(api, operation, body).await;
     requests.requests += 1;
     if answer.is_ok() {
         report::record_latency(&mut requests.histogram, sent.elapsed());
@@ -337,19 +366,14 @@ pub async fn run(
             Ok(Err(error)) => Some(error.to_string()),
             Err(error) => Some(error.to_string()),
         };
-        match error {
-            Some(error) => {
-                failures
-                    .record(
-                        "DeleteMessageBatch",
-                        error,
-                        &mut outcome.delete,
-                        &mut outcome.first_error,
-                    )
-                    .await?;
-            }
-            None => failures.in_a_row = 0,
-        }
+        failures
+            .settle(
+                "DeleteMessageBatch",
+                error,
+                &mut outcome.delete,
+                &mut outcome.first_error,
+            )
+            .await?;
     }
     outcome.connects = connection.connects;
     Ok(outcome)

@@ -17,7 +17,7 @@
 //! (`--spawn-moto`), or, with `--compare`, a spawned Strata and then a spawned moto's server
 //! under the same load, with the ratio Strata / moto of both phases.
 
-mod load;
+pub(crate) mod load;
 pub mod wire;
 
 use std::path::PathBuf;
@@ -199,11 +199,89 @@ pub struct Ratio {
 }
 
 /// A server to run the load against.
-struct Target {
-    server: &'static str,
-    setup: String,
-    endpoint: Endpoint,
-    pid: Option<u32>,
+pub(crate) struct Target {
+    pub(crate) server: &'static str,
+    pub(crate) setup: String,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) pid: Option<u32>,
+}
+
+/// Which servers a benchmark of an AWS API runs against, from its options.
+pub(crate) struct Servers<'a> {
+    /// A spawned `strata serve` (`--spawn-server` or `--compare`).
+    pub(crate) strata: bool,
+    /// A spawned moto's server (`--spawn-moto` or `--compare`).
+    pub(crate) moto: bool,
+    pub(crate) moto_server: Option<&'a std::path::Path>,
+    /// The running server used when nothing is spawned.
+    pub(crate) endpoint: &'a str,
+    pub(crate) fsync: &'a str,
+    /// Where a spawned Strata keeps its data.
+    pub(crate) data_dir: &'a std::path::Path,
+}
+
+impl Servers<'_> {
+    /// Runs `work` against every server asked for, in order (Strata first), each spawned
+    /// server stopped after its run.
+    pub(crate) fn each<R>(
+        &self,
+        mut work: impl FnMut(&Target) -> Result<R, BoxError>,
+    ) -> Result<Vec<R>, BoxError> {
+        // Found (or installed) before anything runs, so a missing baseline fails fast.
+        let moto = if self.moto {
+            Some(crate::spawn::moto_server_binary(self.moto_server)?)
+        } else {
+            None
+        };
+        let mut runs = Vec::new();
+        if self.strata {
+            let data = self.data_dir.join("strata");
+            std::fs::create_dir_all(&data)?;
+            let server = StrataServer::start(&data, self.fsync)?;
+            let target = Target {
+                server: "strata",
+                setup: format!("spawned, fsync={}", self.fsync),
+                endpoint: Endpoint::at(server.http)?,
+                pid: Some(server.pid()),
+            };
+            eprintln!(
+                "strata serve (fsync={}) listening on {}",
+                self.fsync, target.endpoint.url
+            );
+            let outcome = work(&target);
+            let stopped = server.stop();
+            runs.push(outcome?);
+            stopped?;
+            std::fs::remove_dir_all(&data)?;
+        } else if !self.moto {
+            let target = Target {
+                server: "external",
+                setup: "external server".into(),
+                endpoint: Endpoint::parse(self.endpoint)?,
+                pid: None,
+            };
+            runs.push(work(&target)?);
+        }
+        if let Some(binary) = moto {
+            let server = MotoServer::start(&binary)?;
+            let target = Target {
+                server: "moto",
+                setup: "spawned, in memory".into(),
+                endpoint: Endpoint::at(server.addr)?,
+                pid: Some(server.pid()),
+            };
+            eprintln!(
+                "moto's server ({}) listening on {}",
+                binary.display(),
+                target.endpoint.url
+            );
+            let outcome = work(&target);
+            let stopped = server.stop();
+            runs.push(outcome?);
+            stopped?;
+        }
+        Ok(runs)
+    }
 }
 
 /// Runs the benchmark against every server asked for.
@@ -211,63 +289,15 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let temp = tempfile::Builder::new()
         .prefix("strata-bench-data-sqs-")
         .tempdir_in(".")?;
-    let spawn_strata = args.compare || args.spawn_server;
-    let spawn_baseline = args.compare || args.spawn_moto;
-    // Found (or installed) before anything runs, so a missing baseline fails fast.
-    let moto = if spawn_baseline {
-        Some(crate::spawn::moto_server_binary(
-            args.moto_server.as_deref(),
-        )?)
-    } else {
-        None
+    let servers = Servers {
+        strata: args.compare || args.spawn_server,
+        moto: args.compare || args.spawn_moto,
+        moto_server: args.moto_server.as_deref(),
+        endpoint: &args.endpoint,
+        fsync: &args.fsync,
+        data_dir: temp.path(),
     };
-    let mut runs = Vec::new();
-    if spawn_strata {
-        let data = temp.path().join("strata");
-        std::fs::create_dir_all(&data)?;
-        let server = StrataServer::start(&data, &args.fsync)?;
-        let target = Target {
-            server: "strata",
-            setup: format!("spawned, fsync={}", args.fsync),
-            endpoint: Endpoint::at(server.http)?,
-            pid: Some(server.pid()),
-        };
-        eprintln!(
-            "strata serve (fsync={}) listening on {}",
-            args.fsync, target.endpoint.url
-        );
-        let outcome = on_runtime(run_target(&target, args));
-        let stopped = server.stop();
-        runs.push(outcome?);
-        stopped?;
-        std::fs::remove_dir_all(&data)?;
-    } else if !spawn_baseline {
-        let target = Target {
-            server: "external",
-            setup: "external server".into(),
-            endpoint: Endpoint::parse(&args.endpoint)?,
-            pid: None,
-        };
-        runs.push(on_runtime(run_target(&target, args))?);
-    }
-    if let Some(binary) = moto {
-        let server = MotoServer::start(&binary)?;
-        let target = Target {
-            server: "moto",
-            setup: "spawned, in memory".into(),
-            endpoint: Endpoint::at(server.addr)?,
-            pid: Some(server.pid()),
-        };
-        eprintln!(
-            "moto's server ({}) listening on {}",
-            binary.display(),
-            target.endpoint.url
-        );
-        let outcome = on_runtime(run_target(&target, args));
-        let stopped = server.stop();
-        runs.push(outcome?);
-        stopped?;
-    }
+    let runs = servers.each(|target| on_runtime(run_target(target, args)))?;
     let ratio = match runs.as_slice() {
         [strata, baseline] if strata.server == "strata" => Some(Ratio {
             baseline: baseline.server,
@@ -307,12 +337,12 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
 }
 
 /// `value / baseline`, without dividing by zero.
-fn over(value: f64, baseline: f64) -> f64 {
+pub(crate) fn over(value: f64, baseline: f64) -> f64 {
     value / baseline.max(1e-9)
 }
 
 /// Runs `work` on a runtime of its own, so nothing of one server's run outlives it.
-fn on_runtime<T>(
+pub(crate) fn on_runtime<T>(
     work: impl std::future::Future<Output = Result<T, BoxError>>,
 ) -> Result<T, BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -446,7 +476,7 @@ async fn phase(target: &Target, args: &Args, cycle: bool) -> Result<Phase, BoxEr
 }
 
 /// CPU time used so far by the server (when its process is known) and by this process.
-fn cpu_times(server: Option<u32>) -> (Option<Duration>, Option<Duration>) {
+pub(crate) fn cpu_times(server: Option<u32>) -> (Option<Duration>, Option<Duration>) {
     (server.and_then(|pid| cpu_time(Some(pid))), cpu_time(None))
 }
 
@@ -552,12 +582,12 @@ pub fn render(report: &Report) -> String {
         ];
         for (label, strata, baseline, value, mb) in rows {
             let show = |v: f64| if mb { decimal(v) } else { report::rate(v) };
-            let ratio = if value >= 10.0 {
-                format!("{value:.1}x")
-            } else {
-                report::ratio(value)
-            };
-            table.row(vec![label.to_string(), show(strata), show(baseline), ratio]);
+            table.row(vec![
+                label.to_string(),
+                show(strata),
+                show(baseline),
+                ratio_cell(value),
+            ]);
         }
         out.push_str(&table.render());
         out.push_str(&format!(
@@ -570,6 +600,15 @@ pub fn render(report: &Report) -> String {
         ));
     }
     out
+}
+
+/// A ratio as shown in a table: one decimal from 10× on.
+pub(crate) fn ratio_cell(value: f64) -> String {
+    if value >= 10.0 {
+        format!("{value:.1}x")
+    } else {
+        report::ratio(value)
+    }
 }
 
 #[cfg(test)]

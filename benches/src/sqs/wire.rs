@@ -23,9 +23,15 @@ use crate::storage::BoxError;
 const TARGET_PREFIX: &str = "AmazonSQS.";
 /// Request content type (AWS JSON 1.0).
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
-/// A SigV4-shaped header whose signature is a dummy; the scope names the service.
+/// Request content type of the query protocol (SNS).
+const QUERY_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+/// A SigV4-shaped header whose signature is a dummy; the scope names the service (moto's
+/// server routes a request to the service named there).
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \
     Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0";
+/// [`AUTHORIZATION`] for SNS.
+const SNS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 \
+    Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=0";
 /// The request time matching the credential scope above.
 const AMZ_DATE: &str = "20260101T000000Z";
 /// Longest wait for one answer (a long poll included).
@@ -33,6 +39,16 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a request came to: an answer body, an error answer, or a broken connection.
 pub type Outcome = Result<Result<Bytes, ApiError>, BoxError>;
+
+/// The API a request goes to, which decides its protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// SQS over AWS JSON 1.0: the operation in `X-Amz-Target`, JSON error answers.
+    Sqs,
+    /// SNS over the query protocol: the operation in the form body (`Action=`), XML error
+    /// answers.
+    Sns,
+}
 
 /// One HTTP/1.1 connection, kept alive while the server allows it: reopened after a
 /// transport failure or an answer with `Connection: close` (moto's server closes every
@@ -72,9 +88,16 @@ impl Connection {
         Ok(self.sender.insert(sender))
     }
 
-    /// Sends `body` to `operation` and reads the answer whole.
+    /// Sends `body` to the SQS `operation` and reads the answer whole.
     pub async fn call(&mut self, operation: &str, body: Bytes) -> Outcome {
-        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(operation, body))
+        self.request(Api::Sqs, operation, body).await
+    }
+
+    /// Sends `body` to `operation` of `api` and reads the answer whole; a query-protocol
+    /// `body` names its operation itself, `operation` only names it in errors.
+    pub(crate) async fn request(&mut self, api: Api, operation: &str, body: Bytes) -> Outcome {
+        let exchange = self.exchange(api, operation, body);
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
             .unwrap_or_else(|_| {
                 Err(format!("{operation} got no answer within {REQUEST_TIMEOUT:?}").into())
@@ -85,14 +108,20 @@ impl Connection {
         outcome
     }
 
-    async fn exchange(&mut self, operation: &str, body: Bytes) -> Outcome {
+    async fn exchange(&mut self, api: Api, operation: &str, body: Bytes) -> Outcome {
         let request = Request::post("/")
             .header(header::HOST, host(&self.endpoint)?)
-            .header(header::CONTENT_TYPE, CONTENT_TYPE)
-            .header("x-amz-target", format!("{TARGET_PREFIX}{operation}"))
-            .header("x-amz-date", AMZ_DATE)
-            .header(header::AUTHORIZATION, AUTHORIZATION)
-            .body(Full::new(body))?;
+            .header("x-amz-date", AMZ_DATE);
+        let request = match api {
+            Api::Sqs => request
+                .header(header::CONTENT_TYPE, CONTENT_TYPE)
+                .header("x-amz-target", format!("{TARGET_PREFIX}{operation}"))
+                .header(header::AUTHORIZATION, AUTHORIZATION),
+            Api::Sns => request
+                .header(header::CONTENT_TYPE, QUERY_CONTENT_TYPE)
+                .header(header::AUTHORIZATION, SNS_AUTHORIZATION),
+        }
+        .body(Full::new(body))?;
         let sender = match self.sender.as_mut().filter(|s| !s.is_closed()) {
             Some(sender) => sender,
             None => self.connect().await?,
@@ -110,13 +139,15 @@ impl Connection {
         }
         if status == 200 {
             Ok(Ok(body))
+        } else if api == Api::Sns {
+            Ok(Err(crate::sns::wire::read_error(status, &body)))
         } else {
             Ok(Err(ApiError::from_reply(status, &body)))
         }
     }
 
     /// Calls `operation` with a small JSON `input`; error answers become errors.
-    async fn admin(
+    pub(crate) async fn admin(
         &mut self,
         operation: &str,
         input: serde_json::Value,
@@ -220,6 +251,14 @@ pub struct Received {
 
 /// Reads a ReceiveMessage answer (no `Messages` member: nothing arrived).
 pub fn read_receive(body: &[u8]) -> Result<Vec<Received>, BoxError> {
+    read_receive_with(body, |_| ()).map(|messages| messages.into_iter().map(|(m, ())| m).collect())
+}
+
+/// [`read_receive`], with what `inspect` reads out of each message body.
+pub(crate) fn read_receive_with<T>(
+    body: &[u8],
+    mut inspect: impl FnMut(&str) -> T,
+) -> Result<Vec<(Received, T)>, BoxError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Output<'a> {
@@ -238,9 +277,13 @@ pub fn read_receive(body: &[u8]) -> Result<Vec<Received>, BoxError> {
     Ok(output
         .messages
         .into_iter()
-        .map(|m| Received {
-            receipt_handle: m.receipt_handle,
-            body_bytes: m.body.len() as u64,
+        .map(|m| {
+            let found = inspect(&m.body);
+            let received = Received {
+                receipt_handle: m.receipt_handle,
+                body_bytes: m.body.len() as u64,
+            };
+            (received, found)
         })
         .collect())
 }
@@ -322,7 +365,7 @@ impl SendBatch {
 }
 
 /// The next value of a splitmix64 sequence.
-fn splitmix64(state: &mut u64) -> u64 {
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
