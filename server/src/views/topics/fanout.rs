@@ -248,6 +248,9 @@ pub(super) async fn deliver(
     plan: Plan,
     recovering_since: Option<i64>,
 ) -> super::Result<Vec<(String, u64)>> {
+    // Every queue's append of the round is in the commit queue at once, so they share one
+    // commit round (and fsync) instead of waiting for one another.
+    let mut sends = Vec::with_capacity(plan.to_queues.len());
     for (subscription, (queue, dead_letter, mut messages)) in plan.to_queues {
         if let Some(since) = recovering_since {
             let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
@@ -261,15 +264,20 @@ pub(super) async fn deliver(
         if messages.is_empty() {
             continue;
         }
-        deliver_to_queue(
-            view,
-            &topic.name,
-            &subscription,
-            &queue,
-            dead_letter,
-            messages,
-        )
-        .await?;
+        sends.push(async move {
+            deliver_to_queue(
+                view,
+                &topic.name,
+                &subscription,
+                &queue,
+                dead_letter,
+                messages,
+            )
+            .await
+        });
+    }
+    for outcome in futures::future::join_all(sends).await {
+        outcome?;
     }
     for (stream, records) in plan.to_streams {
         if let Err(error) = view.inner.delivery.put(&stream, records).await {
