@@ -190,29 +190,54 @@ impl Envelope {
 }
 
 /// The per-protocol bodies of a `MessageStructure=json` message: a JSON object that must
-/// have a string `default`; members whose value is not a string are ignored.
-///
-/// Open point: a duplicate key fails the publish on AWS; this parse keeps the last one.
+/// have a string `default`; members whose value is not a string are ignored, and a key given
+/// twice fails the publish, as on SNS.
 pub fn message_structure_json(text: &str) -> Result<BTreeMap<String, String>, Error> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
-        Error::invalid_parameter("Message Structure - JSON message body failed to parse")
-    })?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(Error::invalid_parameter(
-            "Message Structure - JSON message body failed to parse",
-        ));
-    };
-    let bodies: BTreeMap<String, String> = object
-        .into_iter()
-        .filter_map(|(key, value)| match value {
-            serde_json::Value::String(body) => Some((key, body)),
-            _ => None,
-        })
-        .collect();
+    let failed =
+        || Error::invalid_parameter("Message Structure - JSON message body failed to parse");
+    let Members(members) = serde_json::from_str(text).map_err(|_| failed())?;
+    let mut bodies = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, value) in members {
+        if !seen.insert(key.clone()) {
+            return Err(Error::invalid_parameter(&format!(
+                "Message Structure - Duplicate key {key} in JSON message body"
+            )));
+        }
+        if let serde_json::Value::String(body) = value {
+            bodies.insert(key, body);
+        }
+    }
     if !bodies.contains_key("default") {
         return Err(Error::invalid_parameter(
             "Message Structure - No default entry in JSON message body",
         ));
     }
     Ok(bodies)
+}
+
+/// A JSON object's members in order, duplicates kept (serde_json's map keeps only the last).
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }

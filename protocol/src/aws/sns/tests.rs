@@ -361,6 +361,15 @@ fn message_structure_json_needs_a_default_string() {
             .message,
         "Invalid parameter: Message Structure - JSON message body failed to parse"
     );
+    for not_an_object in ["[1]", "\"text\""] {
+        assert!(envelope::message_structure_json(not_an_object).is_err());
+    }
+    assert!(
+        envelope::message_structure_json(r#"{"default":"a","sqs":"b","default":"c"}"#)
+            .unwrap_err()
+            .message
+            .contains("Duplicate key default")
+    );
 }
 
 #[test]
