@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         Command::Stream(command) => client_command(commands::stream(command)),
         Command::Put(args) => client_command(commands::put(args)),
         Command::Tail(args) => client_command(commands::tail(args)),
+        Command::Queue(command) => client_command(commands::queue(command)),
     }
 }
 

@@ -84,7 +84,7 @@ use self::message::Summary;
 pub use self::message::{AttributeValue, MessageAttribute, MessageId, StoredMessage};
 pub use self::moves::MoveTaskStatus;
 use self::receipt::Receipt;
-pub use self::replay::{PEEK_MESSAGES_MAX, PeekPage, PeekState, Peeked, RewindTo, Rewound};
+pub use self::replay::{PeekState, RewindTo};
 
 /// The owner of the engine streams this view serves.
 pub const OWNER: Owner = Owner::from_static("sqs");
