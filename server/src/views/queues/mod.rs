@@ -18,7 +18,9 @@
 //!     message and an expiry 5 minutes after the send; expired ones are deleted lazily by
 //!     later changes;
 //!   - `p`: the time of the last purge (PurgeQueue's 60-second window holds across restarts);
-//!   - `r`: the time of the last rewind ([`replay`]): handles issued until then are stale.
+//!   - `r`: the time of the last rewind ([`replay`]): handles issued until then are stale;
+//!   - `a/<attempt id>`: FIFO receives by request attempt id, for 5 minutes, so a retry after
+//!     a restart returns the same messages; expired ones are deleted by the next one kept.
 //! - The log's properties (namespace `sqs-deleted`) hold the deletion time of each queue
 //!   deleted less than 60 seconds ago, so `QueueDeletedRecently` holds across restarts.
 //! - In memory, per queue ([`index::Index`], behind a mutex never held across an await or
@@ -341,15 +343,92 @@ pub(crate) struct Queue {
     purged_ms: Mutex<Option<i64>>,
     /// When the queue was last rewound (0: never); handles issued until then are stale.
     rewound_ms: Mutex<i64>,
-    /// FIFO queues: receives by request attempt id, for 5 minutes (in memory).
+    /// FIFO queues: receives by request attempt id, for 5 minutes (durable, `a/<id>`).
     attempts: Mutex<HashMap<String, Attempt>>,
 }
 
-/// A FIFO receive remembered by its request attempt id.
+/// A FIFO receive remembered by its request attempt id (state key `a/<id>`).
 struct Attempt {
     expires_ms: i64,
     issued_ms: i64,
     taken: Vec<Taken>,
+}
+
+/// The prefix of remembered receive attempts' state keys.
+const ATTEMPT_PREFIX: &[u8] = b"a/";
+const ATTEMPT_VERSION: u8 = 1;
+
+fn attempt_key(id: &str) -> Bytes {
+    let mut key = Vec::with_capacity(ATTEMPT_PREFIX.len() + id.len());
+    key.extend_from_slice(ATTEMPT_PREFIX);
+    key.extend_from_slice(id.as_bytes());
+    Bytes::from(key)
+}
+
+impl Attempt {
+    fn to_bytes(&self) -> Bytes {
+        let mut out = Vec::with_capacity(21 + self.taken.len() * 24);
+        out.push(ATTEMPT_VERSION);
+        out.extend_from_slice(&self.expires_ms.to_be_bytes());
+        out.extend_from_slice(&self.issued_ms.to_be_bytes());
+        out.extend_from_slice(&u32::try_from(self.taken.len()).unwrap_or(0).to_be_bytes());
+        for t in &self.taken {
+            out.extend_from_slice(&t.offset.to_be_bytes());
+            out.extend_from_slice(&t.receive_count.to_be_bytes());
+            out.extend_from_slice(&t.generation.to_be_bytes());
+            out.extend_from_slice(&t.first_receive_ms.to_be_bytes());
+        }
+        Bytes::from(out)
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Self, DecodeError> {
+        let mut r = codec::Reader::new("receive attempt", bytes);
+        if r.u8()? != ATTEMPT_VERSION {
+            return Err(r.error("unknown version"));
+        }
+        let expires_ms = r.i64()?;
+        let issued_ms = r.i64()?;
+        let count = r.u32()?;
+        if usize::try_from(count).unwrap_or(usize::MAX) > limits::RECEIVE_MESSAGES_MAX as usize {
+            return Err(r.error("too many messages"));
+        }
+        let mut taken = Vec::new();
+        for _ in 0..count {
+            taken.push(Taken {
+                offset: r.u64()?,
+                receive_count: r.u32()?,
+                generation: r.u32()?,
+                first_receive_ms: r.i64()?,
+            });
+        }
+        r.finish()?;
+        Ok(Self {
+            expires_ms,
+            issued_ms,
+            taken,
+        })
+    }
+}
+
+/// The receive attempts a queue's state remembers (expired ones too: the next remembered
+/// attempt deletes them).
+fn load_attempts(queue: &str, state: &State) -> Result<HashMap<String, Attempt>> {
+    let mut attempts = HashMap::new();
+    for (key, value) in state
+        .scan(ATTEMPT_PREFIX)
+        .map_err(|e| storage_error(queue, &e))?
+    {
+        let id = key
+            .get(ATTEMPT_PREFIX.len()..)
+            .and_then(|id| std::str::from_utf8(id).ok());
+        match (id, Attempt::decode(&value)) {
+            (Some(id), Ok(attempt)) => {
+                attempts.insert(id.to_string(), attempt);
+            }
+            _ => tracing::warn!(queue, "Undecodable receive attempt ignored"),
+        }
+    }
+    Ok(attempts)
 }
 
 impl Queue {
@@ -506,6 +585,7 @@ impl Queues {
         let fifo = config.attributes.fifo;
         let purged_ms = load_ms(name, &state, PURGED_KEY)?;
         let rewound_ms = replay::load_rewound_ms(name, &state)?;
+        let attempts = load_attempts(name, &state)?;
         let queue = Arc::new(Queue {
             name: name.to_string(),
             stream: info.name.clone(),
@@ -519,7 +599,7 @@ impl Queues {
             deleted: AtomicBool::new(false),
             purged_ms: Mutex::new(purged_ms),
             rewound_ms: Mutex::new(rewound_ms),
-            attempts: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(attempts),
         });
         self.rebuild(&queue)?;
         Ok(Some(queue))
@@ -1460,7 +1540,7 @@ impl Queues {
                 .await?;
             if !received.is_empty() {
                 if let Some(id) = attempt_id {
-                    self.remember_attempt(&queue, id, &received);
+                    self.remember_attempt(&queue, id, &received).await?;
                 }
                 return Ok(received);
             }
@@ -1485,12 +1565,19 @@ impl Queues {
         }
     }
 
-    fn remember_attempt(&self, queue: &Arc<Queue>, id: &str, received: &[Received]) {
+    /// Remembers a FIFO receive by its attempt id, durably (a retry after a restart gets
+    /// the same messages), and forgets expired attempts.
+    async fn remember_attempt(
+        &self,
+        queue: &Arc<Queue>,
+        id: &str,
+        received: &[Received],
+    ) -> Result<()> {
         let now = self.now_ms();
         let Some(issued_ms) = received.first().and_then(|r| {
             receipt::decode(&self.inner.receipt_key, &r.receipt_handle).map(|r| r.issued_ms)
         }) else {
-            return;
+            return Ok(());
         };
         let taken = received
             .iter()
@@ -1504,16 +1591,26 @@ impl Queues {
                 })
             })
             .collect();
-        let mut attempts = lock(&queue.attempts);
-        attempts.retain(|_, attempt| attempt.expires_ms > now);
-        attempts.insert(
-            id.to_string(),
-            Attempt {
-                expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
-                issued_ms,
-                taken,
-            },
-        );
+        let attempt = Attempt {
+            expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
+            issued_ms,
+            taken,
+        };
+        let writer = queue.writer.clone().lock_owned().await;
+        let changes = {
+            let mut attempts = lock(&queue.attempts);
+            let mut changes = vec![StateChange::put(attempt_key(id), attempt.to_bytes())];
+            attempts.retain(|id, attempt| {
+                let live = attempt.expires_ms > now;
+                if !live {
+                    changes.push(StateChange::delete(attempt_key(id)));
+                }
+                live
+            });
+            attempts.insert(id.to_string(), attempt);
+            changes
+        };
+        self.commit(queue, writer, changes).await
     }
 
     /// A retried FIFO receive: the remembered messages again, with their visibility timeout
@@ -1527,9 +1624,9 @@ impl Queues {
     ) -> Result<Option<Vec<Received>>> {
         let now = self.now_ms();
         let (issued_ms, taken) = {
-            let mut attempts = lock(&queue.attempts);
-            attempts.retain(|_, attempt| attempt.expires_ms > now);
-            let Some(attempt) = attempts.get(id) else {
+            // Expired attempts stay until the next one remembered deletes their keys.
+            let attempts = lock(&queue.attempts);
+            let Some(attempt) = attempts.get(id).filter(|a| a.expires_ms > now) else {
                 return Ok(None);
             };
             let taken: Vec<Taken> = attempt.taken.clone();
@@ -1546,8 +1643,7 @@ impl Queues {
                 })
             });
             if !unchanged {
-                drop(index);
-                lock(&queue.attempts).remove(id);
+                // Kept (its key too) until it expires or this receive replaces it.
                 return Ok(None);
             }
             let mut changes = Vec::new();

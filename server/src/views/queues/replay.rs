@@ -226,6 +226,14 @@ impl Queues {
                 Bytes::copy_from_slice(&offset.to_be_bytes()),
             ));
         }
+        // Remembered receive attempts name receives the rewind undoes.
+        for (key, _) in queue
+            .state
+            .scan(super::ATTEMPT_PREFIX)
+            .map_err(|e| storage_error(name, &e))?
+        {
+            changes.push(StateChange::delete(key));
+        }
         for (key, _) in queue
             .state
             .scan(index::MESSAGE_PREFIX)

@@ -683,6 +683,10 @@ async fn fifo_receive_attempts_are_repeated_within_five_minutes() {
     clock.advance_ms(20_000);
     let retry = queues.receive("q.fifo", &options).await.unwrap();
     assert_eq!(retry, first);
+    // A restart forgets nothing of it.
+    let queues = reopen(queues, dir.path(), &clock);
+    let retry = queues.receive("q.fifo", &options).await.unwrap();
+    assert_eq!(retry, first);
     clock.advance_ms(20_000);
     let b = receive(&queues, "q.fifo", 10).await;
     assert_eq!(bodies(&b), ["b1"]);
@@ -697,6 +701,31 @@ async fn fifo_receive_attempts_are_repeated_within_five_minutes() {
     let fresh = queues.receive("q.fifo", &options).await.unwrap();
     assert_eq!(bodies(&fresh), ["a2"]);
     assert_ne!(fresh[0].receipt_handle, first[1].receipt_handle);
+    // Expired attempts are deleted from the state by the next one remembered.
+    clock.advance_ms(limits::RECEIVE_ATTEMPT_WINDOW_MS + 1);
+    delete(&queues, "q.fifo", &fresh[0].receipt_handle)
+        .await
+        .unwrap();
+    send_grouped(&queues, "q.fifo", "c", "c1", "c1").await;
+    let other = ReceiveOptions {
+        attempt_id: Some("attempt-2".into()),
+        ..options
+    };
+    assert_eq!(
+        bodies(&queues.receive("q.fifo", &other).await.unwrap()),
+        ["c1"]
+    );
+    let state = queues
+        .log()
+        .state(&format!("{STREAM_PREFIX}q.fifo"))
+        .unwrap();
+    let kept: Vec<_> = state
+        .scan(ATTEMPT_PREFIX)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(kept, [attempt_key("attempt-2")]);
 }
 
 #[tokio::test]
