@@ -21,6 +21,7 @@
 //!   - `r`: the time of the last rewind ([`replay`]): handles issued until then are stale;
 //!   - `a/<attempt id>`: FIFO receives by request attempt id, for 5 minutes, so a retry after
 //!     a restart returns the same messages; expired ones are deleted by the next one kept.
+//!   - `t/<handle>`: message move tasks from this queue ([`moves`]), resumed at open.
 //! - The log's properties (namespace `sqs-deleted`) hold the deletion time of each queue
 //!   deleted less than 60 seconds ago, so `QueueDeletedRecently` holds across restarts.
 //! - In memory, per queue ([`index::Index`], behind a mutex never held across an await or
@@ -531,6 +532,7 @@ impl Queues {
                 }
             }
         }
+        view.resume_move_tasks();
         Ok(view)
     }
 
@@ -602,6 +604,7 @@ impl Queues {
             attempts: Mutex::new(attempts),
         });
         self.rebuild(&queue)?;
+        self.load_move_tasks(&queue)?;
         Ok(Some(queue))
     }
 

@@ -390,9 +390,12 @@ async fn a_move_task_returns_messages_to_their_source() {
     assert_eq!(receive(&queues, "src", 10).await.len(), 3);
     assert!(receive(&queues, "src", 10).await.is_empty());
     assert_eq!(counts(&queues, "dlq").visible, 3);
-    let handle = queues.start_move_task("dlq", None, Some(100)).unwrap();
+    let handle = queues
+        .start_move_task("dlq", None, Some(100))
+        .await
+        .unwrap();
     assert!(matches!(
-        queues.start_move_task("dlq", None, None),
+        queues.start_move_task("dlq", None, None).await,
         Err(Error::MoveTaskRunning(_))
     ));
     let mut done = false;
@@ -413,9 +416,90 @@ async fn a_move_task_returns_messages_to_their_source() {
     assert_eq!(bodies(&back), ["a", "b", "c"]);
     assert!(back.iter().all(|r| r.message.moved_from.is_none()));
     assert!(matches!(
-        queues.cancel_move_task(&handle),
+        queues.cancel_move_task(&handle).await,
         Err(Error::MoveTaskNotFound(_))
     ));
+}
+
+/// A dead-letter queue holding `n` messages of `src` (maxReceiveCount 1).
+async fn dead_letters(queues: &Queues, n: usize) {
+    queues
+        .create("dlq", &standard(), BTreeMap::new())
+        .await
+        .unwrap();
+    let changes = AttributeChanges {
+        redrive: Some(Some(Redrive {
+            dead_letter_queue: "dlq".into(),
+            receive_count_max: 1,
+        })),
+        visibility_timeout_s: Some(0),
+        ..standard()
+    };
+    queues
+        .create("src", &changes, BTreeMap::new())
+        .await
+        .unwrap();
+    for i in 0..n {
+        queues
+            .send("src", vec![NewMessage::body(format!("m{i}"))])
+            .await
+            .unwrap();
+    }
+    while !receive(queues, "src", 10).await.is_empty() {}
+    assert_eq!(counts(queues, "dlq").visible, n as u64);
+}
+
+async fn wait_for_status(queues: &Queues, status: MoveTaskStatus) -> moves::MoveTask {
+    for _ in 0..500 {
+        let tasks = queues.list_move_tasks("dlq").unwrap();
+        if tasks[0].status == status {
+            return tasks[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the move task never became {status:?}");
+}
+
+#[tokio::test]
+async fn a_move_task_resumes_after_a_restart_and_a_cancelled_one_stays_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    dead_letters(&queues, 4).await;
+    // Two messages a second: the first two move at once, then the task waits a second.
+    let handle = queues.start_move_task("dlq", None, Some(2)).await.unwrap();
+    for _ in 0..500 {
+        if queues.list_move_tasks("dlq").unwrap()[0].moved == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queues = reopen(queues, dir.path(), &clock);
+    let task = queues.list_move_tasks("dlq").unwrap().remove(0);
+    assert_eq!((task.handle.as_str(), task.moved), (handle.as_str(), 2));
+    let done = wait_for_status(&queues, MoveTaskStatus::Completed).await;
+    assert_eq!((done.moved, done.to_move), (4, 4));
+    clock.advance_ms(1);
+    assert_eq!(counts(&queues, "dlq"), Counts::default());
+    assert_eq!(counts(&queues, "src").visible, 4);
+    let queues = reopen(queues, dir.path(), &clock);
+    assert_eq!(
+        queues.list_move_tasks("dlq").unwrap()[0].status,
+        MoveTaskStatus::Completed
+    );
+
+    // Back to the dead-letter queue, then a slow task cancelled at once.
+    while !receive(&queues, "src", 10).await.is_empty() {}
+    let slow = queues.start_move_task("dlq", None, Some(1)).await.unwrap();
+    queues.cancel_move_task(&slow).await.unwrap();
+    let queues = reopen(queues, dir.path(), &clock);
+    let cancelled = wait_for_status(&queues, MoveTaskStatus::Cancelled).await;
+    assert_eq!(cancelled.handle, slow);
+    assert!(cancelled.moved <= 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        counts(&queues, "dlq").visible >= 3,
+        "a cancelled task does not resume"
+    );
 }
 
 #[tokio::test]
