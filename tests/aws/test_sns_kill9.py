@@ -1,9 +1,10 @@
 """SNS fan-out through kill -9, with `fsync = always`: publishers run while the server is
 killed (five times) in the middle of fanning messages out to three SQS subscriptions, one of
-them filtered to half the messages. After the last restart, every acknowledged Publish has
-reached every subscription it matches exactly once (counted by the SNS MessageId inside the
-envelope), no subscription has any message twice, and the filtered one has nothing its
-policy does not match.
+them filtered to half the messages, and a Firehose subscription whose delivery stream writes
+to a local directory. After the last restart, every acknowledged Publish has reached every
+subscription it matches exactly once (counted by the SNS MessageId inside the envelope), no
+subscription has any message twice, and the filtered one has nothing its policy does not
+match.
 """
 
 from __future__ import annotations
@@ -117,12 +118,52 @@ def drain(sqs, url: str, expected: set[str], timeout_s: float = 90.0) -> list[di
     return envelopes
 
 
+def lake_envelopes(lake, expected: set[str], timeout_s: float = 90.0) -> list[dict]:
+    """The envelopes in the delivery stream's objects, once all of `expected` are there (or
+    `timeout_s` passed)."""
+    decoder = json.JSONDecoder()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        envelopes = []
+        # Objects are written to `<key>#<n>` and renamed: only whole objects count. Each
+        # holds envelopes (multi-line JSON, as SNS sends them) one after another.
+        for path in sorted(p for p in lake.rglob("*") if p.is_file() and "#" not in p.name):
+            text, at = path.read_text(), 0
+            while at < len(text):
+                if text[at].isspace():
+                    at += 1
+                    continue
+                envelope, at = decoder.raw_decode(text, at)
+                envelopes.append(envelope)
+        if expected <= {e["MessageId"] for e in envelopes} or time.monotonic() > deadline:
+            return envelopes
+        time.sleep(0.5)
+
+
 @pytest.mark.timeout(300)
-def test_acknowledged_publishes_reach_every_subscription_once_through_kill9(start_server):
-    server = start_server(args=["--fsync", "always"])
+def test_acknowledged_publishes_reach_every_subscription_once_through_kill9(start_server, tmp_path):
+    lake = tmp_path / "lake"
+    server = start_server(
+        args=["--fsync", "always"],
+        config_toml=f'[delivery.buckets.kill9-lake]\ndirectory = "{lake}"\n',
+    )
     sns = server.client("sns")
     sqs = server.client("sqs")
     topic = sns.create_topic(Name="kill9-fanout")["TopicArn"]
+    server.client("firehose").create_delivery_stream(
+        DeliveryStreamName="kill9-lake",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+            "BucketARN": "arn:aws:s3:::kill9-lake",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        },
+    )
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="firehose",
+        Endpoint="arn:aws:firehose:us-east-1:000000000000:deliverystream/kill9-lake",
+        Attributes={"SubscriptionRoleArn": "arn:aws:iam::000000000000:role/sns-firehose"},
+    )
     queues = {
         "all-1": subscribe_queue(sns, topic, sqs, "kill9-all-1")[0],
         "all-2": subscribe_queue(sns, topic, sqs, "kill9-all-2")[0],
@@ -157,3 +198,11 @@ def test_acknowledged_publishes_reach_every_subscription_once_through_kill9(star
             assert parities == {"even"}, f"the filtered subscription got {parities}"
         for envelope in envelopes:
             assert envelope["Type"] == "Notification" and envelope["TopicArn"] == topic
+
+    # The Firehose subscription: every acknowledged message in the objects, once.
+    envelopes = lake_envelopes(lake, set(acknowledged))
+    counts = collections.Counter(envelope["MessageId"] for envelope in envelopes)
+    duplicated = {message_id: count for message_id, count in counts.items() if count > 1}
+    assert not duplicated, f"firehose: {len(duplicated)} messages delivered more than once"
+    missing = set(acknowledged) - set(counts)
+    assert not missing, f"firehose: {len(missing)} of {len(acknowledged)} acknowledged lost"

@@ -458,6 +458,60 @@ impl DeliveryStreams {
     /// Appends records to a DirectPut delivery stream; resolves once the log acknowledged
     /// them, with their offsets.
     pub async fn put(&self, name: &str, records: Vec<Bytes>) -> Result<Vec<u64>> {
+        self.put_keyed(
+            name,
+            records
+                .into_iter()
+                .map(|data| (Bytes::new(), data))
+                .collect(),
+        )
+        .await
+    }
+
+    /// Which of `keys` are the keys of records put to `name` since `since_ms` (a bounded
+    /// read from that time to the tail): how a topic's fan-out, resuming after a crash,
+    /// finds the records it had already put ([`DeliveryStreams::put_keyed`]).
+    pub fn present_keys(
+        &self,
+        name: &str,
+        since_ms: i64,
+        keys: &std::collections::HashSet<Bytes>,
+    ) -> Result<std::collections::HashSet<Bytes>> {
+        self.entry(name)?;
+        let log = &self.inner.log;
+        let stream = backing_stream(name);
+        let mut found = std::collections::HashSet::new();
+        let mut from = log.offset_for_timestamp(&stream, 0, since_ms)?;
+        let limits = storage::ReadLimits {
+            records_max: 1024,
+            bytes_max: 8 << 20,
+        };
+        loop {
+            let batch = match log.read(&stream, 0, from, limits) {
+                Ok(batch) => batch,
+                Err(storage::Error::OffsetBeyondEnd { .. }) => break,
+                Err(storage::Error::Trimmed { earliest, .. }) => {
+                    from = earliest;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if batch.records.is_empty() {
+                break;
+            }
+            for record in &batch.records {
+                if keys.contains(&record.key) {
+                    found.insert(record.key.clone());
+                }
+            }
+            from = batch.next_offset;
+        }
+        Ok(found)
+    }
+
+    /// [`DeliveryStreams::put`] with a key stored beside each record (not delivered: the
+    /// objects hold the data alone), for [`DeliveryStreams::present_keys`].
+    pub async fn put_keyed(&self, name: &str, records: Vec<(Bytes, Bytes)>) -> Result<Vec<u64>> {
         let entry = self.entry(name)?;
         if !matches!(entry.definition().source, Source::DirectPut) {
             return Err(Error::InvalidArgument(format!(
@@ -465,10 +519,10 @@ impl DeliveryStreams {
             )));
         }
         let count = records.len();
-        let bytes: usize = records.iter().map(Bytes::len).sum();
+        let bytes: usize = records.iter().map(|(_, data)| data.len()).sum();
         let records = records
             .into_iter()
-            .map(|data| NewRecord::new(Bytes::new(), data))
+            .map(|(key, data)| NewRecord::new(key, data))
             .collect();
         let ack = match self
             .inner

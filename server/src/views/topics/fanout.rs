@@ -154,8 +154,8 @@ pub(super) type PendingEntry = ((i64, String, u64), PendingDelivery);
 pub(super) struct Plan {
     /// Per queue subscription: (queue name, dead-letter ARN, messages with delivery ids).
     to_queues: BTreeMap<String, (String, Option<String>, Vec<NewMessage>)>,
-    /// Per delivery stream: its records.
-    to_streams: BTreeMap<String, Vec<Bytes>>,
+    /// Per delivery stream: its records, each keyed by its delivery id.
+    to_streams: BTreeMap<String, Vec<(Bytes, Bytes)>>,
     /// HTTP/S deliveries to record: (subscription, offset).
     pending: Vec<(String, u64)>,
 }
@@ -220,10 +220,11 @@ pub(super) async fn plan(
                     let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
                         continue;
                     };
-                    plan.to_streams
-                        .entry(stream)
-                        .or_default()
-                        .push(Bytes::from(body().await? + "\n"));
+                    let id = delivery_id(&format!("{}{salt}", subscription.id), record.offset);
+                    plan.to_streams.entry(stream).or_default().push((
+                        Bytes::copy_from_slice(&id.0),
+                        Bytes::from(body().await? + "\n"),
+                    ));
                 }
                 Protocol::Http | Protocol::Https => {
                     plan.pending.push((subscription.id.clone(), record.offset));
@@ -279,8 +280,20 @@ pub(super) async fn deliver(
     for outcome in futures::future::join_all(sends).await {
         outcome?;
     }
-    for (stream, records) in plan.to_streams {
-        if let Err(error) = view.inner.delivery.put(&stream, records).await {
+    for (stream, mut records) in plan.to_streams {
+        if let Some(since) = recovering_since {
+            let keys: HashSet<Bytes> = records.iter().map(|(key, _)| key.clone()).collect();
+            let present = view
+                .inner
+                .delivery
+                .present_keys(&stream, since - RECOVERY_MARGIN_MS, &keys)
+                .unwrap_or_default();
+            records.retain(|(key, _)| !present.contains(key));
+        }
+        if records.is_empty() {
+            continue;
+        }
+        if let Err(error) = view.inner.delivery.put_keyed(&stream, records).await {
             tracing::warn!(topic = topic.name, delivery_stream = stream, %error, "Delivery to a delivery stream failed; dropped");
         }
     }
