@@ -9,9 +9,15 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Layer, LogLayer, ServerLayer, StorageLayer, defaults};
 
-/// Strata: a durable streaming server with Kinesis-, Firehose-, SQS- and SNS-compatible APIs.
+/// Strata: a durable streaming server. `strata serve` answers the Amazon Kinesis, Firehose,
+/// SQS and SNS APIs on http://127.0.0.1:4566 and its native protocol on 127.0.0.1:4567.
+///
+/// Data is kept in ./strata-data (--data-dir). Point AWS SDKs and the aws CLI at
+/// http://127.0.0.1:4566 with any region and keys; `curl http://127.0.0.1:4566/health`
+/// answers once it is ready. The other subcommands are clients of a running server (they
+/// reach it on the native port, --addr).
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about)]
+#[command(name = "strata", version, about, long_about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

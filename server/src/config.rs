@@ -980,8 +980,8 @@ fn server(layers: &[(Origin, Layer)]) -> Result<ServerConfig, ConfigError> {
         ));
     }
     Ok(ServerConfig {
-        http: parse(layers, keys::HTTP, |l| l.server.http.as_ref())?,
-        native: parse(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
+        http: listen_address(layers, keys::HTTP, |l| l.server.http.as_ref())?,
+        native: listen_address(layers, keys::NATIVE, |l| l.server.native.as_ref())?,
         native_limits: NativeLimits {
             connections_max: bytes(positive(layers, keys::NATIVE_CONNECTIONS_MAX, |l| {
                 l.server.native_connections_max.as_ref()
@@ -1296,6 +1296,37 @@ where
     let (text, origin) = pick(layers, key, get)?;
     text.parse()
         .map_err(|error| ConfigError::invalid(key, origin, text, error))
+}
+
+/// A listen address: an IP literal and port (`127.0.0.1:4566`, `[::1]:4566`), or a host name
+/// and port (`localhost:4566`), resolved now; of several addresses the first IPv4 one.
+fn listen_address<'a>(
+    layers: &'a [(Origin, Layer)],
+    key: Key,
+    get: impl Fn(&'a Layer) -> Option<&'a String>,
+) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs as _;
+    let (text, origin) = pick(layers, key, get)?;
+    if let Ok(address) = text.parse::<SocketAddr>() {
+        return Ok(address);
+    }
+    let resolved: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|error| {
+            ConfigError::invalid(
+                key,
+                origin,
+                text,
+                format!("expected host:port, such as 127.0.0.1:4566 or localhost:4566 ({error})"),
+            )
+        })?
+        .collect();
+    resolved
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| ConfigError::invalid(key, origin, text, "the host name has no address"))
 }
 
 /// The value of `key`, which must be greater than zero.

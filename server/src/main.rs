@@ -46,11 +46,6 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, ServeArgs};
 
-/// mimalloc: the HTTP APIs allocate per request and per message (JSON, headers, bodies), and
-/// its thread-local free lists cost a fraction of glibc's arenas under that load.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -26,10 +26,12 @@ pub enum ServeError {
     #[error("Cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     /// A listener could not bind its address.
-    #[error("Cannot listen on {address}: {source}")]
+    #[error("Cannot listen on {address} (set by {setting}): {source}")]
     Bind {
         /// The address.
         address: std::net::SocketAddr,
+        /// The flag and key that set it.
+        setting: &'static str,
         /// Why.
         source: std::io::Error,
     },
@@ -144,6 +146,22 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     check_exposure(&config)?;
     check_manual_clock(&config)?;
     let mut signals = Signals::install().map_err(ServeError::Signals)?;
+    // Both listeners are bound before the data directory is touched, so a taken port fails
+    // at once and leaves nothing behind; they serve once the views are open.
+    let (listener, native) = crate::native::bind(config.server.native)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.server.native,
+            setting: "--native / server.native",
+            source,
+        })?;
+    let (http_listener, http) = crate::listener::http::bind(config.server.http)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.server.http,
+            setting: "--http / server.http",
+            source,
+        })?;
 
     let data_dir = std::path::absolute(&config.storage.data_dir)
         .unwrap_or_else(|_| config.storage.data_dir.clone());
@@ -188,12 +206,6 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .transpose()
         .map_err(ServeError::Tls)?;
     let budget = ShardBudget::new(config.kinesis.shards_max);
-    let (listener, native) = crate::native::bind(config.server.native)
-        .await
-        .map_err(|source| ServeError::Bind {
-            address: config.server.native,
-            source,
-        })?;
     info!(
         %native,
         authentication = if config.auth.access_keys.is_empty() { "none" } else { "required" },
@@ -292,12 +304,6 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             },
         },
     ));
-    let (http_listener, http) = crate::listener::http::bind(config.server.http)
-        .await
-        .map_err(|source| ServeError::Bind {
-            address: config.server.http,
-            source,
-        })?;
     info!(
         %http,
         signatures = if config.auth.access_keys.is_empty() { "not checked" } else { "SigV4 required" },
@@ -329,7 +335,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         data_dir = %data_dir.display(),
         io = %log.io_backend(),
         fsync = %fsync,
-        streams = log.list_streams().len(),
+        streams = log
+            .list_streams()
+            .iter()
+            .filter(|info| crate::views::streams::is_kinesis(info))
+            .count(),
         delivery_streams = delivery.list().len(),
         queues = queues.list("").len(),
         topics = topics.list().len(),

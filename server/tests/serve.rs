@@ -242,3 +242,79 @@ fn list(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+#[test]
+fn a_taken_port_fails_before_the_data_dir_is_made_and_names_the_setting() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let data_dir = temp.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = taken.local_addr().expect("its address").to_string();
+    let child = strata(&[
+        "--data-dir",
+        data_dir.to_str().expect("utf-8 temp path"),
+        "--http",
+        &port,
+        "--native",
+        "localhost:0",
+    ])
+    .spawn()
+    .expect("spawn strata");
+    let output = wait_with_output(child);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{}", output.stderr);
+    assert!(
+        output.stderr.contains("--http / server.http") && output.stderr.contains(&port),
+        "stderr:\n{}",
+        output.stderr
+    );
+    assert!(!data_dir.exists(), "the data dir was made before the bind");
+}
+
+#[test]
+fn a_data_dir_in_use_names_the_process_that_holds_it() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let data_dir = temp.path().join("data");
+    let dir = data_dir.to_str().expect("utf-8 temp path");
+    let mut first = strata(&[
+        "--data-dir",
+        dir,
+        "--http",
+        "127.0.0.1:0",
+        "--native",
+        "127.0.0.1:0",
+    ])
+    .env("STRATA_LOG", "info")
+    .spawn()
+    .expect("spawn strata");
+    let lines = forward_lines(&mut first);
+    let (ready, output) = wait_for_line(&lines, READY_MESSAGE, READY_TIMEOUT);
+    if !ready {
+        let _ = kill(pid(&first), Signal::SIGKILL);
+        panic!("strata was not ready within {READY_TIMEOUT:?}; output:\n{output}");
+    }
+    let second = strata(&[
+        "--data-dir",
+        dir,
+        "--http",
+        "127.0.0.1:0",
+        "--native",
+        "127.0.0.1:0",
+    ])
+    .spawn()
+    .expect("spawn strata");
+    let output = wait_with_output(second);
+    let holder = format!("in use by process {}", first.id());
+    kill(pid(&first), Signal::SIGTERM).expect("send SIGTERM");
+    let status = wait_for_exit(first, EXIT_TIMEOUT);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{}", output.stderr);
+    assert!(
+        output.stderr.contains(&holder),
+        "stderr:\n{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("invalid configuration"),
+        "{}",
+        output.stderr
+    );
+}

@@ -107,6 +107,20 @@ pub enum Error {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// Another process holds the data directory's lock.
+    #[error(
+        "the data directory {} is in use by {} (it holds {}/LOCK); stop it or choose another \
+         --data-dir",
+        dir.display(),
+        pid.map_or_else(|| "another process".to_owned(), |pid| format!("process {pid}")),
+        dir.display()
+    )]
+    DirectoryInUse {
+        /// The data directory.
+        dir: std::path::PathBuf,
+        /// The holder's process id, as it wrote it into the lock file.
+        pid: Option<u32>,
+    },
 }
 
 impl Error {
@@ -170,6 +184,10 @@ impl Error {
             },
             Self::Closed => Self::Closed,
             Self::InvalidConfig(what) => Self::InvalidConfig(what.clone()),
+            Self::DirectoryInUse { dir, pid } => Self::DirectoryInUse {
+                dir: dir.clone(),
+                pid: *pid,
+            },
         }
     }
 }

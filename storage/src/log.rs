@@ -128,15 +128,27 @@ impl Log {
         std::fs::create_dir_all(dir.join("streams"))
             .context(|| format!("creating {}", dir.display()))?;
         let lock_path = dir.join("LOCK");
-        let lock_file =
-            File::create(&lock_path).context(|| format!("creating {}", lock_path.display()))?;
+        // Not truncated before the lock is ours: it holds the holder's process id.
+        let mut lock_file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .context(|| format!("creating {}", lock_path.display()))?;
         match lock_file.try_lock() {
-            Ok(()) => {}
+            Ok(()) => {
+                use std::io::Write as _;
+                // Best effort: the id only names the holder in another process's error.
+                let _ = lock_file
+                    .set_len(0)
+                    .and_then(|()| writeln!(lock_file, "{}", std::process::id()));
+            }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::InvalidConfig(format!(
-                    "data directory {} is in use by another process",
-                    dir.display()
-                )));
+                let pid = std::fs::read_to_string(&lock_path)
+                    .ok()
+                    .and_then(|text| text.trim().parse().ok());
+                return Err(Error::DirectoryInUse { dir, pid });
             }
             Err(std::fs::TryLockError::Error(source)) => {
                 return Err(Error::Io {
@@ -172,7 +184,7 @@ impl Log {
         let stats = Arc::new(CommitStats::default());
         let (sender, handle, backend) =
             commit::start(config.clone(), clock.clone(), stats.clone())?;
-        tracing::info!(dir = %dir.display(), io = %backend, fsync = %config.fsync, streams = meta.catalog.streams.len(), shards = shards.len(), "Log opened");
+        tracing::info!(dir = %dir.display(), io = %backend, fsync = %config.fsync, engine_streams = meta.catalog.streams.len(), shards = shards.len(), "Log opened");
         let inner = Arc::new(Inner {
             config,
             clock,

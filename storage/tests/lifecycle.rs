@@ -472,8 +472,21 @@ fn a_data_directory_is_opened_by_one_log_at_a_time() {
     let log = open(dir.path(), &clock);
     let mut config = common::config(dir.path());
     config.fsync = Fsync::Always;
-    assert!(matches!(Log::open(config), Err(Error::InvalidConfig(_))));
+    let error = Log::open(config).err().expect("the directory is locked");
+    assert!(
+        matches!(&error, Error::DirectoryInUse { pid: Some(pid), .. } if *pid == std::process::id()),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("in use by process {}", std::process::id())),
+        "{error}"
+    );
     log.close().unwrap();
+    // Once closed, it opens again (the lock file stays; the lock does not).
+    drop(log);
+    open(dir.path(), &clock).close().unwrap();
 }
 
 #[test]

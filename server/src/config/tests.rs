@@ -182,9 +182,23 @@ fn bad_io_from_flag_names_the_flag() {
 
 #[test]
 fn bad_socket_address_names_key() {
+    // A host name without a port is not an address.
     let error = resolve("[server]\nnative = \"localhost\"\n", &[], Layer::default())
         .expect_err("bad address");
     assert_eq!(invalid_key(&error), "server.native");
+    assert!(error.to_string().contains("host:port"), "{error}");
+}
+
+#[test]
+fn listen_addresses_take_host_names() {
+    let config = resolve(
+        "[server]\nhttp = \"localhost:4566\"\nnative = \"[::1]:4567\"\n",
+        &[],
+        Layer::default(),
+    )
+    .expect("host names resolve");
+    assert_eq!(config.server.http, addr("127.0.0.1:4566"));
+    assert_eq!(config.server.native, addr("[::1]:4567"));
 }
 
 #[test]
