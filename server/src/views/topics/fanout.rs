@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
-use super::{CURSOR_KEY, READ_LIMITS, Topic, Topics, delivery_id, json, pending_key};
+use super::{CURSOR_KEY, READ_LIMITS, Topic, Topics, json, pending_key, salted_delivery_id};
 use crate::views::queues::{MessageId, NewMessage};
 use storage::StateChange;
 
@@ -178,6 +178,10 @@ pub(super) async fn plan(
                 continue;
             }
         };
+        // What raw queue deliveries of this message share: one body and one attribute list
+        // (the body's bytes are shared, not copied, by every queue's message).
+        let mut raw_body: Option<Bytes> = None;
+        let mut raw_attributes: Option<Vec<crate::views::queues::MessageAttribute>> = None;
         for subscription in targets(&message) {
             let body =
                 || super::http::delivery_body(view, topic, &subscription, &message, record.offset);
@@ -187,21 +191,33 @@ pub(super) async fn plan(
                         continue;
                     };
                     let fifo_queue = queue.ends_with(".fifo");
+                    let raw = subscription.raw();
+                    let body = if raw {
+                        raw_body
+                            .get_or_insert_with(|| {
+                                Bytes::copy_from_slice(message.text_for(Protocol::Sqs).as_bytes())
+                            })
+                            .clone()
+                    } else {
+                        Bytes::from(body().await?)
+                    };
+                    let attributes = if raw {
+                        raw_attributes
+                            .get_or_insert_with(|| {
+                                message
+                                    .attributes
+                                    .iter()
+                                    .map(super::model::StoredAttribute::to_queue_attribute)
+                                    .collect()
+                            })
+                            .clone()
+                    } else {
+                        Vec::new()
+                    };
                     let new = NewMessage {
-                        id: Some(delivery_id(
-                            &format!("{}{salt}", subscription.id),
-                            record.offset,
-                        )),
-                        body: Bytes::from(body().await?),
-                        attributes: if subscription.raw() {
-                            message
-                                .attributes
-                                .iter()
-                                .map(super::model::StoredAttribute::to_queue_attribute)
-                                .collect()
-                        } else {
-                            Vec::new()
-                        },
+                        id: Some(salted_delivery_id(&subscription.id, salt, record.offset)),
+                        body,
+                        attributes,
                         group_id: message.group.clone(),
                         dedup_id: if fifo_queue {
                             message.dedup.clone().or_else(|| Some(message.id.clone()))
@@ -220,7 +236,7 @@ pub(super) async fn plan(
                     let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
                         continue;
                     };
-                    let id = delivery_id(&format!("{}{salt}", subscription.id), record.offset);
+                    let id = salted_delivery_id(&subscription.id, salt, record.offset);
                     plan.to_streams.entry(stream).or_default().push((
                         Bytes::copy_from_slice(&id.0),
                         Bytes::from(body().await? + "\n"),

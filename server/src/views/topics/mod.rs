@@ -1346,8 +1346,15 @@ fn hex(bytes: &[u8]) -> String {
 /// The message id a queue gets for the message at `offset` delivered by subscription `id`:
 /// the same on every attempt, so a redelivery after a crash is recognised.
 fn delivery_id(subscription: &str, offset: u64) -> MessageId {
+    salted_delivery_id(subscription, "", offset)
+}
+
+/// [`delivery_id`] of the subscription id followed by `salt` (a replay's), without joining
+/// them: the digest of the parts fed in turn is the digest of their concatenation.
+fn salted_delivery_id(subscription: &str, salt: &str, offset: u64) -> MessageId {
     let digest = Sha256::new()
         .chain_update(subscription.as_bytes())
+        .chain_update(salt.as_bytes())
         .chain_update(offset.to_be_bytes())
         .finalize();
     let mut bytes = [0u8; 16];
