@@ -959,8 +959,10 @@ impl StreamQueues {
             let mut index = lock(&queue.index);
             // Shards that appeared since (children of a split or merge) start at their start.
             for shard in &info.shards {
-                if !index.frontiers.contains_key(&shard.id) {
-                    index.frontiers.insert(shard.id, shard.starting_offset);
+                if let std::collections::btree_map::Entry::Vacant(entry) =
+                    index.frontiers.entry(shard.id)
+                {
+                    entry.insert(shard.starting_offset);
                     changes.push(frontier_change(shard.id, shard.starting_offset));
                 }
             }

@@ -23,7 +23,10 @@ struct World {
 }
 
 fn open_views(dir: &std::path::Path, clock: &Arc<ManualClock>) -> (Streams, StreamQueues) {
-    let log = Log::open_with_clock(LogConfig::new(dir), clock.clone()).unwrap();
+    let mut config = LogConfig::new(dir);
+    // Small segments, so retention can delete some.
+    config.segment_bytes_max = 64 * 1024;
+    let log = Log::open_with_clock(config, clock.clone()).unwrap();
     let streams = Streams::open(log.clone(), StreamsSettings::default()).unwrap();
     let queues = StreamQueues::open(log, streams.clone(), Settings::default()).unwrap();
     (streams, queues)
@@ -80,9 +83,28 @@ impl World {
         }
     }
 
+    async fn put_sized(&self, count: usize, bytes: usize) {
+        let entries = (0..count)
+            .map(|i| PutEntry {
+                partition_key: format!("k{i}"),
+                explicit_hash_key: None,
+                data: Bytes::from(vec![7u8; bytes]),
+            })
+            .collect();
+        for stored in self.streams.put("s", entries).await.unwrap() {
+            stored.unwrap();
+        }
+    }
+
     async fn create(&self, name: &str, start: Start, attributes: Attributes) -> String {
         self.queues
-            .create(name, &self.streams.arn("s"), start, attributes, BTreeMap::new())
+            .create(
+                name,
+                &self.streams.arn("s"),
+                start,
+                attributes,
+                BTreeMap::new(),
+            )
             .await
             .unwrap()
             .arn
@@ -110,7 +132,10 @@ fn keys(deliveries: &[Delivery]) -> Vec<String> {
 }
 
 fn handles(deliveries: &[Delivery]) -> Vec<String> {
-    deliveries.iter().map(|d| d.receipt_handle.clone()).collect()
+    deliveries
+        .iter()
+        .map(|d| d.receipt_handle.clone())
+        .collect()
 }
 
 fn built_in(receive_count_max: u32) -> Attributes {
@@ -124,7 +149,9 @@ fn built_in(receive_count_max: u32) -> Attributes {
 async fn records_are_redelivered_after_their_visibility_with_a_new_handle() {
     let w = world(2);
     w.put(&["a", "b", "c"]).await;
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     let first = w.receive(&arn, Path::Normal).await;
     assert_eq!(keys(&first), ["a", "b", "c"]);
     assert!(first.iter().all(|d| d.receive_count == 1));
@@ -143,7 +170,11 @@ async fn records_are_redelivered_after_their_visibility_with_a_new_handle() {
         .acknowledge(&arn, Path::Normal, &handles(&first))
         .await
         .unwrap();
-    assert!(stale.iter().all(|r| matches!(r, Err(Error::InvalidArgument(_)))));
+    assert!(
+        stale
+            .iter()
+            .all(|r| matches!(r, Err(Error::InvalidArgument(_))))
+    );
     let acked = w
         .queues
         .acknowledge(&arn, Path::Normal, &handles(&second))
@@ -191,7 +222,9 @@ async fn latest_starts_after_creation_and_limit_and_visibility_override_apply() 
 #[tokio::test]
 async fn visibility_changes_take_effect_from_now() {
     let w = world(1);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     w.put(&["a"]).await;
     let got = w.receive(&arn, Path::Normal).await;
     let entries = vec![(got[0].receipt_handle.clone(), 0)];
@@ -278,7 +311,9 @@ async fn without_dead_letter_handling_records_come_back_forever() {
 #[tokio::test]
 async fn acknowledged_records_stay_finished_and_in_flight_ones_return_after_a_reopen() {
     let w = world(2);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     w.put(&["a", "b", "c", "d"]).await;
     let got = w
         .queues
@@ -313,7 +348,9 @@ async fn acknowledged_records_stay_finished_and_in_flight_ones_return_after_a_re
 #[tokio::test]
 async fn children_of_a_split_after_creation_are_delivered() {
     let w = world(1);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     w.put(&["before"]).await;
     // SplitShard is refused on ON_DEMAND streams (AWS's rule), whose shards the service
     // splits itself; the engine's split stands for that.
@@ -375,7 +412,9 @@ async fn a_long_poll_returns_when_a_record_is_put() {
 #[tokio::test]
 async fn a_long_poll_returns_when_the_clock_ends_a_visibility() {
     let w = world(1);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     w.put(&["x"]).await;
     assert_eq!(w.receive(&arn, Path::Normal).await.len(), 1);
     let queues = w.queues.clone();
@@ -459,15 +498,21 @@ async fn streams_with_queues_keep_them_and_count_them_as_consumers() {
 #[tokio::test]
 async fn deleting_a_queue_invalidates_its_handles_and_its_state() {
     let w = world(1);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     w.put(&["a"]).await;
     let got = w.receive(&arn, Path::Normal).await;
     w.queues.delete(&arn).await.unwrap();
     assert!(matches!(
-        w.queues.acknowledge(&arn, Path::Normal, &handles(&got)).await,
+        w.queues
+            .acknowledge(&arn, Path::Normal, &handles(&got))
+            .await,
         Err(Error::NotFound(_))
     ));
-    let again = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let again = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     assert_ne!(again, arn);
     // A handle of the deleted queue means nothing to its successor of the same name.
     let foreign = w
@@ -484,7 +529,9 @@ async fn deleting_a_queue_invalidates_its_handles_and_its_state() {
 #[tokio::test]
 async fn updates_and_tags_are_durable() {
     let w = world(1);
-    let arn = w.create("q", Start::TrimHorizon, Attributes::default()).await;
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
     let changes = AttributeChanges {
         visibility_timeout_s: Some(5),
         dead_letter: None,
@@ -500,4 +547,43 @@ async fn updates_and_tags_are_durable() {
     assert_eq!(view.config.attributes.visibility_timeout_s, 5);
     w.queues.untag(&arn, &["team".to_owned()]).await.unwrap();
     assert!(w.queues.tags(&arn).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn records_trimmed_by_retention_are_not_delivered_and_their_marks_go() {
+    let w = world(1);
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
+    for _ in 0..40 {
+        w.put_sized(4, 1000).await;
+    }
+    let old = w.receive(&arn, Path::Normal).await;
+    assert_eq!(old.len(), 10);
+    assert_eq!(w.queues.marks(&arn), 10);
+    w.advance_s(25 * 3600);
+    w.put(&["new"]).await;
+    assert!(w.streams.log().enforce_retention().unwrap() >= 2);
+    let earliest = w.streams.log().shard_bounds("s", 0).unwrap().earliest;
+    assert!(
+        earliest > 10,
+        "the delivered records were trimmed: {earliest}"
+    );
+    let got = w.receive(&arn, Path::Normal).await;
+    assert_eq!(got.len(), 10);
+    assert!(
+        got.iter()
+            .all(|d| d.record.offset >= earliest && d.receive_count == 1)
+    );
+    assert_eq!(
+        w.queues.marks(&arn),
+        10,
+        "the trimmed records' marks are gone"
+    );
+    let gone = w
+        .queues
+        .acknowledge(&arn, Path::Normal, &handles(&old[..1]))
+        .await
+        .unwrap();
+    assert!(matches!(gone[0], Err(Error::NotFound(_))));
 }
