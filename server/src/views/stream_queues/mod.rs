@@ -192,16 +192,26 @@ impl Index {
             .collect()
     }
 
-    /// The next time a mark on the `path` becomes visible (for DLQ receives, a normal mark
-    /// can become a dead-letter one then too).
-    fn next_timer(&self, path: Path) -> Option<i64> {
-        let ready = self.ready.first().map(|&(at, _, _)| at);
+    /// The next time a mark on the `path` becomes visible. For a dead-letter receive that is
+    /// also when a normal mark that reached `receive_count_max` becomes a dead-letter one
+    /// (normal marks below it never do, so they are skipped rather than waking it early).
+    fn next_timer(&self, path: Path, receive_count_max: Option<u32>) -> Option<i64> {
         match path {
-            Path::Normal => ready,
-            Path::DeadLetter => [ready, self.dead.first().map(|&(at, _, _)| at)]
-                .into_iter()
-                .flatten()
-                .min(),
+            Path::Normal => self.ready.first().map(|&(at, _, _)| at),
+            Path::DeadLetter => {
+                let becoming_dead = receive_count_max.and_then(|max| {
+                    self.ready.iter().find_map(|&(at, shard, offset)| {
+                        self.marks
+                            .get(&(shard, offset))
+                            .filter(|mark| mark.receive_count >= max)
+                            .map(|_| at)
+                    })
+                });
+                [becoming_dead, self.dead.first().map(|&(at, _, _)| at)]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            }
         }
     }
 }
@@ -867,7 +877,11 @@ impl StreamQueues {
                 return Ok(Vec::new());
             }
             let mut until = end;
-            if let Some(at) = lock(&queue.index).next_timer(path) {
+            let receive_count_max = match lock(&queue.config).attributes.dead_letter {
+                DeadLetter::BuiltIn { receive_count_max } => Some(receive_count_max),
+                DeadLetter::None => None,
+            };
+            if let Some(at) = lock(&queue.index).next_timer(path, receive_count_max) {
                 let ms = u64::try_from(at.saturating_sub(self.now_ms()))
                     .unwrap_or(0)
                     .max(1);
@@ -1064,8 +1078,10 @@ impl StreamQueues {
                 let cursor = index.cursor;
                 shards.sort_by_key(|&shard| (shard < cursor, shard));
                 let mut fresh: Vec<std::collections::VecDeque<Record>> = Vec::new();
+                let mut starts = Vec::with_capacity(shards.len());
                 for &shard in &shards {
                     let from = index.frontiers.get(&shard).copied().unwrap_or(0);
+                    starts.push(from);
                     let limits = ReadLimits {
                         records_max: want,
                         bytes_max: 64 << 20,
@@ -1111,8 +1127,10 @@ impl StreamQueues {
                         break;
                     }
                 }
-                for &shard in &shards {
-                    if let Some(&frontier) = index.frontiers.get(&shard) {
+                for (&shard, &before) in shards.iter().zip(&starts) {
+                    if let Some(&frontier) = index.frontiers.get(&shard)
+                        && frontier != before
+                    {
                         changes.push(frontier_change(shard, frontier));
                     }
                 }
