@@ -635,15 +635,35 @@ impl StreamQueues {
             Ok(_) => {
                 let this = self.clone();
                 let registered_config = config.clone();
-                blocking(move || this.register(&registered_config)).await
+                blocking(move || {
+                    this.register(&registered_config)?;
+                    // A DeleteStream that counted the queues just before this registration
+                    // deleted the stream: the queue is not made.
+                    let log = &this.inner.log;
+                    match log.stream(&registered_config.stream) {
+                        Ok(now) if now.id == registered_config.stream_id => Ok(()),
+                        _ => {
+                            let namespace = queues_namespace(&registered_config.stream);
+                            log.delete_property(&namespace, &registered_config.id)
+                                .map_err(|e| internal(&e))?;
+                            Err(this.inner.streams.not_found(&registered_config.stream))
+                        }
+                    }
+                })
+                .await
             }
             Err(error) => Err(internal(&error)),
         };
         if let Err(error) = stored {
             let log = self.inner.log.clone();
             let engine_stream = engine_stream.clone();
-            let _ =
-                blocking(move || log.delete_stream(&engine_stream).map_err(|e| internal(&e))).await;
+            if let Err(cleanup) =
+                blocking(move || log.delete_stream(&engine_stream).map_err(|e| internal(&e))).await
+            {
+                // Left behind: the next open deletes it if it has no configuration, else
+                // loads it (its receives then fail as its stream is gone) for DeleteQueue.
+                tracing::warn!(%cleanup, "Could not remove the state of a queue not created");
+            }
             return Err(error);
         }
         let queue = Arc::new(Queue {

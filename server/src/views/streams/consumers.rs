@@ -55,6 +55,19 @@ pub fn queues_namespace(stream: &str) -> String {
     format!("kinesis.queues/{stream}")
 }
 
+/// How many queues are registered on `stream` (none if it does not exist): the native
+/// protocol's DeleteStream asks too.
+pub fn registered_queues(log: &storage::Log, stream: &str) -> usize {
+    let Ok(info) = log.stream(stream) else {
+        return 0;
+    };
+    let id = info.id.to_string();
+    log.properties(&queues_namespace(stream))
+        .into_iter()
+        .filter(|(_, stream_id)| stream_id.as_slice() == id.as_bytes())
+        .count()
+}
+
 fn tags_namespace(stream: &str, consumer: &str) -> String {
     format!("kinesis.consumer.tags/{stream}/{consumer}")
 }
@@ -101,15 +114,7 @@ impl Streams {
 
     /// How many queues are registered on a stream (none if it does not exist).
     pub fn queue_count(&self, stream: &str) -> usize {
-        let Ok(info) = self.log().stream(stream) else {
-            return 0;
-        };
-        let id = info.id.to_string();
-        self.log()
-            .properties(&queues_namespace(stream))
-            .into_iter()
-            .filter(|(_, stream_id)| stream_id.as_slice() == id.as_bytes())
-            .count()
+        registered_queues(self.log(), stream)
     }
 
     /// Registers a consumer with its tags (blocking: each change is a journal entry).
