@@ -63,6 +63,7 @@ pub mod receipt;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -1027,10 +1028,9 @@ impl StreamQueues {
                 DeadLetter::BuiltIn { receive_count_max } => Some(receive_count_max),
                 DeadLetter::None => None,
             };
-            let mut due = index.due(Path::Normal, now);
             if path == Path::DeadLetter {
                 // Records that reached MaxReceiveCount become dead-letter records first.
-                for &(shard, offset) in &due {
+                for (shard, offset) in index.due(Path::Normal, now) {
                     if let Some(&mark) = index.marks.get(&(shard, offset))
                         && receive_count_max.is_some_and(|max| mark.receive_count >= max)
                     {
@@ -1042,11 +1042,31 @@ impl StreamQueues {
                         changes.push(mark_change(shard, offset, &dead));
                     }
                 }
-                due = index.due(Path::DeadLetter, now);
             }
-            for (shard, offset) in due {
-                if taken.len() >= limit {
+            // Walked in visible-at order and only as far as the limit needs, so a receive
+            // costs what it takes, not the number of expired marks. A record taken with a
+            // visibility of 0 is due again at once: `seen` keeps it to one delivery.
+            let due_end = (now.saturating_add(1), 0, 0);
+            let mut after: Option<(i64, u32, u64)> = None;
+            let mut seen = BTreeSet::new();
+            while taken.len() < limit {
+                let timers = match path {
+                    Path::Normal => &index.ready,
+                    Path::DeadLetter => &index.dead,
+                };
+                let next = match after {
+                    None => timers.range(..due_end).next(),
+                    Some(key) => timers
+                        .range((Bound::Excluded(key), Bound::Excluded(due_end)))
+                        .next(),
+                }
+                .copied();
+                let Some(key @ (_, shard, offset)) = next else {
                     break;
+                };
+                after = Some(key);
+                if !seen.insert((shard, offset)) {
+                    continue;
                 }
                 let Some(&mark) = index.marks.get(&(shard, offset)) else {
                     continue;

@@ -654,3 +654,34 @@ async fn status_follows_the_state_change_time() {
     assert!(matches!(queues.describe(&arn), Err(Error::NotFound(_))));
     assert!(queues.list().is_empty());
 }
+
+#[tokio::test]
+async fn a_zero_visibility_delivers_each_record_once_per_receive() {
+    let w = world(1);
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
+    w.put(&["a", "b"]).await;
+    for count in 1..=3 {
+        let got = w
+            .queues
+            .receive(&arn, Path::Normal, 10, Duration::ZERO, Some(0))
+            .await
+            .unwrap();
+        assert_eq!(keys(&got), ["a", "b"]);
+        assert!(got.iter().all(|d| d.receive_count == count));
+    }
+    // MaxReceiveCount 6: three more, then they are dead-letter records.
+    for _ in 0..3 {
+        assert_eq!(
+            w.queues
+                .receive(&arn, Path::Normal, 10, Duration::ZERO, Some(0))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    assert!(w.receive(&arn, Path::Normal).await.is_empty());
+    assert_eq!(w.receive(&arn, Path::DeadLetter).await.len(), 2);
+}
