@@ -319,3 +319,46 @@ pub struct QueueBatchOutput {
     /// The entries that did not, each with its reason.
     pub failed: Vec<QueueErrorEntry>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use crate::aws::body::{Format, decode, encode};
+
+    #[test]
+    fn inputs_decode_as_boto3_sends_them_and_outputs_omit_absent_members() {
+        let body = br#"{"QueueName":"q","StreamConfigurationList":[{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","StartingPosition":{"Type":"AT_TIMESTAMP","Timestamp":1700000000.5}}],"QueueAttributes":{"DeadLetterConfiguration":{"TargetType":"NONE"}},"Tags":{"k":"v"}}"#;
+        let input: CreateQueueInput = decode(Format::Json, body).unwrap();
+        let position = input.stream_configuration_list[0]
+            .starting_position
+            .clone()
+            .unwrap();
+        assert_eq!(position.kind, "AT_TIMESTAMP");
+        assert_eq!(position.timestamp, Some(Timestamp(1_700_000_000_500)));
+        let attributes = input.queue_attributes.unwrap();
+        assert_eq!(attributes.visibility_timeout_seconds, None);
+        assert_eq!(
+            attributes.dead_letter_configuration.unwrap().target_type,
+            "NONE"
+        );
+        // A required member missing is refused, not defaulted.
+        assert!(decode::<QueueRef>(Format::Json, b"{}").is_err());
+        let output = QueueBatchOutput {
+            successful: vec![ReceiptHandleEntry {
+                receipt_handle: "h".into(),
+            }],
+            failed: Vec::new(),
+        };
+        assert_eq!(
+            encode(Format::Json, &output),
+            br#"{"Successful":[{"ReceiptHandle":"h"}],"Failed":[]}"#
+        );
+        let list = ListQueuesOutput {
+            queue_summaries: Vec::new(),
+            next_token: None,
+        };
+        assert_eq!(encode(Format::Json, &list), br#"{"QueueSummaries":[]}"#);
+    }
+}
