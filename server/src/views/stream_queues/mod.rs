@@ -1258,12 +1258,14 @@ impl StreamQueues {
     }
 
     /// Applies `act` to the mark of each handle under the writer, commits, and reports each
-    /// entry's outcome.
+    /// entry's outcome; `wake`: the change can make records visible now, so waiting receives
+    /// look again.
     async fn act(
         &self,
         arn: &str,
         path: Path,
         handles: &[String],
+        wake: bool,
         mut act: impl FnMut(&mut Index, u32, u64, Mark, usize, &mut Vec<StateChange>),
     ) -> Result<Vec<Result<()>>> {
         let queue = self.find(arn)?;
@@ -1285,7 +1287,9 @@ impl StreamQueues {
                 .collect()
         };
         self.commit(&queue, writer, changes).await?;
-        queue.changed.notify_waiters();
+        if wake {
+            queue.changed.notify_waiters();
+        }
         Ok(results)
     }
 
@@ -1296,10 +1300,16 @@ impl StreamQueues {
         path: Path,
         handles: &[String],
     ) -> Result<Vec<Result<()>>> {
-        self.act(arn, path, handles, |index, shard, offset, _, _, changes| {
-            index.remove_mark(shard, offset);
-            changes.push(StateChange::delete(model::mark_key(shard, offset)));
-        })
+        self.act(
+            arn,
+            path,
+            handles,
+            false,
+            |index, shard, offset, _, _, changes| {
+                index.remove_mark(shard, offset);
+                changes.push(StateChange::delete(model::mark_key(shard, offset)));
+            },
+        )
         .await
     }
 
@@ -1316,6 +1326,7 @@ impl StreamQueues {
             arn,
             path,
             &handles,
+            true,
             |index, shard, offset, mark, entry, changes| {
                 let seconds = entries.get(entry).map_or(0, |&(_, seconds)| seconds);
                 let changed = Mark {
@@ -1336,6 +1347,7 @@ impl StreamQueues {
             arn,
             Path::DeadLetter,
             handles,
+            true,
             |index, shard, offset, mark, _, changes| {
                 let restored = Mark {
                     visible_at_ms: now,
