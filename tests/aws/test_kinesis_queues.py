@@ -2,7 +2,9 @@
 boto3 against `strata serve`: lifecycle, attributes and defaults, tags, deliveries of a
 multi-shard stream's own records, long polls woken by puts and by the clock, visibility
 expiry and redelivery, dead-lettering after MaxReceiveCount and restore, acknowledgements
-surviving kill -9, children of a split, the stream rules and bad input.
+surviving kill -9, children of a split made after the queue (over the native protocol, as
+the Kinesis API refuses SplitShard on ON_DEMAND streams) and before it, the stream rules and
+bad input.
 
 Visibility timeouts end by the manual clock (`server.clock = "manual"`), never by sleeping."""
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import re
+import socket
+import struct
 import time
 import urllib.request
 
@@ -47,6 +51,41 @@ def new_queue(client, name: str, stream_arn: str, start: str = "TRIM_HORIZON", *
         QueueName=name, StreamConfigurationList=[config], **kwargs
     )["QueueDescription"]
     return described["QueueARN"]
+
+
+def native_split(server, stream: str, shard: int, new_starting_hash_key: int) -> None:
+    """SplitShard over the native protocol (protocol/README.md), which splits ON_DEMAND
+    streams too: there the Kinesis API refuses SplitShard, as AWS does, and resharding is the
+    service's own business."""
+
+    def frame(op: int, request_id: int, body: bytes) -> bytes:
+        return struct.pack("<IBHI", 7 + len(body), 0, op, request_id) + body
+
+    def read_frame(connection) -> tuple[int, bytes]:
+        def exactly(count: int) -> bytes:
+            data = b""
+            while len(data) < count:
+                chunk = connection.recv(count - len(data))
+                assert chunk, "the server closed the connection"
+                data += chunk
+            return data
+
+        (length,) = struct.unpack("<I", exactly(4))
+        _kind, op, _request_id = struct.unpack("<BHI", exactly(7))
+        return op, exactly(length - 7)
+
+    def string(text: str) -> bytes:
+        return struct.pack("<H", len(text)) + text.encode()
+
+    host, port = server.native_address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(frame(1, 1, struct.pack("<HH", 1, 2) + string("queues-test")))
+        op, _ = read_frame(connection)
+        assert op == 1, "Hello answered"
+        hash_key = new_starting_hash_key.to_bytes(16, "little")
+        connection.sendall(frame(10, 2, string(stream) + struct.pack("<I", shard) + hash_key))
+        op, body = read_frame(connection)
+        assert op == 10, f"SplitShard failed: {body!r}"
 
 
 def error_code(info) -> str:
@@ -351,21 +390,21 @@ def test_acknowledgements_survive_kill9_and_in_flight_records_return(start_serve
 
 def test_children_of_a_split_are_delivered(server):
     kinesis = server.client("kinesis")
-    create_stream(kinesis, "resharded", shard_count=1)
-    kinesis.put_record(StreamName="resharded", PartitionKey="p", Data=b"parent")
-    shard = kinesis.list_shards(StreamName="resharded")["Shards"][0]["ShardId"]
-    kinesis.split_shard(
-        StreamName="resharded", ShardToSplit=shard, NewStartingHashKey=str(2**127)
-    )
-    keys = [f"child-{i}" for i in range(16)]
-    kinesis.put_records(
-        StreamName="resharded", Records=[{"PartitionKey": k, "Data": k.encode()} for k in keys]
-    )
-    stream_arn = kinesis.describe_stream_summary(StreamName="resharded")[
-        "StreamDescriptionSummary"
-    ]["StreamARN"]
-    kinesis.update_stream_mode(StreamARN=stream_arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    stream_arn = on_demand(kinesis, "resharded", shards=1)
     arn = new_queue(kinesis, "q", stream_arn)
+    kinesis.put_record(StreamName="resharded", PartitionKey="p", Data=b"parent")
+    # Split after the queue was made: the children are found and read from their start.
+    native_split(server, "resharded", 0, 2**127)
+    shards = kinesis.list_shards(StreamName="resharded")["Shards"]
+    assert len(shards) == 3
+    keys = [f"child-{i}" for i in range(16)]
+    put = kinesis.put_records(
+        StreamName="resharded", Records=[{"PartitionKey": k, "Data": k.encode()} for k in keys]
+    )["Records"]
+    assert {record["ShardId"] for record in put} == {
+        "shardId-000000000001",
+        "shardId-000000000002",
+    }
     seen = []
     while True:
         got = receive(kinesis, arn, Limit=10)
@@ -374,7 +413,30 @@ def test_children_of_a_split_are_delivered(server):
         seen.extend(r["Data"] for r in got)
         kinesis.acknowledge_queue_records(QueueARN=arn, Entries=entries(got))
     assert sorted(seen) == sorted([b"parent"] + [k.encode() for k in keys])
-    kinesis.delete_queue(QueueARN=arn)
+
+    # A stream resharded while PROVISIONED, then switched to ON_DEMAND: every shard of its
+    # lineage is read from TRIM_HORIZON.
+    create_stream(kinesis, "provisioned-first", shard_count=1)
+    kinesis.put_record(StreamName="provisioned-first", PartitionKey="p", Data=b"before")
+    kinesis.split_shard(
+        StreamName="provisioned-first",
+        ShardToSplit="shardId-000000000000",
+        NewStartingHashKey=str(2**127),
+    )
+    kinesis.put_records(
+        StreamName="provisioned-first",
+        Records=[{"PartitionKey": k, "Data": k.encode()} for k in keys],
+    )
+    other_arn = kinesis.describe_stream_summary(StreamName="provisioned-first")[
+        "StreamDescriptionSummary"
+    ]["StreamARN"]
+    kinesis.update_stream_mode(StreamARN=other_arn, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    other = new_queue(kinesis, "other", other_arn)
+    seen = []
+    while got := receive(kinesis, other, Limit=10):
+        seen.extend(r["Data"] for r in got)
+        kinesis.acknowledge_queue_records(QueueARN=other, Entries=entries(got))
+    assert sorted(seen) == sorted([b"before"] + [k.encode() for k in keys])
 
 
 def test_streams_with_queues(server):
