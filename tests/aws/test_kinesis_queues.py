@@ -570,3 +570,46 @@ def test_bad_input_gets_the_model_exceptions(server):
     failed = kinesis.acknowledge_queue_records(QueueARN=arn, Entries=entries([record]))
     assert [f["ErrorCode"] for f in failed["Failed"]] == ["InvalidArgumentException"]
     assert server.process.poll() is None, "the server survived every request"
+
+
+def test_status_follows_the_state_change_time(start_server):
+    server = start_server(config_toml=MANUAL + "[kinesis]\nstate_change_ms = 60000\n")
+    kinesis = server.client("kinesis")
+    kinesis.create_stream(
+        StreamName="slow", ShardCount=1, StreamModeDetails={"StreamMode": "ON_DEMAND"}
+    )
+    clock(server, 60_000)
+    stream_arn = kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    described = kinesis.create_queue(
+        QueueName="q",
+        StreamConfigurationList=[
+            {"StreamARN": stream_arn, "StartingPosition": {"Type": "TRIM_HORIZON"}}
+        ],
+    )["QueueDescription"]
+    arn = described["QueueARN"]
+    assert described["QueueStatus"] == "CREATING"
+    # While CREATING the starting position echoes the request: no timestamp yet.
+    assert "Timestamp" not in described["StreamConfigurationList"][0]["StartingPosition"]
+    with pytest.raises(ClientError) as info:
+        receive(kinesis, arn)
+    assert error_code(info) == "ResourceNotFoundException"
+    clock(server, 60_000)
+    described = kinesis.describe_queue(QueueARN=arn)["QueueDescription"]
+    assert described["QueueStatus"] == "ACTIVE"
+    assert "Timestamp" in described["StreamConfigurationList"][0]["StartingPosition"]
+    attributes = {"VisibilityTimeoutSeconds": 10}
+    updated = kinesis.update_queue(QueueARN=arn, QueueAttributes=attributes)
+    assert updated["QueueDescription"]["QueueStatus"] == "UPDATING"
+    with pytest.raises(ClientError) as info:
+        kinesis.update_queue(QueueARN=arn, QueueAttributes=attributes)
+    assert error_code(info) == "ResourceInUseException"
+    assert receive(kinesis, arn) == [], "an UPDATING queue delivers"
+    clock(server, 60_000)
+    kinesis.delete_queue(QueueARN=arn)
+    assert kinesis.describe_queue(QueueARN=arn)["QueueDescription"]["QueueStatus"] == "DELETING"
+    clock(server, 60_000)
+    with pytest.raises(ClientError) as info:
+        kinesis.describe_queue(QueueARN=arn)
+    assert error_code(info) == "ResourceNotFoundException"
