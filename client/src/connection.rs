@@ -432,6 +432,7 @@ impl Client {
     pub async fn call(&self, request: Request) -> Result<Response, ClientError> {
         let extra = match &request {
             Request::Fetch(fetch) => Duration::from_millis(u64::from(fetch.max_wait_ms)),
+            Request::QueueReceive(receive) => Duration::from_secs(u64::from(receive.wait_s)),
             _ => Duration::ZERO,
         };
         self.start(&request, extra)?.wait().await
@@ -635,7 +636,7 @@ pub(crate) async fn produce_results(
     }
 }
 
-fn unexpected(expected: &str, got: &Response) -> ClientError {
+pub(crate) fn unexpected(expected: &str, got: &Response) -> ClientError {
     ClientError::UnexpectedResponse(format!("expected {expected}, got {:?}", got.op()))
 }
 

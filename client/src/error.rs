@@ -12,7 +12,10 @@ use protocol::native::{DecodeError, ErrorCode, ErrorResponse};
 #[non_exhaustive]
 pub enum ClientError {
     /// The server answered with an error response.
-    #[error("server error {code:?} ({raw_code}): {message}")]
+    #[error(
+        "{message} ({}, code {raw_code})",
+        code.map_or_else(|| "unknown error".to_string(), |code| format!("{code:?}"))
+    )]
     Server {
         /// The error code, or `None` for a number this client does not know.
         code: Option<ErrorCode>,

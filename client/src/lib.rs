@@ -15,6 +15,8 @@
 //! - `consumer.rs`: [`ShardConsumer`]: positions, long polling, shard lineage and cursors.
 //! - `stream.rs`: [`StreamConsumer`]: every shard of a stream, a child only after all its
 //!   parents are read to their end.
+//! - `queue.rs`: the queue operations ([`Client::create_queue`], [`Client::send_messages`],
+//!   [`Client::receive_messages`], [`Client::peek_queue`], [`Client::rewind_queue`], …).
 //! - `error.rs`: [`ClientError`].
 //!
 //! # Example
@@ -48,6 +50,7 @@ mod connection;
 mod consumer;
 mod error;
 mod producer;
+mod queue;
 mod stream;
 mod tls;
 
@@ -55,6 +58,10 @@ pub use connection::{Client, ClientConfig, Credentials};
 pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
 pub use error::ClientError;
 pub use producer::{Ack, Producer, ProducerConfig, ProducerStats};
+pub use protocol::native::queues::{
+    EntryOutcome, QueueMessage, QueueMessageState, QueueRecord, QueueRecords, QueueRewindOk,
+    QueueSent, RewindPoint,
+};
 pub use protocol::native::{
     ErrorCode, Fetch, FetchOk, FetchedRecord, HelloOk, ProduceRecord, ProduceResult,
     ShardDescription, StartPosition, StreamDescription, Target,

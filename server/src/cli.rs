@@ -30,6 +30,10 @@ pub enum Command {
     Put(crate::commands::PutArgs),
     /// Follow a stream, printing its records, until interrupted.
     Tail(crate::commands::TailArgs),
+    /// Create, list, delete, send to, receive from, purge, peek at or rewind queues on a
+    /// running server.
+    #[command(subcommand)]
+    Queue(crate::commands::QueueCommand),
 }
 
 /// Flags of `strata serve`. Each overrides the config file and the environment.

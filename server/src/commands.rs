@@ -1,5 +1,6 @@
 //! The client subcommands: `strata stream create|list|describe|delete|split|merge`,
-//! `strata put` and `strata tail`, against a running server's native listener.
+//! `strata put`, `strata tail` and `strata queue …` ([`queue`]), against a running server's
+//! native listener.
 //!
 //! Output goes to stdout (records, tables); errors go to stderr with exit code 1, and a server
 //! that is not running is said so plainly.
@@ -18,6 +19,9 @@ use client::{
 use tokio::task::JoinSet;
 
 use crate::config::defaults;
+
+mod queue;
+pub use queue::{QueueCommand, queue};
 
 /// Where the server's native listener is.
 #[derive(Debug, Args)]

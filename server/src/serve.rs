@@ -203,19 +203,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         tls = tls.is_some(),
         "Native protocol listening"
     );
-    let native_server = tokio::spawn(crate::native::serve(
-        listener,
-        crate::native::State {
-            log: log.clone(),
-            budget: budget.clone(),
-            access_keys: config.auth.access_keys.clone(),
-            limits: crate::config::NativeLimits {
-                connections_max: native_connections_max,
-                ..config.server.native_limits
-            },
-            tls: tls.as_ref().map(|acceptors| acceptors.native.clone()),
-        },
-    ));
+    let native_budget = budget.clone();
     let streams = {
         let log = log.clone();
         let kinesis = config.kinesis.clone();
@@ -298,6 +286,28 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .await?
         .map_err(ServeError::Topics)?
     };
+    // The native listener is bound above; it serves once every view it reaches is open.
+    let native_server = tokio::spawn(crate::native::serve(
+        listener,
+        crate::native::State {
+            log: log.clone(),
+            budget: native_budget,
+            access_keys: config.auth.access_keys.clone(),
+            limits: crate::config::NativeLimits {
+                connections_max: native_connections_max,
+                ..config.server.native_limits
+            },
+            tls: tls.as_ref().map(|acceptors| acceptors.native.clone()),
+            queues: crate::native::queues::QueueContext {
+                queues: queues.clone(),
+                sqs: crate::api::sqs::Context {
+                    base_url: String::new(),
+                    account: config.kinesis.account.clone(),
+                    region: config.kinesis.region.clone(),
+                },
+            },
+        },
+    ));
     let (http_listener, http) = crate::listener::http::bind(config.server.http)
         .await
         .map_err(|source| ServeError::Bind {

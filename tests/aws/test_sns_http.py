@@ -367,6 +367,25 @@ def test_unsubscribe_stops_deliveries(server, receiver):
     receiver.quiet("Notification", 1, timeout_s=0.5)
     assert [r.envelope["Message"] for r in receiver.of_type("Notification")] == ["first"]
 
+    # The endpoint is told, in a signed UnsubscribeConfirmation; its SubscribeURL restores
+    # the subscription, with its ARN.
+    (farewell,) = receiver.wait_for("UnsubscribeConfirmation")
+    assert farewell.signature_error is None, farewell.signature_error
+    assert farewell.headers["x-amz-sns-subscription-arn"] == subscription
+    assert farewell.envelope["Type"] == "UnsubscribeConfirmation"
+    assert subscription in farewell.envelope["Message"]
+    with urllib.request.urlopen(farewell.envelope["SubscribeURL"], timeout=10) as response:
+        assert response.status == 200
+        assert subscription in response.read().decode()
+    wait_subscription_confirmed(sns, subscription)
+    sns.publish(TopicArn=topic, Message="third")
+    receiver.wait_for("Notification", 2)
+    assert receiver.of_type("Notification")[1].envelope["Message"] == "third"
+    # A token works once: the subscription is live again, and unknown tokens are refused.
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        sns.confirm_subscription(TopicArn=topic, Token="f" * 64)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameter"
+
 
 def test_a_throttle_policy_spreads_deliveries_over_the_seconds(start_server, receiver):
     server = start_server(config_toml=MANUAL)

@@ -47,11 +47,16 @@ pub enum ErrorCode {
     Unavailable = 20,
     /// A bug or an I/O failure on the server.
     Internal = 21,
+    /// The named queue does not exist.
+    QueueNotFound = 22,
+    /// A queue with that name exists with other attributes (or was deleted less than 60
+    /// seconds ago).
+    QueueExists = 23,
 }
 
 impl ErrorCode {
     /// Every code, in table order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::UnsupportedVersion,
         Self::MalformedFrame,
         Self::FrameTooLarge,
@@ -70,6 +75,8 @@ impl ErrorCode {
         Self::LimitExceeded,
         Self::Unavailable,
         Self::Internal,
+        Self::QueueNotFound,
+        Self::QueueExists,
     ];
 
     /// The code's wire number.
@@ -111,7 +118,8 @@ mod tests {
              (AuthenticationFailed, 7), (StreamNotFound, 10), \
              (StreamExists, 11), (ShardNotFound, 12), (ShardClosed, 13), (OffsetTrimmed, 14), \
              (OffsetBeyondEnd, 15), (InvalidArgument, 16), (RecordTooLarge, 17), \
-             (LimitExceeded, 18), (Unavailable, 20), (Internal, 21)]"
+             (LimitExceeded, 18), (Unavailable, 20), (Internal, 21), (QueueNotFound, 22), \
+             (QueueExists, 23)]"
         );
     }
 

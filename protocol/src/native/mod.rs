@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod codes;
 pub mod frame;
+pub mod queues;
 pub mod requests;
 pub mod responses;
 
@@ -84,11 +85,29 @@ pub enum Op {
     MergeShards = 11,
     /// [`Authenticate`] → empty.
     Authenticate = 12,
+    /// [`queues::QueueCreate`] → empty.
+    QueueCreate = 13,
+    /// [`queues::QueueName`] → empty.
+    QueueDelete = 14,
+    /// [`queues::QueueList`] → [`queues::QueueNames`].
+    QueueList = 15,
+    /// [`queues::QueueSend`] → [`queues::QueueSendOk`].
+    QueueSend = 16,
+    /// [`queues::QueueReceive`] → [`queues::QueueRecords`].
+    QueueReceive = 17,
+    /// [`queues::QueueAck`] → [`queues::QueueAckOk`].
+    QueueAck = 18,
+    /// [`queues::QueueName`] → empty.
+    QueuePurge = 19,
+    /// [`queues::QueuePeek`] → [`queues::QueueRecords`].
+    QueuePeek = 20,
+    /// [`queues::QueueRewind`] → [`queues::QueueRewindOk`].
+    QueueRewind = 21,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 22] = [
         Self::Error,
         Self::Hello,
         Self::CreateStream,
@@ -102,6 +121,15 @@ impl Op {
         Self::SplitShard,
         Self::MergeShards,
         Self::Authenticate,
+        Self::QueueCreate,
+        Self::QueueDelete,
+        Self::QueueList,
+        Self::QueueSend,
+        Self::QueueReceive,
+        Self::QueueAck,
+        Self::QueuePurge,
+        Self::QueuePeek,
+        Self::QueueRewind,
     ];
 
     /// The operation for a wire code, or `None`.
@@ -239,6 +267,24 @@ messages! {
         MergeShards(MergeShards) = MergeShards,
         /// Prove the connection holds an access key (after `Hello`, when asked to).
         Authenticate(Authenticate) = Authenticate,
+        /// Create a queue.
+        QueueCreate(queues::QueueCreate) = QueueCreate,
+        /// Delete a queue and its messages.
+        QueueDelete(queues::QueueName) = QueueDelete,
+        /// List queues.
+        QueueList(queues::QueueList) = QueueList,
+        /// Send messages to a queue.
+        QueueSend(queues::QueueSend) = QueueSend,
+        /// Receive messages from a queue.
+        QueueReceive(queues::QueueReceive) = QueueReceive,
+        /// Delete received messages.
+        QueueAck(queues::QueueAck) = QueueAck,
+        /// Delete every message of a queue.
+        QueuePurge(queues::QueueName) = QueuePurge,
+        /// Read a queue's messages without receiving them.
+        QueuePeek(queues::QueuePeek) = QueuePeek,
+        /// Make a queue's messages from a point on receivable again.
+        QueueRewind(queues::QueueRewind) = QueueRewind,
     }
 }
 
@@ -269,6 +315,24 @@ messages! {
         MergeShardsOk(MergeShardsOk) = MergeShards,
         /// The connection is authenticated (empty body).
         AuthenticateOk = Authenticate,
+        /// The queue exists (empty body).
+        QueueCreateOk = QueueCreate,
+        /// The queue was deleted (empty body).
+        QueueDeleteOk = QueueDelete,
+        /// Queue names.
+        QueueNames(queues::QueueNames) = QueueList,
+        /// Each sent message's outcome.
+        QueueSendOk(queues::QueueSendOk) = QueueSend,
+        /// Received messages.
+        QueueReceived(queues::QueueRecords) = QueueReceive,
+        /// Each handle's outcome.
+        QueueAckOk(queues::QueueAckOk) = QueueAck,
+        /// The queue was purged (empty body).
+        QueuePurgeOk = QueuePurge,
+        /// Peeked messages.
+        QueuePeeked(queues::QueueRecords) = QueuePeek,
+        /// What the rewind did.
+        QueueRewindOk(queues::QueueRewindOk) = QueueRewind,
         /// Any request failed.
         Error(ErrorResponse) = Error,
     }
@@ -321,12 +385,14 @@ mod tests {
             format!("{table:?}"),
             "[(Error, 0), (Hello, 1), (CreateStream, 2), (DeleteStream, 3), (ListStreams, 4), \
              (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9), \
-             (SplitShard, 10), (MergeShards, 11), (Authenticate, 12)]"
+             (SplitShard, 10), (MergeShards, 11), (Authenticate, 12), (QueueCreate, 13), \
+             (QueueDelete, 14), (QueueList, 15), (QueueSend, 16), (QueueReceive, 17), \
+             (QueueAck, 18), (QueuePurge, 19), (QueuePeek, 20), (QueueRewind, 21)]"
         );
         for op in Op::ALL {
             assert_eq!(Op::from_u16(op as u16), Some(op));
         }
-        assert_eq!(Op::from_u16(13), None);
+        assert_eq!(Op::from_u16(22), None);
     }
 
     fn stream_name() -> impl Strategy<Value = String> {

@@ -19,6 +19,7 @@
 
 mod error;
 mod handlers;
+pub mod queues;
 
 use std::collections::BTreeMap;
 use std::io::IoSlice;
@@ -65,6 +66,8 @@ pub struct State {
     pub limits: NativeLimits,
     /// TLS, when configured: every connection must complete a TLS handshake first.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The queue view, for the queue operations.
+    pub queues: queues::QueueContext,
 }
 
 /// Serves connections on `listener` until the task is dropped.
@@ -382,6 +385,15 @@ async fn handle(shared: &Shared, request: Request) -> Response {
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),
         Request::SplitShard(request) => handlers::split_shard(log, budget, request).await,
         Request::MergeShards(request) => handlers::merge_shards(log, request).await,
+        Request::QueueCreate(request) => queues::create(&shared.state.queues, request).await,
+        Request::QueueDelete(request) => queues::delete(&shared.state.queues, &request.name).await,
+        Request::QueueList(request) => queues::list(&shared.state.queues, &request),
+        Request::QueueSend(request) => queues::send(&shared.state.queues, request).await,
+        Request::QueueReceive(request) => queues::receive(&shared.state.queues, request).await,
+        Request::QueueAck(request) => queues::ack(&shared.state.queues, request).await,
+        Request::QueuePurge(request) => queues::purge(&shared.state.queues, &request.name).await,
+        Request::QueuePeek(request) => queues::peek(&shared.state.queues, &request),
+        Request::QueueRewind(request) => queues::rewind(&shared.state.queues, request).await,
         Request::Hello(_) | Request::Authenticate(_) => Err(ErrorResponse::new(
             ErrorCode::InvalidArgument,
             "the handshake is already complete",

@@ -6,8 +6,9 @@
 //! The schedule has four phases (SNS "message delivery retries"): `numNoDelayRetries` at once,
 //! `numMinDelayRetries` at `minDelayTarget`, the backoff phase (the rest of `numRetries`)
 //! rising from `minDelayTarget` to `maxDelayTarget` by `backoffFunction`, and
-//! `numMaxDelayRetries` at `maxDelayTarget`. Jitter is the caller's: it scales the delays
-//! [`EffectivePolicy::delay_before_attempt`] returns.
+//! `numMaxDelayRetries` at `maxDelayTarget`. [`EffectivePolicy::jittered_delay_before_attempt`]
+//! shortens each delay by up to [`JITTER_FRACTION`] (never below `minDelayTarget`), so the
+//! retries of many messages that failed together spread out rather than arrive together.
 //!
 //! AWS does not publish the backoff curves' formulas; with `x = i / n` for the `i`-th of `n`
 //! backoff retries, the delay is `min + (max - min) · f(x)` with linear `f(x) = x`,
@@ -320,9 +321,28 @@ pub fn effective(
     }
 }
 
+/// The largest share of a retry delay jitter takes off.
+pub const JITTER_FRACTION: f64 = 0.1;
+
 impl EffectivePolicy {
+    /// [`Self::delay_before_attempt`] shortened by `jitter` (0 to 1, scaled to at most
+    /// [`JITTER_FRACTION`] of the delay), but never below `minDelayTarget` where the delay
+    /// was at least that. The caller draws `jitter` (a hash of the message and the attempt
+    /// keeps schedules reproducible).
+    pub fn jittered_delay_before_attempt(&self, attempt: u32, jitter: f64) -> Option<Duration> {
+        let delay = self.delay_before_attempt(attempt)?;
+        let min = Duration::from_secs(u64::from(self.retry.min_delay_target));
+        let cut = delay.mul_f64(jitter.clamp(0.0, 1.0) * JITTER_FRACTION);
+        let jittered = delay.saturating_sub(cut);
+        Some(if delay >= min {
+            jittered.max(min)
+        } else {
+            jittered
+        })
+    }
+
     /// The delay before attempt `attempt` (0 is the first try, at once); `None` once the
-    /// `1 + numRetries` attempts are spent. Jitter is the caller's to apply.
+    /// `1 + numRetries` attempts are spent.
     pub fn delay_before_attempt(&self, attempt: u32) -> Option<Duration> {
         let retry = &self.retry;
         if attempt == 0 {

@@ -408,6 +408,42 @@ fn every_backoff_function_runs_through_the_four_phases() {
 }
 
 #[test]
+fn jitter_shortens_delays_by_at_most_a_tenth_and_never_below_the_minimum() {
+    use std::time::Duration;
+    let policy = delivery_policy::parse_subscription_policy(
+        r#"{"healthyRetryPolicy":{"minDelayTarget":10,"maxDelayTarget":100,"numRetries":4,
+        "numNoDelayRetries":1,"numMinDelayRetries":0,"numMaxDelayRetries":0,
+        "backoffFunction":"linear"}}"#,
+    )
+    .unwrap();
+    let effective = delivery_policy::effective(None, Some(&policy));
+    for attempt in 0..=4 {
+        let exact = effective.delay_before_attempt(attempt).unwrap();
+        let none = effective
+            .jittered_delay_before_attempt(attempt, 0.0)
+            .unwrap();
+        let most = effective
+            .jittered_delay_before_attempt(attempt, 1.0)
+            .unwrap();
+        assert_eq!(none, exact);
+        assert!(
+            most <= exact && most >= exact.mul_f64(0.9),
+            "{attempt}: {most:?}"
+        );
+        assert!(exact < Duration::from_secs(10) || most >= Duration::from_secs(10));
+    }
+    let last = effective.jittered_delay_before_attempt(4, 0.5).unwrap();
+    assert_eq!(last, Duration::from_secs(95));
+    assert_eq!(effective.jittered_delay_before_attempt(5, 0.5), None);
+    // The default policy (20 s, 20 s) has no room below its minimum.
+    let default = delivery_policy::effective(None, None);
+    assert_eq!(
+        default.jittered_delay_before_attempt(1, 1.0),
+        Some(Duration::from_secs(20))
+    );
+}
+
+#[test]
 fn delivery_policies_are_validated_and_overridden_as_aws_does() {
     let error = delivery_policy::parse_subscription_policy(
         r#"{"healthyRetryPolicy":{"maxDelayTarget":20,"numRetries":3}}"#,

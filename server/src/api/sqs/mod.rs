@@ -13,7 +13,7 @@
 //! `Host` (so a client reaches the URL it is given, whatever name it used for the server) and
 //! resolved by its `<account>/<name>` path whatever the host.
 
-mod attributes;
+pub mod attributes;
 mod error;
 mod messages;
 mod queues;

@@ -82,6 +82,7 @@ pub async fn start_message_move_task(
     };
     let handle = queues
         .start_move_task(&source, destination.as_deref(), rate)
+        .await
         .map_err(from_view)?;
     Ok(StartMessageMoveTaskResult {
         task_handle: Some(handle),
@@ -127,6 +128,7 @@ pub async fn cancel_message_move_task(
 ) -> Result<CancelMessageMoveTaskResult, Error> {
     let moved = queues
         .cancel_move_task(&input.task_handle)
+        .await
         .map_err(from_view)?;
     Ok(CancelMessageMoveTaskResult {
         approximate_number_of_messages_moved: i64::try_from(moved).ok(),

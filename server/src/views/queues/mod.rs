@@ -16,7 +16,14 @@
 //!     count, receipt generation, first receive) or finished (a tombstone);
 //!   - `d/<SHA-256 of scope and id>`: FIFO deduplication ids, each with its original
 //!     message and an expiry 5 minutes after the send; expired ones are deleted lazily by
-//!     later changes.
+//!     later changes;
+//!   - `p`: the time of the last purge (PurgeQueue's 60-second window holds across restarts);
+//!   - `r`: the time of the last rewind ([`replay`]): handles issued until then are stale;
+//!   - `a/<attempt id>`: FIFO receives by request attempt id, for 5 minutes, so a retry after
+//!     a restart returns the same messages; expired ones are deleted by the next one kept.
+//!   - `t/<handle>`: message move tasks from this queue ([`moves`]), resumed at open.
+//! - The log's properties (namespace `sqs-deleted`) hold the deletion time of each queue
+//!   deleted less than 60 seconds ago, so `QueueDeletedRecently` holds across restarts.
 //! - In memory, per queue ([`index::Index`], behind a mutex never held across an await or
 //!   I/O): the ready messages by offset (FIFO: per group, with the heads of unblocked
 //!   groups), a timer set of delayed and in-flight messages, the counts. It is rebuilt at
@@ -53,6 +60,7 @@ pub mod limits;
 pub mod message;
 mod moves;
 pub mod receipt;
+mod replay;
 
 #[cfg(test)]
 mod tests;
@@ -79,6 +87,7 @@ use self::message::Summary;
 pub use self::message::{AttributeValue, MessageAttribute, MessageId, StoredMessage};
 pub use self::moves::MoveTaskStatus;
 use self::receipt::Receipt;
+pub use self::replay::{PeekState, RewindTo};
 
 /// The owner of the engine streams this view serves.
 pub const OWNER: Owner = Owner::from_static("sqs");
@@ -90,6 +99,14 @@ const STREAM_PREFIX: &str = "sqs:";
 /// The property holding the receipt signing key.
 const KEY_NAMESPACE: &str = "sqs";
 const KEY_NAME: &str = "receipt_key";
+
+/// The log-property namespace of recently deleted queue names (value: the deletion time, i64
+/// ms big-endian), so `QueueDeletedRecently` holds across a restart.
+const DELETED_NAMESPACE: &str = "sqs-deleted";
+
+/// The state key of the time of the queue's last purge (i64 ms big-endian), so
+/// `PurgeQueueInProgress` holds across a restart.
+const PURGED_KEY: &[u8] = b"p";
 
 /// The engine keeps a queue's records this much longer than its retention period, so a
 /// message's record is never deleted before the view sees it expired.
@@ -268,6 +285,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A time (i64 ms big-endian) kept under `key` in a queue's state, if any.
+fn load_ms(queue: &str, state: &State, key: &[u8]) -> Result<Option<i64>> {
+    match state.get(key).map_err(|e| storage_error(queue, &e))? {
+        Some(bytes) => <[u8; 8]>::try_from(&bytes[..])
+            .map(|b| Some(i64::from_be_bytes(b)))
+            .map_err(|_| {
+                Error::Internal(format!("queue {queue}: a time in its state is undecodable"))
+            }),
+        None => Ok(None),
+    }
+}
+
 fn storage_error(queue: &str, error: &storage::Error) -> Error {
     match error {
         storage::Error::StreamNotFound(_) => Error::QueueNotFound(queue.to_string()),
@@ -313,15 +342,94 @@ pub(crate) struct Queue {
     arrived: Notify,
     deleted: AtomicBool,
     purged_ms: Mutex<Option<i64>>,
-    /// FIFO queues: receives by request attempt id, for 5 minutes (in memory).
+    /// When the queue was last rewound (0: never); handles issued until then are stale.
+    rewound_ms: Mutex<i64>,
+    /// FIFO queues: receives by request attempt id, for 5 minutes (durable, `a/<id>`).
     attempts: Mutex<HashMap<String, Attempt>>,
 }
 
-/// A FIFO receive remembered by its request attempt id.
+/// A FIFO receive remembered by its request attempt id (state key `a/<id>`).
 struct Attempt {
     expires_ms: i64,
     issued_ms: i64,
     taken: Vec<Taken>,
+}
+
+/// The prefix of remembered receive attempts' state keys.
+const ATTEMPT_PREFIX: &[u8] = b"a/";
+const ATTEMPT_VERSION: u8 = 1;
+
+fn attempt_key(id: &str) -> Bytes {
+    let mut key = Vec::with_capacity(ATTEMPT_PREFIX.len() + id.len());
+    key.extend_from_slice(ATTEMPT_PREFIX);
+    key.extend_from_slice(id.as_bytes());
+    Bytes::from(key)
+}
+
+impl Attempt {
+    fn to_bytes(&self) -> Bytes {
+        let mut out = Vec::with_capacity(21 + self.taken.len() * 24);
+        out.push(ATTEMPT_VERSION);
+        out.extend_from_slice(&self.expires_ms.to_be_bytes());
+        out.extend_from_slice(&self.issued_ms.to_be_bytes());
+        out.extend_from_slice(&u32::try_from(self.taken.len()).unwrap_or(0).to_be_bytes());
+        for t in &self.taken {
+            out.extend_from_slice(&t.offset.to_be_bytes());
+            out.extend_from_slice(&t.receive_count.to_be_bytes());
+            out.extend_from_slice(&t.generation.to_be_bytes());
+            out.extend_from_slice(&t.first_receive_ms.to_be_bytes());
+        }
+        Bytes::from(out)
+    }
+
+    fn decode(bytes: &[u8]) -> std::result::Result<Self, DecodeError> {
+        let mut r = codec::Reader::new("receive attempt", bytes);
+        if r.u8()? != ATTEMPT_VERSION {
+            return Err(r.error("unknown version"));
+        }
+        let expires_ms = r.i64()?;
+        let issued_ms = r.i64()?;
+        let count = r.u32()?;
+        if usize::try_from(count).unwrap_or(usize::MAX) > limits::RECEIVE_MESSAGES_MAX as usize {
+            return Err(r.error("too many messages"));
+        }
+        let mut taken = Vec::new();
+        for _ in 0..count {
+            taken.push(Taken {
+                offset: r.u64()?,
+                receive_count: r.u32()?,
+                generation: r.u32()?,
+                first_receive_ms: r.i64()?,
+            });
+        }
+        r.finish()?;
+        Ok(Self {
+            expires_ms,
+            issued_ms,
+            taken,
+        })
+    }
+}
+
+/// The receive attempts a queue's state remembers (expired ones too: the next remembered
+/// attempt deletes them).
+fn load_attempts(queue: &str, state: &State) -> Result<HashMap<String, Attempt>> {
+    let mut attempts = HashMap::new();
+    for (key, value) in state
+        .scan(ATTEMPT_PREFIX)
+        .map_err(|e| storage_error(queue, &e))?
+    {
+        let id = key
+            .get(ATTEMPT_PREFIX.len()..)
+            .and_then(|id| std::str::from_utf8(id).ok());
+        match (id, Attempt::decode(&value)) {
+            (Some(id), Ok(attempt)) => {
+                attempts.insert(id.to_string(), attempt);
+            }
+            _ => tracing::warn!(queue, "Undecodable receive attempt ignored"),
+        }
+    }
+    Ok(attempts)
 }
 
 impl Queue {
@@ -357,7 +465,7 @@ struct Inner {
     receipt_key: [u8; 32],
     /// Every queue, by name (sorted, for listing).
     queues: RwLock<BTreeMap<String, Arc<Queue>>>,
-    /// When each recently deleted name was deleted (ms), in memory.
+    /// When each recently deleted name was deleted (ms); kept in the log's properties too.
     deleted: Mutex<HashMap<String, i64>>,
     /// Creates and deletes one at a time.
     lifecycle: tokio::sync::Mutex<()>,
@@ -394,6 +502,7 @@ impl Queues {
                 moves: moves::Registry::default(),
             }),
         };
+        view.load_deleted();
         for info in view.inner.log.list_streams() {
             if !is_queue(&info) {
                 continue;
@@ -423,7 +532,44 @@ impl Queues {
                 }
             }
         }
+        view.resume_move_tasks();
         Ok(view)
+    }
+
+    /// Loads the recently deleted names, forgetting those whose window has passed.
+    fn load_deleted(&self) {
+        let log = &self.inner.log;
+        let now = self.now_ms();
+        let mut deleted = lock(&self.inner.deleted);
+        for (name, value) in log.properties(DELETED_NAMESPACE) {
+            let at = <[u8; 8]>::try_from(value.as_slice()).map(i64::from_be_bytes);
+            match at {
+                Ok(at) if now - at < limits::RECREATE_AFTER_DELETE_MS => {
+                    deleted.insert(name, at);
+                }
+                _ => {
+                    if let Err(error) = log.delete_property(DELETED_NAMESPACE, &name) {
+                        tracing::warn!(queue = name, %error, "Could not forget a deleted queue name");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets deleted names whose window has passed, in memory and in the log's properties.
+    fn forget_deleted(&self, now: i64) {
+        let mut deleted = lock(&self.inner.deleted);
+        let expired: Vec<String> = deleted
+            .iter()
+            .filter(|(_, at)| now - **at >= limits::RECREATE_AFTER_DELETE_MS)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in expired {
+            deleted.remove(&name);
+            if let Err(error) = self.inner.log.delete_property(DELETED_NAMESPACE, &name) {
+                tracing::warn!(queue = name, %error, "Could not forget a deleted queue name");
+            }
+        }
     }
 
     fn load(&self, name: &str, info: &StreamInfo) -> Result<Option<Arc<Queue>>> {
@@ -439,6 +585,9 @@ impl Queues {
         };
         let config = QueueConfig::decode(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
         let fifo = config.attributes.fifo;
+        let purged_ms = load_ms(name, &state, PURGED_KEY)?;
+        let rewound_ms = replay::load_rewound_ms(name, &state)?;
+        let attempts = load_attempts(name, &state)?;
         let queue = Arc::new(Queue {
             name: name.to_string(),
             stream: info.name.clone(),
@@ -450,10 +599,12 @@ impl Queues {
             sending: tokio::sync::Mutex::new(()),
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
-            purged_ms: Mutex::new(None),
-            attempts: Mutex::new(HashMap::new()),
+            purged_ms: Mutex::new(purged_ms),
+            rewound_ms: Mutex::new(rewound_ms),
+            attempts: Mutex::new(attempts),
         });
         self.rebuild(&queue)?;
+        self.load_move_tasks(&queue)?;
         Ok(Some(queue))
     }
 
@@ -760,12 +911,9 @@ impl Queues {
             };
         }
         let now = self.now_ms();
-        {
-            let mut deleted = lock(&self.inner.deleted);
-            deleted.retain(|_, at| now - *at < limits::RECREATE_AFTER_DELETE_MS);
-            if deleted.contains_key(name) {
-                return Err(Error::DeletedRecently(name.to_string()));
-            }
+        self.forget_deleted(now);
+        if lock(&self.inner.deleted).contains_key(name) {
+            return Err(Error::DeletedRecently(name.to_string()));
         }
         let attributes = changes.applied_to(&QueueAttributes::default());
         self.check_redrive(name, &attributes)?;
@@ -818,6 +966,7 @@ impl Queues {
             arrived: Notify::new(),
             deleted: AtomicBool::new(false),
             purged_ms: Mutex::new(None),
+            rewound_ms: Mutex::new(0),
             attempts: Mutex::new(HashMap::new()),
         });
         self.inner
@@ -882,7 +1031,15 @@ impl Queues {
         queue.deleted.store(true, Ordering::Release);
         queue.arrived.notify_waiters();
         self.inner.moves.cancel_all(name);
-        lock(&self.inner.deleted).insert(name.to_string(), self.now_ms());
+        let now = self.now_ms();
+        lock(&self.inner.deleted).insert(name.to_string(), now);
+        if let Err(error) =
+            self.inner
+                .log
+                .put_property(DELETED_NAMESPACE, name, now.to_be_bytes().to_vec())
+        {
+            tracing::warn!(queue = name, %error, "The deletion time of a queue is kept in memory only");
+        }
         Ok(())
     }
 
@@ -1055,7 +1212,10 @@ impl Queues {
             let mut index = lock(&queue.index);
             let end = index.frontier;
             index.purge(end);
-            let mut changes = Vec::new();
+            let mut changes = vec![StateChange::put(
+                PURGED_KEY,
+                Bytes::copy_from_slice(&now.to_be_bytes()),
+            )];
             index.seal(&mut changes);
             changes
         };
@@ -1383,7 +1543,7 @@ impl Queues {
                 .await?;
             if !received.is_empty() {
                 if let Some(id) = attempt_id {
-                    self.remember_attempt(&queue, id, &received);
+                    self.remember_attempt(&queue, id, &received).await?;
                 }
                 return Ok(received);
             }
@@ -1408,12 +1568,19 @@ impl Queues {
         }
     }
 
-    fn remember_attempt(&self, queue: &Arc<Queue>, id: &str, received: &[Received]) {
+    /// Remembers a FIFO receive by its attempt id, durably (a retry after a restart gets
+    /// the same messages), and forgets expired attempts.
+    async fn remember_attempt(
+        &self,
+        queue: &Arc<Queue>,
+        id: &str,
+        received: &[Received],
+    ) -> Result<()> {
         let now = self.now_ms();
         let Some(issued_ms) = received.first().and_then(|r| {
             receipt::decode(&self.inner.receipt_key, &r.receipt_handle).map(|r| r.issued_ms)
         }) else {
-            return;
+            return Ok(());
         };
         let taken = received
             .iter()
@@ -1427,16 +1594,26 @@ impl Queues {
                 })
             })
             .collect();
-        let mut attempts = lock(&queue.attempts);
-        attempts.retain(|_, attempt| attempt.expires_ms > now);
-        attempts.insert(
-            id.to_string(),
-            Attempt {
-                expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
-                issued_ms,
-                taken,
-            },
-        );
+        let attempt = Attempt {
+            expires_ms: now + limits::RECEIVE_ATTEMPT_WINDOW_MS,
+            issued_ms,
+            taken,
+        };
+        let writer = queue.writer.clone().lock_owned().await;
+        let changes = {
+            let mut attempts = lock(&queue.attempts);
+            let mut changes = vec![StateChange::put(attempt_key(id), attempt.to_bytes())];
+            attempts.retain(|id, attempt| {
+                let live = attempt.expires_ms > now;
+                if !live {
+                    changes.push(StateChange::delete(attempt_key(id)));
+                }
+                live
+            });
+            attempts.insert(id.to_string(), attempt);
+            changes
+        };
+        self.commit(queue, writer, changes).await
     }
 
     /// A retried FIFO receive: the remembered messages again, with their visibility timeout
@@ -1450,9 +1627,9 @@ impl Queues {
     ) -> Result<Option<Vec<Received>>> {
         let now = self.now_ms();
         let (issued_ms, taken) = {
-            let mut attempts = lock(&queue.attempts);
-            attempts.retain(|_, attempt| attempt.expires_ms > now);
-            let Some(attempt) = attempts.get(id) else {
+            // Expired attempts stay until the next one remembered deletes their keys.
+            let attempts = lock(&queue.attempts);
+            let Some(attempt) = attempts.get(id).filter(|a| a.expires_ms > now) else {
                 return Ok(None);
             };
             let taken: Vec<Taken> = attempt.taken.clone();
@@ -1469,8 +1646,7 @@ impl Queues {
                 })
             });
             if !unchanged {
-                drop(index);
-                lock(&queue.attempts).remove(id);
+                // Kept (its key too) until it expires or this receive replaces it.
                 return Ok(None);
             }
             let mut changes = Vec::new();
@@ -1573,7 +1749,9 @@ impl Queues {
         {
             tracing::warn!(queue = queue.name, target = target.name, %error, "Dead-letter move failed; the messages stay");
         }
-        let received = self.read_taken(queue, &taken, now);
+        // A receive in the millisecond of a rewind must not issue handles the rewind made stale.
+        let issued_ms = now.max(lock(&queue.rewound_ms).saturating_add(1));
+        let received = self.read_taken(queue, &taken, issued_ms);
         Ok((received, moved))
     }
 
@@ -1705,8 +1883,11 @@ impl Queues {
     }
 
     fn receipt(&self, queue: &Arc<Queue>, handle: &str) -> Result<Receipt> {
+        let rewound_ms = *lock(&queue.rewound_ms);
         receipt::decode(&self.inner.receipt_key, handle)
-            .filter(|receipt| receipt.stream_id == queue.stream_id)
+            .filter(|receipt| {
+                receipt.stream_id == queue.stream_id && receipt.issued_ms > rewound_ms
+            })
             .ok_or_else(|| Error::ReceiptInvalid(handle.to_string()))
     }
 

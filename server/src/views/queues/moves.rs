@@ -1,19 +1,34 @@
 //! Message move tasks: a background task moves a dead-letter queue's messages back to the
 //! queues they came from (each message's recorded origin), or to one destination, at a
-//! bounded rate. Tasks are kept in memory (the ten most recent per source queue); a restart
-//! ends a running task where it stood, and every message it moved stays moved (each move is
-//! acknowledged in the destination before it is finished in the source).
+//! bounded rate. The ten most recent tasks per source queue are kept in the source's state
+//! (`t/<handle>`, JSON), written when a task starts, after each batch it moves, when it is
+//! cancelled and when it ends; a task running at a restart resumes where it stood (a
+//! cancelled one ends as cancelled). Every message moved stays moved: each move is
+//! acknowledged in the destination before it is finished in the source.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use storage::StateChange;
+
 use super::index::Status;
-use super::{Error, Queue, Queues, Result, limits, lock};
+use super::{Error, Queue, Queues, Result, limits, lock, storage_error};
+
+/// The prefix of move tasks' state keys (in the source queue's state).
+pub(crate) const TASK_PREFIX: &[u8] = b"t/";
+
+fn task_key(handle: &str) -> Bytes {
+    let mut key = TASK_PREFIX.to_vec();
+    key.extend_from_slice(handle.as_bytes());
+    Bytes::from(key)
+}
 
 /// Where a move task stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MoveTaskStatus {
     /// Moving.
     Running,
@@ -42,7 +57,7 @@ impl MoveTaskStatus {
 }
 
 /// A move task as ListMessageMoveTasks describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoveTask {
     /// Its handle (for CancelMessageMoveTask).
     pub handle: String,
@@ -66,7 +81,16 @@ pub struct MoveTask {
 
 struct Entry {
     task: MoveTask,
+    /// It moves the messages below this offset (those present at its start).
+    end: u64,
     stop: Arc<AtomicBool>,
+}
+
+/// A task as its state key keeps it.
+#[derive(Serialize, Deserialize)]
+struct StoredTask {
+    task: MoveTask,
+    end: u64,
 }
 
 /// The move tasks, by source queue, oldest first.
@@ -76,13 +100,19 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    fn update(&self, source: &str, handle: &str, change: impl FnOnce(&mut MoveTask)) {
-        if let Some(entry) = lock(&self.tasks)
+    /// Changes a task; returns its state key's new value.
+    fn update(
+        &self,
+        source: &str,
+        handle: &str,
+        change: impl FnOnce(&mut MoveTask),
+    ) -> Option<Bytes> {
+        let mut tasks = lock(&self.tasks);
+        let entry = tasks
             .get_mut(source)
-            .and_then(|tasks| tasks.iter_mut().find(|e| e.task.handle == handle))
-        {
-            change(&mut entry.task);
-        }
+            .and_then(|tasks| tasks.iter_mut().find(|e| e.task.handle == handle))?;
+        change(&mut entry.task);
+        Some(entry.stored())
     }
 
     /// Stops every task of a deleted queue.
@@ -95,6 +125,16 @@ impl Registry {
     }
 }
 
+impl Entry {
+    fn stored(&self) -> Bytes {
+        let stored = StoredTask {
+            task: self.task.clone(),
+            end: self.end,
+        };
+        Bytes::from(serde_json::to_vec(&stored).unwrap_or_default())
+    }
+}
+
 /// Messages one step of a move task takes.
 const MOVE_BATCH_MAX: usize = 10;
 
@@ -103,7 +143,7 @@ impl Queues {
     /// `destination`, or each back to the queue it came from, at most `rate_per_s` a second
     /// (1 to 500; `None`: 500). Only messages present now are moved. One running task per
     /// source ([`Error::MoveTaskRunning`]). Returns the task handle.
-    pub fn start_move_task(
+    pub async fn start_move_task(
         &self,
         source: &str,
         destination: Option<&str>,
@@ -144,7 +184,8 @@ impl Queues {
         };
         let handle = format!("{}", super::MessageId::random());
         let stop = Arc::new(AtomicBool::new(false));
-        {
+        let writer = queue.writer.clone().lock_owned().await;
+        let changes = {
             let mut tasks = lock(&self.inner.moves.tasks);
             let list = tasks.entry(source.to_string()).or_default();
             if list.iter().any(|e| {
@@ -157,7 +198,7 @@ impl Queues {
                     "There is already a task running on {source}"
                 )));
             }
-            list.push(Entry {
+            let entry = Entry {
                 task: MoveTask {
                     handle: handle.clone(),
                     status: MoveTaskStatus::Running,
@@ -169,36 +210,150 @@ impl Queues {
                     failure: None,
                     started_ms: now,
                 },
+                end,
                 stop: stop.clone(),
-            });
+            };
+            let mut changes = vec![StateChange::put(task_key(&handle), entry.stored())];
+            list.push(entry);
             let excess = list.len().saturating_sub(limits::MOVE_TASKS_LISTED_MAX);
-            list.drain(..excess);
+            for old in list.drain(..excess) {
+                changes.push(StateChange::delete(task_key(&old.task.handle)));
+            }
+            changes
+        };
+        if let Err(error) = self.commit(&queue, writer, changes).await {
+            if let Some(list) = lock(&self.inner.moves.tasks).get_mut(source) {
+                list.retain(|e| e.task.handle != handle);
+            }
+            return Err(error);
         }
+        self.spawn_move(
+            queue,
+            handle.clone(),
+            destination.map(str::to_string),
+            end,
+            rate,
+            stop,
+        );
+        Ok(handle)
+    }
+
+    /// Runs a task (new or resumed) to its end, keeping its state key up to date.
+    fn spawn_move(
+        &self,
+        queue: Arc<Queue>,
+        handle: String,
+        destination: Option<String>,
+        end: u64,
+        rate: u32,
+        stop: Arc<AtomicBool>,
+    ) {
         let view = self.clone();
-        let destination = destination.map(str::to_string);
-        let task_handle = handle.clone();
         tokio::spawn(async move {
             let outcome = view
-                .run_move(
-                    &queue,
-                    destination.as_deref(),
-                    end,
-                    rate,
-                    &stop,
-                    &task_handle,
-                )
+                .run_move(&queue, destination.as_deref(), end, rate, &stop, &handle)
                 .await;
             let status = match &outcome {
                 Ok(()) if stop.load(Ordering::Acquire) => MoveTaskStatus::Cancelled,
                 Ok(()) => MoveTaskStatus::Completed,
                 Err(_) => MoveTaskStatus::Failed,
             };
-            view.inner.moves.update(&queue.name, &task_handle, |task| {
+            if let Some(stored) = view.inner.moves.update(&queue.name, &handle, |task| {
                 task.status = status;
                 task.failure = outcome.err().map(|e| e.to_string());
-            });
+            }) {
+                view.persist_task(&queue, &handle, stored).await;
+            }
         });
-        Ok(handle)
+    }
+
+    /// Writes a task's state key (a failure is logged: the task goes on).
+    async fn persist_task(&self, queue: &Arc<Queue>, handle: &str, stored: Bytes) {
+        if queue.deleted.load(Ordering::Acquire) {
+            return;
+        }
+        let writer = queue.writer.clone().lock_owned().await;
+        if let Err(error) = self
+            .commit(
+                queue,
+                writer,
+                vec![StateChange::put(task_key(handle), stored)],
+            )
+            .await
+        {
+            tracing::warn!(queue = queue.name, task = handle, %error, "Move task state not written");
+        }
+    }
+
+    /// Loads a queue's move tasks from its state (at open).
+    pub(crate) fn load_move_tasks(&self, queue: &Arc<Queue>) -> Result<()> {
+        let mut entries = Vec::new();
+        for (_, value) in queue
+            .state
+            .scan(TASK_PREFIX)
+            .map_err(|e| storage_error(&queue.name, &e))?
+        {
+            match serde_json::from_slice::<StoredTask>(&value) {
+                Ok(stored) => entries.push(Entry {
+                    task: stored.task,
+                    end: stored.end,
+                    stop: Arc::new(AtomicBool::new(false)),
+                }),
+                Err(error) => {
+                    tracing::warn!(queue = queue.name, %error, "Undecodable move task ignored");
+                }
+            }
+        }
+        entries.sort_by_key(|e| e.task.started_ms);
+        if !entries.is_empty() {
+            lock(&self.inner.moves.tasks).insert(queue.name.clone(), entries);
+        }
+        Ok(())
+    }
+
+    /// Resumes the tasks a restart interrupted (after every queue is loaded, so their
+    /// destinations are found); a task being cancelled ends as cancelled. Needs a tokio
+    /// runtime; without one they are left as they are.
+    pub(crate) fn resume_move_tasks(&self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let mut resumed = Vec::new();
+        let mut cancelled = Vec::new();
+        for (source, list) in lock(&self.inner.moves.tasks).iter_mut() {
+            for entry in list.iter_mut() {
+                match entry.task.status {
+                    MoveTaskStatus::Running => resumed.push((
+                        source.clone(),
+                        entry.task.handle.clone(),
+                        entry.task.destination.clone(),
+                        entry.end,
+                        entry.task.rate_per_s,
+                        entry.stop.clone(),
+                    )),
+                    MoveTaskStatus::Cancelling => {
+                        entry.task.status = MoveTaskStatus::Cancelled;
+                        cancelled.push((source.clone(), entry.task.handle.clone(), entry.stored()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (source, handle, destination, end, rate, stop) in resumed {
+            match self.queue(&source) {
+                Ok(queue) => {
+                    tracing::info!(queue = source, task = handle, "Move task resumed");
+                    self.spawn_move(queue, handle, destination, end, rate, stop);
+                }
+                Err(_) => continue,
+            }
+        }
+        for (source, handle, stored) in cancelled {
+            if let Ok(queue) = self.queue(&source) {
+                let view = self.clone();
+                tokio::spawn(async move { view.persist_task(&queue, &handle, stored).await });
+            }
+        }
     }
 
     async fn run_move(
@@ -255,9 +410,11 @@ impl Queues {
                     .move_messages(queue, &target_queue, offsets, None)
                     .await?;
             }
-            self.inner.moves.update(&queue.name, handle, |task| {
+            if let Some(stored) = self.inner.moves.update(&queue.name, handle, |task| {
                 task.moved += moved as u64;
-            });
+            }) {
+                self.persist_task(queue, handle, stored).await;
+            }
             let pause = Duration::from_millis(1000 * offsets.len() as u64 / u64::from(rate));
             tokio::time::sleep(pause).await;
         }
@@ -274,22 +431,36 @@ impl Queues {
 
     /// Cancels a running move task; returns the messages it moved so far. Moved messages
     /// stay moved.
-    pub fn cancel_move_task(&self, handle: &str) -> Result<u64> {
-        let mut tasks = lock(&self.inner.moves.tasks);
-        for list in tasks.values_mut() {
-            if let Some(entry) = list.iter_mut().find(|e| e.task.handle == handle) {
+    pub async fn cancel_move_task(&self, handle: &str) -> Result<u64> {
+        let found = {
+            let mut tasks = lock(&self.inner.moves.tasks);
+            tasks.iter_mut().find_map(|(source, list)| {
+                let entry = list.iter_mut().find(|e| e.task.handle == handle)?;
                 if entry.task.status != MoveTaskStatus::Running {
-                    return Err(Error::MoveTaskNotFound(format!(
+                    return Some(Err(Error::MoveTaskNotFound(format!(
                         "Task {handle} is not running"
-                    )));
+                    ))));
                 }
                 entry.task.status = MoveTaskStatus::Cancelling;
                 entry.stop.store(true, Ordering::Release);
-                return Ok(entry.task.moved);
-            }
+                Some(Ok((source.clone(), entry.task.moved, entry.stored())))
+            })
+        };
+        let (source, moved, stored) = found.unwrap_or_else(|| {
+            Err(Error::MoveTaskNotFound(format!(
+                "Task {handle} does not exist"
+            )))
+        })?;
+        // Durable before it is answered, so a restart does not resume a cancelled task.
+        if let Ok(queue) = self.queue(&source) {
+            let writer = queue.writer.clone().lock_owned().await;
+            self.commit(
+                &queue,
+                writer,
+                vec![StateChange::put(task_key(handle), stored)],
+            )
+            .await?;
         }
-        Err(Error::MoveTaskNotFound(format!(
-            "Task {handle} does not exist"
-        )))
+        Ok(moved)
     }
 }

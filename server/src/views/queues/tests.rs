@@ -390,9 +390,12 @@ async fn a_move_task_returns_messages_to_their_source() {
     assert_eq!(receive(&queues, "src", 10).await.len(), 3);
     assert!(receive(&queues, "src", 10).await.is_empty());
     assert_eq!(counts(&queues, "dlq").visible, 3);
-    let handle = queues.start_move_task("dlq", None, Some(100)).unwrap();
+    let handle = queues
+        .start_move_task("dlq", None, Some(100))
+        .await
+        .unwrap();
     assert!(matches!(
-        queues.start_move_task("dlq", None, None),
+        queues.start_move_task("dlq", None, None).await,
         Err(Error::MoveTaskRunning(_))
     ));
     let mut done = false;
@@ -413,9 +416,90 @@ async fn a_move_task_returns_messages_to_their_source() {
     assert_eq!(bodies(&back), ["a", "b", "c"]);
     assert!(back.iter().all(|r| r.message.moved_from.is_none()));
     assert!(matches!(
-        queues.cancel_move_task(&handle),
+        queues.cancel_move_task(&handle).await,
         Err(Error::MoveTaskNotFound(_))
     ));
+}
+
+/// A dead-letter queue holding `n` messages of `src` (maxReceiveCount 1).
+async fn dead_letters(queues: &Queues, n: usize) {
+    queues
+        .create("dlq", &standard(), BTreeMap::new())
+        .await
+        .unwrap();
+    let changes = AttributeChanges {
+        redrive: Some(Some(Redrive {
+            dead_letter_queue: "dlq".into(),
+            receive_count_max: 1,
+        })),
+        visibility_timeout_s: Some(0),
+        ..standard()
+    };
+    queues
+        .create("src", &changes, BTreeMap::new())
+        .await
+        .unwrap();
+    for i in 0..n {
+        queues
+            .send("src", vec![NewMessage::body(format!("m{i}"))])
+            .await
+            .unwrap();
+    }
+    while !receive(queues, "src", 10).await.is_empty() {}
+    assert_eq!(counts(queues, "dlq").visible, n as u64);
+}
+
+async fn wait_for_status(queues: &Queues, status: MoveTaskStatus) -> moves::MoveTask {
+    for _ in 0..500 {
+        let tasks = queues.list_move_tasks("dlq").unwrap();
+        if tasks[0].status == status {
+            return tasks[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the move task never became {status:?}");
+}
+
+#[tokio::test]
+async fn a_move_task_resumes_after_a_restart_and_a_cancelled_one_stays_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    dead_letters(&queues, 4).await;
+    // Two messages a second: the first two move at once, then the task waits a second.
+    let handle = queues.start_move_task("dlq", None, Some(2)).await.unwrap();
+    for _ in 0..500 {
+        if queues.list_move_tasks("dlq").unwrap()[0].moved == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queues = reopen(queues, dir.path(), &clock);
+    let task = queues.list_move_tasks("dlq").unwrap().remove(0);
+    assert_eq!((task.handle.as_str(), task.moved), (handle.as_str(), 2));
+    let done = wait_for_status(&queues, MoveTaskStatus::Completed).await;
+    assert_eq!((done.moved, done.to_move), (4, 4));
+    clock.advance_ms(1);
+    assert_eq!(counts(&queues, "dlq"), Counts::default());
+    assert_eq!(counts(&queues, "src").visible, 4);
+    let queues = reopen(queues, dir.path(), &clock);
+    assert_eq!(
+        queues.list_move_tasks("dlq").unwrap()[0].status,
+        MoveTaskStatus::Completed
+    );
+
+    // Back to the dead-letter queue, then a slow task cancelled at once.
+    while !receive(&queues, "src", 10).await.is_empty() {}
+    let slow = queues.start_move_task("dlq", None, Some(1)).await.unwrap();
+    queues.cancel_move_task(&slow).await.unwrap();
+    let queues = reopen(queues, dir.path(), &clock);
+    let cancelled = wait_for_status(&queues, MoveTaskStatus::Cancelled).await;
+    assert_eq!(cancelled.handle, slow);
+    assert!(cancelled.moved <= 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        counts(&queues, "dlq").visible >= 3,
+        "a cancelled task does not resume"
+    );
 }
 
 #[tokio::test]
@@ -442,9 +526,167 @@ async fn purge_removes_in_flight_messages_once_a_minute() {
     clock.advance_ms(60_000);
     assert_eq!(bodies(&receive(&queues, "q", 10).await), ["after"]);
     queues.purge("q").await.unwrap();
-    // The state holds only the configuration and the watermark.
+    // The state holds only the configuration, the watermark and the purge time.
     let stream = format!("{STREAM_PREFIX}q");
-    assert_eq!(queues.log().state(&stream).unwrap().len().unwrap(), 2);
+    assert_eq!(queues.log().state(&stream).unwrap().len().unwrap(), 3);
+}
+
+#[tokio::test]
+async fn the_purge_and_recreate_windows_hold_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    for name in ["kept", "gone"] {
+        queues
+            .create(name, &standard(), BTreeMap::new())
+            .await
+            .unwrap();
+    }
+    queues.purge("kept").await.unwrap();
+    queues.delete_queue("gone").await.unwrap();
+    let queues = reopen(queues, dir.path(), &clock);
+    assert!(matches!(
+        queues.purge("kept").await,
+        Err(Error::PurgeInProgress(_))
+    ));
+    assert!(matches!(
+        queues.create("gone", &standard(), BTreeMap::new()).await,
+        Err(Error::DeletedRecently(_))
+    ));
+    clock.advance_ms(60_000);
+    let queues = reopen(queues, dir.path(), &clock);
+    queues.purge("kept").await.unwrap();
+    queues
+        .create("gone", &standard(), BTreeMap::new())
+        .await
+        .unwrap();
+    // The deletion time was forgotten once its window passed.
+    assert!(queues.log().properties(DELETED_NAMESPACE).is_empty());
+}
+
+#[tokio::test]
+async fn a_rewind_makes_deleted_and_in_flight_messages_receivable_and_old_handles_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    queues
+        .create("q", &standard(), BTreeMap::new())
+        .await
+        .unwrap();
+    let mut sent = Vec::new();
+    for body in ["a", "b", "c", "d"] {
+        sent.push(send_one(&queues, "q", body).await);
+    }
+    // a and b deleted, c in flight, d ready.
+    let received = receive(&queues, "q", 3).await;
+    assert_eq!(bodies(&received), ["a", "b", "c"]);
+    delete(&queues, "q", &received[0].receipt_handle)
+        .await
+        .unwrap();
+    delete(&queues, "q", &received[1].receipt_handle)
+        .await
+        .unwrap();
+    let stale = received[2].receipt_handle.clone();
+    clock.advance_ms(5);
+
+    let rewound = queues
+        .rewind("q", RewindTo::Offset(sent[1].offset))
+        .await
+        .unwrap();
+    assert_eq!(rewound.offset, sent[1].offset);
+    assert_eq!(rewound.unfinished, 3);
+    assert_eq!(
+        counts(&queues, "q"),
+        Counts {
+            visible: 3,
+            in_flight: 0,
+            delayed: 0
+        }
+    );
+    assert!(matches!(
+        delete(&queues, "q", &stale).await,
+        Err(Error::ReceiptInvalid(_))
+    ));
+    let again = receive(&queues, "q", 10).await;
+    assert_eq!(bodies(&again), ["b", "c", "d"]);
+    assert!(again.iter().all(|r| r.receive_count == 1));
+    for r in &again {
+        delete(&queues, "q", &r.receipt_handle).await.unwrap();
+    }
+    // A rewind is durable, and the handles it made stale stay stale after a restart.
+    let queues = reopen(queues, dir.path(), &clock);
+    assert_eq!(counts(&queues, "q"), Counts::default());
+    assert!(matches!(
+        delete(&queues, "q", &stale).await,
+        Err(Error::ReceiptInvalid(_))
+    ));
+    // A point before the oldest message is the oldest message; a point past the end is
+    // the end, and revives nothing.
+    let all = queues.rewind("q", RewindTo::Offset(0)).await.unwrap();
+    assert_eq!((all.offset, all.unfinished), (sent[0].offset, 4));
+    let queues = reopen(queues, dir.path(), &clock);
+    assert_eq!(
+        bodies(&receive(&queues, "q", 10).await),
+        ["a", "b", "c", "d"]
+    );
+    let none = queues.rewind("q", RewindTo::Offset(1 << 40)).await.unwrap();
+    assert_eq!(none.offset, sent[3].offset + 1);
+}
+
+#[tokio::test]
+async fn a_rewind_to_a_time_keeps_fifo_order_and_peeks_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, clock) = open(dir.path());
+    queues
+        .create("q.fifo", &fifo(), BTreeMap::new())
+        .await
+        .unwrap();
+    send_grouped(&queues, "q.fifo", "g", "1", "one").await;
+    clock.advance_ms(1000);
+    let from_ms = clock.now_ms();
+    send_grouped(&queues, "q.fifo", "g", "2", "two").await;
+    send_grouped(&queues, "q.fifo", "g", "3", "three").await;
+    for _ in 0..3 {
+        let r = receive(&queues, "q.fifo", 1).await.remove(0);
+        delete(&queues, "q.fifo", &r.receipt_handle).await.unwrap();
+    }
+    assert!(
+        queues
+            .peek("q.fifo", None, 10, false)
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    let all = queues.peek("q.fifo", None, 10, true).unwrap();
+    assert_eq!(all.messages.len(), 3);
+    assert!(all.messages.iter().all(|m| m.state == PeekState::Finished));
+
+    let rewound = queues
+        .rewind("q.fifo", RewindTo::Timestamp(from_ms))
+        .await
+        .unwrap();
+    assert_eq!(rewound.unfinished, 2);
+    let page = queues.peek("q.fifo", None, 1, false).unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].state, PeekState::Ready);
+    assert_eq!(&page.messages[0].message.body[..], b"two");
+    let rest = queues
+        .peek("q.fifo", Some(page.next_offset), 10, false)
+        .unwrap();
+    assert_eq!(rest.messages.len(), 1);
+    assert_eq!(&rest.messages[0].message.body[..], b"three");
+    // Peeking received nothing: the group's order and counts are as they were.
+    let first = receive(&queues, "q.fifo", 10).await;
+    assert_eq!(bodies(&first), ["two", "three"]);
+    let peeked = queues.peek("q.fifo", None, 10, false).unwrap();
+    assert!(
+        peeked
+            .messages
+            .iter()
+            .all(|m| m.state == PeekState::InFlight && m.receive_count == 1)
+    );
+    assert!(matches!(
+        queues.peek("q.fifo", None, 0, false),
+        Err(Error::InvalidValue(_))
+    ));
 }
 
 #[tokio::test]
@@ -525,6 +767,10 @@ async fn fifo_receive_attempts_are_repeated_within_five_minutes() {
     clock.advance_ms(20_000);
     let retry = queues.receive("q.fifo", &options).await.unwrap();
     assert_eq!(retry, first);
+    // A restart forgets nothing of it.
+    let queues = reopen(queues, dir.path(), &clock);
+    let retry = queues.receive("q.fifo", &options).await.unwrap();
+    assert_eq!(retry, first);
     clock.advance_ms(20_000);
     let b = receive(&queues, "q.fifo", 10).await;
     assert_eq!(bodies(&b), ["b1"]);
@@ -539,6 +785,31 @@ async fn fifo_receive_attempts_are_repeated_within_five_minutes() {
     let fresh = queues.receive("q.fifo", &options).await.unwrap();
     assert_eq!(bodies(&fresh), ["a2"]);
     assert_ne!(fresh[0].receipt_handle, first[1].receipt_handle);
+    // Expired attempts are deleted from the state by the next one remembered.
+    clock.advance_ms(limits::RECEIVE_ATTEMPT_WINDOW_MS + 1);
+    delete(&queues, "q.fifo", &fresh[0].receipt_handle)
+        .await
+        .unwrap();
+    send_grouped(&queues, "q.fifo", "c", "c1", "c1").await;
+    let other = ReceiveOptions {
+        attempt_id: Some("attempt-2".into()),
+        ..options
+    };
+    assert_eq!(
+        bodies(&queues.receive("q.fifo", &other).await.unwrap()),
+        ["c1"]
+    );
+    let state = queues
+        .log()
+        .state(&format!("{STREAM_PREFIX}q.fifo"))
+        .unwrap();
+    let kept: Vec<_> = state
+        .scan(ATTEMPT_PREFIX)
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(kept, [attempt_key("attempt-2")]);
 }
 
 #[tokio::test]

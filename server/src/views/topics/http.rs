@@ -115,6 +115,16 @@ fn throttled(
     None
 }
 
+/// A retry's jitter, 0 to 1: a hash of the subscription, the message and the attempt, so
+/// messages that failed together retry apart, and a schedule is the same on every run.
+fn jitter(subscription_id: &str, offset: u64, attempt: u32) -> f64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same value on every run and machine.
+    let mut hasher = std::hash::DefaultHasher::new();
+    (subscription_id, offset, attempt).hash(&mut hasher);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Records an attempt's outcome: done, due again, or dead-lettered.
 async fn settle(
     view: &Topics,
@@ -131,7 +141,7 @@ async fn settle(
         (Outcome::Retry(..), Some(subscription)) => {
             let policy = effective_policy(topic, subscription);
             policy
-                .delay_before_attempt(attempts)
+                .jittered_delay_before_attempt(attempts, jitter(&subscription_id, offset, attempts))
                 .map(|delay| i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
                 .filter(|delay| now + delay - delivery.first_ms <= 3_600_000)
         }
@@ -448,6 +458,65 @@ pub(super) async fn confirm(view: Topics, topic_name: String, record: Subscripti
             .header("x-amz-sns-message-type", "SubscriptionConfirmation")
             .header("x-amz-sns-message-id", &message_id)
             .header("x-amz-sns-topic-arn", view.topic_arn(&topic_name))
+            .header("content-type", "text/plain; charset=UTF-8")
+            .body(body.clone());
+        match request.send().await {
+            Ok(response) if response.status().is_success() => return,
+            Ok(response) if response.status().is_client_error() => return,
+            Ok(_) | Err(_) => {
+                tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            }
+        }
+    }
+}
+
+/// Sends an unsubscribed HTTP/S subscription's `UnsubscribeConfirmation` (a few attempts):
+/// its SubscribeURL, with a new token, restores the subscription.
+pub(super) async fn unsubscribed(
+    view: Topics,
+    topic_name: String,
+    record: SubscriptionRecord,
+    token: String,
+) {
+    let message_id = super::uuid();
+    let subscription_arn = view.subscription_arn(&topic_name, &record.id);
+    let topic_arn = view.topic_arn(&topic_name);
+    let base = &view.settings().base_url;
+    let mut farewell = Envelope {
+        kind: Kind::UnsubscribeConfirmation,
+        message_id: message_id.clone(),
+        token: Some(token.clone()),
+        message: format!(
+            "You have chosen to deactivate subscription {subscription_arn}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
+        ),
+        subscribe_url: Some(format!(
+            "{base}/?Action=ConfirmSubscription&TopicArn={topic_arn}&Token={token}"
+        )),
+        topic_arn: topic_arn.clone(),
+        subject: None,
+        timestamp_ms: view.now_ms(),
+        sequence_number: None,
+        signature_version: None,
+        signing_cert_url: None,
+        unsubscribe_url: None,
+        message_attributes: Default::default(),
+    };
+    let body = match signed(&view, &topic_name, &mut farewell).await {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::warn!(topic = topic_name, %error, "UnsubscribeConfirmation not made");
+            return;
+        }
+    };
+    for attempt in 0..CONFIRMATION_ATTEMPTS {
+        let request = view
+            .inner
+            .http
+            .post(&record.endpoint)
+            .header("x-amz-sns-message-type", "UnsubscribeConfirmation")
+            .header("x-amz-sns-message-id", &message_id)
+            .header("x-amz-sns-topic-arn", &topic_arn)
+            .header("x-amz-sns-subscription-arn", &subscription_arn)
             .header("content-type", "text/plain; charset=UTF-8")
             .body(body.clone());
         match request.send().await {

@@ -89,6 +89,22 @@ const CONFIG_KEY: &[u8] = b"c";
 const CURSOR_KEY: &[u8] = b"f";
 const SUBSCRIPTION_PREFIX: &[u8] = b"s/";
 const PENDING_PREFIX: &[u8] = b"h/";
+/// `u/<token>`: an HTTP/S subscription unsubscribed less than 3 days ago, restored by
+/// ConfirmSubscription with the token of its `UnsubscribeConfirmation`.
+const UNSUBSCRIBED_PREFIX: &[u8] = b"u/";
+
+/// An unsubscribed HTTP/S subscription, kept for its `UnsubscribeConfirmation`'s token.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Unsubscribed {
+    record: SubscriptionRecord,
+    unsubscribed_ms: i64,
+}
+
+fn unsubscribed_key(token: &str) -> Vec<u8> {
+    let mut key = UNSUBSCRIBED_PREFIX.to_vec();
+    key.extend_from_slice(token.as_bytes());
+    key
+}
 
 /// One read of the log while fanning out or rebuilding.
 const READ_LIMITS: ReadLimits = ReadLimits {
@@ -943,7 +959,7 @@ impl Topics {
             .find(|subscription| subscription.token.as_deref() == Some(token))
             .cloned();
         let Some(found) = found else {
-            return Err(Error::InvalidToken);
+            return self.restore(&topic, token).await;
         };
         if found.pending && self.now_ms() > found.created_ms + TOKEN_VALID_MS {
             return Err(Error::InvalidToken);
@@ -957,18 +973,73 @@ impl Topics {
         Ok(record)
     }
 
-    /// Deletes a subscription and its pending deliveries.
+    /// Restores an HTTP/S subscription unsubscribed less than 3 days ago, by the token of
+    /// its `UnsubscribeConfirmation`.
+    async fn restore(&self, topic: &Topic, token: &str) -> Result<SubscriptionRecord> {
+        let key = unsubscribed_key(token);
+        let kept = topic
+            .state
+            .get(&key)
+            .map_err(|e| storage_error(&e))?
+            .and_then(|bytes| serde_json::from_slice::<Unsubscribed>(&bytes).ok())
+            .filter(|kept| self.now_ms() <= kept.unsubscribed_ms + TOKEN_VALID_MS)
+            .ok_or(Error::InvalidToken)?;
+        let mut record = kept.record;
+        record.pending = false;
+        record.token = Some(token.to_owned());
+        let _writer = topic.writer.lock().await;
+        topic
+            .state
+            .change(vec![
+                StateChange::put(subscription_key(&record.id), json(&record)),
+                StateChange::delete(key),
+            ])
+            .await
+            .map_err(|e| storage_error(&e))?;
+        let mut subscriptions = topic.routing().subscriptions.clone();
+        subscriptions.insert(record.id.clone(), Arc::new(record.clone()));
+        topic.set_routing(Routing::new(subscriptions));
+        topic.fanout.notify_one();
+        Ok(record)
+    }
+
+    /// Deletes a subscription and its pending deliveries. A confirmed HTTP/S subscription's
+    /// endpoint is sent an `UnsubscribeConfirmation` whose SubscribeURL restores it (for 3
+    /// days).
     pub async fn unsubscribe(&self, topic_name: &str, id: &str) -> Result<()> {
         let topic = self.topic(topic_name)?;
         let _writer = topic.writer.lock().await;
         let mut subscriptions = topic.routing().subscriptions.clone();
-        if subscriptions.remove(id).is_none() {
+        let Some(removed) = subscriptions.remove(id) else {
             return Err(Error::SubscriptionNotFound(id.to_owned()));
-        }
+        };
         let mut changes = vec![
             StateChange::delete(subscription_key(id)),
             StateChange::delete(replay::replay_key(id)),
         ];
+        let now = self.now_ms();
+        let farewell = (matches!(removed.protocol, Protocol::Http | Protocol::Https)
+            && !removed.pending)
+            .then(confirmation_token);
+        if let Some(token) = &farewell {
+            let kept = Unsubscribed {
+                record: (*removed).clone(),
+                unsubscribed_ms: now,
+            };
+            changes.push(StateChange::put(unsubscribed_key(token), json(&kept)));
+            // Tokens past their 3 days go with the next unsubscribe.
+            for (key, value) in topic
+                .state
+                .scan(UNSUBSCRIBED_PREFIX)
+                .map_err(|e| storage_error(&e))?
+            {
+                let expired = serde_json::from_slice::<Unsubscribed>(&value)
+                    .map_or(true, |kept| now > kept.unsubscribed_ms + TOKEN_VALID_MS);
+                if expired {
+                    changes.push(StateChange::delete(key));
+                }
+            }
+        }
         for (key, _) in topic
             .state
             .scan(&pending_prefix(id))
@@ -983,6 +1054,14 @@ impl Topics {
             .map_err(|e| storage_error(&e))?;
         lock(&topic.pending).retain(|(_, sub, _), _| sub != id);
         topic.set_routing(Routing::new(subscriptions));
+        if let Some(token) = farewell {
+            tokio::spawn(http::unsubscribed(
+                self.clone(),
+                topic.name.clone(),
+                (*removed).clone(),
+                token,
+            ));
+        }
         Ok(())
     }
 
