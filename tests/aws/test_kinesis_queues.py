@@ -520,6 +520,9 @@ def test_bad_input_gets_the_model_exceptions(server):
     ):
         assert create(QueueAttributes=attributes) == validation
     assert create(StreamConfigurationList=[{"StreamARN": "not an arn"}]) == validation
+    assert create(Tags={}) == validation
+    assert create(Tags={"k" * 129: "v"}) == validation
+    assert create(Tags={"bad\u0000key": "v"}) == "InvalidArgumentException"
     gone = stream_arn.replace("stream/checked", "stream/absent")
     assert create(StreamConfigurationList=[{"StreamARN": gone}]) == "ResourceNotFoundException"
     at = {"Type": "AT_TIMESTAMP", "Timestamp": 1_700_000_000}

@@ -68,10 +68,10 @@ pub async fn apply(
         .as_ref()
         .map(|attributes| attribute_changes(&mut checks, "queueAttributes", attributes))
         .unwrap_or_default();
-    let tags = input.tags.unwrap_or_default();
-    if !tags.is_empty() {
-        admin::tag_map(&mut checks, "tags", &tags);
+    if let Some(tags) = &input.tags {
+        admin::tag_map(&mut checks, "tags", tags);
     }
+    let tags = input.tags.unwrap_or_default();
     checks.finish()?;
     let Some(stream) = streams.first() else {
         return Err(ApiError::from(crate::views::streams::Error::Validation(

@@ -30,6 +30,12 @@ pub async fn apply(
             None,
             "have length greater than or equal to 1",
         );
+    } else if filters.len() > LIST_RESULTS_MAX {
+        checks.fail(
+            "streamFilter",
+            None,
+            &format!("have length less than or equal to {LIST_RESULTS_MAX}"),
+        );
     }
     for (index, filter) in filters.iter().enumerate() {
         checks.stream_arn(
