@@ -685,3 +685,148 @@ async fn a_zero_visibility_delivers_each_record_once_per_receive() {
     assert!(w.receive(&arn, Path::Normal).await.is_empty());
     assert_eq!(w.receive(&arn, Path::DeadLetter).await.len(), 2);
 }
+
+mod model {
+    //! Random puts, receives, acknowledgements, visibility changes, clock moves and reopens
+    //! against a simple model: which records are unfinished, when each is visible from, and
+    //! its latest handle. The queue's marks must be exactly its delivered, unfinished records.
+
+    use proptest::prelude::*;
+
+    use storage::Clock;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Put(u8),
+        Receive(u8),
+        Acknowledge(usize),
+        Hide(usize, u8),
+        Advance(u16),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (1u8..5).prop_map(Op::Put),
+            3 => (1u8..11).prop_map(Op::Receive),
+            2 => (0usize..64).prop_map(Op::Acknowledge),
+            1 => ((0usize..64), (0u8..3)).prop_map(|(i, t)| Op::Hide(i, t)),
+            2 => (0u16..40).prop_map(Op::Advance),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    #[derive(Clone, Debug)]
+    struct Model {
+        visible_from_ms: i64,
+        handle: Option<String>,
+    }
+
+    async fn run(ops: Vec<Op>) {
+        let mut w = world(2);
+        let none = Attributes {
+            visibility_timeout_s: 10,
+            dead_letter: DeadLetter::None,
+        };
+        let arn = w.create("q", Start::TrimHorizon, none).await;
+        let mut model: BTreeMap<String, Model> = BTreeMap::new();
+        let mut handles: Vec<(String, String)> = Vec::new();
+        let mut next = 0u32;
+        for op in ops {
+            let now = w.clock.now_ms();
+            match op {
+                Op::Put(count) => {
+                    let keys: Vec<String> = (0..count)
+                        .map(|_| {
+                            next += 1;
+                            format!("m{next}")
+                        })
+                        .collect();
+                    for key in &keys {
+                        model.insert(
+                            format!("data-{key}"),
+                            Model {
+                                visible_from_ms: now,
+                                handle: None,
+                            },
+                        );
+                    }
+                    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    w.put(&refs).await;
+                }
+                Op::Receive(max) => {
+                    let got = w
+                        .queues
+                        .receive(&arn, Path::Normal, usize::from(max), Duration::ZERO, None)
+                        .await
+                        .unwrap();
+                    let visible = model.values().filter(|m| m.visible_from_ms <= now).count();
+                    assert_eq!(got.len(), visible.min(usize::from(max)));
+                    for delivery in got {
+                        let data = String::from_utf8(delivery.record.data.to_vec()).unwrap();
+                        let entry = model.get_mut(&data).expect("an unfinished record");
+                        assert!(entry.visible_from_ms <= now, "{data} was not visible");
+                        entry.visible_from_ms = now + 10_000;
+                        entry.handle = Some(delivery.receipt_handle.clone());
+                        handles.push((delivery.receipt_handle, data));
+                    }
+                }
+                Op::Acknowledge(i) => {
+                    if let Some((handle, data)) = handles.get(i % handles.len().max(1)).cloned() {
+                        let outcome = w
+                            .queues
+                            .acknowledge(&arn, Path::Normal, std::slice::from_ref(&handle))
+                            .await
+                            .unwrap()
+                            .remove(0);
+                        let expected = model
+                            .get(&data)
+                            .is_some_and(|m| m.handle.as_ref() == Some(&handle));
+                        assert_eq!(outcome.is_ok(), expected, "{outcome:?}");
+                        if expected {
+                            model.remove(&data);
+                        }
+                    }
+                }
+                Op::Hide(i, timeout) => {
+                    if let Some((handle, data)) = handles.get(i % handles.len().max(1)).cloned() {
+                        let entries = [(handle.clone(), u32::from(timeout))];
+                        let outcome = w
+                            .queues
+                            .change_visibility(&arn, Path::Normal, &entries)
+                            .await
+                            .unwrap()
+                            .remove(0);
+                        let expected = model
+                            .get(&data)
+                            .is_some_and(|m| m.handle.as_ref() == Some(&handle));
+                        assert_eq!(outcome.is_ok(), expected, "{outcome:?}");
+                        if expected && let Some(m) = model.get_mut(&data) {
+                            m.visible_from_ms = now + i64::from(timeout) * 1000;
+                        }
+                    }
+                }
+                Op::Advance(seconds) => w.clock.advance_ms(i64::from(seconds) * 1000),
+                Op::Reopen => w = w.reopen(),
+            }
+            let delivered = model.values().filter(|m| m.handle.is_some()).count();
+            assert_eq!(
+                w.queues.marks(&arn),
+                delivered,
+                "marks are the unfinished deliveries"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_operations_match_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(run(ops));
+        }
+    }
+}
