@@ -686,6 +686,43 @@ async fn a_zero_visibility_delivers_each_record_once_per_receive() {
     assert_eq!(w.receive(&arn, Path::DeadLetter).await.len(), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_receives_never_share_a_record_in_flight() {
+    let w = world(4);
+    let arn = w
+        .create("q", Start::TrimHorizon, Attributes::default())
+        .await;
+    let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    w.put(&refs).await;
+    let receivers: Vec<_> = (0..8)
+        .map(|_| {
+            let queues = w.queues.clone();
+            let arn = arn.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let batch = queues
+                        .receive(&arn, Path::Normal, 10, Duration::ZERO, None)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return got;
+                    }
+                    got.extend(batch.into_iter().map(|d| (d.shard, d.record.offset)));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for receiver in receivers {
+        all.extend(receiver.await.unwrap());
+    }
+    let unique: BTreeSet<(u32, u64)> = all.iter().copied().collect();
+    assert_eq!(all.len(), 200, "each record delivered once while in flight");
+    assert_eq!(unique.len(), 200);
+}
+
 mod model {
     //! Random puts, receives, acknowledgements, visibility changes, clock moves and reopens
     //! against a simple model: which records are unfinished, when each is visible from, and
