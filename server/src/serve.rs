@@ -78,6 +78,9 @@ pub enum ServeError {
     /// The delivery streams could not be loaded.
     #[error("Cannot start the delivery streams: {0}")]
     Delivery(#[source] crate::views::delivery::Error),
+    /// The Kinesis queues could not be loaded.
+    #[error("Cannot start the Kinesis queues: {0}")]
+    StreamQueues(#[source] crate::views::streams::Error),
     /// The queues could not be loaded.
     #[error("Cannot start the queues: {0}")]
     Queues(#[source] crate::views::queues::Error),
@@ -231,6 +234,19 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .await?
         .map_err(ServeError::View)?
     };
+    let stream_queues = {
+        let log = log.clone();
+        let streams = streams.clone();
+        let settings = crate::views::stream_queues::Settings {
+            state_change: config.kinesis.state_change,
+            receipt_key: None,
+        };
+        tokio::task::spawn_blocking(move || {
+            crate::views::stream_queues::StreamQueues::open(log, streams, settings)
+        })
+        .await?
+        .map_err(ServeError::StreamQueues)?
+    };
     let delivery = {
         let log = log.clone();
         let settings = crate::views::delivery::Settings {
@@ -316,6 +332,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             streams,
             delivery: delivery.clone(),
             queues: queues.clone(),
+            stream_queues,
             topics: topics.clone(),
             account: config.kinesis.account.clone(),
             manual_clock,

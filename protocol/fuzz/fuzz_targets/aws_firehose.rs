@@ -1,4 +1,4 @@
-//! Any Firehose (and Kinesis Channel) request body, in JSON or CBOR: decoding into the
+//! Any Firehose (and Kinesis Channel and queue) request body, in JSON or CBOR: decoding into the
 //! operation's input shape answers `Ok` or a `BodyError`, never panics, and a body the
 //! decoder accepted decodes the same way again (no hidden state between requests).
 //!
@@ -23,7 +23,7 @@ fn check<T: DeserializeOwned + std::fmt::Debug>(format: Format, data: &[u8]) {
 }
 
 /// The input shapes, in a fixed order.
-const SHAPES: u8 = 19;
+const SHAPES: u8 = 26;
 
 fuzz_target!(|input: &[u8]| {
     let Some((&selector, data)) = input.split_first() else {
@@ -53,6 +53,13 @@ fuzz_target!(|input: &[u8]| {
         15 => check::<kinesis::UpdateChannelInput>(format, data),
         16 => check::<kinesis::DeleteChannelInput>(format, data),
         17 => check::<kinesis::S3DestinationConfiguration>(format, data),
+        18 => check::<kinesis::CreateQueueInput>(format, data),
+        19 => check::<kinesis::QueueRef>(format, data),
+        20 => check::<kinesis::UpdateQueueInput>(format, data),
+        21 => check::<kinesis::ListQueuesInput>(format, data),
+        22 => check::<kinesis::ReceiveQueueRecordsInput>(format, data),
+        23 => check::<kinesis::QueueHandlesInput>(format, data),
+        24 => check::<kinesis::UpdateQueueRecordsVisibilityInput>(format, data),
         _ => check::<firehose::S3DestinationConfiguration>(format, data),
     }
 });

@@ -65,6 +65,7 @@ use crate::api::aws::routes::{self, Route, ServiceId};
 use crate::api::{Reply, ReplyBody};
 use crate::views::delivery::DeliveryStreams;
 use crate::views::queues::Queues;
+use crate::views::stream_queues::StreamQueues;
 use crate::views::streams::Streams;
 use crate::views::topics::Topics;
 
@@ -92,6 +93,8 @@ pub struct HttpState {
     pub delivery: DeliveryStreams,
     /// The SQS view.
     pub queues: Queues,
+    /// The Kinesis queues view (queues over streams).
+    pub stream_queues: StreamQueues,
     /// The SNS view.
     pub topics: Topics,
     /// The account of queue URLs and ARNs.
@@ -422,7 +425,14 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
                 .await
             }
             ServiceId::Kinesis => {
-                crate::api::kinesis::handle(&state.streams, operation, format, &body).await
+                crate::api::kinesis::handle(
+                    &state.streams,
+                    &state.stream_queues,
+                    operation,
+                    format,
+                    &body,
+                )
+                .await
             }
             ServiceId::Firehose => {
                 crate::api::firehose::handle(&state.delivery, operation, format, &body).await
@@ -889,6 +899,7 @@ fn clock(state: &HttpState, parts: &http::request::Parts) -> Response<ResponseBo
                 Some(Ok(ms)) if ms >= 0 => {
                     clock.advance_ms(ms);
                     state.queues.clock_moved();
+                    state.stream_queues.clock_moved();
                     state.topics.clock_moved();
                 }
                 _ => {

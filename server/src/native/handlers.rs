@@ -106,6 +106,17 @@ fn require_native(log: &Log, stream: &str) -> Result<(), ErrorResponse> {
 
 pub async fn delete_stream(log: &Log, request: DeleteStream) -> Outcome {
     require_native(log, &request.name)?;
+    // A Kinesis queue reads this stream: DeleteStream refuses it over every API.
+    let queues = streams::consumers::registered_queues(log, &request.name);
+    if queues > 0 {
+        return Err(ErrorResponse::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "stream {} has {queues} Kinesis queue(s); delete them before the stream",
+                request.name
+            ),
+        ));
+    }
     let log = log.clone();
     blocking(move || log.delete_stream(&request.name)).await?;
     Ok(Response::DeleteStreamOk)

@@ -9,10 +9,13 @@
 //! - [`topics`]: SNS topics (subscriptions with compiled filter policies, fan-out to
 //!   queues, delivery streams and HTTP/S endpoints with retry schedules, signed envelopes,
 //!   FIFO topics with deduplication).
+//! - [`stream_queues`]: Kinesis queues over a stream's own records (visibility, receipt
+//!   handles, built-in dead-letter handling, durable per-delivery state only).
 //! - [`streams`]: Kinesis Data Streams (stream states, modes, tags and settings, sequence
 //!   numbers, shard iterators, routing by hash key, resharding, enhanced fan-out consumers).
 
 pub mod delivery;
 pub mod queues;
+pub mod stream_queues;
 pub mod streams;
 pub mod topics;

@@ -10,18 +10,21 @@
 //!   settings, resource policies, limits.
 //! - [`consumers`]: enhanced fan-out consumers and SubscribeToShard.
 //! - [`channels`]: channels, a stream's built-in sink to S3.
+//! - [`queues`]: queues over a stream, their records and dead-letter records.
 
 pub mod admin;
 pub mod channels;
 pub mod consumers;
 pub mod errors;
 pub mod limits;
+pub mod queues;
 pub mod records;
 pub mod streams;
 
 pub use admin::*;
 pub use channels::*;
 pub use consumers::*;
+pub use queues::*;
 pub use records::*;
 pub use streams::*;
 

@@ -69,18 +69,25 @@ pub fn tag_keys(checks: &mut Checks, field: &str, keys: &[String]) {
     }
 }
 
-/// Whether `arn` has the model's `ResourceARN` form,
-/// `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`.
+/// Whether `arn` has the model's `ResourceARN` form for a stream, consumer or queue,
+/// `arn:aws.*:kinesis:.*:\d{12}:.*(stream|queue)/\S+`.
 fn is_resource_arn(arn: &str) -> bool {
     let Some(arn) = protocol::aws::arn::Arn::parse(arn) else {
         return false;
     };
     let resource = arn.resource;
     arn.is_account_resource_of("kinesis")
-        && resource
-            .find("stream/")
-            .and_then(|at| resource.get(at + "stream/".len()..))
-            .is_some_and(|rest| !rest.is_empty() && !rest.chars().any(char::is_whitespace))
+        && ["stream/", "queue/"].iter().any(|kind| {
+            resource
+                .find(kind)
+                .and_then(|at| resource.get(at + kind.len()..))
+                .is_some_and(|rest| !rest.is_empty() && !rest.chars().any(char::is_whitespace))
+        })
+}
+
+/// Whether a checked `ResourceARN` names a queue (its resource is `queue/<id>`).
+pub fn is_queue_resource(arn: &str) -> bool {
+    protocol::aws::arn::Arn::parse(arn).is_some_and(|arn| arn.resource.starts_with("queue/"))
 }
 
 /// A `ResourceARN`: a stream or consumer ARN of 1–2048 characters.
@@ -90,7 +97,7 @@ pub fn resource_arn(checks: &mut Checks, field: &str, arn: &str) {
         field,
         Some(arn),
         is_resource_arn,
-        "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+",
+        "arn:aws.*:kinesis:.*:\\d{12}:.*(stream|channel|queue)/\\S+",
     );
 }
 
@@ -167,6 +174,12 @@ mod tests {
             "arn:aws:kinesis:us-east-1:000000000000:stream/"
         ));
         assert!(!is_resource_arn("stream/s"));
+        assert!(is_resource_arn(
+            "arn:aws:kinesis:us-east-1:000000000000:queue/0123abcd"
+        ));
+        assert!(!is_resource_arn(
+            "arn:aws:kinesis:us-east-1:000000000000:queue/"
+        ));
     }
 
     #[test]

@@ -2,25 +2,32 @@
 //!
 //! [`handle`] decodes the body into the operation's input shape, runs the operation's `apply`
 //! (one file per operation) and encodes its output in the request's format. Errors go through
-//! [`error`], the one place they become AWS exceptions.
+//! [`error`], the one place they become AWS exceptions. The queue operations
+//! (`create_queue.rs`, …, shared checks and shapes in `queues.rs`) run on the stream queues
+//! view; TagResource, UntagResource and ListTagsForResource take queue ARNs too.
 
 pub mod error;
 pub use crate::api::aws::validate;
 
+mod acknowledge_dead_letter_queue_records;
+mod acknowledge_queue_records;
 mod add_tags_to_stream;
 mod admin;
 mod channels;
 mod consumers;
 mod create_channel;
+mod create_queue;
 mod create_stream;
 mod decrease_stream_retention_period;
 mod delete_channel;
+mod delete_queue;
 mod delete_resource_policy;
 mod delete_stream;
 mod deregister_stream_consumer;
 mod describe_account_settings;
 mod describe_channel;
 mod describe_limits;
+mod describe_queue;
 mod describe_stream;
 mod describe_stream_consumer;
 mod describe_stream_summary;
@@ -31,6 +38,7 @@ mod get_resource_policy;
 mod get_shard_iterator;
 mod increase_stream_retention_period;
 mod list_channels;
+mod list_queues;
 mod list_shards;
 mod list_stream_consumers;
 mod list_streams;
@@ -40,8 +48,12 @@ mod merge_shards;
 mod put_record;
 mod put_records;
 mod put_resource_policy;
+mod queues;
+mod receive_dead_letter_queue_records;
+mod receive_queue_records;
 mod register_stream_consumer;
 mod remove_tags_from_stream;
+mod restore_dead_letter_queue_records;
 mod split_shard;
 mod start_stream_encryption;
 mod stop_stream_encryption;
@@ -50,7 +62,10 @@ mod tag_resource;
 mod untag_resource;
 mod update_account_settings;
 mod update_channel;
+mod update_dead_letter_queue_records_visibility;
 mod update_max_record_size;
+mod update_queue;
+mod update_queue_records_visibility;
 mod update_shard_count;
 mod update_stream_mode;
 mod update_stream_warm_throughput;
@@ -63,10 +78,18 @@ use self::error::ApiError;
 use self::validate::Checks;
 use crate::api::{Reply, run};
 use crate::views::delivery::DeliveryStreams;
+use crate::views::stream_queues::StreamQueues;
 use crate::views::streams::{self, Streams, sequence};
 
 /// Runs `operation` on `body`, answering in `format`.
-pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[u8]) -> Reply {
+pub async fn handle(
+    streams: &Streams,
+    queues: &StreamQueues,
+    operation: &str,
+    format: Format,
+    body: &[u8],
+) -> Reply {
+    let q = queues;
     let result = match operation {
         "CreateStream" => run(format, body, |i| create_stream::apply(streams, i)).await,
         "DeleteStream" => run(format, body, |i| delete_stream::apply(streams, i)).await,
@@ -122,10 +145,52 @@ pub async fn handle(streams: &Streams, operation: &str, format: Format, body: &[
             run(format, body, |i| remove_tags_from_stream::apply(streams, i)).await
         }
         "ListTagsForStream" => run(format, body, |i| list_tags_for_stream::apply(streams, i)).await,
-        "TagResource" => run(format, body, |i| tag_resource::apply(streams, i)).await,
-        "UntagResource" => run(format, body, |i| untag_resource::apply(streams, i)).await,
+        "TagResource" => run(format, body, |i| tag_resource::apply(streams, q, i)).await,
+        "UntagResource" => run(format, body, |i| untag_resource::apply(streams, q, i)).await,
         "ListTagsForResource" => {
-            run(format, body, |i| list_tags_for_resource::apply(streams, i)).await
+            run(format, body, |i| {
+                list_tags_for_resource::apply(streams, q, i)
+            })
+            .await
+        }
+        "CreateQueue" => run(format, body, |i| create_queue::apply(q, i)).await,
+        "DescribeQueue" => run(format, body, |i| describe_queue::apply(q, i)).await,
+        "ListQueues" => run(format, body, |i| list_queues::apply(streams, q, i)).await,
+        "UpdateQueue" => run(format, body, |i| update_queue::apply(q, i)).await,
+        "DeleteQueue" => run(format, body, |i| delete_queue::apply(q, i)).await,
+        "ReceiveQueueRecords" => run(format, body, |i| receive_queue_records::apply(q, i)).await,
+        "AcknowledgeQueueRecords" => {
+            run(format, body, |i| acknowledge_queue_records::apply(q, i)).await
+        }
+        "UpdateQueueRecordsVisibility" => {
+            run(format, body, |i| {
+                update_queue_records_visibility::apply(q, i)
+            })
+            .await
+        }
+        "ReceiveDeadLetterQueueRecords" => {
+            run(format, body, |i| {
+                receive_dead_letter_queue_records::apply(q, i)
+            })
+            .await
+        }
+        "AcknowledgeDeadLetterQueueRecords" => {
+            run(format, body, |i| {
+                acknowledge_dead_letter_queue_records::apply(q, i)
+            })
+            .await
+        }
+        "UpdateDeadLetterQueueRecordsVisibility" => {
+            run(format, body, |i| {
+                update_dead_letter_queue_records_visibility::apply(q, i)
+            })
+            .await
+        }
+        "RestoreDeadLetterQueueRecords" => {
+            run(format, body, |i| {
+                restore_dead_letter_queue_records::apply(q, i)
+            })
+            .await
         }
         "StartStreamEncryption" => {
             run(format, body, |i| start_stream_encryption::apply(streams, i)).await

@@ -357,7 +357,8 @@ fn consumer_policy_key(consumer: &Consumer) -> String {
     format!("{}:{}", consumer.name, consumer.created_ms)
 }
 
-fn allowed_tag_character(c: char) -> bool {
+/// Whether a tag key or value may hold `c` (letters, digits, white space, `_ . / = + - @ :`).
+pub fn allowed_tag_character(c: char) -> bool {
     c.is_alphanumeric()
         || c.is_whitespace()
         || matches!(c, '_' | '.' | '/' | '=' | '+' | '-' | '@' | ':')
@@ -947,6 +948,15 @@ impl Streams {
     /// (blocking).
     pub fn set_mode(&self, stream: &str, mode: Mode, warm_mibps: Option<u32>) -> Result<()> {
         let view = self.require_active(stream)?;
+        if mode == Mode::Provisioned && view.meta.mode == Mode::OnDemand {
+            let queues = self.queue_count(stream);
+            if queues > 0 {
+                return Err(Error::InUse(format!(
+                    "Stream {stream} under account {} has {queues} queue(s); queues need ON_DEMAND mode, so delete them before switching to PROVISIONED.",
+                    self.settings().account
+                )));
+            }
+        }
         if let Some(mibps) = warm_mibps {
             self.check_warm_throughput(stream, mode, mibps)?;
         }

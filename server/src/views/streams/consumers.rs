@@ -5,6 +5,12 @@
 //! |---|---|---|
 //! | `kinesis.consumers/<stream>` | the consumer's name | its creation time, decimal ms |
 //! | `kinesis.consumer.tags/<stream>/<name>` | a tag key | the tag's value |
+//! | `kinesis.queues/<stream>` | a queue's id | the stream's engine id, decimal |
+//!
+//! A queue ([`crate::views::stream_queues`]) counts as a registered consumer of its stream:
+//! its registration (written by that view) counts toward [`CONSUMERS_MAX`], and a stream
+//! with queues can be neither deleted nor switched to PROVISIONED. A registration naming
+//! another engine id belongs to an earlier stream of that name and is not counted.
 //!
 //! A consumer is CREATING (then ACTIVE) or DELETING for the configured state-change time
 //! after a change, like a stream; with no state-change time it is ACTIVE at once. A consumer
@@ -42,6 +48,24 @@ pub struct Consumer {
 
 fn namespace(stream: &str) -> String {
     format!("kinesis.consumers/{stream}")
+}
+
+/// The namespace of the queues registered on `stream`.
+pub fn queues_namespace(stream: &str) -> String {
+    format!("kinesis.queues/{stream}")
+}
+
+/// How many queues are registered on `stream` (none if it does not exist): the native
+/// protocol's DeleteStream asks too.
+pub fn registered_queues(log: &storage::Log, stream: &str) -> usize {
+    let Ok(info) = log.stream(stream) else {
+        return 0;
+    };
+    let id = info.id.to_string();
+    log.properties(&queues_namespace(stream))
+        .into_iter()
+        .filter(|(_, stream_id)| stream_id.as_slice() == id.as_bytes())
+        .count()
 }
 
 fn tags_namespace(stream: &str, consumer: &str) -> String {
@@ -88,6 +112,11 @@ impl Streams {
         self.consumers(stream).len()
     }
 
+    /// How many queues are registered on a stream (none if it does not exist).
+    pub fn queue_count(&self, stream: &str) -> usize {
+        registered_queues(self.log(), stream)
+    }
+
     /// Registers a consumer with its tags (blocking: each change is a journal entry).
     pub fn register_consumer(
         &self,
@@ -103,9 +132,9 @@ impl Streams {
                 "Consumer {name} under stream {stream} already exists for account {account}."
             )));
         }
-        if consumers.len() >= CONSUMERS_MAX {
+        if consumers.len() + self.queue_count(stream) >= CONSUMERS_MAX {
             return Err(Error::LimitExceeded(format!(
-                "Stream {stream} under account {account} already has {CONSUMERS_MAX} registered consumers."
+                "Stream {stream} under account {account} already has {CONSUMERS_MAX} registered consumers (queues included)."
             )));
         }
         let creating = consumers
@@ -210,8 +239,23 @@ impl Streams {
 
     /// Deletes a stream, refusing while consumers are registered unless `enforce` (then they
     /// are deregistered first), as DeleteStream's EnforceConsumerDeletion (blocking).
+    /// A stream with queues is refused whatever `enforce` says: its queues must be deleted
+    /// first, as on AWS.
     pub fn delete_checked(&self, stream: &str, enforce: bool) -> Result<()> {
         self.describe(stream)?;
+        let queues = self.queue_count(stream);
+        if queues > 0 {
+            return Err(Error::InUse(format!(
+                "Stream {stream} under account {} has {queues} queue(s); delete them before deleting the stream.",
+                self.settings().account
+            )));
+        }
+        // Registrations of queues of an earlier stream of this name go.
+        for (id, _) in self.log().properties(&queues_namespace(stream)) {
+            self.log()
+                .delete_property(&queues_namespace(stream), &id)
+                .map_err(|error| Error::internal(&error))?;
+        }
         let consumers = self.consumers(stream);
         if !consumers.is_empty() && !enforce {
             return Err(Error::InUse(format!(
