@@ -264,6 +264,23 @@ pub fn check_visibilities(seconds: &[i64]) -> Result<Vec<u32>, ApiError> {
     Ok(checked)
 }
 
+/// UpdateQueueRecordsVisibility and its dead-letter twin: each handle's record stays
+/// invisible for its new timeout (seconds from now; 0: visible at once), on `path`.
+pub async fn update_visibility(
+    queues: &StreamQueues,
+    arn: &str,
+    entries: Vec<(String, i64)>,
+    path: Path,
+) -> Result<QueueBatchOutput, ApiError> {
+    check_batch(arn, entries.iter().map(|(handle, _)| handle.as_str()))?;
+    let seconds: Vec<i64> = entries.iter().map(|(_, seconds)| *seconds).collect();
+    let seconds = check_visibilities(&seconds)?;
+    let handles: Vec<String> = entries.into_iter().map(|(handle, _)| handle).collect();
+    let entries: Vec<(String, u32)> = handles.iter().cloned().zip(seconds).collect();
+    let results = queues.change_visibility(arn, path, &entries).await?;
+    Ok(batch_output(handles, results))
+}
+
 /// The Successful and Failed lists of a batch.
 pub fn batch_output(handles: Vec<String>, results: Vec<Result<(), Error>>) -> QueueBatchOutput {
     let mut output = QueueBatchOutput {

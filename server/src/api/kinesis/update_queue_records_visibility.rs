@@ -4,7 +4,7 @@
 use protocol::aws::kinesis::{QueueBatchOutput, UpdateQueueRecordsVisibilityInput};
 
 use super::error::ApiError;
-use super::queues::{batch_output, check_batch, check_visibilities};
+use super::queues::update_visibility;
 use crate::views::stream_queues::{Path, StreamQueues};
 
 /// Runs the operation.
@@ -12,24 +12,10 @@ pub async fn apply(
     queues: &StreamQueues,
     input: UpdateQueueRecordsVisibilityInput,
 ) -> Result<QueueBatchOutput, ApiError> {
-    check_batch(
-        &input.queue_arn,
-        input.entries.iter().map(|e| e.receipt_handle.as_str()),
-    )?;
-    let seconds: Vec<i64> = input
-        .entries
-        .iter()
-        .map(|e| e.visibility_timeout_seconds)
-        .collect();
-    let seconds = check_visibilities(&seconds)?;
-    let handles: Vec<String> = input
+    let entries = input
         .entries
         .into_iter()
-        .map(|e| e.receipt_handle)
+        .map(|e| (e.receipt_handle, e.visibility_timeout_seconds))
         .collect();
-    let entries: Vec<(String, u32)> = handles.iter().cloned().zip(seconds).collect();
-    let results = queues
-        .change_visibility(&input.queue_arn, Path::Normal, &entries)
-        .await?;
-    Ok(batch_output(handles, results))
+    update_visibility(queues, &input.queue_arn, entries, Path::Normal).await
 }

@@ -368,28 +368,7 @@ async fn messages_past_the_receive_count_move_to_the_dead_letter_queue() {
 async fn a_move_task_returns_messages_to_their_source() {
     let dir = tempfile::tempdir().unwrap();
     let (queues, clock) = open(dir.path());
-    queues
-        .create("dlq", &standard(), BTreeMap::new())
-        .await
-        .unwrap();
-    let changes = AttributeChanges {
-        redrive: Some(Some(Redrive {
-            dead_letter_queue: "dlq".into(),
-            receive_count_max: 1,
-        })),
-        visibility_timeout_s: Some(0),
-        ..standard()
-    };
-    queues
-        .create("src", &changes, BTreeMap::new())
-        .await
-        .unwrap();
-    for body in ["a", "b", "c"] {
-        send_one(&queues, "src", body).await;
-    }
-    assert_eq!(receive(&queues, "src", 10).await.len(), 3);
-    assert!(receive(&queues, "src", 10).await.is_empty());
-    assert_eq!(counts(&queues, "dlq").visible, 3);
+    dead_letters(&queues, &["a", "b", "c"]).await;
     let handle = queues
         .start_move_task("dlq", None, Some(100))
         .await
@@ -421,8 +400,9 @@ async fn a_move_task_returns_messages_to_their_source() {
     ));
 }
 
-/// A dead-letter queue holding `n` messages of `src` (maxReceiveCount 1).
-async fn dead_letters(queues: &Queues, n: usize) {
+/// A dead-letter queue `dlq` holding the messages `bodies` sent to `src` (maxReceiveCount
+/// 1, each received once).
+async fn dead_letters(queues: &Queues, bodies: &[&str]) {
     queues
         .create("dlq", &standard(), BTreeMap::new())
         .await
@@ -439,14 +419,14 @@ async fn dead_letters(queues: &Queues, n: usize) {
         .create("src", &changes, BTreeMap::new())
         .await
         .unwrap();
-    for i in 0..n {
+    for body in bodies {
         queues
-            .send("src", vec![NewMessage::body(format!("m{i}"))])
+            .send("src", vec![NewMessage::body(body.to_string())])
             .await
             .unwrap();
     }
     while !receive(queues, "src", 10).await.is_empty() {}
-    assert_eq!(counts(queues, "dlq").visible, n as u64);
+    assert_eq!(counts(queues, "dlq").visible, bodies.len() as u64);
 }
 
 async fn wait_for_status(queues: &Queues, status: MoveTaskStatus) -> moves::MoveTask {
@@ -464,7 +444,7 @@ async fn wait_for_status(queues: &Queues, status: MoveTaskStatus) -> moves::Move
 async fn a_move_task_resumes_after_a_restart_and_a_cancelled_one_stays_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let (queues, clock) = open(dir.path());
-    dead_letters(&queues, 4).await;
+    dead_letters(&queues, &["m0", "m1", "m2", "m3"]).await;
     // Two messages a second: the first two move at once, then the task waits a second.
     let handle = queues.start_move_task("dlq", None, Some(2)).await.unwrap();
     for _ in 0..500 {
