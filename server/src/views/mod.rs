@@ -16,6 +16,26 @@
 
 pub mod delivery;
 pub mod queues;
+
 pub mod stream_queues;
 pub mod streams;
 pub mod topics;
+
+/// A 32-byte signing key (receipt handles, shard iterators) kept in the log's properties
+/// under `namespace`/`name`, made on first use, so what it signed stays valid across
+/// restarts.
+pub(crate) fn signing_key(
+    log: &storage::Log,
+    namespace: &str,
+    name: &str,
+) -> storage::Result<[u8; 32]> {
+    if let Some(key) = log
+        .property(namespace, name)
+        .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
+    {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    log.put_property(namespace, name, key.to_vec())?;
+    Ok(key)
+}

@@ -479,18 +479,8 @@ impl Queues {
     pub fn open(log: Log, settings: Settings) -> Result<Self> {
         let receipt_key = match settings.receipt_key {
             Some(key) => key,
-            None => match log
-                .property(KEY_NAMESPACE, KEY_NAME)
-                .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
-            {
-                Some(key) => key,
-                None => {
-                    let key: [u8; 32] = rand::random();
-                    log.put_property(KEY_NAMESPACE, KEY_NAME, key.to_vec())
-                        .map_err(|error| Error::internal(&error))?;
-                    key
-                }
-            },
+            None => super::signing_key(&log, KEY_NAMESPACE, KEY_NAME)
+                .map_err(|error| Error::internal(&error))?,
         };
         let view = Self {
             inner: Arc::new(Inner {
@@ -586,7 +576,7 @@ impl Queues {
         let config = QueueConfig::decode(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
         let fifo = config.attributes.fifo;
         let purged_ms = load_ms(name, &state, PURGED_KEY)?;
-        let rewound_ms = replay::load_rewound_ms(name, &state)?;
+        let rewound_ms = load_ms(name, &state, replay::REWOUND_KEY)?.unwrap_or(0);
         let attempts = load_attempts(name, &state)?;
         let queue = Arc::new(Queue {
             name: name.to_string(),

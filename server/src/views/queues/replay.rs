@@ -280,16 +280,3 @@ fn peek_state(status: Status) -> Option<PeekState> {
         Status::Moving => None,
     }
 }
-
-/// The rewind time a queue's state holds (0: never rewound).
-pub(crate) fn load_rewound_ms(queue: &str, state: &storage::State) -> Result<i64> {
-    match state
-        .get(REWOUND_KEY)
-        .map_err(|e| storage_error(queue, &e))?
-    {
-        Some(bytes) => <[u8; 8]>::try_from(&bytes[..])
-            .map(i64::from_be_bytes)
-            .map_err(|_| Error::Internal(format!("queue {queue}: rewind time undecodable"))),
-        None => Ok(0),
-    }
-}

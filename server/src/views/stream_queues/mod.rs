@@ -303,18 +303,7 @@ impl StreamQueues {
     pub fn open(log: Log, streams: Streams, settings: Settings) -> Result<Self> {
         let receipt_key = match settings.receipt_key {
             Some(key) => key,
-            None => match log
-                .property(KEY_NAMESPACE, KEY_NAME)
-                .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
-            {
-                Some(key) => key,
-                None => {
-                    let key: [u8; 32] = rand::random();
-                    log.put_property(KEY_NAMESPACE, KEY_NAME, key.to_vec())
-                        .map_err(|e| internal(&e))?;
-                    key
-                }
-            },
+            None => super::signing_key(&log, KEY_NAMESPACE, KEY_NAME).map_err(|e| internal(&e))?,
         };
         let view = Self {
             inner: Arc::new(Inner {

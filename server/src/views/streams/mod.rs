@@ -231,18 +231,8 @@ const KEY_NAME: &str = "iterator_key";
 impl Streams {
     /// Opens the view on `log`, creating the iterator signing key on first use (blocking).
     pub fn open(log: Log, settings: Settings) -> Result<Self> {
-        let iterator_key = match log
-            .property(KEY_NAMESPACE, KEY_NAME)
-            .and_then(|key| <[u8; 32]>::try_from(key.as_slice()).ok())
-        {
-            Some(key) => key,
-            None => {
-                let key: [u8; 32] = rand::random();
-                log.put_property(KEY_NAMESPACE, KEY_NAME, key.to_vec())
-                    .map_err(|error| Error::internal(&error))?;
-                key
-            }
-        };
+        let iterator_key = super::signing_key(&log, KEY_NAMESPACE, KEY_NAME)
+            .map_err(|error| Error::internal(&error))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 log,
