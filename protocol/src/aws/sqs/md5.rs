@@ -32,7 +32,18 @@ const BINARY_LIST: u8 = 4;
 
 /// Lowercase hex MD5 of `bytes`.
 pub fn md5_hex(bytes: &[u8]) -> String {
-    hex::encode(Md5::digest(bytes))
+    digest_hex(&Md5::digest(bytes).into())
+}
+
+/// An MD5 digest as the 32 lowercase hex digits the wire carries.
+pub fn digest_hex(digest: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(32);
+    for byte in digest {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// `MD5OfMessageBody` / `MD5OfBody`: the hex MD5 of the body's UTF-8 bytes.
@@ -82,7 +93,7 @@ pub fn md5_of_attribute_iter<'a>(
             }
         }
     }
-    Some(hex::encode(digest.finalize()))
+    Some(digest_hex(&digest.finalize().into()))
 }
 
 fn length_prefixed(digest: &mut Md5, bytes: &[u8]) {
@@ -117,6 +128,13 @@ mod tests {
     fn body_digests() {
         assert_eq!(md5_of_body("hello"), "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(md5_of_body("derp"), "58fd9edd83341c29f1aebba81c31e257");
+        assert_eq!(
+            digest_hex(&[
+                0x00, 0x01, 0x0a, 0x0f, 0x10, 0x7f, 0x80, 0xa5, 0xf0, 0xff, 0x12, 0x34, 0x56, 0x78,
+                0x9a, 0xbc
+            ]),
+            "00010a0f107f80a5f0ff123456789abc"
+        );
     }
 
     /// The vectors of the reference (§1.6), checked against AWS.

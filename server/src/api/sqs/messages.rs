@@ -8,7 +8,7 @@ use protocol::aws::sqs::attributes::{
     AWS_TRACE_HEADER, MessageSystemAttributeName, parse_system_attribute_names,
 };
 use protocol::aws::sqs::errors::Error;
-use protocol::aws::sqs::md5::{md5_of_attributes, md5_of_body};
+use protocol::aws::sqs::md5::{digest_hex, md5_of_attributes, md5_of_body};
 use protocol::aws::sqs::message::{
     attribute_selected, message_size, validate_attributes, validate_batch_ids, validate_batch_size,
     validate_body, validate_message_id, validate_range, validate_system_attributes,
@@ -39,8 +39,9 @@ struct Outgoing {
 
 impl Outgoing {
     /// Checks it as AWS does before it reaches the queue (the queue checks its size and its
-    /// FIFO rules), and makes the view's message.
-    fn check(&self) -> Result<NewMessage, Error> {
+    /// FIFO rules), and makes the view's message, with the digests a send answers with. The
+    /// body moves into the message.
+    fn into_message(self) -> Result<(NewMessage, Digests), Error> {
         validate_body(&self.body)?;
         validate_attributes(&self.attributes)?;
         validate_system_attributes(&self.system_attributes)?;
@@ -74,32 +75,36 @@ impl Outgoing {
                 },
             })
             .collect();
-        Ok(NewMessage {
+        let digests = Digests {
+            attributes: md5_of_attributes(&self.attributes),
+            system: md5_of_attributes(&self.system_attributes),
+        };
+        let trace_header = self
+            .system_attributes
+            .get(AWS_TRACE_HEADER)
+            .and_then(|value| value.string_value.clone());
+        let message = NewMessage {
             id: None,
-            body: self.body.clone().into_bytes().into(),
+            body: self.body.into_bytes().into(),
             attributes,
-            trace_header: self
-                .system_attributes
-                .get(AWS_TRACE_HEADER)
-                .and_then(|value| value.string_value.clone()),
+            trace_header,
             delay_s,
-            group_id: self.group_id.clone(),
-            dedup_id: self.dedup_id.clone(),
-        })
+            group_id: self.group_id,
+            dedup_id: self.dedup_id,
+        };
+        Ok((message, digests))
     }
 
     fn size(&self) -> usize {
         message_size(&self.body, &self.attributes)
     }
+}
 
-    /// The digests a send answers with.
-    fn digests(&self) -> (String, Option<String>, Option<String>) {
-        (
-            md5_of_body(&self.body),
-            md5_of_attributes(&self.attributes),
-            md5_of_attributes(&self.system_attributes),
-        )
-    }
+/// The digests a send answers with besides the body's (the view computes that one, for the
+/// record too): of the message attributes and of the system attributes.
+struct Digests {
+    attributes: Option<String>,
+    system: Option<String>,
 }
 
 pub async fn send_message(
@@ -116,7 +121,7 @@ pub async fn send_message(
         dedup_id: input.message_deduplication_id,
         group_id: input.message_group_id,
     };
-    let message = outgoing.check()?;
+    let (message, digests) = outgoing.into_message()?;
     let sent = queues
         .send(&name, vec![message])
         .await
@@ -124,11 +129,10 @@ pub async fn send_message(
         .pop()
         .ok_or_else(|| super::internal("a send returned no outcome"))?
         .map_err(from_view)?;
-    let (body, attributes, system) = outgoing.digests();
     Ok(SendMessageResult {
-        md5_of_message_body: Some(body),
-        md5_of_message_attributes: attributes,
-        md5_of_message_system_attributes: system,
+        md5_of_message_body: Some(digest_hex(&sent.body_md5)),
+        md5_of_message_attributes: digests.attributes,
+        md5_of_message_system_attributes: digests.system,
         message_id: Some(sent.message_id.to_string()),
         sequence_number: sent.sequence_number,
     })
@@ -163,38 +167,38 @@ pub async fn send_message_batch(
         .collect();
     validate_batch_size(entries.iter().map(|(_, entry)| entry.size()).sum())?;
     // The queue must exist before entries are judged one by one.
-    queues.info(&name).map_err(from_view)?;
+    queues.exists(&name).map_err(from_view)?;
     let mut result = SendMessageBatchResult::default();
-    let mut valid = Vec::new();
+    let mut valid = Vec::with_capacity(entries.len());
+    let mut messages = Vec::with_capacity(entries.len());
     for (id, entry) in entries {
-        match entry.check() {
-            Ok(message) => valid.push((id, entry, message)),
+        match entry.into_message() {
+            Ok((message, digests)) => {
+                valid.push((id, digests));
+                messages.push(message);
+            }
             Err(error) => result.failed.push(error.batch_entry(&id)),
         }
     }
-    let messages = valid
-        .iter()
-        .map(|(_, _, message)| message.clone())
-        .collect();
     let outcomes = if valid.is_empty() {
         Vec::new()
     } else {
         queues.send(&name, messages).await.map_err(from_view)?
     };
-    for ((id, entry, _), outcome) in valid.into_iter().zip(outcomes) {
+    for ((id, digests), outcome) in valid.into_iter().zip(outcomes) {
         match outcome {
             Ok(Sent {
                 message_id,
                 sequence_number,
+                body_md5,
                 ..
             }) => {
-                let (body, attributes, system) = entry.digests();
                 result.successful.push(SendMessageBatchResultEntry {
                     id,
                     message_id: message_id.to_string(),
-                    md5_of_message_body: body,
-                    md5_of_message_attributes: attributes,
-                    md5_of_message_system_attributes: system,
+                    md5_of_message_body: digest_hex(&body_md5),
+                    md5_of_message_attributes: digests.attributes,
+                    md5_of_message_system_attributes: digests.system,
                     sequence_number,
                 });
             }
@@ -315,7 +319,10 @@ fn message_of(
     Message {
         message_id: Some(message.id.to_string()),
         receipt_handle: Some(received.receipt_handle.clone()),
-        md5_of_body: Some(md5_of_body(&body)),
+        md5_of_body: Some(match &message.body_md5 {
+            Some(md5) => digest_hex(md5),
+            None => md5_of_body(&body),
+        }),
         body: Some(body),
         attributes,
         md5_of_message_attributes: md5_of_attributes(&message_attributes),

@@ -7,10 +7,11 @@
 //! whatever the log holds) and slices the record's bytes rather than copying the body.
 //!
 //! ```text
-//! version        u8     1
+//! version        u8     2 (1: written before the body's digest was kept; no digest field)
 //! message id     16     UUID v4 bytes
 //! sent           i64    ms since the epoch (kept when moved to a dead-letter queue)
 //! visible from   i64    ms since the epoch: sent + delay (0 delay: equal to sent)
+//! body MD5       16     the body's MD5 (version 2 only): receives answer with it
 //! group id       u8 flag, u16 length, UTF-8
 //! dedup id       u8 flag, u16 length, UTF-8
 //! trace header   u8 flag, u32 length, UTF-8
@@ -28,7 +29,9 @@ use super::codec::{
     DecodeError, Reader, put_long, put_optional_long, put_optional_short, put_short,
 };
 
-const VERSION: u8 = 1;
+/// Records without the body's digest, as written before version 2.
+const VERSION_UNDIGESTED: u8 = 1;
+const VERSION: u8 = 2;
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
 
@@ -50,11 +53,16 @@ impl MessageId {
 
 impl std::fmt::Display for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        // One character at a time rather than a formatter per byte: every sent and received
+        // message needs its id's text.
+        let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
         for (i, byte) in self.0.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
+                f.write_char('-')?;
             }
-            write!(f, "{byte:02x}")?;
+            f.write_char(digit(byte >> 4))?;
+            f.write_char(digit(byte & 0x0f))?;
         }
         Ok(())
     }
@@ -101,6 +109,9 @@ pub struct StoredMessage {
     pub sent_ms: i64,
     /// When it may first be received (ms since the epoch).
     pub visible_from_ms: i64,
+    /// The MD5 of the body, computed once when it is sent (`None` in records written before
+    /// it was kept).
+    pub body_md5: Option<[u8; 16]>,
     /// Its message group (FIFO queues, and fair standard queues).
     pub group_id: Option<String>,
     /// Its deduplication id (FIFO queues; the content hash when content-based).
@@ -124,6 +135,7 @@ impl StoredMessage {
         1 + 16
             + 8
             + 8
+            + self.body_md5.map_or(0, |md5| md5.len())
             + short(&self.group_id)
             + short(&self.dedup_id)
             + long(&self.trace_header)
@@ -141,10 +153,17 @@ impl StoredMessage {
     /// Appends the encoding to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_size());
-        out.put_u8(VERSION);
+        out.put_u8(if self.body_md5.is_some() {
+            VERSION
+        } else {
+            VERSION_UNDIGESTED
+        });
         out.put_slice(&self.id.0);
         out.put_i64(self.sent_ms);
         out.put_i64(self.visible_from_ms);
+        if let Some(md5) = &self.body_md5 {
+            out.put_slice(md5);
+        }
         put_optional_short(out, self.group_id.as_deref());
         put_optional_short(out, self.dedup_id.as_deref());
         put_optional_long(out, self.trace_header.as_deref());
@@ -179,12 +198,19 @@ impl StoredMessage {
     /// message and the bytes read (all of them: trailing bytes are an error).
     pub fn decode(data: &Bytes) -> Result<(Self, usize), DecodeError> {
         let mut reader = Reader::new("queue message", data);
-        if reader.u8()? != VERSION {
-            return Err(reader.error("unknown version"));
-        }
+        let digested = match reader.u8()? {
+            VERSION => true,
+            VERSION_UNDIGESTED => false,
+            _ => return Err(reader.error("unknown version")),
+        };
         let id = MessageId(reader.fixed()?);
         let sent_ms = reader.i64()?;
         let visible_from_ms = reader.i64()?;
+        let body_md5 = if digested {
+            Some(reader.fixed()?)
+        } else {
+            None
+        };
         let group_id = reader.optional_short_str()?;
         let dedup_id = reader.optional_short_str()?;
         let trace_header = reader.optional_long_str()?;
@@ -212,6 +238,7 @@ impl StoredMessage {
                 id,
                 sent_ms,
                 visible_from_ms,
+                body_md5,
                 group_id,
                 dedup_id,
                 trace_header,
@@ -245,5 +272,22 @@ impl Summary {
             group_id: message.group_id,
             dedup_id: message.dedup_id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageId;
+
+    #[test]
+    fn message_ids_read_as_hyphenated_lowercase_uuids() {
+        let id = MessageId([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x4d, 0xef, 0x80, 0x11, 0x22, 0x33, 0x44, 0x55,
+            0x66, 0xff,
+        ]);
+        assert_eq!(id.to_string(), "01234567-89ab-4def-8011-2233445566ff");
+        let random = MessageId::random().to_string();
+        assert_eq!(random.len(), 36);
+        assert_eq!(random.as_bytes().get(14), Some(&b'4'));
     }
 }

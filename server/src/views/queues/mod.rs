@@ -71,6 +71,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use md5::Md5;
 use sha2::{Digest, Sha256};
 use storage::{Log, NewRecord, Owner, ReadLimits, State, StateChange, StreamInfo};
 use tokio::sync::Notify;
@@ -199,6 +200,9 @@ pub struct Sent {
     pub offset: u64,
     /// A FIFO duplicate within the deduplication window: nothing was stored.
     pub duplicate: bool,
+    /// The MD5 of the body this send gave (a duplicate's too), computed once for the record
+    /// and the answer.
+    pub body_md5: [u8; 16],
 }
 
 /// How to receive.
@@ -851,6 +855,11 @@ impl Queues {
         &self.inner.log
     }
 
+    /// Whether the queue exists ([`Error::QueueNotFound`] if not), without reading its state.
+    pub fn exists(&self, name: &str) -> Result<()> {
+        self.queue(name).map(drop)
+    }
+
     fn queue(&self, name: &str) -> Result<Arc<Queue>> {
         self.inner
             .queues
@@ -1297,12 +1306,14 @@ impl Queues {
         let mut outcomes: Vec<Option<Result<Sent>>> = Vec::with_capacity(messages.len());
         // (position in `outcomes`, record, deduplication hash)
         let mut stored: Vec<(usize, StoredMessage, Option<[u8; 32]>)> = Vec::new();
-        // Duplicates of an earlier entry of this batch: (position, that entry's position).
-        let mut echoes: Vec<(usize, usize)> = Vec::new();
+        // Duplicates of an earlier entry of this batch: (position, that entry's position, the
+        // duplicate's body digest).
+        let mut echoes: Vec<(usize, usize, [u8; 16])> = Vec::new();
         for (position, message) in messages.into_iter().enumerate() {
             match self.prepare(&queue, &attributes, message, now) {
                 Err(error) => outcomes.push(Some(Err(error))),
                 Ok((record, hash)) => {
+                    let body_md5 = record.body_md5.unwrap_or_default();
                     if let Some(hash) = hash {
                         if let Some(dedup) = lock(&queue.index).dedup_of(&hash, now) {
                             outcomes.push(Some(Ok(Sent {
@@ -1310,13 +1321,14 @@ impl Queues {
                                 sequence_number: Some(sequence_number(dedup.offset)),
                                 offset: dedup.offset,
                                 duplicate: true,
+                                body_md5,
                             })));
                             continue;
                         }
                         if let Some((earlier, _, _)) =
                             stored.iter().find(|(_, _, h)| *h == Some(hash))
                         {
-                            echoes.push((position, *earlier));
+                            echoes.push((position, *earlier, body_md5));
                             outcomes.push(None);
                             continue;
                         }
@@ -1361,6 +1373,7 @@ impl Queues {
                         sequence_number: fifo.then(|| sequence_number(offset)),
                         offset,
                         duplicate: false,
+                        body_md5: record.body_md5.unwrap_or_default(),
                     }));
                 }
             }
@@ -1370,10 +1383,11 @@ impl Queues {
             self.catch_up(&queue)?;
             queue.arrived.notify_waiters();
         }
-        for (position, earlier) in echoes {
+        for (position, earlier, body_md5) in echoes {
             let echo = match outcomes.get(earlier) {
                 Some(Some(Ok(sent))) => Ok(Sent {
                     duplicate: true,
+                    body_md5,
                     ..sent.clone()
                 }),
                 _ => Err(Error::Internal("duplicate of a failed entry".into())),
@@ -1469,6 +1483,7 @@ impl Queues {
                 id: message.id.unwrap_or_else(MessageId::random),
                 sent_ms: now,
                 visible_from_ms: now + i64::from(delay_s) * 1000,
+                body_md5: Some(Md5::digest(&message.body).into()),
                 group_id: message.group_id,
                 dedup_id,
                 trace_header: message.trace_header,

@@ -1134,6 +1134,7 @@ fn codecs_round_trip_and_refuse_damage() {
         id: MessageId::random(),
         sent_ms: 5,
         visible_from_ms: 6,
+        body_md5: Some([7; 16]),
         group_id: Some("g".into()),
         dedup_id: None,
         trace_header: Some("Root=1".into()),
@@ -1149,11 +1150,26 @@ fn codecs_round_trip_and_refuse_damage() {
     assert_eq!(bytes.len(), message.encoded_size());
     assert_eq!(
         StoredMessage::decode(&bytes).unwrap(),
-        (message, bytes.len())
+        (message.clone(), bytes.len())
     );
     for cut in 0..bytes.len() {
         assert!(StoredMessage::decode(&bytes.slice(..cut)).is_err());
     }
+    // Records written before the body's digest was kept still decode, without it.
+    let undigested = StoredMessage {
+        body_md5: None,
+        ..message.clone()
+    };
+    let old = undigested.to_bytes();
+    assert_eq!(old[0], 1);
+    assert_eq!(old.len() + 16, bytes.len());
+    assert_eq!(
+        StoredMessage::decode(&old).unwrap(),
+        (undigested, old.len())
+    );
+    let mut unknown = bytes.to_vec();
+    unknown[0] = 3;
+    assert!(StoredMessage::decode(&Bytes::from(unknown)).is_err());
     let id = MessageId([0xab; 16]).to_string();
     assert_eq!(id.len(), 36);
     assert_eq!(&id[8..9], "-");
@@ -1451,6 +1467,7 @@ async fn a_fifo_record_whose_dedup_change_was_lost_is_still_deduplicated_and_the
         id: MessageId::random(),
         sent_ms: clock.now_ms(),
         visible_from_ms: clock.now_ms(),
+        body_md5: None,
         group_id: Some("g".into()),
         dedup_id: Some("id-1".into()),
         trace_header: None,
