@@ -128,11 +128,32 @@ if [[ ! -f "${js_stamp}" || "$(cat "${js_stamp}")" != "${js_wanted}" ]]; then
     echo "${js_wanted}" > "${js_stamp}"
 fi
 
+phase "Set-up: Debian packages (prometheus, for the metrics test)"
+debian_packages=()
+command -v prometheus >/dev/null || debian_packages+=(prometheus)
+if ((${#debian_packages[@]})); then
+    command -v apt-get >/dev/null \
+        || fail "missing ${debian_packages[*]} and no apt-get to install it; install it by hand"
+    apt=(apt-get)
+    if [[ "$(id -u)" != 0 ]]; then
+        command -v sudo >/dev/null || fail "missing ${debian_packages[*]}; run as root: apt-get install ${debian_packages[*]}"
+        apt=(sudo apt-get)
+    fi
+    echo "Installing ${debian_packages[*]}"
+    # The package lists of a fresh machine may be empty or stale: refresh them if the
+    # install cannot find the package.
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${debian_packages[@]}" \
+        || { "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${debian_packages[@]}"; } \
+        || fail "could not install ${debian_packages[*]}; run: apt-get install ${debian_packages[*]}"
+fi
+prometheus --version 2>&1 | head -1
+
 phase "Prerequisites"
 "${python}" -c 'import boto3, botocore, cbor2, cryptography, moto, pytest, pytest_timeout, xdist' \
     || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
 aws_cli="$(dirname "${python}")/aws"
 [[ -x "${aws_cli}" ]] || command -v aws >/dev/null || fail "the aws CLI is missing; run: ${python} -m pip install awscli"
+command -v prometheus >/dev/null || fail "prometheus is missing (Debian: apt-get install prometheus)"
 command -v prlimit >/dev/null || fail "prlimit is missing (Debian: apt-get install util-linux)"
 for tool in mkfs.ext4 losetup; do
     command -v "${tool}" >/dev/null \

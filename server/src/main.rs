@@ -33,6 +33,7 @@ mod descriptors;
 )]
 mod filter;
 mod listener;
+mod metrics;
 mod native;
 mod serve;
 mod shutdown;

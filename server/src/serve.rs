@@ -166,6 +166,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             source,
         })?;
 
+    // Before the log opens, so its recovery is measured too.
+    if let Err(error) = crate::metrics::install() {
+        warn!(%error, "Metrics are off");
+    }
+
     let data_dir = std::path::absolute(&config.storage.data_dir)
         .unwrap_or_else(|_| config.storage.data_dir.clone());
     // Each active segment and connection holds descriptors: take all the kernel allows.

@@ -305,6 +305,8 @@ struct SyncThread {
     writer: Writer,
     stats: Arc<CommitStats>,
     faults: Faults,
+    /// Appends acknowledged when the last segment sync was done (for appends per sync).
+    appends_at_last_sync: u64,
 }
 
 pub(crate) fn start(
@@ -330,6 +332,7 @@ pub(crate) fn start(
         writer: syncer,
         stats: stats.clone(),
         faults: config.faults.clone(),
+        appends_at_last_sync: 0,
     };
     let sync_handle = std::thread::Builder::new()
         .name("strata-sync".into())
@@ -379,6 +382,7 @@ impl SyncThread {
                 }
             }
             let mut outcome = Ok(());
+            let mut synced = false;
             for dir in jobs.iter().flat_map(|job| &job.dirs) {
                 if outcome.is_ok() {
                     outcome = sync_dir(dir, &self.faults);
@@ -401,11 +405,15 @@ impl SyncThread {
                         let files: Vec<_> =
                             open.iter().map(|f| (&f.data, f.data.as_raw_fd())).collect();
                         self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                        let started = Instant::now();
                         outcome = self
                             .faults
                             .check(IoPoint::SegmentSync)
                             .and_then(|()| self.writer.sync_all(&files))
                             .map_err(|source| Error::io("syncing segments", source));
+                        metrics::histogram!("strata_log_fsync_seconds")
+                            .record(started.elapsed().as_secs_f64());
+                        synced = true;
                     }
                     Err(error) => outcome = Err(error),
                 }
@@ -434,6 +442,14 @@ impl SyncThread {
                 for reply in job.replies {
                     reply.deliver(&outcome, &self.stats);
                 }
+            }
+            if synced {
+                // The appends acknowledged since the last sync: those it made durable (with
+                // `fsync = always`, the ones it has just acknowledged).
+                let appends = self.stats.appends.load(Ordering::Relaxed);
+                let covered = appends.saturating_sub(self.appends_at_last_sync);
+                self.appends_at_last_sync = appends;
+                metrics::histogram!("strata_log_appends_per_sync").record(covered as f64);
             }
         }
     }

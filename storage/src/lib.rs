@@ -64,7 +64,8 @@ pub use config::{Fsync, IoBackend, LogConfig};
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultPlan, Faults, IoPoint};
 pub use log::{
-    Log, PendingAppend, RETENTION_DEFAULT, Route, StreamIdentity, hash_key, record_hash_key,
+    DiskUsage, Log, PendingAppend, RETENTION_DEFAULT, Route, StreamIdentity, hash_key,
+    record_hash_key,
 };
 pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
 pub use record::{NewRecord, Record};

@@ -54,6 +54,8 @@ pub(crate) fn enforce(inner: &Inner) -> Result<usize> {
                 }
             }
             deleted += 1;
+            metrics::counter!("strata_log_retention_segments_deleted_total").increment(1);
+            metrics::counter!("strata_log_retention_bytes_deleted_total").increment(segment.len());
         }
     }
     Ok(deleted)

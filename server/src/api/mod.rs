@@ -57,6 +57,8 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: ReplyBody,
+    /// The error code an error reply carries (for metrics); `None` for a success.
+    pub error_code: Option<&'static str>,
 }
 
 impl Reply {
@@ -67,7 +69,15 @@ impl Reply {
             content_type,
             headers: Vec::new(),
             body,
+            error_code: None,
         }
+    }
+
+    /// The reply, marked as the error `code`.
+    #[must_use]
+    pub fn with_error_code(mut self, code: &'static str) -> Self {
+        self.error_code = Some(code);
+        self
     }
 
     /// The reply with `name: value` added.

@@ -343,21 +343,56 @@ impl Body for TrackedBody {
 /// Gives the request its id, handles it with that id in scope, and sends the id back.
 async fn route(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
     let request_id = format!("{:032x}", rand::random::<u128>());
+    let started = std::time::Instant::now();
+    let mut observed = Observed::default();
     let mut response =
-        crate::api::with_request_id(request_id.clone(), handle(shared, request)).await;
+        crate::api::with_request_id(request_id.clone(), handle(shared, request, &mut observed))
+            .await;
+    if !observed.service.is_empty() {
+        crate::metrics::http_request(
+            observed.service,
+            &observed.operation,
+            observed.error,
+            started.elapsed(),
+        );
+    }
     if let Ok(value) = header::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
 }
 
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
+/// What an API request was, for its metrics: filled in as it is recognised and answered.
+/// Requests that are not API calls (`/health`, `/metrics`, the clock) leave it empty.
+#[derive(Default)]
+struct Observed {
+    /// The service's SigV4 name, or `unknown`.
+    service: &'static str,
+    /// The operation or action, as the request named it.
+    operation: String,
+    /// The error code it was answered with.
+    error: Option<&'static str>,
+}
+
+impl Observed {
+    /// Notes the reply's error code on the way out.
+    fn answered(&mut self, reply: Reply) -> Response<ResponseBody> {
+        self.error = reply.error_code;
+        respond(reply)
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    request: Request<Incoming>,
+    observed: &mut Observed,
+) -> Response<ResponseBody> {
     let state = &*shared.state;
     if request.method() == http::Method::GET && request.uri().path() == "/health" {
         return plain(StatusCode::OK, "ok\n");
     }
     if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
-        return metrics(&state.delivery);
+        return metrics(state);
     }
     if request.uri().path() == CLOCK_PATH {
         let (parts, _) = request.into_parts();
@@ -384,16 +419,26 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
         request.uri().query(),
     );
     let signing_name = route.signing_name();
+    match &route {
+        Route::Json {
+            service, operation, ..
+        } => {
+            observed.service = service.signing_name;
+            (*operation).clone_into(&mut observed.operation);
+        }
+        // Refined once the form names the action.
+        Route::Query | Route::Unknown { .. } => observed.service = "unknown",
+    }
     let (parts, body) = request.into_parts();
     // hyper knows the length from Content-Length (HTTP/1 and HTTP/2); none for chunked bodies.
     let declared = body.size_hint().upper();
     if declared.is_some_and(|length| length > state.body_bytes_max as u64) {
-        return respond(error_reply(&route, &too_large(state)));
+        return observed.answered(error_reply(&route, &too_large(state)));
     }
     if !state.access_keys.is_empty()
         && let Err(error) = authenticate_head(state, &parts, signing_name)
     {
-        return respond(error_reply(&route, &error));
+        return observed.answered(error_reply(&route, &error));
     }
     let unavailable_code = match route {
         Route::Json { service, .. } => service.unavailable_code,
@@ -401,12 +446,12 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
     };
     let (body, budget) = match read_body(shared, body, declared, unavailable_code).await {
         Ok(read) => read,
-        Err(error) => return respond(error_reply(&route, &error)),
+        Err(error) => return observed.answered(error_reply(&route, &error)),
     };
     if !state.access_keys.is_empty()
         && let Err(error) = authenticate(state, &parts, &body, signing_name)
     {
-        return respond(error_reply(&route, &error));
+        return observed.answered(error_reply(&route, &error));
     }
     let reply = match route {
         Route::Json {
@@ -447,7 +492,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
                 crate::api::sqs::handle_json(&state.queues, &context, operation, &body).await
             }
         },
-        Route::Query => query_reply(state, &parts, &body).await,
+        Route::Query => query_reply(state, &parts, &body, observed).await,
         Route::Unknown { format, target } => {
             let message = if target.is_empty() {
                 "Missing X-Amz-Target header.".to_owned()
@@ -460,7 +505,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Respons
     // The body's bytes go back to the budget once the operation has answered.
     drop(body);
     drop(budget);
-    respond(reply)
+    observed.answered(reply)
 }
 
 /// An error answered before the operation ran, in the protocol of the request: an XML
@@ -480,7 +525,7 @@ fn error_reply(route: &Route<'_>, error: &ApiError) -> Reply {
                 &error.message,
                 &crate::api::request_id(),
             );
-            Reply::new(error.status, "text/xml", ReplyBody::Full(body))
+            Reply::new(error.status, "text/xml", ReplyBody::Full(body)).with_error_code(error.code)
         }
         Route::Json { .. } | Route::Unknown { .. } => error.reply(route.error_format()),
     }
@@ -490,7 +535,12 @@ fn error_reply(route: &Route<'_>, error: &ApiError) -> Reply {
 /// is parsed and handed to the query service it is for ([`routes::query_service`]: the
 /// signature's service, else the API version, else the action's name). An action no service
 /// here has is `InvalidAction`, in the namespace of the API version asked for.
-async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8]) -> Reply {
+async fn query_reply(
+    state: &HttpState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    observed: &mut Observed,
+) -> Reply {
     use protocol::aws::xml::{Fault, SNS_NAMESPACE, SQS_NAMESPACE, encode_error};
     let form_bytes = if parts.method == http::Method::POST {
         body
@@ -534,6 +584,10 @@ async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8
                         routes::credential_service(authorization, parts.uri.query());
                     let service =
                         routes::query_service(signing_service.as_deref(), form.version(), action);
+                    if let Some(service) = service {
+                        observed.service = service.signing_name;
+                        action.clone_into(&mut observed.operation);
+                    }
                     if service.is_some_and(|service| service.id == ServiceId::Sqs) {
                         let context = sqs_context(state, parts);
                         return crate::api::sqs::handle_query(&state.queues, &context, &form).await;
@@ -562,6 +616,7 @@ async fn query_reply(state: &HttpState, parts: &http::request::Parts, body: &[u8
     );
     Reply::new(400, "text/xml", ReplyBody::Full(body))
         .with_header("x-amzn-query-error", format!("{code};Sender"))
+        .with_error_code(code)
 }
 
 /// Where an SQS request was sent, for the queue URLs it is answered with: the configured
@@ -792,71 +847,9 @@ fn auth_error(error: &sigv4::SigV4Error) -> ApiError {
     }
 }
 
-/// A metric: name, type, help and how to read it from a snapshot.
-type Series = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&crate::views::delivery::MetricsSnapshot) -> u64,
-);
-
-/// The delivery streams' counters, in the Prometheus text format.
-fn metrics(delivery: &DeliveryStreams) -> Response<ResponseBody> {
-    let snapshots = delivery.metrics();
-    let series: [Series; 7] = [
-        (
-            "strata_delivery_records_in_total",
-            "counter",
-            "Records accepted or read from the source.",
-            |m| m.records_in,
-        ),
-        (
-            "strata_delivery_bytes_in_total",
-            "counter",
-            "Bytes of those records.",
-            |m| m.bytes_in,
-        ),
-        (
-            "strata_delivery_objects_total",
-            "counter",
-            "Objects stored.",
-            |m| m.objects_delivered,
-        ),
-        (
-            "strata_delivery_records_delivered_total",
-            "counter",
-            "Records in stored objects.",
-            |m| m.records_delivered,
-        ),
-        (
-            "strata_delivery_bytes_delivered_total",
-            "counter",
-            "Bytes of stored objects.",
-            |m| m.bytes_delivered,
-        ),
-        (
-            "strata_delivery_failures_total",
-            "counter",
-            "Failed attempts to store an object.",
-            |m| m.failures,
-        ),
-        (
-            "strata_delivery_freshness_milliseconds",
-            "gauge",
-            "Age of the oldest record not yet delivered.",
-            |m| u64::try_from(m.freshness_ms).unwrap_or(0),
-        ),
-    ];
-    let mut text = String::new();
-    for (name, kind, help, value) in series {
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-        for (stream, snapshot) in &snapshots {
-            text.push_str(&format!(
-                "{name}{{delivery_stream=\"{stream}\"}} {}\n",
-                value(snapshot)
-            ));
-        }
-    }
+/// Every layer's metrics, in the Prometheus text format ([`crate::metrics`]).
+fn metrics(state: &HttpState) -> Response<ResponseBody> {
+    let text = crate::metrics::render(state);
     let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(text))));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

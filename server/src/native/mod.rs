@@ -89,10 +89,14 @@ pub async fn serve(listener: TcpListener, state: State) {
             }
         };
         let shared = Arc::clone(&shared);
+        metrics::counter!("strata_native_connections_total").increment(1);
+        let open = metrics::gauge!("strata_native_connections");
+        open.increment(1.0);
         tokio::spawn(async move {
             if let Err(error) = accepted(socket, peer, &shared).await {
                 debug!(%peer, %error, "Native connection ended with an error");
             }
+            open.decrement(1.0);
             drop(permit);
         });
     }
@@ -107,6 +111,31 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAd
     let listener = TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     Ok((listener, bound))
+}
+
+/// Counts a request frame by its operation (`unknown` for a code no operation has). The
+/// counters are registered once, the first time a request comes.
+fn observe_request(op: u16) {
+    static COUNTERS: std::sync::OnceLock<Vec<(u16, metrics::Counter)>> = std::sync::OnceLock::new();
+    static UNKNOWN: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| {
+        protocol::native::Op::ALL
+            .iter()
+            .map(|op| {
+                let name = format!("{op:?}");
+                (
+                    *op as u16,
+                    metrics::counter!("strata_native_requests_total", "op" => name),
+                )
+            })
+            .collect()
+    });
+    match counters.iter().find(|(code, _)| *code == op) {
+        Some((_, counter)) => counter.increment(1),
+        None => UNKNOWN
+            .get_or_init(|| metrics::counter!("strata_native_requests_total", "op" => "unknown"))
+            .increment(1),
+    }
 }
 
 /// A response ready for the socket: chunks written in one vectored write.
@@ -167,6 +196,7 @@ async fn connection(
     let mut buffer = BytesMut::with_capacity(1024);
     let mut phase = Phase::Hello;
     let mut refusals = 0;
+    let bytes_read = metrics::counter!("strata_native_bytes_read_total");
     debug!(%peer, "Native connection opened");
     'read: loop {
         loop {
@@ -185,6 +215,7 @@ async fn connection(
                 }
             };
             let request_id = frame.request_id;
+            observe_request(frame.op);
             let request = match (frame.kind, Request::decode_shared(frame.op, &frame.body)) {
                 (Kind::Request, Ok(request)) => request,
                 (Kind::Request, Err(error)) => {
@@ -285,6 +316,7 @@ async fn connection(
         if read == 0 {
             break;
         }
+        bytes_read.increment(read as u64);
     }
     drop(responses);
     // In-flight requests hold senders: the writer finishes once they have answered.
@@ -410,8 +442,10 @@ async fn write_responses(
     mut writer: impl AsyncWrite + Unpin,
     mut outgoing: mpsc::Receiver<Chunks>,
 ) -> std::io::Result<()> {
+    let bytes_written = metrics::counter!("strata_native_bytes_written_total");
     while let Some(chunks) = outgoing.recv().await {
         write_all_vectored(&mut writer, &chunks).await?;
+        bytes_written.increment(chunks.iter().map(|chunk| chunk.len() as u64).sum());
     }
     writer.shutdown().await
 }

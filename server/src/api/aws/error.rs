@@ -45,5 +45,6 @@ impl ApiError {
             format.content_type(),
             ReplyBody::Full(protocol::aws::body::encode(format, &body).into()),
         )
+        .with_error_code(self.code)
     }
 }

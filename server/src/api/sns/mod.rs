@@ -60,6 +60,7 @@ pub fn error_reply(error: &Error) -> Reply {
         "text/xml",
         ReplyBody::Full(error.xml_body(&super::request_id())),
     )
+    .with_error_code(error.code.query_code())
 }
 
 /// An error the server caused: a plain sentence for the client, the detail in the log.

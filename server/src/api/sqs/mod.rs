@@ -186,6 +186,7 @@ pub fn json_error(error: &Error) -> Reply {
         ReplyBody::Full(Bytes::from(body)),
     )
     .with_header("x-amzn-query-error", error.query_error_header())
+    .with_error_code(error.code.query_code())
 }
 
 /// A query-protocol error answer (`ErrorResponse`).
@@ -196,6 +197,7 @@ pub fn query_error(error: &Error) -> Reply {
         ReplyBody::Full(error.xml_body(&super::request_id())),
     )
     .with_header("x-amzn-query-error", error.query_error_header())
+    .with_error_code(error.code.query_code())
 }
 
 /// Decodes the input of `operation`, applies it and encodes its output.

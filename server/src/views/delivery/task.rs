@@ -596,7 +596,14 @@ async fn flush(
             let bucket = entry.definition().destination.bucket().to_owned();
             let key = plan.key.clone();
             let body = body.clone();
-            async move { sink.put(&bucket, &key, body).await }
+            let name = name.to_string();
+            async move {
+                let started = std::time::Instant::now();
+                let stored = sink.put(&bucket, &key, body).await;
+                metrics::histogram!("strata_delivery_object_put_seconds", "delivery_stream" => name)
+                    .record(started.elapsed().as_secs_f64());
+                stored
+            }
         })
         .await;
         match stored {

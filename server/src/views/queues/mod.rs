@@ -855,6 +855,17 @@ impl Queues {
         &self.inner.log
     }
 
+    /// When the oldest message still in the queue was sent (ms since the epoch), if it holds
+    /// any: the first by offset (a message moved from a source queue keeps its sent time).
+    pub fn oldest_sent_ms(&self, name: &str) -> Option<i64> {
+        let queue = self.queue(name).ok()?;
+        lock(&queue.index)
+            .live
+            .values()
+            .next()
+            .map(|entry| entry.sent_ms)
+    }
+
     /// Whether the queue exists ([`Error::QueueNotFound`] if not), without reading its state.
     pub fn exists(&self, name: &str) -> Result<()> {
         self.queue(name).map(drop)

@@ -707,6 +707,8 @@ impl Streams {
             };
             match acked {
                 Ok(ack) => {
+                    let bytes: usize = group.iter().map(|(_, entry)| entry.data.len()).sum();
+                    crate::metrics::kinesis_records_in(stream, shard, group.len(), bytes);
                     for (position, (index, _)) in group.into_iter().enumerate() {
                         if let Some(slot) = results.get_mut(index) {
                             *slot = Some(Ok(Stored {
@@ -914,6 +916,13 @@ impl Streams {
                 None,
             )
         };
+        crate::metrics::kinesis_records_out(
+            stream,
+            shard,
+            &batch.records,
+            "GetRecords",
+            millis_behind,
+        );
         Ok(Fetched {
             shard,
             records: batch.records,

@@ -357,6 +357,13 @@ impl Subscription {
             }
         }
         self.offset = batch.next_offset;
+        crate::metrics::kinesis_records_out(
+            stream,
+            self.shard,
+            &batch.records,
+            &self.consumer,
+            millis_behind,
+        );
         Ok(Batch {
             shard: self.shard,
             records: batch.records,

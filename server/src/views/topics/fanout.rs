@@ -337,6 +337,7 @@ async fn deliver_to_queue(
         Err(error) => return Err(super::Error::Internal(error.to_string())),
     };
     let mut failed = Vec::new();
+    let total = messages.len();
     for (message, outcome) in messages.into_iter().zip(outcomes) {
         if let Err(error) = outcome {
             tracing::warn!(
@@ -349,6 +350,8 @@ async fn deliver_to_queue(
             failed.push(message);
         }
     }
+    crate::metrics::topic_deliveries(topic, subscription, "delivered", total - failed.len());
+    crate::metrics::topic_deliveries(topic, subscription, "failed", failed.len());
     if failed.is_empty() {
         return Ok(());
     }

@@ -148,6 +148,18 @@ async fn settle(
         _ => None,
     };
     let mut changes = Vec::new();
+    match (&outcome, retry) {
+        (Outcome::Delivered, _) => {
+            crate::metrics::topic_deliveries(&topic.name, &subscription_id, "delivered", 1);
+        }
+        (Outcome::Retry(..), Some(_)) => {
+            crate::metrics::topic_retry(&topic.name, &subscription_id);
+        }
+        (Outcome::Retry(..) | Outcome::Refused(..), None) => {
+            crate::metrics::topic_deliveries(&topic.name, &subscription_id, "failed", 1);
+        }
+        _ => {}
+    }
     match retry {
         Some(delay) => {
             let next = PendingDelivery {
