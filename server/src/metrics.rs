@@ -11,10 +11,11 @@
 //! server knows (streams, queues, topics, operations it implements, error codes it sends),
 //! never unchecked request text, so a client cannot grow the series without bound.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::listener::http::HttpState;
@@ -206,33 +207,67 @@ pub fn http_request(
     elapsed: Duration,
 ) {
     let operation = operation_label(operation, error);
-    let labels = [("service", service.to_owned()), ("operation", operation)];
-    counter!("strata_http_requests_total", &labels).increment(1);
-    histogram!("strata_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    let series = request_series(service, operation);
+    series.requests.increment(1);
+    series.duration.record(elapsed.as_secs_f64());
     if let Some(code) = error {
-        let [service, operation] = labels;
         counter!(
             "strata_http_errors_total",
-            &[service, operation, ("code", code.to_owned())]
+            "service" => service,
+            "operation" => operation.to_owned(),
+            "code" => code
         )
         .increment(1);
     }
 }
 
+/// The request counter and latency histogram of one service and operation.
+struct RequestSeries {
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// The series of `service` and `operation`, registered on first use and kept, so a request
+/// costs a map lookup rather than building the series' key.
+fn request_series(service: &'static str, operation: &str) -> Arc<RequestSeries> {
+    type BySeries = HashMap<&'static str, HashMap<String, Arc<RequestSeries>>>;
+    static SERIES: OnceLock<RwLock<BySeries>> = OnceLock::new();
+    let all = SERIES.get_or_init(RwLock::default);
+    if let Some(found) = all
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(service)
+        .and_then(|operations| operations.get(operation))
+    {
+        return found.clone();
+    }
+    let mut all = all.write().unwrap_or_else(|e| e.into_inner());
+    all.entry(service)
+        .or_default()
+        .entry(operation.to_owned())
+        .or_insert_with(|| {
+            let labels = [
+                ("service", service.to_owned()),
+                ("operation", operation.to_owned()),
+            ];
+            Arc::new(RequestSeries {
+                requests: counter!("strata_http_requests_total", &labels),
+                duration: histogram!("strata_http_request_duration_seconds", &labels),
+            })
+        })
+        .clone()
+}
+
 /// An operation's name as a label: `unknown` for operations the server does not implement
 /// (their names are the client's text) and for anything that is not a plain name.
-fn operation_label(operation: &str, error: Option<&'static str>) -> String {
+fn operation_label<'a>(operation: &'a str, error: Option<&'static str>) -> &'a str {
     let unknown = matches!(
         error,
         Some("UnknownOperationException" | "InvalidAction" | "MissingAction")
     ) || operation.is_empty()
         || operation.len() > 64
         || !operation.bytes().all(|byte| byte.is_ascii_alphanumeric());
-    if unknown {
-        "unknown".to_owned()
-    } else {
-        operation.to_owned()
-    }
+    if unknown { "unknown" } else { operation }
 }
 
 #[cfg(test)]
