@@ -128,9 +128,11 @@ if [[ ! -f "${js_stamp}" || "$(cat "${js_stamp}")" != "${js_wanted}" ]]; then
     echo "${js_wanted}" > "${js_stamp}"
 fi
 
-phase "Set-up: Debian packages (prometheus, for the metrics test)"
+phase "Set-up: Debian packages (prometheus for the metrics test, chromium for the console's)"
 debian_packages=()
 command -v prometheus >/dev/null || debian_packages+=(prometheus)
+command -v chromium >/dev/null || debian_packages+=(chromium)
+command -v chromedriver >/dev/null || debian_packages+=(chromium-driver)
 if ((${#debian_packages[@]})); then
     command -v apt-get >/dev/null \
         || fail "missing ${debian_packages[*]} and no apt-get to install it; install it by hand"
@@ -147,13 +149,16 @@ if ((${#debian_packages[@]})); then
         || fail "could not install ${debian_packages[*]}; run: apt-get install ${debian_packages[*]}"
 fi
 prometheus --version 2>&1 | head -1
+chromium --version 2>/dev/null || true
 
 phase "Prerequisites"
-"${python}" -c 'import boto3, botocore, cbor2, cryptography, moto, pytest, pytest_timeout, xdist' \
+"${python}" -c 'import boto3, botocore, cbor2, cryptography, moto, pytest, pytest_timeout, selenium, xdist' \
     || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
 aws_cli="$(dirname "${python}")/aws"
 [[ -x "${aws_cli}" ]] || command -v aws >/dev/null || fail "the aws CLI is missing; run: ${python} -m pip install awscli"
 command -v prometheus >/dev/null || fail "prometheus is missing (Debian: apt-get install prometheus)"
+command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+    || fail "chromium or chromedriver is missing (Debian: apt-get install chromium chromium-driver)"
 command -v prlimit >/dev/null || fail "prlimit is missing (Debian: apt-get install util-linux)"
 for tool in mkfs.ext4 losetup; do
     command -v "${tool}" >/dev/null \

@@ -181,6 +181,8 @@ pub struct ServerConfig {
     pub native_limits: NativeLimits,
     /// Whether listening on a non-loopback address with no access keys is allowed.
     pub allow_anonymous: bool,
+    /// `server.console`: whether the HTTP listener serves the web console at `/console`.
+    pub console: bool,
     /// `server.clock = "manual"`: the engine's clock moves only when told to, through the
     /// HTTP listener's `/_strata/clock` endpoint (tests of visibility, delays and retention
     /// without sleeping). Only on loopback listeners.
@@ -426,6 +428,10 @@ pub struct ServerLayer {
     /// configured (anyone who can reach the port can then read, write and delete every
     /// stream). Default false: `strata serve` refuses to start.
     pub allow_anonymous: Option<bool>,
+    /// Serve the read-only web console at `/console` on the HTTP port (behind HTTP Basic
+    /// credentials, an access key id and its secret, when `[auth.access_keys]` is set).
+    /// Default true.
+    pub console: Option<bool>,
     /// `system` (the real-time clock) or `manual`: the engine's clock, which every timestamp,
     /// visibility timeout, delay, retention and deduplication window reads, moves only when a
     /// client calls `POST /_strata/clock?advance_ms=N` on the HTTP port (`GET` reads it), so
@@ -641,6 +647,8 @@ pub mod keys {
     pub const NATIVE_IDLE_TIMEOUT_SECS: Key = key("server.native_idle_timeout_secs");
     /// `server.allow_anonymous`.
     pub const ALLOW_ANONYMOUS: Key = key("server.allow_anonymous");
+    /// `server.console`.
+    pub const CONSOLE: Key = key("server.console");
     /// `server.clock`.
     pub const CLOCK: Key = key("server.clock");
     /// `server.public_url`.
@@ -995,6 +1003,7 @@ fn server(layers: &[(Origin, Layer)]) -> Result<ServerConfig, ConfigError> {
                 |l| l.server.native_idle_timeout_secs.as_ref(),
             )?),
         },
+        console: *pick(layers, keys::CONSOLE, |l| l.server.console.as_ref())?.0,
         allow_anonymous: *pick(layers, keys::ALLOW_ANONYMOUS, |l| {
             l.server.allow_anonymous.as_ref()
         })?

@@ -11,8 +11,8 @@
 //! server knows (streams, queues, topics, operations it implements, error codes it sends),
 //! never unchecked request text, so a client cannot grow the series without bound.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{Counter, Histogram, counter, gauge, histogram};
@@ -156,6 +156,7 @@ pub fn kinesis_records_out(
         counter!("strata_kinesis_bytes_out_total", &labels).increment(bytes as u64);
     }
     let consumer = consumer_name(consumer).to_owned();
+    lock(&CONSUMER_LAGS).insert((stream.to_owned(), consumer.clone()), millis_behind);
     gauge!(
         "strata_kinesis_millis_behind_latest",
         "stream" => stream.to_owned(),
@@ -163,6 +164,29 @@ pub fn kinesis_records_out(
         "consumer" => consumer
     )
     .set(millis_behind as f64);
+}
+
+/// The last MillisBehindLatest of each (stream, consumer), for the console: the largest over
+/// the shards would need every shard's; the last read's is what a consumer last saw.
+static CONSUMER_LAGS: Mutex<BTreeMap<(String, String), i64>> = Mutex::new(BTreeMap::new());
+
+/// Deliveries per (topic, subscription id, result), for the console.
+static TOPIC_DELIVERIES: Mutex<BTreeMap<(String, String, &'static str), u64>> =
+    Mutex::new(BTreeMap::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The last MillisBehindLatest each (stream, consumer) was answered with; `GetRecords` for
+/// shared-throughput readers.
+pub fn consumer_lags() -> BTreeMap<(String, String), i64> {
+    lock(&CONSUMER_LAGS).clone()
+}
+
+/// Deliveries so far per (topic, subscription id, `delivered` or `failed`).
+pub fn topic_delivery_counts() -> BTreeMap<(String, String, &'static str), u64> {
+    lock(&TOPIC_DELIVERIES).clone()
 }
 
 /// A consumer's name from its ARN (`…/consumer/<name>:<created>`); anything else as it is.
@@ -179,6 +203,9 @@ pub fn topic_deliveries(topic: &str, subscription: &str, result: &'static str, c
     if count == 0 {
         return;
     }
+    *lock(&TOPIC_DELIVERIES)
+        .entry((topic.to_owned(), subscription.to_owned(), result))
+        .or_default() += count as u64;
     counter!(
         "strata_topic_deliveries_total",
         "topic" => topic.to_owned(),

@@ -351,6 +351,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             idle_timeout: config.server.http_idle_timeout,
             body_read_timeout: config.server.http_body_read_timeout,
             tls: tls.as_ref().map(|acceptors| acceptors.http.clone()),
+            console: config.server.console,
         }),
     ));
     info!(

@@ -79,6 +79,8 @@ pub const NATIVE_IDLE_TIMEOUT_SECS: u64 = 3600;
 
 /// Without keys, listen on loopback only.
 pub const ALLOW_ANONYMOUS: bool = false;
+/// The web console is served.
+pub const CONSOLE: bool = true;
 /// The engine's clock: the real-time one.
 pub const CLOCK: &str = "system";
 
@@ -139,6 +141,7 @@ pub fn layer() -> Layer {
             native_handshake_timeout_ms: Some(NATIVE_HANDSHAKE_TIMEOUT_MS),
             native_idle_timeout_secs: Some(NATIVE_IDLE_TIMEOUT_SECS),
             allow_anonymous: Some(ALLOW_ANONYMOUS),
+            console: Some(CONSOLE),
             clock: Some(CLOCK.to_owned()),
             public_url: None,
             tls_cert_file: None,

@@ -121,6 +121,8 @@ pub struct HttpState {
     pub body_read_timeout: Duration,
     /// TLS, when configured (ALPN `h2` and `http/1.1`).
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Whether `/console` is served (`server.console`).
+    pub console: bool,
 }
 
 /// Binds the listener; returns it with the address actually bound (port 0 picks one).
@@ -393,6 +395,11 @@ async fn handle(
     }
     if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
         return metrics(state);
+    }
+    let path = request.uri().path();
+    if path == super::console::PATH || path.starts_with("/console/") {
+        let (parts, _) = request.into_parts();
+        return super::console::handle(state, &parts).await;
     }
     if request.uri().path() == CLOCK_PATH {
         let (parts, _) = request.into_parts();

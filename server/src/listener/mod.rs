@@ -1,3 +1,4 @@
 //! Listeners: the AWS HTTP API ([`http`]). The native protocol's listener is `crate::native`.
 
+pub mod console;
 pub mod http;

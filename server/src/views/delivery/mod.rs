@@ -154,7 +154,7 @@ pub struct Metrics {
 }
 
 /// A snapshot of [`Metrics`], with the data freshness computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
     /// See [`Metrics::records_in`].
     pub records_in: u64,
