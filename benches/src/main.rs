@@ -9,6 +9,7 @@ mod delivery;
 mod kinesis;
 mod native;
 mod pin;
+mod plot;
 mod redis;
 mod report;
 mod sns;
