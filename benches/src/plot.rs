@@ -130,7 +130,8 @@ impl Timeline {
     /// [`Timeline::rates`] at the sampling interval, or coarser for a run so long that it
     /// would take more than [`RATE_POINTS_MAX`] points.
     pub fn plotted_rates(&self) -> Vec<Rate> {
-        let min_secs = (SAMPLE_INTERVAL.as_secs_f64() / 2.0).max(self.secs() / RATE_POINTS_MAX as f64);
+        let min_secs =
+            (SAMPLE_INTERVAL.as_secs_f64() / 2.0).max(self.secs() / RATE_POINTS_MAX as f64);
         self.rates(min_secs)
     }
 }
@@ -234,12 +235,13 @@ pub struct Line {
     pub points: Vec<Rate>,
 }
 
-/// A level of the throughput panel: a baseline that is one figure, in records/s.
+/// A level of the throughput panel: a baseline that is one figure, in records/s (MB/s for a
+/// figure [`Figure::by_bytes`]).
 #[derive(Clone, Debug)]
 pub struct Level {
     pub label: String,
     pub color: usize,
-    pub records_per_s: f64,
+    pub value: f64,
 }
 
 /// A curve of the latency panel.
@@ -263,6 +265,8 @@ pub struct Figure {
     pub record_bytes: Option<u64>,
     /// What a record is called on the throughput axis: `records`, `messages`.
     pub unit: &'static str,
+    /// Throughput in payload MB/s rather than records/s (for runs mixing record sizes).
+    pub by_bytes: bool,
     pub lines: Vec<Line>,
     pub levels: Vec<Level>,
     pub curves: Vec<Curve>,
@@ -283,7 +287,13 @@ impl Figure {
     }
 
     /// Adds a throughput line from `timeline`, unless it is empty.
-    pub fn line(&mut self, label: impl Into<String>, role: Role, color: usize, timeline: &Timeline) {
+    pub fn line(
+        &mut self,
+        label: impl Into<String>,
+        role: Role,
+        color: usize,
+        timeline: &Timeline,
+    ) {
         if timeline.is_empty() {
             return;
         }
@@ -295,19 +305,42 @@ impl Figure {
         });
     }
 
-    /// Adds a baseline level of `mb_per_s`, drawn in records/s of [`Figure::record_bytes`].
+    /// Adds a baseline level of `mb_per_s`, drawn as it is in a figure by bytes and in
+    /// records/s of [`Figure::record_bytes`] otherwise (and not at all without a record size).
     pub fn level_mb(&mut self, label: impl Into<String>, color: usize, mb_per_s: f64) {
-        if let Some(bytes) = self.record_bytes.filter(|b| *b > 0) {
+        let value = if self.by_bytes {
+            Some(mb_per_s)
+        } else {
+            self.record_bytes
+                .filter(|b| *b > 0)
+                .map(|bytes| mb_per_s * crate::report::MB / bytes as f64)
+        };
+        if let Some(value) = value {
             self.levels.push(Level {
                 label: label.into(),
                 color,
-                records_per_s: mb_per_s * crate::report::MB / bytes as f64,
+                value,
             });
         }
     }
 
+    /// A rate as the throughput panel draws it.
+    fn value(&self, rate: &Rate) -> f64 {
+        if self.by_bytes {
+            rate.bytes_per_s / crate::report::MB
+        } else {
+            rate.records_per_s
+        }
+    }
+
     /// Adds a latency curve, unless it has no points.
-    pub fn curve(&mut self, label: impl Into<String>, role: Role, color: usize, points: &[(f64, u64)]) {
+    pub fn curve(
+        &mut self,
+        label: impl Into<String>,
+        role: Role,
+        color: usize,
+        points: &[(f64, u64)],
+    ) {
         if points.is_empty() {
             return;
         }
@@ -317,6 +350,14 @@ impl Figure {
             color,
             points: points.to_vec(),
         });
+    }
+
+    fn throughput_unit(&self) -> String {
+        if self.by_bytes {
+            "MB/s".to_string()
+        } else {
+            format!("{}/s", self.unit)
+        }
     }
 
     /// The figure as an SVG document.
@@ -369,32 +410,36 @@ impl Figure {
         let top = self
             .lines
             .iter()
-            .flat_map(|l| l.points.iter().map(|p| p.records_per_s))
-            .chain(self.levels.iter().map(|l| l.records_per_s))
+            .flat_map(|l| l.points.iter().map(|p| self.value(p)))
+            .chain(self.levels.iter().map(|l| l.value))
             .fold(0.0f64, f64::max)
             .max(1.0)
             * 1.1;
         let mut builder = ChartBuilder::on(&chart_area);
         builder
             .caption(
-                format!("Throughput over time ({}/s)", self.unit),
+                format!("Throughput over time ({})", self.throughput_unit()),
                 ("sans-serif", 15),
             )
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(64);
-        let mb_per_record = self.record_bytes.map(|b| b as f64 / crate::report::MB);
+        let mb_per_record = self
+            .record_bytes
+            .filter(|_| !self.by_bytes)
+            .map(|b| b as f64 / crate::report::MB);
         if mb_per_record.is_some() {
             builder.right_y_label_area_size(56);
         }
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(0.0..secs, 0.0..top)
             .map_err(draw_error)?;
         // The right axis is the same lines in MB/s: with one record size the two are
         // proportional.
-        let mut chart = chart.set_secondary_coord(0.0..secs, 0.0..top * mb_per_record.unwrap_or(1.0));
+        let mut chart =
+            chart.set_secondary_coord(0.0..secs, 0.0..top * mb_per_record.unwrap_or(1.0));
         // After the secondary coordinate is set, so the right label area is the MB/s axis's.
-        let y_desc = format!("{}/s", self.unit);
+        let y_desc = self.throughput_unit();
         chart
             .configure_mesh()
             .x_desc("seconds since the phase started")
@@ -416,15 +461,18 @@ impl Figure {
         let mut legend = Vec::new();
         for level in &self.levels {
             let style = color(level.color).stroke_width(2);
-            let points = [(0.0, level.records_per_s), (secs, level.records_per_s)];
+            let points = [(0.0, level.value), (secs, level.value)];
             chart
                 .draw_series(DashedLineSeries::new(points, 8, 5, style))
                 .map_err(draw_error)?;
             legend.push((level.label.clone(), Role::Baseline, level.color));
         }
         for line in &self.lines {
-            let points: Vec<(f64, f64)> =
-                line.points.iter().map(|p| (p.secs, p.records_per_s)).collect();
+            let points: Vec<(f64, f64)> = line
+                .points
+                .iter()
+                .map(|p| (p.secs, self.value(p)))
+                .collect();
             let style = color(line.color).stroke_width(2);
             match line.role {
                 Role::Measured => chart.draw_series(LineSeries::new(points, style)).map(drop),
@@ -449,7 +497,12 @@ impl Figure {
                 .margin(10)
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)
                 .map_err(draw_error)?;
-            chart.configure_mesh().disable_mesh().disable_axes().draw().map_err(draw_error)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .disable_axes()
+                .draw()
+                .map_err(draw_error)?;
             return note(&chart_area, "this mode measures no per-record latency");
         }
         let nines = self
@@ -470,10 +523,7 @@ impl Figure {
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(
-                NinesAxis { top: nines * 1.02 },
-                (low..high).log_scale(),
-            )
+            .build_cartesian_2d(NinesAxis { top: nines * 1.02 }, (low..high).log_scale())
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -487,7 +537,11 @@ impl Figure {
             .map_err(draw_error)?;
         let mut legend = Vec::new();
         for curve in &self.curves {
-            let points: Vec<(f64, f64)> = curve.points.iter().map(|(n, us)| (*n, (*us).max(1) as f64)).collect();
+            let points: Vec<(f64, f64)> = curve
+                .points
+                .iter()
+                .map(|(n, us)| (*n, (*us).max(1) as f64))
+                .collect();
             let style = color(curve.color).stroke_width(2);
             match curve.role {
                 Role::Measured => chart.draw_series(LineSeries::new(points, style)).map(drop),
@@ -518,7 +572,7 @@ impl Ranged for NinesAxis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
-        [0.30103, 1.0, 2.0, 3.0, 4.0, 5.0]
+        [std::f64::consts::LOG10_2, 1.0, 2.0, 3.0, 4.0, 5.0]
             .into_iter()
             .filter(|n| *n <= self.top)
             .collect()
@@ -630,7 +684,7 @@ pub fn si(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
-/// A nines position as the percentile it stands for: `2.0` as `99`, `0.30103` as `50`.
+/// A nines position as the percentile it stands for: `2.0` as `99`, `log10(2)` as `50`.
 fn percentile_label(nines: f64) -> String {
     if nines < 0.01 {
         return "0".into();
@@ -699,7 +753,9 @@ mod tests {
         assert_eq!(rates.len(), 1);
         assert_eq!(rates[0].records_per_s.round(), 2000.0);
         // Coarser buckets add up the finer ones.
-        let fine: Vec<(f64, u64)> = (1..=10u32).map(|i| (f64::from(i) * 0.1, (i * i) as u64)).collect();
+        let fine: Vec<(f64, u64)> = (1..=10u32)
+            .map(|i| (f64::from(i) * 0.1, (i * i) as u64))
+            .collect();
         let coarse = timeline(&fine).rates(0.45);
         assert_eq!(coarse.len(), 2);
         assert!((coarse[0].records_per_s - 25.0 / 0.5).abs() < 1e-6);
@@ -716,9 +772,15 @@ mod tests {
 
     #[test]
     fn long_runs_are_drawn_with_at_most_the_point_limit() {
-        let samples: Vec<(f64, u64)> = (1..=6000u32).map(|i| (f64::from(i) * 0.1, i as u64)).collect();
+        let samples: Vec<(f64, u64)> = (1..=6000u32)
+            .map(|i| (f64::from(i) * 0.1, i as u64))
+            .collect();
         let rates = timeline(&samples).plotted_rates();
-        assert!(rates.len() <= RATE_POINTS_MAX && rates.len() >= RATE_POINTS_MAX / 2, "{}", rates.len());
+        assert!(
+            rates.len() <= RATE_POINTS_MAX && rates.len() >= RATE_POINTS_MAX / 2,
+            "{}",
+            rates.len()
+        );
     }
 
     #[tokio::test]
@@ -752,7 +814,10 @@ mod tests {
         assert_eq!(first, (0.0, 1));
         assert!((last.0 - 4.0).abs() < 1e-9, "{last:?}");
         assert_eq!(last.1, histogram.max());
-        let median = points.iter().find(|p| (p.0 - 0.3).abs() < 1e-9).expect("p50");
+        let median = points
+            .iter()
+            .find(|p| (p.0 - 0.3).abs() < 1e-9)
+            .expect("p50");
         assert!((4_990..=5_010).contains(&median.1), "{median:?}");
         assert!(points.windows(2).all(|w| w[0].1 <= w[1].1));
         assert!(distribution(&crate::report::latency_histogram()).is_empty());
@@ -765,7 +830,7 @@ mod tests {
         assert_eq!(si(45_000.0), "45k");
         assert_eq!(si(1_250_000.0), "1.25M");
         assert_eq!(si(12.5), "12.5");
-        assert_eq!(percentile_label(0.30103), "50");
+        assert_eq!(percentile_label(std::f64::consts::LOG10_2), "50");
         assert_eq!(percentile_label(1.0), "90");
         assert_eq!(percentile_label(2.0), "99");
         assert_eq!(percentile_label(3.0), "99.9");
@@ -779,8 +844,16 @@ mod tests {
     pub(crate) fn sample_figure() -> Figure {
         let mut figure = Figure::new("strata-bench produce: 1KiB records", "2 CPUs, test data");
         figure.record_bytes = Some(1024);
-        let run = timeline(&(1..=30u32).map(|i| (f64::from(i) * 0.1, i as u64 * 30_000)).collect::<Vec<_>>());
-        let other = timeline(&(1..=30u32).map(|i| (f64::from(i) * 0.1, i as u64 * 12_000)).collect::<Vec<_>>());
+        let run = timeline(
+            &(1..=30u32)
+                .map(|i| (f64::from(i) * 0.1, i as u64 * 30_000))
+                .collect::<Vec<_>>(),
+        );
+        let other = timeline(
+            &(1..=30u32)
+                .map(|i| (f64::from(i) * 0.1, i as u64 * 12_000))
+                .collect::<Vec<_>>(),
+        );
         figure.line("strata produce", Role::Measured, 0, &run);
         figure.line("other server", Role::Baseline, 0, &other);
         figure.level_mb("raw disk, buffered", GRAY, 400.0);
@@ -788,19 +861,33 @@ mod tests {
         for micros in 100..=20_000 {
             histogram.record(micros).expect("in range");
         }
-        figure.curve("strata ack latency", Role::Measured, 0, &distribution(&histogram));
+        figure.curve(
+            "strata ack latency",
+            Role::Measured,
+            0,
+            &distribution(&histogram),
+        );
         let mut baseline = crate::report::latency_histogram();
         for micros in 50..=5_000 {
             baseline.record(micros).expect("in range");
         }
-        figure.curve("raw disk write+fdatasync", Role::Baseline, GRAY, &distribution(&baseline));
+        figure.curve(
+            "raw disk write+fdatasync",
+            Role::Baseline,
+            GRAY,
+            &distribution(&baseline),
+        );
         figure
     }
 
     #[test]
     fn the_svg_holds_both_panels_every_series_and_the_legend() {
         let svg = sample_figure().to_svg().expect("drawn");
-        assert!(svg.trim_start().starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+        assert!(
+            svg.trim_start().starts_with("<svg"),
+            "{}",
+            &svg[..svg.len().min(200)]
+        );
         assert!(svg.trim_end().ends_with("</svg>"));
         // A measured series is one polyline of many points: the run's throughput and its
         // latency curve. Baselines are dashed: many two-point polylines.
