@@ -994,16 +994,24 @@ pub fn figure(report: &Report) -> Figure {
     figure
 }
 
-/// A figure's caption: the machine, and where server and load generator ran.
+/// A figure's caption: the machine, and where server and load generator ran. Pinned, this
+/// process sees only the load generator's CPUs, so the machine's count is the two sets'.
 pub fn caption(machine: &Machine, pinning: Option<&Pinning>) -> String {
-    let mut caption = machine.describe();
-    if let Some(pinning) = pinning {
-        caption.push_str(&format!(
-            "; server on CPUs {:?}, load generator on {:?}",
-            pinning.server, pinning.client
-        ));
+    match pinning {
+        Some(pinning) => {
+            let whole = Machine {
+                nproc: pinning.server.len() + pinning.client.len(),
+                ..machine.clone()
+            };
+            format!(
+                "{}; server on CPUs {:?}, load generator on {:?}",
+                whole.describe(),
+                pinning.server,
+                pinning.client
+            )
+        }
+        None => machine.describe(),
     }
-    caption
 }
 
 /// Writes the JSON report when asked to.

@@ -352,6 +352,24 @@ impl Figure {
         });
     }
 
+    /// Two legend columns under each panel, or one where a label would run into the next
+    /// column.
+    fn legend_columns(&self) -> usize {
+        let longest = self
+            .lines
+            .iter()
+            .map(|l| l.label.chars().count())
+            .chain(self.levels.iter().map(|l| l.label.chars().count()))
+            .chain(self.curves.iter().map(|c| c.label.chars().count()))
+            .max()
+            .unwrap_or(0);
+        if longest > LEGEND_LABEL_CHARS_MAX {
+            1
+        } else {
+            2
+        }
+    }
+
     fn throughput_unit(&self) -> String {
         if self.by_bytes {
             "MB/s".to_string()
@@ -364,12 +382,13 @@ impl Figure {
     pub fn to_svg(&self) -> Result<String, BoxError> {
         let mut svg = String::new();
         {
+            let columns = self.legend_columns();
             let legend_rows = self
                 .lines
                 .len()
                 .saturating_add(self.levels.len())
                 .max(self.curves.len())
-                .div_ceil(LEGEND_COLUMNS);
+                .div_ceil(columns);
             let height = TITLE_PX + CHART_PX + legend_rows as u32 * LEGEND_ROW_PX + CAPTION_PX;
             let root = SVGBackend::with_string(&mut svg, (WIDTH_PX, height)).into_drawing_area();
             root.fill(&WHITE).map_err(draw_error)?;
@@ -445,6 +464,7 @@ impl Figure {
             .x_desc("seconds since the phase started")
             .y_desc(y_desc.as_str())
             .y_label_formatter(&|v| si(*v))
+            .max_light_lines(1)
             .light_line_style(RGBColor(235, 235, 235))
             .label_style(("sans-serif", 11))
             .draw()
@@ -486,7 +506,7 @@ impl Figure {
         if self.lines.is_empty() {
             note(&chart_area, "no throughput was sampled")?;
         }
-        draw_legend(&legend_area, &legend)
+        draw_legend(&legend_area, &legend, self.legend_columns())
     }
 
     fn latency_panel(&self, area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), BoxError> {
@@ -523,7 +543,7 @@ impl Figure {
             .margin(10)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(NinesAxis { top: nines * 1.02 }, (low..high).log_scale())
+            .build_cartesian_2d(NinesAxis { top: nines * 1.02 }, MicrosAxis { low, high })
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -552,7 +572,7 @@ impl Figure {
             .map_err(draw_error)?;
             legend.push((curve.label.clone(), curve.role, curve.color));
         }
-        draw_legend(&legend_area, &legend)
+        draw_legend(&legend_area, &legend, self.legend_columns())
     }
 }
 
@@ -583,12 +603,48 @@ impl Ranged for NinesAxis {
     }
 }
 
+/// The latency panel's y axis: microseconds on a log scale, with ticks at 1, 2 and 5 of each
+/// decade (only at 1 when the range spans many decades).
+struct MicrosAxis {
+    low: f64,
+    high: f64,
+}
+
+impl Ranged for MicrosAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let (low, high) = (self.low.max(1e-9).ln(), self.high.max(1e-9).ln());
+        let share = (value.max(1e-9).ln() - low) / (high - low).max(1e-9);
+        limit.0 + (f64::from(limit.1 - limit.0) * share).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        let first = self.low.max(1e-9).log10().floor() as i32;
+        let last = self.high.max(1e-9).log10().ceil() as i32;
+        let ticks = |steps: &[f64]| -> Vec<f64> {
+            (first..=last)
+                .flat_map(|decade| steps.iter().map(move |m| m * 10f64.powi(decade)))
+                .filter(|v| (self.low..=self.high).contains(v))
+                .collect()
+        };
+        let fine = ticks(&[1.0, 2.0, 5.0]);
+        if fine.len() > 10 { ticks(&[1.0]) } else { fine }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.low..self.high
+    }
+}
+
 /// Figure geometry, in pixels.
 const WIDTH_PX: u32 = 1200;
 const TITLE_PX: u32 = 40;
 const CHART_PX: u32 = 400;
 const LEGEND_ROW_PX: u32 = 18;
-const LEGEND_COLUMNS: usize = 2;
+/// The longest label that fits a half-width legend column.
+const LEGEND_LABEL_CHARS_MAX: usize = 40;
 const CAPTION_PX: u32 = 30;
 
 /// The tab10 palette: distinct at a glance and in print.
@@ -613,13 +669,15 @@ fn color(index: usize) -> RGBColor {
 fn draw_legend(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     entries: &[(String, Role, usize)],
+    columns: usize,
 ) -> Result<(), BoxError> {
+    let columns = columns.max(1);
     let (width, _) = area.dim_in_pixel();
-    let column_px = (width as i32 - 40) / LEGEND_COLUMNS as i32;
+    let column_px = (width as i32 - 40) / columns as i32;
     let font = ("sans-serif", 12).into_font().color(&BLACK);
     for (index, (label, role, hue)) in entries.iter().enumerate() {
-        let row = (index / LEGEND_COLUMNS) as i32;
-        let column = (index % LEGEND_COLUMNS) as i32;
+        let row = (index / columns) as i32;
+        let column = (index % columns) as i32;
         let x = 30 + column * column_px;
         let y = row * LEGEND_ROW_PX as i32 + 9;
         let style = color(*hue).stroke_width(2);
@@ -821,6 +879,28 @@ mod tests {
         assert!((4_990..=5_010).contains(&median.1), "{median:?}");
         assert!(points.windows(2).all(|w| w[0].1 <= w[1].1));
         assert!(distribution(&crate::report::latency_histogram()).is_empty());
+    }
+
+    #[test]
+    fn latency_ticks_fall_on_one_two_five() {
+        let narrow = MicrosAxis {
+            low: 30_000.0,
+            high: 600_000.0,
+        };
+        assert_eq!(
+            narrow.key_points(10usize),
+            [50_000.0, 100_000.0, 200_000.0, 500_000.0]
+        );
+        let wide = MicrosAxis {
+            low: 3.0,
+            high: 2_000_000.0,
+        };
+        assert_eq!(
+            wide.key_points(10usize),
+            [10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]
+        );
+        assert_eq!(narrow.map(&30_000.0, (0, 100)), 0);
+        assert_eq!(narrow.map(&600_000.0, (0, 100)), 100);
     }
 
     #[test]
