@@ -8,7 +8,8 @@
 # Usage: bash scripts/bench-native.sh [OUT_DIR]   (default target/bench-native)
 # Env:   DURATION (seconds per run, default 5), PIN (server CPUs, default 0; empty: no pinning)
 # Needs: redis-server on PATH for the Redis rows (apt-get install redis-server); skipped if
-#        missing. Writes one JSON report per run and summary.md into OUT_DIR.
+#        missing. Writes one JSON report and one SVG plot (throughput over time and latency
+#        percentiles, beside the raw disk) per run, and summary.md, into OUT_DIR.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +19,7 @@ pin="${PIN-0}"
 mkdir -p "${out}"
 
 cargo build --release --bins --quiet
-bench=target/release/strata-bench
+bench="${CARGO_TARGET_DIR:-target}/release/strata-bench"
 pin_args=()
 if [[ -n "${pin}" ]]; then
     pin_args=(--pin-server "${pin}")
@@ -32,7 +33,8 @@ for fsync in interval:5 always; do
                 echo "==> ${name}" >&2
                 "${bench}" "${mode}" --spawn-server --fsync "${fsync}" "${pin_args[@]}" \
                     --record-bytes "${bytes}" --producers "${producers}" \
-                    --duration-secs "${duration}" --json "${out}/${name}.json" >/dev/null
+                    --duration-secs "${duration}" --json "${out}/${name}.json" \
+                    --plot "${out}/${name}.svg" >/dev/null
             done
         done
     done
@@ -45,7 +47,7 @@ if command -v redis-server >/dev/null; then
             echo "==> ${name}" >&2
             "${bench}" redis --spawn-redis "${pin_args[@]}" --record-bytes "${bytes}" \
                 --producers "${producers}" --duration-secs "${duration}" \
-                --json "${out}/${name}.json" >/dev/null
+                --json "${out}/${name}.json" --plot "${out}/${name}.svg" >/dev/null
         done
     done
 else

@@ -28,11 +28,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::kinesis::wire::{Connection, Endpoint};
-use crate::report::{self, Align, Machine, Table, Throughput, decimal, group, size};
+use crate::plot::{Figure, Role, Sampler, Timeline};
+use crate::report::{self, Align, Latency, Live, Machine, Table, Throughput, decimal, group, size};
 use crate::spawn::StrataServer;
 use crate::storage::BoxError;
 
@@ -42,6 +44,8 @@ const BUCKET: &str = "strata-bench";
 const DELIVERY_STREAM: &str = "bench";
 /// PutRecordBatch's data limit per request (4 MiB).
 const BATCH_PAYLOAD_BYTES_MAX: u64 = 4 * 1024 * 1024;
+/// How often the server's delivery counters are read during the put phase, for `--plot`.
+const DELIVERED_SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
 /// Firehose's record limit (1,000 KiB).
 const RECORD_BYTES_MAX: u64 = 1_024_000;
 
@@ -88,6 +92,10 @@ pub struct Args {
     /// Write a JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw records acknowledged and delivered over time and the PutRecordBatch latency
+    /// distribution as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// The settings a run used.
@@ -113,6 +121,8 @@ pub struct Report {
     pub config: Config,
     /// Acknowledged records over the put phase.
     pub put: Throughput,
+    /// Per PutRecordBatch request answered.
+    pub put_latency: Latency,
     /// Records the answers listed as failed.
     pub put_failed_records: u64,
     /// Acknowledged records over the time from the first put to the last delivery.
@@ -188,9 +198,12 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             fsync: args.fsync.clone(),
             store,
         },
-        put: Throughput::new(measured.acked, acked_bytes, measured.put_elapsed),
+        put: Throughput::new(measured.acked, acked_bytes, measured.put_elapsed)
+            .with_timeline(measured.put_timeline),
+        put_latency: Latency::from_histogram(&measured.put_latency),
         put_failed_records: measured.failed,
-        delivered: Throughput::new(measured.acked, acked_bytes, measured.delivered_elapsed),
+        delivered: Throughput::new(measured.acked, acked_bytes, measured.delivered_elapsed)
+            .with_timeline(measured.delivered_timeline),
         drain_secs: measured.drain.as_secs_f64(),
         objects: measured.objects,
         stored_bytes: measured.stored_bytes,
@@ -223,6 +236,10 @@ fn batch_records(args: &Args) -> u32 {
 struct Measured {
     acked: u64,
     failed: u64,
+    put_latency: Histogram<u64>,
+    put_timeline: Timeline,
+    /// Records delivered over time, from the server's counters (the records' bytes).
+    delivered_timeline: Timeline,
     put_elapsed: Duration,
     delivered_elapsed: Duration,
     drain: Duration,
@@ -266,6 +283,14 @@ async fn measure(args: &Args, http: SocketAddr) -> Result<Measured, BoxError> {
     let acked = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let duration = Duration::from_secs_f64(args.duration_secs);
+    let record_bytes = args.record_bytes;
+    let put_sampler = {
+        let acked = Arc::clone(&acked);
+        Sampler::start(move || {
+            let records = acked.load(Ordering::Relaxed);
+            (records, records * record_bytes)
+        })
+    };
     let start = Instant::now();
     let deadline = start + duration;
     let mut producers = Vec::new();
@@ -275,9 +300,12 @@ async fn measure(args: &Args, http: SocketAddr) -> Result<Measured, BoxError> {
         let count = u64::from(batch_records(args));
         producers.push(tokio::spawn(async move {
             let mut last_ack = Instant::now();
+            let mut latency = report::latency_histogram();
             while Instant::now() < deadline {
+                let sent = Instant::now();
                 match connection.call("PutRecordBatch", body.clone()).await? {
                     Ok(answer) => {
+                        report::record_latency(&mut latency, sent.elapsed());
                         let failures = failed_put_count(&answer)?;
                         acked.fetch_add(count - failures.min(count), Ordering::Relaxed);
                         failed.fetch_add(failures, Ordering::Relaxed);
@@ -289,39 +317,62 @@ async fn measure(args: &Args, http: SocketAddr) -> Result<Measured, BoxError> {
                     Err(error) => return Err(BoxError::from(error)),
                 }
             }
-            Ok::<Instant, BoxError>(last_ack)
+            Ok::<_, BoxError>((last_ack, latency))
         }));
     }
+    // Delivered records over time, read from the server's counters a few times a second.
+    let mut delivered = Timeline::default();
+    let sample_delivered = async |delivered: &mut Timeline| {
+        let counters = tokio::task::spawn_blocking(move || delivery_counters(http)).await??;
+        delivered.push(
+            start.elapsed().as_secs_f64(),
+            counters.records,
+            counters.records * record_bytes,
+        );
+        Ok::<_, BoxError>(counters)
+    };
+    let live = Live::new("put:");
     let mut progress = tokio::time::interval(Duration::from_millis(50));
     let mut shown = Instant::now();
+    let mut sampled = Instant::now();
     while producers.iter().any(|p| !p.is_finished()) {
         progress.tick().await;
+        if sampled.elapsed() >= DELIVERED_SAMPLE_INTERVAL {
+            sampled = Instant::now();
+            // A missed reading leaves a wider interval, nothing more.
+            let _ = sample_delivered(&mut delivered).await;
+        }
         if shown.elapsed() < Duration::from_secs(1) {
             continue;
         }
         shown = Instant::now();
         let so_far = acked.load(Ordering::Relaxed);
-        eprint!(
-            "\rput: {} records, {} MB/s   ",
+        live.show(&format!(
+            "{} records, {} MB/s",
             group(so_far),
             decimal(
                 (so_far * args.record_bytes) as f64
                     / report::MB
                     / start.elapsed().as_secs_f64().max(1e-9)
             )
-        );
+        ));
     }
+    drop(live);
     // The put phase ends at the last acknowledgement of any producer.
     let mut last_ack = start;
+    let mut put_latency = report::latency_histogram();
     for producer in producers {
-        last_ack = last_ack.max(producer.await??);
+        let (last, latency) = producer.await??;
+        last_ack = last_ack.max(last);
+        put_latency.add(&latency)?;
     }
+    let put_timeline = put_sampler.finish();
     let acked = acked.load(Ordering::Relaxed);
-    eprintln!("\rput: {} records acknowledged; draining", group(acked));
+    eprintln!("put: {} records acknowledged; draining", group(acked));
 
     let drain_deadline = last_ack + Duration::from_secs_f64(args.drain_secs);
     let counters = loop {
-        let counters = tokio::task::spawn_blocking(move || delivery_counters(http)).await??;
+        let counters = sample_delivered(&mut delivered).await?;
         if counters.records >= acked {
             break counters;
         }
@@ -338,6 +389,9 @@ async fn measure(args: &Args, http: SocketAddr) -> Result<Measured, BoxError> {
     Ok(Measured {
         acked,
         failed: failed.load(Ordering::Relaxed),
+        put_latency,
+        put_timeline,
+        delivered_timeline: delivered,
         put_elapsed: last_ack.duration_since(start),
         delivered_elapsed: delivered_at.duration_since(start),
         drain: delivered_at.duration_since(last_ack),
@@ -434,6 +488,45 @@ fn read_back(dir: &Path) -> ReadBack {
     found
 }
 
+/// The run as a figure: records acknowledged and records delivered over time (the second
+/// from the server's counters, read four times a second, so it shows how delivery trails the
+/// puts and how buffers flush), and PutRecordBatch latency. There is no baseline server.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench delivery: {} connections x PutRecordBatch of {} x {}, {}, buffers {} MiB / {} s",
+            config.connections,
+            config.batch_records,
+            size(config.record_bytes),
+            config.compression,
+            config.buffer_mib,
+            config.buffer_secs
+        ),
+        format!(
+            "{}; fsync={}, store: {}",
+            report.machine.describe(),
+            config.fsync,
+            config.store
+        ),
+    );
+    figure.record_bytes = Some(config.record_bytes);
+    figure.line("put: acknowledged", Role::Measured, 0, &report.put.timeline);
+    figure.line(
+        "delivered to the store",
+        Role::Measured,
+        1,
+        &report.delivered.timeline,
+    );
+    figure.curve(
+        "PutRecordBatch request",
+        Role::Measured,
+        0,
+        &report.put_latency.curve,
+    );
+    figure
+}
+
 /// The report as text.
 pub fn render(report: &Report) -> String {
     let config = &report.config;
@@ -470,6 +563,14 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     out.push_str(&table.render());
+    let latency = &report.put_latency;
+    out.push_str(&format!(
+        "PutRecordBatch latency p50 / p99 / p99.9 / max: {} / {} / {} / {} µs\n",
+        group(latency.p50_us),
+        group(latency.p99_us),
+        group(latency.p999_us),
+        group(latency.max_us),
+    ));
     out.push_str(&format!(
         "\nlast ack → all delivered: {:.2} s; {} objects, {} stored ({} of the records' bytes); \
          {} records failed at put\n",

@@ -9,6 +9,7 @@ mod delivery;
 mod kinesis;
 mod native;
 mod pin;
+mod plot;
 mod redis;
 mod report;
 mod sns;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
                     .map_err(|e| format!("writing {}: {e}", path.display()))?;
                 eprintln!("JSON report written to {}", path.display());
             }
+            plot::write(args.plot.as_deref(), || storage::figure(&report))?;
             Ok(())
         }),
         Command::Produce(args) => native_mode(native::Mode::Produce, args),
@@ -76,23 +78,34 @@ fn main() -> ExitCode {
         Command::E2e(args) => native_mode(native::Mode::E2e, args),
         Command::Redis(args) => redis::run(args).and_then(|report| {
             print!("{}", redis::render(&report));
-            Ok(native::write_json(args.json.as_deref(), &report)?)
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || {
+                redis::figure(&report)
+            })?)
         }),
         Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
             print!("{}", kinesis::render(&report));
-            Ok(native::write_json(args.json.as_deref(), &report)?)
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || {
+                kinesis::figure(&report)
+            })?)
         }),
         Command::Sqs(args) => sqs::run(args).and_then(|report| {
             print!("{}", sqs::render(&report));
-            Ok(native::write_json(args.json.as_deref(), &report)?)
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || sqs::figure(&report))?)
         }),
         Command::Sns(args) => sns::run(args).and_then(|report| {
             print!("{}", sns::render(&report));
-            Ok(native::write_json(args.json.as_deref(), &report)?)
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || sns::figure(&report))?)
         }),
         Command::Delivery(args) => delivery::run(args).and_then(|report| {
             print!("{}", delivery::render(&report));
-            Ok(native::write_json(args.json.as_deref(), &report)?)
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || {
+                delivery::figure(&report)
+            })?)
         }),
     };
     match outcome {
@@ -108,5 +121,6 @@ fn native_mode(mode: native::Mode, args: &native::Args) -> Result<(), storage::B
     let report = native::run(mode, args)?;
     print!("{}", native::render(&report));
     native::write_json(args.json.as_deref(), &report)?;
+    plot::write(args.plot.as_deref(), || native::figure(&report))?;
     Ok(())
 }

@@ -25,8 +25,9 @@ use tokio::sync::mpsc;
 
 use crate::baseline::{self, Buffered, Synced};
 use crate::pin::{self, Pinning};
+use crate::plot::{self, Figure, Role, Sampler};
 use crate::report::{
-    self, Align, Latency, Machine, Table, Throughput, decimal, group, rate, ratio, size,
+    self, Align, Latency, Live, Machine, Table, Throughput, decimal, group, rate, ratio, size,
 };
 use crate::spawn::StrataServer;
 use crate::storage::BoxError;
@@ -106,6 +107,10 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw throughput over time and the latency distribution, beside the raw disk, as
+    /// SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Everything one run found.
@@ -224,12 +229,29 @@ impl Counters {
     }
 }
 
-/// Prints `label` progress once per second until dropped.
+impl Counters {
+    /// Records and bytes so far.
+    fn read(&self) -> (u64, u64) {
+        (
+            self.records.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Samples these counters for `--plot` until the sampler is finished.
+    fn sample(self: &Arc<Self>) -> Sampler {
+        let counters = Arc::clone(self);
+        Sampler::start(move || counters.read())
+    }
+}
+
+/// Shows `label` progress once per second until dropped.
 struct Ticker(tokio::task::JoinHandle<()>);
 
 impl Ticker {
     fn start(label: &'static str, counters: Arc<Counters>) -> Self {
         Self(tokio::spawn(async move {
+            let live = Live::new(label);
             let started = Instant::now();
             let mut interval = tokio::time::interval(Duration::from_secs(1));
             interval.tick().await;
@@ -238,12 +260,12 @@ impl Ticker {
                 interval.tick().await;
                 let now_records = counters.records.load(Ordering::Relaxed);
                 let now_bytes = counters.bytes.load(Ordering::Relaxed);
-                eprintln!(
-                    "  {label} {:>5.1}s: {} rec/s, {} MB/s",
+                live.show(&format!(
+                    "{:>5.1}s: {} rec/s, {} MB/s",
                     started.elapsed().as_secs_f64(),
                     group(now_records - records),
                     decimal((now_bytes - bytes) as f64 / report::MB),
-                );
+                ));
                 (records, bytes) = (now_records, now_bytes);
             }
         }))
@@ -463,6 +485,7 @@ async fn produce(
         clients.push(Client::connect(addr).await?);
     }
     let _ticker = Ticker::start("produce", Arc::clone(&counters));
+    let sampler = counters.sample();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.load.duration_secs);
     let mut tasks = Vec::new();
@@ -495,7 +518,8 @@ async fn produce(
         }
     }
     Ok(ProduceResult {
-        throughput: Throughput::new(records, bytes, started.elapsed()),
+        throughput: Throughput::new(records, bytes, started.elapsed())
+            .with_timeline(sampler.finish()),
         latency: Latency::from_histogram(&histogram),
         requests,
         errors,
@@ -625,6 +649,7 @@ async fn consume(addr: &str, admin: &Client, stream: &str) -> Result<ConsumeResu
         clients.push(Client::connect(addr).await?);
     }
     let _ticker = Ticker::start("consume", Arc::clone(&counters));
+    let sampler = counters.sample();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (client, shard) in clients.into_iter().zip(shards.iter().copied()) {
@@ -663,7 +688,8 @@ async fn consume(addr: &str, admin: &Client, stream: &str) -> Result<ConsumeResu
             counters.records.load(Ordering::Relaxed),
             counters.bytes.load(Ordering::Relaxed),
             started.elapsed(),
-        ),
+        )
+        .with_timeline(sampler.finish()),
         checksum,
     })
 }
@@ -721,6 +747,7 @@ async fn e2e(
         }));
     }
     let _ticker = Ticker::start("consume", Arc::clone(&counters));
+    let sampler = counters.sample();
     let started = Instant::now();
     let produced = produce(addr, args, Some(base)).await;
     done.store(true, Ordering::Release);
@@ -744,7 +771,8 @@ async fn e2e(
                 received,
                 counters.bytes.load(Ordering::Relaxed),
                 started.elapsed(),
-            ),
+            )
+            .with_timeline(sampler.finish()),
             latency: Latency::from_histogram(&histogram),
         },
     ))
@@ -876,6 +904,114 @@ pub fn render(report: &Report) -> String {
         }
     }
     out
+}
+
+/// The run as a figure: produce (and consume or e2e) throughput over time beside the raw
+/// disk's buffered rate (and, under `fsync = always`, its write+fdatasync rate), and ack
+/// (and send-to-receive) latency beside one 64 KiB write+fdatasync of the raw disk.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench {}: {} records, {} producers, {} shards, {}",
+            report.benchmark,
+            size(config.record_bytes),
+            config.producers,
+            config.shards,
+            config
+                .fsync
+                .as_ref()
+                .map_or("external server".to_string(), |f| format!("fsync={f}")),
+        ),
+        caption(&report.machine, report.pinning.as_ref()),
+    );
+    figure.record_bytes = Some(config.record_bytes);
+    if let Some(baseline) = &report.baseline {
+        figure.level_mb(
+            format!(
+                "raw disk: buffered writes of the run's volume, {} MB/s",
+                decimal(baseline.buffered_mb_per_s())
+            ),
+            plot::GRAY,
+            baseline.buffered_mb_per_s(),
+        );
+        if let Some(synced) = &baseline.synced {
+            figure.level_mb(
+                format!(
+                    "raw disk: {} write+fdatasync, {} MB/s",
+                    size(synced.write_bytes),
+                    decimal(synced.mb_per_s)
+                ),
+                plot::BROWN,
+                synced.mb_per_s,
+            );
+        }
+    }
+    if let Some(produce) = &report.produce {
+        let label = if report.consume.is_some() {
+            "produce (filling the stream first)"
+        } else {
+            "produce: acknowledged"
+        };
+        figure.line(label, Role::Measured, 0, &produce.throughput.timeline);
+        figure.curve(
+            "produce: ack latency",
+            Role::Measured,
+            0,
+            &produce.latency.curve,
+        );
+    }
+    if let Some(consume) = &report.consume {
+        figure.line(
+            "consume: read from the trim horizon",
+            Role::Measured,
+            1,
+            &consume.throughput.timeline,
+        );
+    }
+    if let Some(e2e) = &report.e2e {
+        figure.line(
+            "e2e: received by tailing consumers",
+            Role::Measured,
+            1,
+            &e2e.throughput.timeline,
+        );
+        figure.curve(
+            "e2e: send to receive",
+            Role::Measured,
+            1,
+            &e2e.latency.curve,
+        );
+    }
+    if let Some(synced) = report.baseline.as_ref().and_then(|b| b.synced.as_ref()) {
+        figure.curve(
+            format!("raw disk: one {} write+fdatasync", size(synced.write_bytes)),
+            Role::Baseline,
+            plot::BROWN,
+            &synced.latency.curve,
+        );
+    }
+    figure
+}
+
+/// A figure's caption: the machine, and where server and load generator ran. Pinned, this
+/// process sees only the load generator's CPUs, so the machine's count is the two sets'.
+pub fn caption(machine: &Machine, pinning: Option<&Pinning>) -> String {
+    match pinning {
+        Some(pinning) => {
+            let whole = Machine {
+                nproc: pinning.server.len() + pinning.client.len(),
+                ..machine.clone()
+            };
+            format!(
+                "{}; server on CPUs {:?}, load generator on {:?}",
+                whole.describe(),
+                pinning.server,
+                pinning.client
+            )
+        }
+        None => machine.describe(),
+    }
 }
 
 /// Writes the JSON report when asked to.

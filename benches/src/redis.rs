@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -12,6 +13,7 @@ use tokio::net::TcpStream;
 
 use crate::native;
 use crate::pin::{self, Pinning};
+use crate::plot::{Figure, Role, Sampler};
 use crate::report::{self, Latency, Machine, Throughput, size};
 use crate::spawn::RedisServer;
 use crate::storage::BoxError;
@@ -41,6 +43,10 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw XADD throughput over time and the round-trip latency distribution as SVG to
+    /// this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +135,7 @@ async fn producer(
     batch: Arc<Vec<u8>>,
     pipeline: u32,
     deadline: Instant,
+    acked: Arc<AtomicU64>,
 ) -> Result<TaskOutcome, BoxError> {
     let stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
@@ -144,6 +151,7 @@ async fn producer(
     while Instant::now() < deadline {
         let sent = Instant::now();
         write.write_all(&batch).await?;
+        let before = outcome.ok;
         for _ in 0..pipeline {
             match read_reply(&mut reader, &mut line).await? {
                 None => outcome.ok += 1,
@@ -154,6 +162,8 @@ async fn producer(
             }
         }
         report::record_latency(&mut outcome.histogram, sent.elapsed());
+        // Once per round trip, for the plot.
+        acked.fetch_add(outcome.ok - before, Ordering::Relaxed);
     }
     Ok(outcome)
 }
@@ -192,8 +202,17 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let acked = Arc::new(AtomicU64::new(0));
+    let record_bytes = args.load.record_bytes;
     let started = Instant::now();
     let outcome = runtime.block_on(async {
+        let sampler = {
+            let acked = Arc::clone(&acked);
+            Sampler::start(move || {
+                let records = acked.load(Ordering::Relaxed);
+                (records, records * record_bytes)
+            })
+        };
         let deadline = Instant::now() + Duration::from_secs_f64(args.load.duration_secs);
         let tasks: Vec<_> = (0..args.load.producers)
             .map(|_| {
@@ -202,6 +221,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
                     Arc::clone(&batch),
                     args.pipeline,
                     deadline,
+                    Arc::clone(&acked),
                 ))
             })
             .collect();
@@ -220,14 +240,14 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
                 total.first_error = outcome.first_error;
             }
         }
-        Ok::<_, BoxError>(total)
+        Ok::<_, BoxError>((total, sampler.finish()))
     });
     let elapsed = started.elapsed();
     drop(runtime);
     if let Some(server) = server {
         server.stop()?;
     }
-    let outcome = outcome?;
+    let (outcome, timeline) = outcome?;
     Ok(Report {
         benchmark: "redis",
         machine: Machine::probe(temp.path()),
@@ -241,11 +261,46 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             pipeline: args.pipeline,
         },
         pinning,
-        throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed),
+        throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed)
+            .with_timeline(timeline),
         latency: Latency::from_histogram(&outcome.histogram),
         errors: outcome.errors,
         first_error: outcome.first_error,
     })
+}
+
+/// The run as a figure: XADD throughput over time and round-trip latency. Redis is itself the
+/// baseline of the native benchmarks, so nothing is drawn beside it.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench redis: XADD of {} records, {} producers, pipeline {}, {}",
+            size(config.record_bytes),
+            config.producers,
+            config.pipeline,
+            if config.spawned_server {
+                "appendfsync everysec"
+            } else {
+                "external server"
+            }
+        ),
+        native::caption(&report.machine, report.pinning.as_ref()),
+    );
+    figure.record_bytes = Some(config.record_bytes);
+    figure.line(
+        "redis: XADD replies",
+        Role::Measured,
+        0,
+        &report.throughput.timeline,
+    );
+    figure.curve(
+        format!("redis: round trip of {} XADDs", config.pipeline),
+        Role::Measured,
+        0,
+        &report.latency.curve,
+    );
+    figure
 }
 
 pub fn render(report: &Report) -> String {

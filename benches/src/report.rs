@@ -1,12 +1,15 @@
 //! Reporting shared by every workload: latency summaries from hdrhistogram, throughput units,
-//! machine facts, live progress lines, plain-text tables and JSON output.
+//! machine facts, live progress on stderr, plain-text tables and JSON output.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
+
+use crate::plot::{self, Timeline};
 
 /// Bytes in one MB as reported (decimal, like disk vendors and `dd`).
 pub const MB: f64 = 1_000_000.0;
@@ -35,6 +38,9 @@ pub struct Latency {
     pub p99_us: u64,
     pub p999_us: u64,
     pub max_us: u64,
+    /// The whole distribution, for `--plot` (see [`plot::distribution`]).
+    #[serde(skip)]
+    pub curve: Vec<(f64, u64)>,
 }
 
 impl Latency {
@@ -43,6 +49,7 @@ impl Latency {
             return Self::default();
         }
         Self {
+            curve: plot::distribution(histogram),
             count: histogram.len(),
             mean_us: histogram.mean(),
             p50_us: histogram.value_at_quantile(0.50),
@@ -65,6 +72,9 @@ pub struct Throughput {
     pub records_per_s: f64,
     /// Payload MB (10^6 bytes) per second.
     pub mb_per_s: f64,
+    /// Records and bytes over the span, for `--plot`; empty where nothing was sampled.
+    #[serde(skip)]
+    pub timeline: Timeline,
 }
 
 impl Throughput {
@@ -76,7 +86,14 @@ impl Throughput {
             secs,
             records_per_s: records as f64 / secs,
             mb_per_s: bytes as f64 / MB / secs,
+            timeline: Timeline::default(),
         }
+    }
+
+    /// The same, with how it went over time.
+    pub fn with_timeline(mut self, timeline: Timeline) -> Self {
+        self.timeline = timeline;
+        self
     }
 }
 
@@ -109,6 +126,16 @@ impl Machine {
                 .unwrap_or_else(|_| "unknown".into()),
             fs: filesystem_of(data_dir),
         }
+    }
+}
+
+impl Machine {
+    /// One line for a figure's caption: `2 CPUs, kernel 6.1.0, ext4 on /dev/vda1`.
+    pub fn describe(&self) -> String {
+        let fs = self.fs.as_ref().map_or(String::new(), |fs| {
+            format!(", {} on {}", fs.fs_type, fs.source)
+        });
+        format!("{} CPUs, kernel {}{fs}", self.nproc, self.kernel)
     }
 }
 
@@ -168,25 +195,105 @@ fn unescape_mount(field: &str) -> String {
     out
 }
 
-/// Numbered progress lines on stderr, one per phase: `[3/19] label ... result`.
+/// Every bar on stderr, so bars shown at once (a producer's and a consumer's) stack instead of
+/// overwriting one another; hidden when stderr is not a terminal.
+static BARS: std::sync::LazyLock<MultiProgress> = std::sync::LazyLock::new(MultiProgress::new);
+
+/// A spinner among [`BARS`] with `template`.
+fn spinner(template: &str) -> ProgressBar {
+    let bar = BARS.add(ProgressBar::new_spinner());
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar
+}
+
+/// Numbered phases on stderr: `[3/19] label ... result`. On a terminal the running phase is
+/// a spinner with its elapsed time, replaced by the result line when it ends; elsewhere (a log, a pipe, a test) each phase is one plain line,
+/// as the results come in.
 pub struct Progress {
     total: usize,
     done: usize,
+    label: String,
+    bar: ProgressBar,
 }
 
 impl Progress {
     pub fn new(total: usize) -> Self {
-        Self { total, done: 0 }
+        let bar = spinner("{spinner} [{prefix}] {wide_msg} {elapsed}");
+        Self {
+            total,
+            done: 0,
+            label: String::new(),
+            bar,
+        }
     }
 
-    /// Announces the next phase (the line is finished by [`Progress::finish`]).
+    /// Announces the next phase (ended by [`Progress::finish`]).
     pub fn start(&mut self, label: &str) {
         self.done += 1;
-        eprint!("[{}/{}] {label} ... ", self.done, self.total);
+        self.label = label.to_string();
+        if self.bar.is_hidden() {
+            eprint!("[{}/{}] {label} ... ", self.done, self.total);
+        } else {
+            self.bar.set_prefix(format!("{}/{}", self.done, self.total));
+            self.bar.set_message(label.to_string());
+            self.bar.reset_elapsed();
+            self.bar.enable_steady_tick(Duration::from_millis(120));
+        }
     }
 
     pub fn finish(&self, result: &str) {
-        eprintln!("{result}");
+        if self.bar.is_hidden() {
+            eprintln!("{result}");
+        } else {
+            self.bar.disable_steady_tick();
+            self.bar.println(format!(
+                "[{}/{}] {} ... {result}",
+                self.done, self.total, self.label
+            ));
+            self.bar.set_message(String::new());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A live figure line on stderr, updated about once a second: on a terminal one spinner line
+/// rewritten in place, elsewhere one line per update (`  label figures`).
+pub struct Live {
+    label: String,
+    bar: ProgressBar,
+}
+
+impl Live {
+    pub fn new(label: impl Into<String>) -> Self {
+        let label = label.into();
+        let bar = spinner("{spinner} {prefix} {wide_msg}");
+        bar.set_prefix(label.clone());
+        if !bar.is_hidden() {
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        Self { label, bar }
+    }
+
+    pub fn show(&self, figures: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("  {} {figures}", self.label);
+        } else {
+            self.bar.set_message(figures.to_string());
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // The last figures stay on screen.
+        self.bar.abandon();
     }
 }
 

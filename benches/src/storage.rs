@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 use std::error::Error;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,7 @@ use storage::{
 
 use crate::args::{parse_record_size, parse_secs};
 use crate::baseline::{self, Buffered, Synced};
+use crate::plot::{self, Figure, Role, Sampler, Timeline};
 use crate::report::{
     self, Align, Latency, MB, Machine, Progress, Table, Throughput, decimal, group, rate, size,
 };
@@ -81,6 +83,10 @@ pub struct Args {
     /// Also write every result, with machine and configuration, as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw every append phase's MB/s over time and latency distribution, beside the raw
+    /// disk, as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Bytes of a state value (and of the record of the matched append phase).
@@ -490,7 +496,7 @@ fn append_phase(
     let outcome = runtime.block_on(run_producers(&log, spec, payload.clone()));
     let counters = log.commit_counters();
     let closed = log.close();
-    let (tallies, elapsed) = outcome?;
+    let (tallies, elapsed, timeline) = outcome?;
     closed?;
 
     let mut latency = report::latency_histogram();
@@ -500,7 +506,8 @@ fn append_phase(
         records += tally.records;
         latency.add(&tally.latency)?;
     }
-    let throughput = Throughput::new(records, records * spec.record_bytes, elapsed);
+    let throughput =
+        Throughput::new(records, records * spec.record_bytes, elapsed).with_timeline(timeline);
     let sample: Vec<NewRecord> = (0..spec.batch)
         .map(|_| NewRecord::new(producer_key(0), payload.clone()))
         .collect();
@@ -606,11 +613,24 @@ fn producer_key(id: u32) -> Bytes {
     Bytes::from(format!("producer-{id:06}"))
 }
 
+/// Runs the producers for the phase's duration; returns what each did, the time taken, and
+/// the records acknowledged over time.
 async fn run_producers(
     log: &Log,
     spec: &AppendSpec,
     payload: Bytes,
-) -> Result<(Vec<ProducerTally>, Duration), BoxError> {
+) -> Result<(Vec<ProducerTally>, Duration, Timeline), BoxError> {
+    // Records acknowledged so far, for the plot: one relaxed add per append (of `--batch`
+    // records), beside the append's own work in the commit queue.
+    let acked = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let acked = Arc::clone(&acked);
+        let record_bytes = spec.record_bytes;
+        Sampler::start(move || {
+            let records = acked.load(Ordering::Relaxed);
+            (records, records * record_bytes)
+        })
+    };
     let started = Instant::now();
     let deadline = started + spec.duration;
     let mut tasks = tokio::task::JoinSet::new();
@@ -620,6 +640,7 @@ async fn run_producers(
         let payload = payload.clone();
         let shard = id % spec.shards;
         let batch = spec.batch;
+        let acked = Arc::clone(&acked);
         tasks.spawn(async move {
             let mut tally = ProducerTally {
                 appends: 0,
@@ -635,6 +656,7 @@ async fn run_producers(
                 report::record_latency(&mut tally.latency, sent.elapsed());
                 tally.appends += 1;
                 tally.records += u64::from(ack.record_count);
+                acked.fetch_add(u64::from(ack.record_count), Ordering::Relaxed);
             }
             Ok::<_, storage::Error>(tally)
         });
@@ -643,7 +665,8 @@ async fn run_producers(
     while let Some(joined) = tasks.join_next().await {
         tallies.push(joined??);
     }
-    Ok((tallies, started.elapsed()))
+    let elapsed = started.elapsed();
+    Ok((tallies, elapsed, sampler.finish()))
 }
 
 /// Reopens the log in `dir` and reads every shard from offset 0 to its end.
@@ -696,6 +719,64 @@ fn read_phase(dir: &Path, source: &AppendResult, args: &Args) -> Result<ReadResu
         throughput: Throughput::new(records, bytes, elapsed),
         checksum,
     })
+}
+
+/// Every append phase as a figure: payload MB/s over time beside the raw disk's buffered and
+/// write+fdatasync rates, and append latency beside one write+fdatasync of the raw disk.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench storage: appends of {} records, {} s per phase, io={}",
+            config.batch_records, config.duration_secs, report.io_backend
+        ),
+        report.machine.describe(),
+    );
+    figure.by_bytes = true;
+    let buffered = &report.baseline.buffered;
+    figure.level_mb(
+        format!(
+            "raw disk: {} buffered writes, {} MB/s",
+            size(buffered.bytes),
+            decimal(buffered.mb_per_s)
+        ),
+        plot::GRAY,
+        buffered.mb_per_s,
+    );
+    let synced = &report.baseline.synced;
+    figure.level_mb(
+        format!(
+            "raw disk: {} write+fdatasync, {} MB/s",
+            size(synced.write_bytes),
+            decimal(synced.mb_per_s)
+        ),
+        plot::BROWN,
+        synced.mb_per_s,
+    );
+    // The raw disk's gray and brown are kept for the baselines.
+    let colors = (0..).filter(|c| *c != plot::GRAY && *c != plot::BROWN);
+    for (result, color) in report.append.iter().zip(colors) {
+        let label = format!(
+            "{} fsync={} ×{}",
+            size(result.record_bytes),
+            result.fsync,
+            result.producers
+        );
+        figure.line(
+            label.clone(),
+            Role::Measured,
+            color,
+            &result.throughput.timeline,
+        );
+        figure.curve(label, Role::Measured, color, &result.latency.curve);
+    }
+    figure.curve(
+        format!("raw disk: one {} write+fdatasync", size(synced.write_bytes)),
+        Role::Baseline,
+        plot::BROWN,
+        &synced.latency.curve,
+    );
+    figure
 }
 
 /// The report as text tables.

@@ -37,6 +37,14 @@ fn run(compression: &str) -> Value {
         "no live progress in:\n{}",
         run.stderr
     );
+    common::assert_svg(
+        &run.plot,
+        &[
+            "put: acknowledged",
+            "delivered to the store",
+            "PutRecordBatch request",
+        ],
+    );
     run.report
 }
 

@@ -1,6 +1,6 @@
 //! Runs `strata-bench kinesis` against a server it spawns, with small settings, and checks its
 //! JSON report: records stored, none failed, every one read back by the tailing readers and
-//! by the replay.
+//! by the replay; and its plot.
 
 mod common;
 
@@ -36,6 +36,13 @@ fn kinesis_against_a_spawned_server() {
         run.stderr.contains("rec/s"),
         "no live progress in:\n{}",
         run.stderr
+    );
+    common::assert_svg(
+        &run.plot,
+        &[
+            "strata (spawned, fsync=interval:5): PutRecords",
+            "strata (spawned, fsync=interval:5): put to get",
+        ],
     );
     let report = run.report;
     for key in ["machine", "config", "runs"] {

@@ -1,12 +1,11 @@
 //! Runs `strata-bench produce` and `e2e` against a server they spawn, with tiny parameters,
-//! and checks their JSON reports.
+//! and checks their JSON reports and plots.
 
 mod common;
 
-use common::{assert_latency, ensure_strata};
-use serde_json::Value;
+use common::{assert_latency, assert_svg, ensure_strata};
 
-fn run(mode: &str) -> Value {
+fn run(mode: &str) -> common::Run {
     let run = common::bench(&[
         mode,
         "--spawn-server",
@@ -28,14 +27,25 @@ fn run(mode: &str) -> Value {
         "no table in:\n{}",
         run.stdout
     );
-    run.report
+    run
 }
 
 #[test]
 fn produce_and_e2e_against_a_spawned_server() {
     ensure_strata();
 
-    let produce = run("produce");
+    let run_produce = run("produce");
+    // Throughput and ack latency, beside the raw disk's buffered level.
+    assert_svg(
+        &run_produce.plot,
+        &[
+            "produce: acknowledged",
+            "produce: ack latency",
+            "raw disk: buffered writes of the run",
+            "MB/s",
+        ],
+    );
+    let produce = run_produce.report;
     for key in ["machine", "config", "baseline", "produce"] {
         assert!(
             produce.get(key).is_some(),
@@ -48,7 +58,12 @@ fn produce_and_e2e_against_a_spawned_server() {
     assert!(result["ratio_to_raw_buffered"].as_f64().unwrap_or(0.0) > 0.0);
     assert_latency(&result["latency"]);
 
-    let e2e = run("e2e");
+    let run_e2e = run("e2e");
+    assert_svg(
+        &run_e2e.plot,
+        &["e2e: received by tailing consumers", "e2e: send to receive"],
+    );
+    let e2e = run_e2e.report;
     let produced = e2e["produce"]["throughput"]["records"]
         .as_u64()
         .unwrap_or(0);

@@ -1,4 +1,5 @@
-//! Runs `strata-bench storage` end to end with tiny parameters and checks its JSON report.
+//! Runs `strata-bench storage` end to end with tiny parameters and checks its JSON report and
+//! its plot.
 
 use std::process::Command;
 
@@ -9,6 +10,7 @@ fn storage_benchmark_runs_and_reports() {
     let temp = tempfile::tempdir().expect("temp dir");
     let data = temp.path().join("data");
     let json = temp.path().join("report.json");
+    let svg = temp.path().join("storage.svg");
     let output = Command::new(env!("CARGO_BIN_EXE_strata-bench"))
         .args(["storage", "--duration-secs", "0.2", "--sizes", "100"])
         .args(["--fsync", "interval:5", "--producers", "1", "--batch", "16"])
@@ -25,6 +27,8 @@ fn storage_benchmark_runs_and_reports() {
         .arg(&data)
         .arg("--json")
         .arg(&json)
+        .arg("--plot")
+        .arg(&svg)
         .output()
         .expect("running strata-bench");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -38,6 +42,18 @@ fn storage_benchmark_runs_and_reports() {
         stderr.contains("[3/8] append 100B fsync=interval:5 producers=1"),
         "{stderr}"
     );
+
+    let plot = std::fs::read_to_string(&svg).expect("plot written");
+    assert!(plot.starts_with("<svg"), "{plot}");
+    for text in [
+        "Throughput over time (MB/s)",
+        "Latency distribution",
+        "100B fsync=interval:5 ×1",
+        "raw disk: 2MiB buffered writes",
+        "raw disk: 64KiB write+fdatasync",
+    ] {
+        assert!(plot.contains(text), "no {text:?} in the plot:\n{plot}");
+    }
 
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))

@@ -8,14 +8,18 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use client::{
-    Client, ClientConfig, ClientError, ClientTls, Credentials, Producer, ProducerConfig,
+    Ack, Client, ClientConfig, ClientError, ClientTls, Credentials, Producer, ProducerConfig,
     ShardConsumer, StartPosition,
 };
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::defaults;
@@ -331,34 +335,93 @@ fn key_from_field(line: &str, field: &str, number: u64) -> Result<String, Comman
     }
 }
 
-/// Runs `strata put`: every line becomes a record; prints how many were acknowledged.
+/// Acknowledgements `strata put` waits for at once: the records queued but not yet counted.
+const PUT_ACKS_PENDING_MAX: usize = 65_536;
+
+/// Runs `strata put`: every line becomes a record; prints how many were acknowledged. With
+/// `--file` on a terminal, a progress bar on stderr shows bytes read, records queued and
+/// acknowledged, MB/s and the time left.
 pub async fn put(args: PutArgs) -> Result<(), CommandError> {
     let client = connect(&args.target).await?;
     let producer = Producer::new(client, args.stream.clone(), ProducerConfig::default());
-    let input: Box<dyn BufRead> = match &args.file {
-        Some(path) => Box::new(std::io::BufReader::new(std::fs::File::open(path)?)),
-        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+    let (input, progress): (Box<dyn BufRead>, ProgressBar) = match &args.file {
+        Some(path) => {
+            let file = std::fs::File::open(path)?;
+            let total = file.metadata()?.len();
+            (Box::new(std::io::BufReader::new(file)), put_progress(total))
+        }
+        None => (
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+            ProgressBar::hidden(),
+        ),
     };
-    let mut pending = Vec::new();
-    let mut number = 0u64;
-    for line in input.lines() {
-        let line = line?;
-        number += 1;
-        let key = match (&args.key, &args.key_field) {
-            (Some(key), _) => key.clone(),
-            (None, Some(field)) => key_from_field(&line, field, number)?,
-            (None, None) => number.to_string(),
-        };
-        pending.push(producer.queue(Bytes::from(key), Bytes::from(line)).await?);
+    // Acknowledgements are counted as they come, in queue order, by a task of their own, so
+    // the count is live and the pending ones are bounded.
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let (acks, mut pending) = mpsc::channel::<Ack>(PUT_ACKS_PENDING_MAX);
+    let collector = tokio::spawn({
+        let acknowledged = Arc::clone(&acknowledged);
+        async move {
+            while let Some(ack) = pending.recv().await {
+                ack.await?;
+                acknowledged.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, ClientError>(())
+        }
+    });
+    let queued = async {
+        let mut number = 0u64;
+        for line in input.lines() {
+            let line = line?;
+            number += 1;
+            let key = match (&args.key, &args.key_field) {
+                (Some(key), _) => key.clone(),
+                (None, Some(field)) => key_from_field(&line, field, number)?,
+                (None, None) => number.to_string(),
+            };
+            progress.inc(line.len() as u64 + 1);
+            let ack = producer.queue(Bytes::from(key), Bytes::from(line)).await?;
+            if acks.send(ack).await.is_err() {
+                // The collector stopped at a failed acknowledgement; it says which below.
+                break;
+            }
+            if number.is_multiple_of(1024) {
+                progress.set_message(put_message(number, &acknowledged));
+            }
+        }
+        producer.flush().await?;
+        Ok::<_, CommandError>(())
     }
-    producer.flush().await?;
-    let mut acknowledged = 0u64;
-    for ack in pending {
-        ack.await?;
-        acknowledged += 1;
-    }
+    .await;
+    drop(acks);
+    let collected = collector
+        .await
+        .map_err(|error| CommandError::Argument(format!("acknowledgement task: {error}")))?;
+    progress.finish_and_clear();
+    queued?;
+    collected?;
+    let acknowledged = acknowledged.load(Ordering::Relaxed);
     eprintln!("put {acknowledged} record(s) into {}", args.stream);
     Ok(())
+}
+
+/// The bar of `strata put --file` over `total` bytes; hidden unless stderr is a terminal.
+fn put_progress(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:30} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}, ETA {eta} \
+         {wide_msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn put_message(queued: u64, acknowledged: &AtomicU64) -> String {
+    format!(
+        "{queued} records queued, {} acknowledged",
+        acknowledged.load(Ordering::Relaxed)
+    )
 }
 
 fn start_position(from: &str) -> Result<StartPosition, CommandError> {

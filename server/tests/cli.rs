@@ -2,7 +2,7 @@
 //! `strata put` from stdin (with a fixed key, a JSON key field, or line numbers), and
 //! `strata tail` from the trim horizon and from the latest record, against a running server;
 //! `strata stream split|merge` and the lineage they leave; and a clear error when no server
-//! is running.
+//! is running; and a bulk `strata put --file`.
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on any unexpected error"
@@ -333,4 +333,30 @@ fn shards_are_split_and_merged_from_the_command_line() {
     seen.sort();
     assert_eq!(seen, ["five", "four", "one", "six", "three", "two"]);
     server.stop();
+}
+
+/// A bulk load from a file: every line is acknowledged and read back, and with stderr not a
+/// terminal the progress bar stays hidden, so stderr holds only the summary.
+#[test]
+fn a_file_is_put_in_bulk_without_progress_noise_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    run(&server, &["stream", "create", "bulk", "--shards", "2"]);
+    let lines: Vec<String> = (0..5000).map(|i| format!("record-{i:05}")).collect();
+    let file = dir.path().join("records.txt");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+
+    let output = run(&server, &["put", "bulk", "--file", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim(), "put 5000 record(s) into bulk", "{stderr:?}");
+    assert!(output.stdout.is_empty());
+
+    let mut seen = tail(
+        &server,
+        &["tail", "bulk", "--from", "trim-horizon", "--limit", "5000"],
+        5000,
+        || {},
+    );
+    seen.sort();
+    assert_eq!(seen, lines);
 }

@@ -10,7 +10,8 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 
 use super::wire::{self, Connection, STAMP_BYTES, Start};
-use crate::report::{self, decimal, group};
+use crate::plot::Sampler;
+use crate::report::{self, Live, decimal, group};
 use crate::storage::BoxError;
 
 /// Transport failures in a row after which a task gives up.
@@ -27,12 +28,37 @@ pub struct Counters {
     get_bytes: AtomicU64,
 }
 
-/// Prints put and get rates once per second until dropped.
+impl Counters {
+    /// Samples records and bytes put so far, for `--plot`.
+    pub fn sample_put(self: &Arc<Self>) -> Sampler {
+        let counters = Arc::clone(self);
+        Sampler::start(move || {
+            (
+                counters.put_records.load(Ordering::Relaxed),
+                counters.put_bytes.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Samples records and bytes read so far, for `--plot`.
+    pub fn sample_get(self: &Arc<Self>) -> Sampler {
+        let counters = Arc::clone(self);
+        Sampler::start(move || {
+            (
+                counters.get_records.load(Ordering::Relaxed),
+                counters.get_bytes.load(Ordering::Relaxed),
+            )
+        })
+    }
+}
+
+/// Shows put and get rates once per second until dropped.
 pub struct Ticker(tokio::task::JoinHandle<()>);
 
 impl Ticker {
     pub fn start(label: String, counters: Arc<Counters>) -> Self {
         Self(tokio::spawn(async move {
+            let live = Live::new(label);
             let started = Instant::now();
             let mut interval = tokio::time::interval(Duration::from_secs(1));
             interval.tick().await;
@@ -46,14 +72,14 @@ impl Ticker {
                     counters.get_bytes.load(Ordering::Relaxed),
                 ];
                 let delta: Vec<u64> = now.iter().zip(&last).map(|(n, l)| n - l).collect();
-                eprintln!(
-                    "  {label} {:>5.1}s: put {} rec/s, {} MB/s; get {} rec/s, {} MB/s",
+                live.show(&format!(
+                    "{:>5.1}s: put {} rec/s, {} MB/s; get {} rec/s, {} MB/s",
                     started.elapsed().as_secs_f64(),
-                    group(delta[0]),
-                    decimal(delta[1] as f64 / report::MB),
-                    group(delta[2]),
-                    decimal(delta[3] as f64 / report::MB),
-                );
+                    group(delta.first().copied().unwrap_or(0)),
+                    decimal(delta.get(1).copied().unwrap_or(0) as f64 / report::MB),
+                    group(delta.get(2).copied().unwrap_or(0)),
+                    decimal(delta.get(3).copied().unwrap_or(0) as f64 / report::MB),
+                ));
                 last = now;
             }
         }))

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use self::load::{Counters, Finish, GetOutcome, PutBatch, PutOutcome, Reader, Ticker};
 use self::wire::{Connection, Endpoint, STAMP_BYTES, Start};
+use crate::plot::{Figure, Role};
 use crate::report::{
     self, Align, Latency, Machine, Table, Throughput, decimal, group, ratio, size,
 };
@@ -99,6 +100,10 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw put and tail throughput over time and their latency distributions, Strata's
+    /// beside the baseline's with --compare, as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// A stream name that needs no escaping in JSON (the Kinesis name pattern).
@@ -404,6 +409,8 @@ async fn run_target(target: &Target, args: &Args) -> Result<Run, BoxError> {
     ));
 
     let ticker = Ticker::start(target.server.to_string(), Arc::clone(&counters));
+    let put_sampler = counters.sample_put();
+    let get_sampler = counters.sample_get();
     let cpu_before = cpu_times(target.pid);
     let started = Instant::now();
     let catch_up = CATCH_UP_MIN.max(Duration::from_secs_f64(args.duration_secs));
@@ -466,11 +473,13 @@ async fn run_target(target: &Target, args: &Args) -> Result<Run, BoxError> {
         }
     }
     let put_elapsed = started.elapsed();
+    let put_timeline = put_sampler.finish();
     let cpu_after = cpu_times(target.pid);
     done.store(true, Ordering::Release);
     let tail_count = reader_tasks.len();
     let tail = join_readers(reader_tasks).await?;
     let tail_elapsed = started.elapsed();
+    let get_timeline = get_sampler.finish();
     drop(ticker);
     if let Some(error) = failure {
         return Err(error);
@@ -485,7 +494,8 @@ async fn run_target(target: &Target, args: &Args) -> Result<Run, BoxError> {
         bench_cores: cores(cpu_before.1, cpu_after.1),
     };
     let put = PutResult {
-        throughput: Throughput::new(put.records, put.bytes, put_elapsed),
+        throughput: Throughput::new(put.records, put.bytes, put_elapsed)
+            .with_timeline(put_timeline),
         latency: Latency::from_histogram(&put.histogram),
         requests: put.requests,
         failed_records: put.failed_records,
@@ -494,7 +504,8 @@ async fn run_target(target: &Target, args: &Args) -> Result<Run, BoxError> {
     };
     let tail = (tail_count > 0).then(|| TailResult {
         readers: tail_count,
-        throughput: Throughput::new(tail.records, tail.bytes, tail_elapsed),
+        throughput: Throughput::new(tail.records, tail.bytes, tail_elapsed)
+            .with_timeline(get_timeline),
         put_to_get_latency: Latency::from_histogram(&tail.e2e),
         request_latency: Latency::from_histogram(&tail.requests_latency),
         requests: tail.requests,
@@ -626,6 +637,59 @@ async fn join_readers(
         }
     }
     Ok(total)
+}
+
+/// The runs as a figure: PutRecords and tailing GetRecords throughput over time, and
+/// PutRecords request and put-to-get latency, each server's in its own colors, a baseline
+/// server's dashed.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench kinesis: {} connections x PutRecords of {} x {}, {} tailing reader(s) per shard",
+            config.connections,
+            config.batch_records,
+            size(config.record_bytes),
+            config.consumers
+        ),
+        report.machine.describe(),
+    );
+    figure.record_bytes = Some(config.record_bytes);
+    for (index, run) in report.runs.iter().enumerate() {
+        let role = if index == 0 {
+            Role::Measured
+        } else {
+            Role::Baseline
+        };
+        let server = format!("{} ({})", run.server, run.setup);
+        figure.line(
+            format!("{server}: PutRecords"),
+            role,
+            index,
+            &run.put.throughput.timeline,
+        );
+        figure.curve(
+            format!("{server}: PutRecords request"),
+            role,
+            index,
+            &run.put.latency.curve,
+        );
+        if let Some(tail) = &run.tail {
+            figure.line(
+                format!("{server}: GetRecords tail"),
+                role,
+                index + 2,
+                &tail.throughput.timeline,
+            );
+            figure.curve(
+                format!("{server}: put to get"),
+                role,
+                index + 2,
+                &tail.put_to_get_latency.curve,
+            );
+        }
+    }
+    figure
 }
 
 /// The report as text: one table per server, then the ratio.

@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use self::load::{BATCH_ENTRIES, PublishOutcome, PublishWorker, Watched};
 use self::wire::{Publisher, STAMP_BYTES};
+use crate::plot::{Figure, Role};
 use crate::report::{self, Align, Latency, Machine, Table, Throughput, group, size};
 use crate::sqs::load::{Counters, Requests, Ticker};
 use crate::sqs::wire::{self as sqs_wire, Connection};
@@ -93,6 +94,10 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw each phase's publishes over time and publish-to-receive latency
+    /// distribution, Strata's beside the baseline's with --compare, as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// The subscription counts of `--subscriptions`, in the order given.
@@ -447,6 +452,7 @@ async fn measure(
         Arc::clone(&counters),
         args.message_bytes,
     );
+    let sampler = counters.sample(false, args.message_bytes);
     let epoch = Instant::now();
     let cpu_before = cpu_times(target.pid);
     let started = Instant::now();
@@ -481,6 +487,7 @@ async fn measure(
         }
     }
     let elapsed = started.elapsed();
+    let timeline = sampler.finish();
     let cpu_published = cpu_times(target.pid);
     let received = receiver.await?;
     drop(ticker);
@@ -538,7 +545,7 @@ async fn measure(
         .map(|(b, a)| a.saturating_sub(b).as_secs_f64() * 1e6 / all as f64);
     Ok(Phase {
         topic_arn: fixture.topic_arn.clone(),
-        published: Throughput::new(all, all * args.message_bytes, elapsed),
+        published: Throughput::new(all, all * args.message_bytes, elapsed).with_timeline(timeline),
         requests: result(&total.requests, all),
         published_a: total.published_a,
         published_b: total.published_b,
@@ -562,6 +569,43 @@ async fn measure(
         },
         server_cpu_per_message_us,
     })
+}
+
+/// The runs as a figure: messages published over time and publish-to-receive latency of
+/// every phase, one color per phase, a baseline server's dashed.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench sns: {} connections, {} messages, Publish and PublishBatch of {}",
+            config.connections,
+            size(config.message_bytes),
+            config.batch_entries
+        ),
+        report.machine.describe(),
+    );
+    figure.record_bytes = Some(config.message_bytes);
+    figure.unit = "messages";
+    for (index, run) in report.runs.iter().enumerate() {
+        let role = if index == 0 {
+            Role::Measured
+        } else {
+            Role::Baseline
+        };
+        let mut color = 0;
+        for fanout in &run.fanouts {
+            for (name, phase) in [
+                ("Publish", &fanout.publish),
+                ("PublishBatch", &fanout.batch),
+            ] {
+                let label = format!("{}: {name} to {} subs", run.server, fanout.subscriptions);
+                figure.line(label.clone(), role, color, &phase.published.timeline);
+                figure.curve(label, role, color, &phase.end_to_end.curve);
+                color += 1;
+            }
+        }
+    }
+    figure
 }
 
 /// The report as text: one table per server, then the ratios.

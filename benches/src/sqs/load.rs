@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::wire::{self, Api, ApiError, Connection, SendBatch};
-use crate::report::{self, decimal, group};
+use crate::plot::Sampler;
+use crate::report::{self, Live, decimal, group};
 use crate::storage::BoxError;
 
 /// Failed requests in a row after which a connection gives up.
@@ -27,12 +28,30 @@ pub struct Counters {
     pub(crate) deleted: AtomicU64,
 }
 
-/// Prints send and delete rates once per second until dropped.
+impl Counters {
+    /// Samples messages sent (or, with `deleted`, deleted) so far and their body bytes, for
+    /// `--plot`.
+    pub fn sample(self: &Arc<Self>, deleted: bool, message_bytes: u64) -> Sampler {
+        let counters = Arc::clone(self);
+        Sampler::start(move || {
+            let counter = if deleted {
+                &counters.deleted
+            } else {
+                &counters.sent
+            };
+            let messages = counter.load(Ordering::Relaxed);
+            (messages, messages * message_bytes)
+        })
+    }
+}
+
+/// Shows send and delete rates once per second until dropped.
 pub struct Ticker(tokio::task::JoinHandle<()>);
 
 impl Ticker {
     pub fn start(label: String, counters: Arc<Counters>, message_bytes: u64) -> Self {
         Self(tokio::spawn(async move {
+            let live = Live::new(label);
             let started = Instant::now();
             let mut interval = tokio::time::interval(Duration::from_secs(1));
             interval.tick().await;
@@ -45,13 +64,13 @@ impl Ticker {
                 );
                 let sent = now.0 - last.0;
                 let deleted = now.1 - last.1;
-                eprintln!(
-                    "  {label} {:>5.1}s: sent {} msg/s ({} MB/s); deleted {} msg/s",
+                live.show(&format!(
+                    "{:>5.1}s: sent {} msg/s ({} MB/s); deleted {} msg/s",
                     started.elapsed().as_secs_f64(),
                     group(sent),
                     decimal((sent * message_bytes) as f64 / report::MB),
                     group(deleted),
-                );
+                ));
                 last = now;
             }
         }))

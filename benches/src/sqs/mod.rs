@@ -30,6 +30,7 @@ use self::load::{Counters, Outcome, Requests, Ticker, Worker};
 use self::wire::{Connection, SendBatch};
 use crate::kinesis::load::cpu_time;
 use crate::kinesis::wire::Endpoint;
+use crate::plot::{Figure, Role};
 use crate::report::{self, Align, Latency, Machine, Table, Throughput, decimal, group, size};
 use crate::spawn::{MotoServer, StrataServer};
 use crate::storage::BoxError;
@@ -77,6 +78,10 @@ pub struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also draw each phase's throughput over time and request latency distribution,
+    /// Strata's beside the baseline's with --compare, as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// A queue name prefix that leaves room for the phase and time suffix (SQS names: 1-80 of
@@ -403,6 +408,7 @@ async fn phase(target: &Target, args: &Args, cycle: bool) -> Result<Phase, BoxEr
         Arc::clone(&counters),
         args.message_bytes,
     );
+    let sampler = counters.sample(cycle, args.message_bytes);
     let cpu_before = cpu_times(target.pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.duration_secs);
@@ -430,6 +436,7 @@ async fn phase(target: &Target, args: &Args, cycle: bool) -> Result<Phase, BoxEr
         }
     }
     let elapsed = started.elapsed();
+    let timeline = sampler.finish();
     let cpu_after = cpu_times(target.pid);
     drop(ticker);
     if let Err(error) = wire::delete_queue(&mut admin, &queue_url).await {
@@ -456,7 +463,7 @@ async fn phase(target: &Target, args: &Args, cycle: bool) -> Result<Phase, BoxEr
     };
     Ok(Phase {
         queue_url,
-        throughput: Throughput::new(messages, bytes, elapsed),
+        throughput: Throughput::new(messages, bytes, elapsed).with_timeline(timeline),
         send: result(&total.send, total.sent),
         receive: cycle.then(|| result(&total.receive, total.received)),
         delete: cycle.then(|| result(&total.delete, total.deleted)),
@@ -473,6 +480,59 @@ async fn phase(target: &Target, args: &Args, cycle: bool) -> Result<Phase, BoxEr
             bench_cores: cores(cpu_before.1, cpu_after.1),
         },
     })
+}
+
+/// The runs as a figure: messages sent in the send phase and deleted in the cycle phase over
+/// time, SendMessageBatch latency in the send phase and ReceiveMessage latency in the cycle
+/// phase; a baseline server's dashed.
+pub fn figure(report: &Report) -> Figure {
+    let config = &report.config;
+    let mut figure = Figure::new(
+        format!(
+            "strata-bench sqs: {} connections x SendMessageBatch of {} x {}",
+            config.connections,
+            config.batch_entries,
+            size(config.message_bytes)
+        ),
+        report.machine.describe(),
+    );
+    figure.record_bytes = Some(config.message_bytes);
+    figure.unit = "messages";
+    for (index, run) in report.runs.iter().enumerate() {
+        let role = if index == 0 {
+            Role::Measured
+        } else {
+            Role::Baseline
+        };
+        let server = run.server;
+        figure.line(
+            format!("{server}: send phase, sent"),
+            role,
+            index,
+            &run.send.throughput.timeline,
+        );
+        figure.line(
+            format!("{server}: cycle phase, deleted"),
+            role,
+            index + 2,
+            &run.cycle.throughput.timeline,
+        );
+        figure.curve(
+            format!("{server}: SendMessageBatch (send phase)"),
+            role,
+            index,
+            &run.send.send.latency.curve,
+        );
+        if let Some(receive) = &run.cycle.receive {
+            figure.curve(
+                format!("{server}: ReceiveMessage (cycle phase)"),
+                role,
+                index + 2,
+                &receive.latency.curve,
+            );
+        }
+    }
+    figure
 }
 
 /// CPU time used so far by the server (when its process is known) and by this process.

@@ -1,5 +1,5 @@
 //! What the benchmark smoke tests share: the `strata` binary next to `strata-bench`, and one
-//! run of `strata-bench` in a temporary directory with its JSON report.
+//! run of `strata-bench` in a temporary directory with its JSON report and its SVG plot.
 #![allow(dead_code, reason = "each smoke test uses the part it needs")]
 
 use std::path::Path;
@@ -20,23 +20,28 @@ pub fn ensure_strata() {
     assert!(strata.exists(), "no strata binary at {}", strata.display());
 }
 
-/// What one run printed, and its JSON report.
+/// What one run printed, its JSON report and its plot.
 pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub report: Value,
+    /// The SVG `--plot` wrote.
+    pub plot: String,
 }
 
-/// Runs `strata-bench ARGS --json FILE` in a temporary directory, asserts that it succeeded,
-/// and reads the report.
+/// Runs `strata-bench ARGS --json FILE --plot FILE.svg` in a temporary directory, asserts
+/// that it succeeded and that the plot is an SVG document, and reads both.
 pub fn bench(args: &[&str]) -> Run {
     let temp = tempfile::tempdir().expect("temp dir");
     let json = temp.path().join("report.json");
+    let svg = temp.path().join("plot.svg");
     let output = Command::new(env!("CARGO_BIN_EXE_strata-bench"))
         .current_dir(temp.path())
         .args(args)
         .arg("--json")
         .arg(&json)
+        .arg("--plot")
+        .arg(&svg)
         .output()
         .expect("running strata-bench");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -47,10 +52,25 @@ pub fn bench(args: &[&str]) -> Run {
     );
     let report = serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
         .expect("valid JSON");
+    let plot = std::fs::read_to_string(&svg).expect("plot written");
+    assert_svg(&plot, &[]);
     Run {
         stdout,
         stderr,
         report,
+        plot,
+    }
+}
+
+/// `svg` is a whole SVG document with both panels, holding every text of `expected`.
+pub fn assert_svg(svg: &str, expected: &[&str]) {
+    assert!(svg.trim_start().starts_with("<svg"), "not an SVG:\n{svg}");
+    assert!(svg.trim_end().ends_with("</svg>"), "SVG cut short");
+    for text in ["Throughput over time", "Latency distribution"]
+        .iter()
+        .chain(expected)
+    {
+        assert!(svg.contains(text), "no {text:?} in the plot");
     }
 }
 
