@@ -41,6 +41,11 @@ mod telemetry;
 mod tls;
 mod views;
 
+/// mimalloc rather than the system allocator: the AWS paths make many small, short-lived
+/// allocations (bodies, messages, JSON values) across worker threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
