@@ -91,6 +91,7 @@ impl Outgoing {
             delay_s,
             group_id: self.group_id,
             dedup_id: self.dedup_id,
+            body_md5: None,
         };
         Ok((message, digests))
     }

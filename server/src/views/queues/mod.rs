@@ -165,6 +165,9 @@ pub struct NewMessage {
     pub group_id: Option<String>,
     /// The deduplication id (FIFO queues only).
     pub dedup_id: Option<String>,
+    /// The body's MD5, when the sender already has it (a topic computes it once for every
+    /// queue a raw message goes to); `None`: the view computes it. Never from a client.
+    pub body_md5: Option<[u8; 16]>,
 }
 
 impl NewMessage {
@@ -1494,7 +1497,11 @@ impl Queues {
                 id: message.id.unwrap_or_else(MessageId::random),
                 sent_ms: now,
                 visible_from_ms: now + i64::from(delay_s) * 1000,
-                body_md5: Some(Md5::digest(&message.body).into()),
+                body_md5: Some(
+                    message
+                        .body_md5
+                        .unwrap_or_else(|| Md5::digest(&message.body).into()),
+                ),
                 group_id: message.group_id,
                 dedup_id,
                 trace_header: message.trace_header,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use md5::{Digest as _, Md5};
 
 use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
 use super::{CURSOR_KEY, READ_LIMITS, Topic, Topics, json, pending_key, salted_delivery_id};
@@ -180,7 +181,7 @@ pub(super) async fn plan(
         };
         // What raw queue deliveries of this message share: one body and one attribute list
         // (the body's bytes are shared, not copied, by every queue's message).
-        let mut raw_body: Option<Bytes> = None;
+        let mut raw_body: Option<(Bytes, [u8; 16])> = None;
         let mut raw_attributes: Option<Vec<crate::views::queues::MessageAttribute>> = None;
         for subscription in targets(&message) {
             let body =
@@ -192,14 +193,15 @@ pub(super) async fn plan(
                     };
                     let fifo_queue = queue.ends_with(".fifo");
                     let raw = subscription.raw();
-                    let body = if raw {
-                        raw_body
-                            .get_or_insert_with(|| {
-                                Bytes::copy_from_slice(message.text_for(Protocol::Sqs).as_bytes())
-                            })
-                            .clone()
+                    // A raw body is the same for every queue: so is its digest.
+                    let (body, body_md5) = if raw {
+                        let (body, md5) = raw_body.get_or_insert_with(|| {
+                            let text = message.text_for(Protocol::Sqs).as_bytes();
+                            (Bytes::copy_from_slice(text), Md5::digest(text).into())
+                        });
+                        (body.clone(), Some(*md5))
                     } else {
-                        Bytes::from(body().await?)
+                        (Bytes::from(body().await?), None)
                     };
                     let attributes = if raw {
                         raw_attributes
@@ -217,6 +219,7 @@ pub(super) async fn plan(
                     let new = NewMessage {
                         id: Some(salted_delivery_id(&subscription.id, salt, record.offset)),
                         body,
+                        body_md5,
                         attributes,
                         group_id: message.group.clone(),
                         dedup_id: if fifo_queue {
@@ -327,18 +330,19 @@ async fn deliver_to_queue(
     dead_letter: Option<String>,
     messages: Vec<NewMessage>,
 ) -> super::Result<()> {
-    let outcomes = match view.inner.queues.send(queue, messages.clone()).await {
+    // Kept for the dead-letter queue only if there is one.
+    let kept = dead_letter.is_some().then(|| messages.clone());
+    let total = messages.len();
+    let outcomes = match view.inner.queues.send(queue, messages).await {
         Ok(outcomes) => outcomes,
-        Err(crate::views::queues::Error::QueueNotFound(_)) => messages
-            .iter()
+        Err(crate::views::queues::Error::QueueNotFound(_)) => (0..total)
             .map(|_| Err(crate::views::queues::Error::QueueNotFound(queue.to_owned())))
             .collect(),
         Err(crate::views::queues::Error::StorageFull) => return Err(super::Error::StorageFull),
         Err(error) => return Err(super::Error::Internal(error.to_string())),
     };
-    let mut failed = Vec::new();
-    let total = messages.len();
-    for (message, outcome) in messages.into_iter().zip(outcomes) {
+    let mut failed_positions = Vec::new();
+    for (position, outcome) in outcomes.into_iter().enumerate() {
         if let Err(error) = outcome {
             tracing::warn!(
                 topic,
@@ -347,17 +351,32 @@ async fn deliver_to_queue(
                 %error,
                 "A queue refused a notification"
             );
-            failed.push(message);
+            failed_positions.push(position);
         }
     }
-    crate::metrics::topic_deliveries(topic, subscription, "delivered", total - failed.len());
-    crate::metrics::topic_deliveries(topic, subscription, "failed", failed.len());
-    if failed.is_empty() {
+    crate::metrics::topic_deliveries(
+        topic,
+        subscription,
+        "delivered",
+        total - failed_positions.len(),
+    );
+    crate::metrics::topic_deliveries(topic, subscription, "failed", failed_positions.len());
+    if failed_positions.is_empty() {
         return Ok(());
     }
-    let Some(dead_letter) = dead_letter.as_deref().and_then(queue_name) else {
+    let (Some(dead_letter), Some(mut kept)) = (dead_letter.as_deref().and_then(queue_name), kept)
+    else {
         return Ok(());
     };
+    // Taken from the highest position down, so each removal leaves the lower ones in place;
+    // then put back in send order.
+    let mut failed: Vec<NewMessage> = Vec::with_capacity(failed_positions.len());
+    for position in failed_positions.into_iter().rev() {
+        if position < kept.len() {
+            failed.push(kept.swap_remove(position));
+        }
+    }
+    failed.reverse();
     let failed = failed
         .into_iter()
         .map(|message| NewMessage {

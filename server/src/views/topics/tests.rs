@@ -102,8 +102,6 @@ async fn publish(fixture: &Fixture, topic: &str, message: NewPublish) -> Publish
         .unwrap()
 }
 
-/// Receives until `count` messages came, within a bounded time (once `count` are there, so
-/// a FIFO group is not blocked by its first message while the others are on their way).
 /// Waits (up to two seconds) until `queue` holds `count` messages, visible or in flight.
 async fn wait_for_queued(fixture: &Fixture, queue: &str, count: usize) {
     for _ in 0..200 {
@@ -115,6 +113,8 @@ async fn wait_for_queued(fixture: &Fixture, queue: &str, count: usize) {
     }
 }
 
+/// Receives until `count` messages came, within a bounded time (once `count` are there, so
+/// a FIFO group is not blocked by its first message while the others are on their way).
 async fn receive_n(fixture: &Fixture, queue: &str, count: usize) -> Vec<Received> {
     wait_for_queued(fixture, queue, count).await;
     let mut got = Vec::new();
@@ -332,6 +332,62 @@ async fn fifo_topics_deduplicate_within_five_minutes_and_pass_groups_on() {
         "in order, each once, the last after the window"
     );
     assert_eq!(got[0].message.group_id.as_deref(), Some("g"));
+    close(fixture);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_queue_refuses_goes_to_the_dead_letter_queue_in_order_and_the_rest_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let fixture = open_with(dir.path(), &clock);
+    fixture
+        .topics
+        .create("t", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
+    let small = AttributeChanges {
+        message_bytes_max: Some(1024),
+        ..AttributeChanges::default()
+    };
+    fixture
+        .queues
+        .create("small", &small, BTreeMap::new())
+        .await
+        .unwrap();
+    make_queue(&fixture, "dlq", false).await;
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{}"}}"#, queue_arn("dlq"));
+    subscribe(
+        &fixture,
+        "t",
+        "small",
+        &[("RawMessageDelivery", "true"), ("RedrivePolicy", &redrive)],
+    )
+    .await;
+    let bodies = ["a", &"B".repeat(2000), "c", &"D".repeat(3000), "e"];
+    fixture
+        .topics
+        .publish(
+            "t",
+            bodies
+                .iter()
+                .map(|body| NewPublish {
+                    message: (*body).to_owned(),
+                    ..NewPublish::default()
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let kept = receive_n(&fixture, "small", 3).await;
+    let kept: Vec<&[u8]> = kept.iter().map(|r| &r.message.body[..]).collect();
+    assert_eq!(kept, [&b"a"[..], b"c", b"e"]);
+    let refused = receive_n(&fixture, "dlq", 2).await;
+    let refused: Vec<usize> = refused.iter().map(|r| r.message.body.len()).collect();
+    assert_eq!(
+        refused,
+        [2000, 3000],
+        "the refused ones, in the order they were sent"
+    );
     close(fixture);
 }
 
