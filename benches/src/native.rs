@@ -936,15 +936,7 @@ pub fn figure(report: &Report) -> Figure {
             baseline.buffered_mb_per_s(),
         );
         if let Some(synced) = &baseline.synced {
-            figure.level_mb(
-                format!(
-                    "raw disk: {} write+fdatasync, {} MB/s",
-                    size(synced.write_bytes),
-                    decimal(synced.mb_per_s)
-                ),
-                plot::BROWN,
-                synced.mb_per_s,
-            );
+            figure.synced_disk_level(synced.write_bytes, synced.mb_per_s);
         }
     }
     if let Some(produce) = &report.produce {

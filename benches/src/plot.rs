@@ -225,6 +225,18 @@ pub enum Role {
     Baseline,
 }
 
+impl Role {
+    /// The role of a report's `index`th run: the first is the one measured, the others
+    /// (`--compare`'s servers) are baselines.
+    pub fn of_run(index: usize) -> Self {
+        if index == 0 {
+            Self::Measured
+        } else {
+            Self::Baseline
+        }
+    }
+}
+
 /// A line of the throughput panel.
 #[derive(Clone, Debug)]
 pub struct Line {
@@ -303,6 +315,20 @@ impl Figure {
             color,
             points: timeline.plotted_rates(),
         });
+    }
+
+    /// Adds the raw disk's synced baseline (writes of `write_bytes`, each followed by
+    /// `fdatasync`) as a level.
+    pub fn synced_disk_level(&mut self, write_bytes: u64, mb_per_s: f64) {
+        self.level_mb(
+            format!(
+                "raw disk: {} write+fdatasync, {} MB/s",
+                crate::report::size(write_bytes),
+                crate::report::decimal(mb_per_s)
+            ),
+            BROWN,
+            mb_per_s,
+        );
     }
 
     /// Adds a baseline level of `mb_per_s`, drawn as it is in a figure by bytes and in

@@ -744,15 +744,7 @@ pub fn figure(report: &Report) -> Figure {
         buffered.mb_per_s,
     );
     let synced = &report.baseline.synced;
-    figure.level_mb(
-        format!(
-            "raw disk: {} write+fdatasync, {} MB/s",
-            size(synced.write_bytes),
-            decimal(synced.mb_per_s)
-        ),
-        plot::BROWN,
-        synced.mb_per_s,
-    );
+    figure.synced_disk_level(synced.write_bytes, synced.mb_per_s);
     // The raw disk's gray and brown are kept for the baselines.
     let colors = (0..).filter(|c| *c != plot::GRAY && *c != plot::BROWN);
     for (result, color) in report.append.iter().zip(colors) {

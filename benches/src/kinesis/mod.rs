@@ -656,11 +656,7 @@ pub fn figure(report: &Report) -> Figure {
     );
     figure.record_bytes = Some(config.record_bytes);
     for (index, run) in report.runs.iter().enumerate() {
-        let role = if index == 0 {
-            Role::Measured
-        } else {
-            Role::Baseline
-        };
+        let role = Role::of_run(index);
         let server = format!("{} ({})", run.server, run.setup);
         figure.line(
             format!("{server}: PutRecords"),

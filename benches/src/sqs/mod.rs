@@ -499,11 +499,7 @@ pub fn figure(report: &Report) -> Figure {
     figure.record_bytes = Some(config.message_bytes);
     figure.unit = "messages";
     for (index, run) in report.runs.iter().enumerate() {
-        let role = if index == 0 {
-            Role::Measured
-        } else {
-            Role::Baseline
-        };
+        let role = Role::of_run(index);
         let server = run.server;
         figure.line(
             format!("{server}: send phase, sent"),
