@@ -61,6 +61,18 @@ pub struct DiskUsage {
     pub bytes: u64,
 }
 
+impl Inner {
+    /// Every open shard now (a copy of the map's values, so no lock is held after).
+    pub(crate) fn open_shards(&self) -> Vec<Arc<Shard>> {
+        self.shards
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
 pub(crate) struct Inner {
     pub config: LogConfig,
     pub clock: Arc<dyn Clock>,
@@ -250,14 +262,7 @@ impl Log {
     /// What each stream holds on disk, by stream name: its segments and their written bytes
     /// (not the space allocated ahead of the writer).
     pub fn disk_usage(&self) -> HashMap<String, DiskUsage> {
-        let shards: Vec<Arc<Shard>> = self
-            .inner
-            .shards
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let shards = self.inner.open_shards();
         let mut usage: HashMap<String, DiskUsage> = HashMap::new();
         for shard in shards {
             let segments = shard.segments.read().unwrap_or_else(|e| e.into_inner());

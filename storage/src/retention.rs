@@ -14,15 +14,8 @@ use crate::segment::Segment;
 
 pub(crate) fn enforce(inner: &Inner) -> Result<usize> {
     let now = inner.clock.now_ms();
-    let shards: Vec<_> = inner
-        .shards
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .values()
-        .cloned()
-        .collect();
     let mut deleted = 0;
-    for shard in shards {
+    for shard in inner.open_shards() {
         let Some(retention) = Log::retention_of(inner, &shard.stream) else {
             continue;
         };

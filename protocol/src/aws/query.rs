@@ -214,7 +214,7 @@ fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
 
 /// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte, and the
 /// result must be UTF-8.
-fn percent_decode(raw: &[u8]) -> Result<String, QueryError> {
+pub fn percent_decode(raw: &[u8]) -> Result<String, QueryError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut bytes = raw.iter();
     while let Some(&byte) = bytes.next() {

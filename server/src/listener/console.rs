@@ -12,7 +12,8 @@
 //! - `GET /console/api/queue?name=Q`: a peek at the queue's first messages (nothing is
 //!   received: no visibility or receive count changes).
 //! - `GET /console/api/tail?stream=S`: server-sent events, one per record put to the stream
-//!   from the moment of the request, until the client goes away or [`TAIL_MAX`] passes.
+//!   from the moment of the request, until the client goes away or [`TAIL_MAX`] passes;
+//!   between records it waits on the shards' commits (`Log::wait_for`), not on a timer.
 //!
 //! Nothing here changes state. With `[auth.access_keys]` configured the console asks for
 //! HTTP Basic credentials (an access key id and its secret): a browser cannot sign requests,
@@ -36,8 +37,8 @@ pub const PATH: &str = "/console";
 
 /// How long one tail streams at most (the page reconnects).
 const TAIL_MAX: Duration = Duration::from_secs(600);
-/// How often a tail looks for new records.
-const TAIL_POLL: Duration = Duration::from_millis(200);
+/// How long a tail waits for a commit before it looks again (for a client gone, a new shard).
+const TAIL_WAIT: Duration = Duration::from_secs(1);
 /// Records a tail reads from a shard at a time.
 const TAIL_BATCH: usize = 100;
 /// Bytes of a record or message body shown.
@@ -136,39 +137,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A query parameter, percent-decoded.
+/// A query parameter, percent-decoded (`None` if absent or malformed).
 fn param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| percent_decode(value))
+        (key == name)
+            .then(|| protocol::aws::query::percent_decode(value.as_bytes()).ok())
+            .flatten()
     })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|pair| std::str::from_utf8(pair).ok())
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-                match hex {
-                    Some(decoded) => {
-                        out.push(decoded);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: &str) -> Response<ResponseBody> {
@@ -428,6 +404,8 @@ fn tail(state: &HttpState, stream: String) -> Response<ResponseBody> {
                 return;
             };
             let mut sent = 0;
+            // Open shards, where a commit can still come: (shard, next offset).
+            let mut open = Vec::new();
             for shard in &info.shards {
                 let Ok(bounds) = log.shard_bounds(&stream, shard.id) else {
                     continue;
@@ -437,6 +415,9 @@ fn tail(state: &HttpState, stream: String) -> Response<ResponseBody> {
                 } else {
                     bounds.earliest
                 });
+                if bounds.ending.is_none() {
+                    open.push((shard.id, *offset));
+                }
                 if *offset >= bounds.next {
                     continue;
                 }
@@ -468,7 +449,19 @@ fn tail(state: &HttpState, stream: String) -> Response<ResponseBody> {
                 if sender.is_closed() {
                     return;
                 }
-                tokio::time::sleep(TAIL_POLL).await;
+                // Woken by the first commit to any shard, or after TAIL_WAIT to notice a
+                // client gone or a shard added.
+                let waits: Vec<_> = open
+                    .iter()
+                    .map(|&(shard, offset)| {
+                        Box::pin(log.wait_for(&stream, shard, offset, TAIL_WAIT))
+                    })
+                    .collect();
+                if waits.is_empty() {
+                    tokio::time::sleep(TAIL_WAIT).await;
+                } else {
+                    let _ = futures::future::select_all(waits).await;
+                }
             }
         }
     });
@@ -487,7 +480,7 @@ fn tail(state: &HttpState, stream: String) -> Response<ResponseBody> {
 
 #[cfg(test)]
 mod tests {
-    use super::{constant_time_eq, param, percent_decode, preview};
+    use super::{constant_time_eq, param, preview};
 
     #[test]
     fn query_parameters_are_decoded() {
@@ -497,7 +490,7 @@ mod tests {
         );
         assert_eq!(param("stream=a+b", "stream").as_deref(), Some("a b"));
         assert_eq!(param("x=1", "name"), None);
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(param("name=%zz%4", "name"), None, "malformed");
     }
 
     #[test]
