@@ -26,17 +26,14 @@ SENDS = 12
 RECEIVES = 5
 
 # Series that appear only once their event has happened (the load here does not delete
-# expired segments, retry an HTTP/S delivery or store a delivery stream's object).
+# expired segments or retry an HTTP/S delivery; tests/aws/test_sns_http.py and the engine's
+# retention tests make those).
 EVENT_ONLY = {
     "strata_log_retention_segments_deleted_total",
     "strata_log_retention_bytes_deleted_total",
     "strata_topic_delivery_retries_total",
-    "strata_delivery_object_put_seconds",
-    "strata_delivery_records_in_total",
-    "strata_delivery_records_delivered_total",
-    "strata_delivery_freshness_milliseconds",
-    "strata_delivery_failures_total",
 }
+DELIVERY_RECORDS = 20
 
 
 def prometheus_binary() -> str:
@@ -47,6 +44,14 @@ def prometheus_binary() -> str:
             "scripts/test.sh installs it)"
         )
     return found
+
+
+@pytest.fixture
+def server(start_server, tmp_path):
+    """A server whose bucket `lake` is a local directory, for a delivery stream."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    return start_server(config_toml=f'[delivery.buckets.lake]\ndirectory = "{lake}"\n')
 
 
 @pytest.fixture
@@ -136,6 +141,31 @@ def test_prometheus_scrapes_every_layer(server, prometheus, strata_bin, tmp_path
         StreamName="clicks", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
     read = kinesis.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    # An enhanced fan-out consumer reads the shard too: its lag is kept under its name.
+    stream_arn = kinesis.describe_stream_summary(StreamName="clicks")[
+        "StreamDescriptionSummary"
+    ]["StreamARN"]
+    consumer = kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName="fan")[
+        "Consumer"
+    ]
+    wait_until_active = time.monotonic() + DEADLINE_S
+    while (
+        kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])[
+            "ConsumerDescription"
+        ]["ConsumerStatus"]
+        != "ACTIVE"
+    ):
+        assert time.monotonic() < wait_until_active, "the consumer never became ACTIVE"
+        time.sleep(0.1)
+    events = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer["ConsumerARN"],
+        ShardId=shard,
+        StartingPosition={"Type": "TRIM_HORIZON"},
+    )["EventStream"]
+    first = next(iter(events))
+    assert "SubscribeToShardEvent" in first
+    pushed = len(first["SubscribeToShardEvent"]["Records"])
+    events.close()
     with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
         kinesis.describe_stream(StreamName="missing")
 
@@ -155,6 +185,22 @@ def test_prometheus_scrapes_every_layer(server, prometheus, strata_bin, tmp_path
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     sns.publish(TopicArn=topic, Message="hello")
+
+    firehose = server.client("firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="to-lake",
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+            "BucketARN": "arn:aws:s3:::lake",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        },
+    )
+    answer = firehose.put_record_batch(
+        DeliveryStreamName="to-lake",
+        Records=[{"Data": f"event {i}\n".encode()} for i in range(DELIVERY_RECORDS)],
+    )
+    assert answer["FailedPutCount"] == 0
 
     lines = tmp_path / "lines.txt"
     lines.write_text("".join(f"line {i}\n" for i in range(7)))
@@ -214,18 +260,44 @@ def test_prometheus_scrapes_every_layer(server, prometheus, strata_bin, tmp_path
         lambda v: v == PUTS,
         deadline,
     )
-    if read:
-        value_of(
-            prometheus,
-            f'strata_kinesis_records_out_total{{stream="clicks",shard="{shard}"}}',
-            lambda v: v == len(read),
-            deadline,
-        )
+    # Out: what GetRecords read and the consumer's first event pushed (a subscription being
+    # closed may still push the CLI's records, put later to the same stream).
+    value_of(
+        prometheus,
+        f'strata_kinesis_records_out_total{{stream="clicks",shard="{shard}"}}',
+        lambda v: len(read) + pushed <= v <= len(read) + pushed + 7,
+        deadline,
+    )
     value_of(
         prometheus,
         f'strata_kinesis_millis_behind_latest{{stream="clicks",shard="{shard}",'
         'consumer="GetRecords"}',
         lambda v: v >= 0,
+        deadline,
+    )
+    value_of(
+        prometheus,
+        f'strata_kinesis_millis_behind_latest{{stream="clicks",shard="{shard}",consumer="fan"}}',
+        lambda v: v >= 0,
+        deadline,
+    )
+    # Delivery streams: the records delivered in objects, each object's put timed.
+    value_of(
+        prometheus,
+        'strata_delivery_records_in_total{delivery_stream="to-lake"}',
+        lambda v: v == DELIVERY_RECORDS,
+        deadline,
+    )
+    value_of(
+        prometheus,
+        'strata_delivery_records_delivered_total{delivery_stream="to-lake"}',
+        lambda v: v == DELIVERY_RECORDS,
+        deadline,
+    )
+    value_of(
+        prometheus,
+        'strata_delivery_object_put_seconds_count{delivery_stream="to-lake"}',
+        lambda v: v >= 1,
         deadline,
     )
     # The engine: every append committed, synced, on disk.
