@@ -45,6 +45,10 @@ def on_demand(client, name: str, shards: int = 2) -> str:
     ]
 
 
+def summary(client, name: str) -> dict:
+    return client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+
+
 def new_queue(client, name: str, stream_arn: str, start: str = "TRIM_HORIZON", **kwargs) -> str:
     config = {"StreamARN": stream_arn, "StartingPosition": {"Type": start}}
     described = client.create_queue(
@@ -464,7 +468,8 @@ def test_streams_with_queues(server):
             StreamARN=stream_arn, StreamModeDetails={"StreamMode": "PROVISIONED"}
         )
     assert error_code(info) == "ResourceInUseException"
-    # A queue counts as a registered consumer: 19 more fill the stream's 20.
+    # A queue counts as a registered consumer, in ConsumerCount too: 19 more fill the 20.
+    assert summary(kinesis, "busy")["ConsumerCount"] == 1
     for i in range(19):
         kinesis.register_stream_consumer(StreamARN=stream_arn, ConsumerName=f"c{i}")
     with pytest.raises(ClientError) as info:
@@ -473,8 +478,10 @@ def test_streams_with_queues(server):
     with pytest.raises(ClientError) as info:
         new_queue(kinesis, "q2", stream_arn)
     assert error_code(info) == "LimitExceededException"
+    assert summary(kinesis, "busy")["ConsumerCount"] == 20
 
     kinesis.delete_queue(QueueARN=arn)
+    assert summary(kinesis, "busy")["ConsumerCount"] == 19
     kinesis.delete_stream(StreamName="busy", EnforceConsumerDeletion=True)
 
 

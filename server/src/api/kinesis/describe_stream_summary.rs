@@ -37,7 +37,11 @@ pub async fn apply(
             encryption_type: encryption_type(&view.meta).to_owned(),
             key_id: view.meta.encryption_key.clone(),
             open_shard_count: u32::try_from(open_shards).unwrap_or(u32::MAX),
-            consumer_count: u32::try_from(streams.consumer_count(&name)).unwrap_or(u32::MAX),
+            // Queues are registered consumers too: they count against the same limit.
+            consumer_count: u32::try_from(
+                streams.consumer_count(&name) + streams.queue_count(&name),
+            )
+            .unwrap_or(u32::MAX),
             max_record_size_in_ki_b: view.meta.max_record_kib,
         },
     })

@@ -28,6 +28,13 @@
 //!   frontiers, the marks, and two timer sets (marks that may be received again, and
 //!   dead-letter marks) ordered by visible-at. Rebuilt at open from the state alone.
 //!
+//! # Status
+//!
+//! With `state_change` set, a queue is CREATING for that long after its creation and
+//! UPDATING for that long after an UpdateQueue, derived from the times in its configuration
+//! (so a restart keeps them), else ACTIVE. A deleted queue is gone at once; it is reported
+//! as DELETING from memory for the state-change time, and not found after a restart.
+//!
 //! # Receiving
 //!
 //! A receive first takes marked records whose visibility ended (a record received
@@ -261,8 +268,6 @@ struct Inner {
     receipt_key: [u8; 32],
     /// Every queue, by id.
     queues: RwLock<BTreeMap<String, Arc<Queue>>>,
-    /// Status transitions by queue id, until (engine ms).
-    transitions: Mutex<HashMap<String, (Status, i64)>>,
     /// Queues deleted but still reported as DELETING, by id, until (engine ms).
     deleting: Mutex<HashMap<String, (QueueView, i64)>>,
     /// Creates, deletes and updates one at a time.
@@ -312,7 +317,6 @@ impl StreamQueues {
                 settings,
                 receipt_key,
                 queues: RwLock::new(BTreeMap::new()),
-                transitions: Mutex::new(HashMap::new()),
                 deleting: Mutex::new(HashMap::new()),
                 lifecycle: tokio::sync::Mutex::new(()),
             }),
@@ -479,32 +483,30 @@ impl StreamQueues {
             .ok_or_else(|| Self::not_found(arn))
     }
 
-    fn transition(&self, id: &str) -> Option<Status> {
-        let mut transitions = lock(&self.inner.transitions);
-        match transitions.get(id) {
-            Some(&(status, until)) if until > self.now_ms() => Some(status),
-            Some(_) => {
-                transitions.remove(id);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn begin_transition(&self, id: &str, status: Status) {
+    /// CREATING for the state-change time after its creation, then UPDATING for that long
+    /// after an UpdateQueue, else ACTIVE; derived from the durable configuration, so a
+    /// restart keeps it.
+    fn status(&self, config: &QueueConfig) -> Status {
         let delay = self.inner.settings.state_change;
         if delay.is_zero() {
-            return;
+            return Status::Active;
         }
-        let until = later_ms(self.now_ms(), delay);
-        lock(&self.inner.transitions).insert(id.to_owned(), (status, until));
+        let now = self.now_ms();
+        if now < later_ms(config.created_ms, delay) {
+            Status::Creating
+        } else if config.updated_ms > config.created_ms && now < later_ms(config.updated_ms, delay)
+        {
+            Status::Updating
+        } else {
+            Status::Active
+        }
     }
 
     fn view_of(&self, queue: &Queue) -> QueueView {
         let config = queue.config();
         QueueView {
             arn: self.arn(&config.id),
-            status: self.transition(&config.id).unwrap_or(Status::Active),
+            status: self.status(&config),
             stream_arn: self.inner.streams.arn(&config.stream),
             config,
         }
@@ -512,8 +514,8 @@ impl StreamQueues {
 
     /// Fails unless the queue is ACTIVE or UPDATING (records are delivered then).
     fn require_serving(&self, queue: &Queue, arn: &str) -> Result<()> {
-        match self.transition(&lock(&queue.config).id) {
-            Some(Status::Creating) => Err(Error::NotFound(format!(
+        match self.status(&lock(&queue.config)) {
+            Status::Creating => Err(Error::NotFound(format!(
                 "Queue {arn} is CREATING; it delivers records once it is ACTIVE."
             ))),
             _ => Ok(()),
@@ -582,6 +584,7 @@ impl StreamQueues {
             attributes,
             tags,
             created_ms: now,
+            updated_ms: now,
         };
         let engine_stream = format!("{STREAM_PREFIX}{id}");
         let log = self.inner.log.clone();
@@ -670,7 +673,6 @@ impl StreamQueues {
             deleted: AtomicBool::new(false),
         });
         self.write_queues().insert(id.clone(), queue.clone());
-        self.begin_transition(&id, Status::Creating);
         Ok(self.view_of(&queue))
     }
 
@@ -721,8 +723,8 @@ impl StreamQueues {
         }
         let mut config = view.config;
         config.attributes = config.attributes.with(changes);
+        config.updated_ms = self.now_ms();
         self.write_config(&queue, config).await?;
-        self.begin_transition(&lock(&queue.config).id, Status::Updating);
         Ok(self.view_of(&queue))
     }
 
@@ -761,7 +763,6 @@ impl StreamQueues {
             Ok(())
         })
         .await?;
-        lock(&self.inner.transitions).remove(&last.config.id);
         let delay = self.inner.settings.state_change;
         if !delay.is_zero() {
             let until = later_ms(self.now_ms(), delay);

@@ -18,8 +18,10 @@
 //! dead_letter       u8    0 or 1
 //! ```
 //!
-//! Config layout: version u8 = 1, then its fields in declaration order (strings as u32
+//! Config layout: version u8 = 2, then its fields in declaration order (strings as u32
 //! length + UTF-8, options as a u8 flag then the value, tags as a u32 count of pairs).
+//! Version 1, written before `updated_ms`, ends at `created_ms` and still decodes (its
+//! `updated_ms` is its `created_ms`).
 #![deny(clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
@@ -161,9 +163,14 @@ pub struct QueueConfig {
     pub tags: BTreeMap<String, String>,
     /// When it was created (ms).
     pub created_ms: i64,
+    /// When UpdateQueue last changed its attributes (ms; its creation time if never).
+    /// Tag changes leave it alone.
+    pub updated_ms: i64,
 }
 
-const CONFIG_VERSION: u8 = 1;
+const CONFIG_VERSION: u8 = 2;
+/// The layout without `updated_ms`.
+const CONFIG_VERSION_1: u8 = 1;
 
 fn put_str(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
@@ -202,13 +209,15 @@ impl QueueConfig {
             put_str(&mut out, value);
         }
         out.extend_from_slice(&self.created_ms.to_le_bytes());
+        out.extend_from_slice(&self.updated_ms.to_le_bytes());
         out
     }
 
     /// Decodes stored bytes; `None` when they are not a configuration of this layout.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let mut r = Reader(bytes);
-        if r.u8()? != CONFIG_VERSION {
+        let version = r.u8()?;
+        if version != CONFIG_VERSION && version != CONFIG_VERSION_1 {
             return None;
         }
         let name = r.string()?;
@@ -238,6 +247,11 @@ impl QueueConfig {
             tags.insert(key, r.string()?);
         }
         let created_ms = r.i64()?;
+        let updated_ms = if version == CONFIG_VERSION_1 {
+            created_ms
+        } else {
+            r.i64()?
+        };
         r.0.is_empty().then_some(Self {
             name,
             id,
@@ -252,6 +266,7 @@ impl QueueConfig {
             },
             tags,
             created_ms,
+            updated_ms,
         })
     }
 }
@@ -364,12 +379,26 @@ mod tests {
             },
             tags: BTreeMap::from([("k".into(), "v".into())]),
             created_ms: 10,
+            updated_ms: 11,
         };
         let bytes = config.encode();
-        assert_eq!(QueueConfig::decode(&bytes), Some(config));
+        assert_eq!(QueueConfig::decode(&bytes), Some(config.clone()));
         for cut in 0..bytes.len() {
             assert_eq!(QueueConfig::decode(bytes.get(..cut).unwrap()), None);
         }
+        // Version 1 ends at `created_ms`; its update time is its creation time.
+        let mut v1 = bytes[..bytes.len() - 8].to_vec();
+        v1[0] = CONFIG_VERSION_1;
+        assert_eq!(
+            QueueConfig::decode(&v1),
+            Some(QueueConfig {
+                updated_ms: 10,
+                ..config
+            })
+        );
+        let mut unknown = bytes.clone();
+        unknown[0] = 3;
+        assert_eq!(QueueConfig::decode(&unknown), None);
         let mark = Mark {
             visible_at_ms: -1,
             receive_count: 2,

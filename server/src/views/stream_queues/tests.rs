@@ -591,16 +591,26 @@ async fn records_trimmed_by_retention_are_not_delivered_and_their_marks_go() {
 }
 
 #[tokio::test]
-async fn status_follows_the_state_change_time() {
+async fn status_follows_the_state_change_time_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(START_MS));
-    let log = Log::open_with_clock(LogConfig::new(dir.path()), clock.clone()).unwrap();
-    let streams = Streams::open(log.clone(), StreamsSettings::default()).unwrap();
-    let settings = Settings {
-        state_change: Duration::from_secs(60),
-        receipt_key: None,
+    let open = || {
+        let log = Log::open_with_clock(LogConfig::new(dir.path()), clock.clone()).unwrap();
+        let streams = Streams::open(log.clone(), StreamsSettings::default()).unwrap();
+        let settings = Settings {
+            state_change: Duration::from_secs(60),
+            receipt_key: None,
+        };
+        let queues = StreamQueues::open(log, streams.clone(), settings).unwrap();
+        (streams, queues)
     };
-    let queues = StreamQueues::open(log, streams.clone(), settings).unwrap();
+    let (mut streams, mut queues) = open();
+    let restart = |streams: Streams, queues: StreamQueues| {
+        streams.log().close().unwrap();
+        drop(queues);
+        drop(streams);
+        open()
+    };
     let meta = StreamMeta {
         mode: Mode::OnDemand,
         ..StreamMeta::default()
@@ -624,7 +634,17 @@ async fn status_follows_the_state_change_time() {
             .await,
         Err(Error::NotFound(_))
     ));
-    clock.advance_ms(60_000);
+    // A restart keeps a queue CREATING for the rest of its state-change time.
+    clock.advance_ms(30_000);
+    (streams, queues) = restart(streams, queues);
+    assert_eq!(queues.describe(&arn).unwrap().status, Status::Creating);
+    clock.advance_ms(30_000);
+    assert_eq!(queues.describe(&arn).unwrap().status, Status::Active);
+    // Tag changes are not updates.
+    queues
+        .tag(&arn, &BTreeMap::from([("k".into(), "v".into())]), 50)
+        .await
+        .unwrap();
     assert_eq!(queues.describe(&arn).unwrap().status, Status::Active);
     let changes = AttributeChanges {
         visibility_timeout_s: Some(1),
@@ -646,13 +666,19 @@ async fn status_follows_the_state_change_time() {
             .unwrap()
             .is_empty()
     );
-    clock.advance_ms(60_000);
+    clock.advance_ms(59_000);
+    (streams, queues) = restart(streams, queues);
+    assert_eq!(queues.describe(&arn).unwrap().status, Status::Updating);
+    assert_eq!(queues.list()[0].status, Status::Updating);
+    clock.advance_ms(1_000);
+    assert_eq!(queues.describe(&arn).unwrap().status, Status::Active);
     queues.delete(&arn).await.unwrap();
     assert_eq!(queues.describe(&arn).unwrap().status, Status::Deleting);
     assert_eq!(queues.list().len(), 1);
     clock.advance_ms(60_000);
     assert!(matches!(queues.describe(&arn), Err(Error::NotFound(_))));
     assert!(queues.list().is_empty());
+    drop(streams);
 }
 
 #[tokio::test]
