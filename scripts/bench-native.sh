@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The native protocol's benchmark matrix, in one run on one machine: strata-bench produce and
 # e2e for 100 B and 1 KiB records with 1, 4 and 16 producers under fsync=interval:5 and
-# fsync=always, each beside the raw disk measured just before and after it, and Redis Streams
-# (pipelined XADD, appendonly yes, appendfsync everysec) under the same loads. The server
-# under test runs on CPU 0 and the load generator on the others (--pin-server).
+# fsync=always, each beside the raw disk measured just before and after it, Redis Streams
+# (pipelined XADD, appendonly yes, appendfsync everysec) and NATS JetStream (file storage,
+# pipelined publishes awaiting their acks; sync_interval 5 ms where nats-server has it, 2.10
+# on, else its fsync every 2 minutes) under the same loads. The server under test runs on
+# CPU 0 and the load generator on the others (--pin-server).
 #
 # Usage: bash scripts/bench-native.sh [OUT_DIR]   (default target/bench-native)
 # Env:   DURATION (seconds per run, default 5), PIN (server CPUs, default 0; empty: no pinning)
-# Needs: redis-server on PATH for the Redis rows (apt-get install redis-server); skipped if
-#        missing. Writes one JSON report and one SVG plot (throughput over time and latency
+# Needs: redis-server on PATH for the Redis rows (apt-get install redis-server) and
+#        nats-server for the NATS rows (apt-get install nats-server); each skipped if missing. Writes one JSON report and one SVG plot (throughput over time and latency
 #        percentiles, beside the raw disk) per run, and summary.md, into OUT_DIR.
 set -euo pipefail
 
@@ -52,6 +54,20 @@ if command -v redis-server >/dev/null; then
     done
 else
     echo "redis-server not found: no Redis rows" >&2
+fi
+
+if command -v nats-server >/dev/null; then
+    for bytes in 100 1024; do
+        for producers in 1 4 16; do
+            name="nats-${bytes}-${producers}"
+            echo "==> ${name}" >&2
+            "${bench}" nats --spawn-nats "${pin_args[@]}" --record-bytes "${bytes}" \
+                --producers "${producers}" --duration-secs "${duration}" \
+                --json "${out}/${name}.json" --plot "${out}/${name}.svg" >/dev/null
+        done
+    done
+else
+    echo "nats-server not found: no NATS rows" >&2
 fi
 
 python3 scripts/bench_summary.py "${out}" | tee "${out}/summary.md"

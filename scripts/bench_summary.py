@@ -21,15 +21,25 @@ def lat(latency):
     return " / ".join(num(latency[k] / 1000, 1) for k in ("p50_us", "p99_us", "p999_us"))
 
 
+def ratio(produce, baseline):
+    """Records/s of `produce` over those of a baseline report, or a dash without one."""
+    if not baseline or not baseline["throughput"]["records_per_s"]:
+        return "—"
+    return num(produce["throughput"]["records_per_s"] / baseline["throughput"]["records_per_s"], 2)
+
+
 def main(directory):
     root = pathlib.Path(directory)
     native = []
     redis = {}
+    nats = {}
     for path in sorted(root.glob("*.json")):
         report = load(path)
         config = report["config"]
         if report["benchmark"] == "redis":
             redis[(config["record_bytes"], config["producers"])] = report
+        elif report["benchmark"] == "nats":
+            nats[(config["record_bytes"], config["producers"])] = report
         elif report["benchmark"] in ("produce", "e2e"):
             native.append(report)
     native.sort(
@@ -42,8 +52,8 @@ def main(directory):
     )
     print("| mode | fsync | record | producers | rec/s | MB/s | ack p50 / p99 / p999 ms "
           "| e2e p50 / p99 / p999 ms | raw buffered MB/s: same volume after, 1 GiB before "
-          "| × raw same volume | × raw 1 GiB | × raw synced | × Redis rec/s |")
-    print("|---|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|")
+          "| × raw same volume | × raw 1 GiB | × raw synced | × Redis rec/s | × NATS rec/s |")
+    print("|---|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|")
     for report in native:
         config = report["config"]
         produce = report["produce"]
@@ -51,12 +61,9 @@ def main(directory):
         buffered = baseline.get("buffered") or {}
         after = baseline.get("buffered_after") or {}
         e2e = report.get("e2e")
-        match = redis.get((config["record_bytes"], config["producers"]))
-        versus = (
-            num(produce["throughput"]["records_per_s"] / match["throughput"]["records_per_s"], 2)
-            if match
-            else "—"
-        )
+        key = (config["record_bytes"], config["producers"])
+        versus = ratio(produce, redis.get(key))
+        versus_nats = ratio(produce, nats.get(key))
         synced = produce.get("ratio_to_raw_synced")
         print(
             f"| {report['benchmark']} | {config['fsync']} | {config['record_bytes']} B "
@@ -66,7 +73,7 @@ def main(directory):
             f"| {num(after.get('mb_per_s', 0))}, {num(buffered.get('mb_per_s', 0))} "
             f"| {num(produce.get('ratio_to_raw_buffered') or 0, 2)} "
             f"| {num(produce['throughput']['mb_per_s'] / max(buffered.get('mb_per_s', 0), 1e-9), 2)} "
-            f"| {num(synced, 2) if synced is not None else '—'} | {versus} |"
+            f"| {num(synced, 2) if synced is not None else '—'} | {versus} | {versus_nats} |"
         )
     if redis:
         print()
@@ -76,6 +83,25 @@ def main(directory):
         for (size, producers), report in sorted(redis.items()):
             print(
                 f"| {size} B | {producers} | {num(report['throughput']['records_per_s'])} "
+                f"| {num(report['throughput']['mb_per_s'], 1)} | {lat(report['latency'])} |"
+            )
+    if nats:
+        print()
+        print("| NATS JetStream publish | producers | durability | rec/s | MB/s "
+              "| ack p50 / p99 / p999 ms |")
+        print("|---|---:|---|---:|---:|---|")
+        for (size, producers), report in sorted(nats.items()):
+            config = report["config"]
+            interval = config.get("sync_interval_ms")
+            if not config["spawned_server"]:
+                durability = "external server"
+            elif interval:
+                durability = f"sync_interval {interval} ms"
+            else:
+                durability = "fsync every 2 min"
+            print(
+                f"| {size} B | {producers} | {durability} "
+                f"| {num(report['throughput']['records_per_s'])} "
                 f"| {num(report['throughput']['mb_per_s'], 1)} | {lat(report['latency'])} |"
             )
 

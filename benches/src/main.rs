@@ -8,6 +8,7 @@ mod baseline;
 mod delivery;
 mod kinesis;
 mod native;
+mod nats;
 mod pin;
 mod plot;
 mod redis;
@@ -45,6 +46,9 @@ enum Command {
     E2e(native::Args),
     /// The comparison baseline: pipelined XADD to a redis server.
     Redis(redis::Args),
+    /// The second comparison baseline: JetStream publishes to a nats-server stream with file
+    /// storage, many awaiting their ack per producer.
+    Nats(nats::Args),
     /// The Kinesis API over HTTP: PutRecords producers and GetRecords readers, against Strata
     /// and, with --compare, against kinesalite as the baseline.
     Kinesis(kinesis::Args),
@@ -82,6 +86,11 @@ fn main() -> ExitCode {
             Ok(plot::write(args.plot.as_deref(), || {
                 redis::figure(&report)
             })?)
+        }),
+        Command::Nats(args) => nats::run(args).and_then(|report| {
+            print!("{}", nats::render(&report));
+            native::write_json(args.json.as_deref(), &report)?;
+            Ok(plot::write(args.plot.as_deref(), || nats::figure(&report))?)
         }),
         Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
             print!("{}", kinesis::render(&report));

@@ -1,7 +1,8 @@
 //! Servers a benchmark starts itself and stops at the end: `strata serve` (found next to the
-//! `strata-bench` executable), `redis-server`, kinesalite (installed with npm into a cache
-//! directory on first use, run with node), and moto's server (installed with pip into a
-//! virtual environment in the same cache on first use).
+//! `strata-bench` executable), `redis-server`, `nats-server` (JetStream on file storage),
+//! kinesalite (installed with npm into a cache directory on first use, run with node), and
+//! moto's server (installed with pip into a virtual environment in the same cache on first
+//! use).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -30,22 +31,27 @@ impl Process {
         self.child.id()
     }
 
-    fn stop(mut self) -> Result<(), BoxError> {
+    fn stop(self) -> Result<(), BoxError> {
+        self.stop_with(Signal::SIGTERM)
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    fn stop_with(mut self, signal: Signal) -> Result<(), BoxError> {
         let pid = Pid::from_raw(i32::try_from(self.child.id())?);
-        kill(pid, Signal::SIGTERM)?;
+        kill(pid, signal)?;
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                // Dying of the SIGTERM just sent is stopping as asked.
-                let terminated = status.signal() == Some(Signal::SIGTERM as i32);
+                // Dying of the signal just sent is stopping as asked.
+                let terminated = status.signal() == Some(signal as i32);
                 if !status.success() && !terminated {
-                    eprintln!("{} exited with {status} after SIGTERM", self.name);
+                    eprintln!("{} exited with {status} after {signal}", self.name);
                 }
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(format!("{} did not stop within {WAIT:?} of SIGTERM", self.name).into())
+        Err(format!("{} did not stop within {WAIT:?} of {signal}", self.name).into())
     }
 }
 
@@ -247,6 +253,162 @@ impl RedisServer {
     /// Sends SIGTERM and waits for the server to exit.
     pub fn stop(self) -> Result<(), BoxError> {
         self.process.stop()
+    }
+}
+
+/// How often a spawned nats-server fsyncs its JetStream files when it can be told
+/// (`sync_interval`, nats-server 2.10 on): Strata's default, `fsync = interval:5`.
+pub const NATS_SYNC_INTERVAL: Duration = Duration::from_millis(5);
+
+/// The first nats-server release that takes `sync_interval` in its `jetstream` block; 2.9
+/// rejects the field and always fsyncs a stream's files every 2 minutes.
+const NATS_SYNC_INTERVAL_SINCE: (u32, u32) = (2, 10);
+
+/// A running `nats-server` with JetStream on file storage.
+pub struct NatsServer {
+    process: Process,
+    pub addr: SocketAddr,
+    /// Its release, as `nats-server --version` says it (`2.9.10`).
+    pub version: String,
+    /// The `sync_interval` it was started with; `None` where the release has none, so it
+    /// fsyncs on its own 2-minute timer.
+    pub sync_interval: Option<Duration>,
+}
+
+/// The `(major, minor, patch)` in `nats-server --version` output (`nats-server: v2.9.10`).
+pub fn parse_nats_version(output: &str) -> Option<(u32, u32, u32)> {
+    let number = output.split_whitespace().find_map(|word| {
+        word.strip_prefix('v')
+            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    })?;
+    let mut parts = number
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::parse::<u32>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor)), Some(Ok(patch))) => Some((major, minor, patch)),
+        _ => None,
+    }
+}
+
+/// The `sync_interval` to configure on a release: [`NATS_SYNC_INTERVAL`] from 2.10 on, none
+/// before.
+pub fn nats_sync_interval(version: (u32, u32, u32)) -> Option<Duration> {
+    ((version.0, version.1) >= NATS_SYNC_INTERVAL_SINCE).then_some(NATS_SYNC_INTERVAL)
+}
+
+/// The configuration file of a spawned nats-server: client port `port` on 127.0.0.1 only,
+/// JetStream storing in `store_dir`, fsyncing every `sync_interval` when given. Fails on a
+/// path this file format cannot quote plainly (a `"`, a `\`, a control character, not UTF-8).
+pub fn nats_config(
+    port: u16,
+    store_dir: &Path,
+    sync_interval: Option<Duration>,
+) -> Result<String, BoxError> {
+    let dir = store_dir
+        .to_str()
+        .filter(|dir| !dir.contains(['"', '\\']) && !dir.contains(char::is_control))
+        .ok_or_else(|| {
+            format!(
+                "cannot write {} into a nats-server configuration file",
+                store_dir.display()
+            )
+        })?;
+    let sync = sync_interval.map_or(String::new(), |interval| {
+        format!("  sync_interval: \"{}ms\"\n", interval.as_millis())
+    });
+    Ok(format!(
+        "# strata-bench nats: one run's server.\n\
+         listen: \"127.0.0.1:{port}\"\n\
+         jetstream {{\n  store_dir: \"{dir}\"\n{sync}}}\n"
+    ))
+}
+
+/// Whether the server at `addr` greets with an `INFO` line saying JetStream is on.
+fn nats_ready(addr: SocketAddr) -> bool {
+    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut line = String::new();
+    // The greeting is one line of at most a few KiB.
+    let read = BufReader::new(stream.take(64 * 1024)).read_line(&mut line);
+    read.is_ok() && line.starts_with("INFO ") && line.contains("\"jetstream\":true")
+}
+
+/// `nats-server --version`, parsed.
+fn nats_version() -> Result<(String, (u32, u32, u32)), BoxError> {
+    let output = Command::new("nats-server")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| -> BoxError {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "nats-server is not installed (try `apt-get install nats-server`)".into()
+            } else {
+                format!("running nats-server --version: {e}").into()
+            }
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = parse_nats_version(&text)
+        .ok_or_else(|| format!("unexpected `nats-server --version` output {text:?}"))?;
+    let (major, minor, patch) = version;
+    Ok((format!("{major}.{minor}.{patch}"), version))
+}
+
+impl NatsServer {
+    /// Starts `nats-server -js` on a free loopback port with file storage in `dir` (its
+    /// configuration file and log go there too), fsyncing every [`NATS_SYNC_INTERVAL`]
+    /// where the release allows, and waits until it greets with JetStream on.
+    pub fn start(dir: &Path) -> Result<Self, BoxError> {
+        let (version, number) = nats_version()?;
+        let sync_interval = nats_sync_interval(number);
+        let port = free_port()?;
+        let store_dir = dir.join("jetstream");
+        let config = dir.join("nats-server.conf");
+        std::fs::write(&config, nats_config(port, &store_dir, sync_interval)?)?;
+        let log_path = dir.join("nats-server.log");
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new("nats-server")
+            .arg("-js")
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting nats-server: {e}"))?;
+        let mut process = Process {
+            child,
+            name: "nats-server",
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + WAIT;
+        while !nats_ready(addr) {
+            if let Some(status) = process.child.try_wait()? {
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(
+                    format!("nats-server exited at start: {status}; it said:\n{said}").into(),
+                );
+            }
+            if Instant::now() >= deadline {
+                return Err(
+                    format!("nats-server did not greet with JetStream on within {WAIT:?}").into(),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self {
+            process,
+            addr,
+            version,
+            sync_interval,
+        })
+    }
+
+    /// Sends SIGINT and waits for the server to exit. (It shuts down the same way on SIGTERM,
+    /// but then exits with status 1.)
+    pub fn stop(self) -> Result<(), BoxError> {
+        self.process.stop_with(Signal::SIGINT)
     }
 }
 
@@ -480,5 +642,56 @@ impl MotoServer {
     /// Sends SIGTERM and waits for the server to exit.
     pub fn stop(self) -> Result<(), BoxError> {
         self.process.stop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nats_versions_parse() {
+        assert_eq!(
+            parse_nats_version("nats-server: v2.9.10\n"),
+            Some((2, 9, 10))
+        );
+        assert_eq!(
+            parse_nats_version("nats-server: v2.10.22-RC.1"),
+            Some((2, 10, 22))
+        );
+        assert_eq!(parse_nats_version("nats-server: version unknown"), None);
+        assert_eq!(parse_nats_version("nats-server: v2.9"), None);
+        assert_eq!(parse_nats_version(""), None);
+    }
+
+    #[test]
+    fn sync_interval_is_set_only_where_the_release_takes_it() {
+        assert_eq!(nats_sync_interval((2, 9, 10)), None);
+        assert_eq!(nats_sync_interval((2, 10, 0)), Some(NATS_SYNC_INTERVAL));
+        assert_eq!(nats_sync_interval((3, 0, 0)), Some(NATS_SYNC_INTERVAL));
+    }
+
+    #[test]
+    fn nats_config_listens_on_loopback_and_stores_in_the_directory() {
+        let config = nats_config(4333, Path::new("/tmp/run x/jetstream"), None).expect("config");
+        assert_eq!(
+            config,
+            "# strata-bench nats: one run's server.\n\
+             listen: \"127.0.0.1:4333\"\n\
+             jetstream {\n  store_dir: \"/tmp/run x/jetstream\"\n}\n"
+        );
+        let synced =
+            nats_config(4333, Path::new("/data"), Some(Duration::from_millis(5))).expect("config");
+        assert!(
+            synced.contains("jetstream {\n  store_dir: \"/data\"\n  sync_interval: \"5ms\"\n}\n"),
+            "{synced}"
+        );
+    }
+
+    #[test]
+    fn nats_config_refuses_paths_it_cannot_quote() {
+        for dir in ["/tmp/a\"b", "/tmp/a\\b", "/tmp/a\nb"] {
+            assert!(nats_config(4222, Path::new(dir), None).is_err(), "{dir:?}");
+        }
     }
 }
