@@ -86,6 +86,9 @@ pub struct PublishWorker {
     pub seed: u64,
     pub epoch: Instant,
     pub deadline: Instant,
+    /// With `--rate`: when the first request starts and the time between two requests'
+    /// scheduled starts; `None`: back to back.
+    pub pace: Option<(Instant, Duration)>,
 }
 
 /// Publishes on `connection` until the deadline, kinds `a` and `b` in turn.
@@ -103,7 +106,16 @@ pub async fn publish(
         "Publish"
     };
     let mut sent: u64 = 0;
+    let mut next = worker.pace.map(|(first, _)| first);
     while Instant::now() < worker.deadline {
+        if let (Some(at), Some((_, every))) = (next.as_mut(), worker.pace) {
+            if *at >= worker.deadline {
+                break;
+            }
+            tokio::time::sleep_until((*at).into()).await;
+            // Behind schedule (the server is slower than the rate): no burst to catch up.
+            *at = (*at + every).max(Instant::now());
+        }
         let sent_ns = since(worker.epoch);
         let body = if worker.batch {
             worker
@@ -179,6 +191,21 @@ pub struct ReceiveOutcome {
     /// Messages deleted: gone from the queue, so counted as delivered there.
     pub deleted: u64,
     pub first_error: Option<String>,
+}
+
+impl ReceiveOutcome {
+    /// Adds another receiver's outcome into this one.
+    pub fn add(&mut self, other: &Self) -> Result<(), BoxError> {
+        self.receive.add(&other.receive)?;
+        self.delete.add(&other.delete)?;
+        self.latency.add(&other.latency)?;
+        self.received += other.received;
+        self.deleted += other.deleted;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+        Ok(())
+    }
 }
 
 /// Long-polls the queue at `queue_url` until `deadline`, deleting what it gets and

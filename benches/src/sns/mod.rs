@@ -14,9 +14,11 @@
 //! last publish the benchmark reads every queue's depth until each holds the deliveries it
 //! should (sum over the subscriptions of the messages they match), no queue gained one for
 //! 15 s, or 120 s passed: delivered/s is the deliveries found over the time from the first
-//! publish until then. During the phase one receiver long-polls the first queue (no filter
-//! policy), deletes what it gets and records publish-to-receive latency from the send time
-//! every message body opens with. The spawned server's CPU time over a phase, divided by
+//! publish until then. During the phase `--receivers` receivers long-poll the first queue (no
+//! filter policy), delete what they get and record publish-to-receive latency from the send
+//! time every message body opens with. Flat out, the fan-out falls behind the publishers and
+//! that latency is the backlog's; `--rate` paces the publishers (messages/s over all
+//! connections) to measure it at a load the server keeps up with. The spawned server's CPU time over a phase, divided by
 //! the messages published, is its cost per published message, compared between 10 and 100
 //! subscriptions. The target is a running server (`--endpoint`), a spawned `strata serve`
 //! (`--spawn-server`), moto's server (`--spawn-moto`), or, with `--compare`, both under the
@@ -88,6 +90,14 @@ pub struct Args {
     /// How long each phase publishes, in seconds (fractions allowed).
     #[arg(long, default_value_t = 5.0, value_parser = crate::args::parse_secs)]
     pub duration_secs: f64,
+    /// Offered load in published messages/s over all connections, paced per connection;
+    /// 0 publishes as fast as the server answers (the throughput figures).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Receivers long-polling the first queue for the publish-to-receive latency, each on
+    /// its own connection.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub receivers: u32,
     /// Durability of the spawned Strata server: always, interval:<ms> or never.
     #[arg(long, default_value = "interval:5")]
     pub fsync: String,
@@ -151,6 +161,9 @@ pub struct Config {
     pub batch_entries: usize,
     pub connections: u32,
     pub duration_secs: f64,
+    /// Offered messages/s (0: flat out).
+    pub rate: u64,
+    pub receivers: u32,
     pub subscriptions: Vec<u32>,
     pub raw_message_delivery: bool,
     pub filter_policy: &'static str,
@@ -290,6 +303,8 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
             batch_entries: BATCH_ENTRIES,
             connections: args.connections,
             duration_secs: args.duration_secs,
+            rate: args.rate,
+            receivers: args.receivers,
             subscriptions: args.subscriptions.0.clone(),
             raw_message_delivery: args.raw,
             filter_policy: FILTER_POLICY,
@@ -444,7 +459,10 @@ async fn measure(
     for _ in 0..args.connections {
         connections.push(Connection::open(&target.endpoint).await?);
     }
-    let receiver_connection = Connection::open(&target.endpoint).await?;
+    let mut receiver_connections = Vec::new();
+    for _ in 0..args.receivers {
+        receiver_connections.push(Connection::open(&target.endpoint).await?);
+    }
     let receiver_queue = fixture.queues.first().ok_or("no queue")?.clone();
     let counters = Arc::new(Counters::default());
     let ticker = Ticker::start(
@@ -457,13 +475,26 @@ async fn measure(
     let cpu_before = cpu_times(target.pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.duration_secs);
-    let receiver = tokio::spawn(load::receive(
-        receiver_connection,
-        receiver_queue.clone(),
-        epoch,
-        deadline,
-        Arc::clone(&counters),
-    ));
+    let receivers: Vec<_> = receiver_connections
+        .into_iter()
+        .map(|connection| {
+            tokio::spawn(load::receive(
+                connection,
+                receiver_queue.clone(),
+                epoch,
+                deadline,
+                Arc::clone(&counters),
+            ))
+        })
+        .collect();
+    // Each connection's share of the offered rate, as the time between its requests.
+    let per_request = if worker_batch_size(batch) == 0 || args.rate == 0 {
+        None
+    } else {
+        Some(Duration::from_secs_f64(
+            worker_batch_size(batch) as f64 * f64::from(args.connections) / args.rate as f64,
+        ))
+    };
     let tasks: Vec<_> = connections
         .into_iter()
         .enumerate()
@@ -474,6 +505,13 @@ async fn measure(
                 seed: 0x5EED_0000 + index as u64,
                 epoch,
                 deadline,
+                // Connections start spread over one interval, not all at once.
+                pace: per_request.map(|every| {
+                    (
+                        started + every.mul_f64(index as f64 / f64::from(args.connections)),
+                        every,
+                    )
+                }),
             };
             tokio::spawn(load::publish(connection, worker, Arc::clone(&counters)))
         })
@@ -489,12 +527,19 @@ async fn measure(
     let elapsed = started.elapsed();
     let timeline = sampler.finish();
     let cpu_published = cpu_times(target.pid);
-    let received = receiver.await?;
+    let mut received = Vec::with_capacity(receivers.len());
+    for receiver in receivers {
+        received.push(receiver.await?);
+    }
     drop(ticker);
     if let Some(error) = failure {
         return Err(error);
     }
-    let received = received?;
+    let mut outcomes = received.into_iter();
+    let mut received = outcomes.next().ok_or("no receiver")??;
+    for outcome in outcomes {
+        received.add(&outcome?)?;
+    }
     let all = total.published_a + total.published_b;
     let queues: Vec<_> = fixture
         .queues
@@ -571,6 +616,11 @@ async fn measure(
     })
 }
 
+/// Messages per request of a phase.
+fn worker_batch_size(batch: bool) -> usize {
+    if batch { BATCH_ENTRIES } else { 1 }
+}
+
 /// The runs as a figure: messages published over time and publish-to-receive latency of
 /// every phase, one color per phase, a baseline server's dashed.
 pub fn figure(report: &Report) -> Figure {
@@ -609,7 +659,8 @@ pub fn render(report: &Report) -> String {
     let config = &report.config;
     let mut out = format!(
         "strata-bench sns: {} connections × Publish, then PublishBatch of {}, of {} messages \
-         to {} subscriptions (every second filtered by {}; raw delivery {}); {} s per phase\n",
+         to {} subscriptions (every second filtered by {}; raw delivery {}); {} s per phase; \
+         {}; {} latency receivers\n",
         config.connections,
         config.batch_entries,
         size(config.message_bytes),
@@ -626,6 +677,12 @@ pub fn render(report: &Report) -> String {
             "off"
         },
         config.duration_secs,
+        if config.rate == 0 {
+            "flat out".to_string()
+        } else {
+            format!("offered {} messages/s", group(config.rate))
+        },
+        config.receivers,
     );
     let optional = |value: Option<f64>, digits: usize| {
         value.map_or("?".to_string(), |v| format!("{v:.digits$}"))
@@ -766,6 +823,7 @@ mod tests {
         assert_eq!(args.subscriptions, Subscriptions(vec![1, 10, 100]));
         assert!(args.raw);
         assert_eq!((args.message_bytes, args.connections), (1024, 8));
+        assert_eq!((args.rate, args.receivers), (0, 2));
         let args = Cli::try_parse_from([
             "sns",
             "--subscriptions",
@@ -773,13 +831,21 @@ mod tests {
             "--raw",
             "false",
             "--compare",
+            "--rate",
+            "2000",
+            "--receivers",
+            "4",
         ])
         .expect("options")
         .args;
         assert_eq!(args.subscriptions, Subscriptions(vec![2, 50]));
         assert!(!args.raw && args.compare);
+        assert_eq!((args.rate, args.receivers), (2000, 4));
         for bad in ["0", "1,,2", "x", "1001"] {
             assert!(Cli::try_parse_from(["sns", "--subscriptions", bad]).is_err());
+        }
+        for bad in ["0", "65", "x"] {
+            assert!(Cli::try_parse_from(["sns", "--receivers", bad]).is_err());
         }
     }
 
