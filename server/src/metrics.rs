@@ -131,12 +131,52 @@ fn collect(state: &HttpState) {
 /// Records a Kinesis put that committed: `records` records of `bytes` bytes of data into a
 /// shard.
 pub fn kinesis_records_in(stream: &str, shard: u32, records: usize, bytes: usize) {
-    let labels = [
-        ("stream", stream.to_owned()),
-        ("shard", crate::views::streams::sequence::shard_name(shard)),
-    ];
-    counter!("strata_kinesis_records_in_total", &labels).increment(records as u64);
-    counter!("strata_kinesis_bytes_in_total", &labels).increment(bytes as u64);
+    let series = shard_series(stream, shard);
+    series.records_in.increment(records as u64);
+    series.bytes_in.increment(bytes as u64);
+}
+
+/// The record and byte counters of one Kinesis shard.
+struct ShardSeries {
+    records_in: Counter,
+    bytes_in: Counter,
+    records_out: Counter,
+    bytes_out: Counter,
+}
+
+/// The series of a stream's shard, registered on first use and kept, so a put or a read
+/// costs a map lookup rather than building the series' labels and keys. A stream deleted
+/// and created again under its name has the same labels, so it shares them, as Prometheus
+/// would see it anyway.
+fn shard_series(stream: &str, shard: u32) -> Arc<ShardSeries> {
+    type ByShard = HashMap<String, HashMap<u32, Arc<ShardSeries>>>;
+    static SERIES: OnceLock<RwLock<ByShard>> = OnceLock::new();
+    let all = SERIES.get_or_init(RwLock::default);
+    if let Some(found) = all
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(stream)
+        .and_then(|shards| shards.get(&shard))
+    {
+        return found.clone();
+    }
+    let mut all = all.write().unwrap_or_else(|e| e.into_inner());
+    all.entry(stream.to_owned())
+        .or_default()
+        .entry(shard)
+        .or_insert_with(|| {
+            let labels = [
+                ("stream", stream.to_owned()),
+                ("shard", crate::views::streams::sequence::shard_name(shard)),
+            ];
+            Arc::new(ShardSeries {
+                records_in: counter!("strata_kinesis_records_in_total", &labels),
+                bytes_in: counter!("strata_kinesis_bytes_in_total", &labels),
+                records_out: counter!("strata_kinesis_records_out_total", &labels),
+                bytes_out: counter!("strata_kinesis_bytes_out_total", &labels),
+            })
+        })
+        .clone()
 }
 
 /// Records a Kinesis read (GetRecords, or an enhanced fan-out event for `consumer`, its ARN)
@@ -148,13 +188,13 @@ pub fn kinesis_records_out(
     consumer: &str,
     millis_behind: i64,
 ) {
-    let shard = crate::views::streams::sequence::shard_name(shard);
-    let labels = [("stream", stream.to_owned()), ("shard", shard.clone())];
     if !records.is_empty() {
+        let series = shard_series(stream, shard);
         let bytes: usize = records.iter().map(|record| record.data.len()).sum();
-        counter!("strata_kinesis_records_out_total", &labels).increment(records.len() as u64);
-        counter!("strata_kinesis_bytes_out_total", &labels).increment(bytes as u64);
+        series.records_out.increment(records.len() as u64);
+        series.bytes_out.increment(bytes as u64);
     }
+    let shard = crate::views::streams::sequence::shard_name(shard);
     let consumer = consumer_name(consumer).to_owned();
     lock(&CONSUMER_LAGS).insert((stream.to_owned(), consumer.clone()), millis_behind);
     gauge!(
