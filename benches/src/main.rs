@@ -9,6 +9,7 @@ mod delivery;
 mod kinesis;
 mod native;
 mod nats;
+mod peers;
 mod pin;
 mod plot;
 mod redis;

@@ -21,8 +21,9 @@ use futures::stream::FuturesUnordered;
 use serde::Serialize;
 
 use crate::native;
+use crate::peers::{self, Driven, Tally};
 use crate::pin::{self, Pinning};
-use crate::plot::{Figure, Role, Sampler};
+use crate::plot::{Figure, Role};
 use crate::report::{self, Latency, Machine, Throughput, size};
 use crate::spawn::NatsServer;
 use crate::storage::BoxError;
@@ -133,23 +134,7 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-struct TaskOutcome {
-    histogram: hdrhistogram::Histogram<u64>,
-    ok: u64,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-impl TaskOutcome {
-    fn new() -> Self {
-        Self {
-            histogram: report::latency_histogram(),
-            ok: 0,
-            errors: 0,
-            first_error: None,
-        }
-    }
-
+impl Tally {
     fn count(&mut self, latency: Duration, result: Result<(), String>) {
         match result {
             Ok(()) => {
@@ -206,11 +191,11 @@ async fn producer(
     pipeline: u32,
     deadline: Instant,
     acked: Arc<AtomicU64>,
-) -> Result<TaskOutcome, BoxError> {
+) -> Result<Tally, BoxError> {
     let context = jetstream::context::ContextBuilder::new()
         .max_ack_inflight(pipeline as usize)
         .build(connect(&endpoint).await?);
-    let mut outcome = TaskOutcome::new();
+    let mut outcome = Tally::new();
     let mut pending = FuturesUnordered::new();
     let window = pipeline as usize;
     while Instant::now() < deadline {
@@ -282,48 +267,25 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         args.pipeline,
         args.load.duration_secs
     );
-    let acked = Arc::new(AtomicU64::new(0));
-    let record_bytes = args.load.record_bytes;
-    let started = Instant::now();
-    let outcome = runtime.block_on(async {
-        let sampler = {
-            let acked = Arc::clone(&acked);
-            Sampler::start(move || {
-                let records = acked.load(Ordering::Relaxed);
-                (records, records * record_bytes)
-            })
-        };
-        let deadline = Instant::now() + Duration::from_secs_f64(args.load.duration_secs);
-        let tasks: Vec<_> = (0..args.load.producers)
-            .map(|_| {
-                tokio::spawn(producer(
-                    endpoint.clone(),
-                    subject.clone(),
-                    payload.clone(),
-                    args.pipeline,
-                    deadline,
-                    Arc::clone(&acked),
-                ))
-            })
-            .collect();
-        let mut total = TaskOutcome::new();
-        for task in tasks {
-            let outcome = task.await??;
-            total.histogram.add(&outcome.histogram)?;
-            total.ok += outcome.ok;
-            total.errors += outcome.errors;
-            if total.first_error.is_none() {
-                total.first_error = outcome.first_error;
-            }
-        }
-        Ok::<_, BoxError>((total, sampler.finish()))
+    let driven = peers::drive(&runtime, &args.load, |deadline, acked| {
+        producer(
+            endpoint.clone(),
+            subject.clone(),
+            payload.clone(),
+            args.pipeline,
+            deadline,
+            acked,
+        )
     });
-    let elapsed = started.elapsed();
     drop(runtime);
     if let Some(server) = server {
         server.stop()?;
     }
-    let (outcome, timeline) = outcome?;
+    let Driven {
+        tally: outcome,
+        timeline,
+        elapsed,
+    } = driven?;
     Ok(Report {
         benchmark: "nats",
         machine: Machine::probe(temp.path()),

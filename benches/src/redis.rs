@@ -5,15 +5,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::native;
+use crate::peers::{self, Driven, Tally};
 use crate::pin::{self, Pinning};
-use crate::plot::{Figure, Role, Sampler};
+use crate::plot::{Figure, Role};
 use crate::report::{self, Latency, Machine, Throughput, size};
 use crate::spawn::RedisServer;
 use crate::storage::BoxError;
@@ -123,31 +124,19 @@ async fn read_reply<R: AsyncBufReadExt + Unpin>(
     Ok(error)
 }
 
-struct TaskOutcome {
-    histogram: hdrhistogram::Histogram<u64>,
-    ok: u64,
-    errors: u64,
-    first_error: Option<String>,
-}
-
 async fn producer(
     addr: String,
     batch: Arc<Vec<u8>>,
     pipeline: u32,
     deadline: Instant,
     acked: Arc<AtomicU64>,
-) -> Result<TaskOutcome, BoxError> {
+) -> Result<Tally, BoxError> {
     let stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let mut line = Vec::new();
-    let mut outcome = TaskOutcome {
-        histogram: report::latency_histogram(),
-        ok: 0,
-        errors: 0,
-        first_error: None,
-    };
+    let mut outcome = Tally::new();
     while Instant::now() < deadline {
         let sent = Instant::now();
         write.write_all(&batch).await?;
@@ -202,52 +191,24 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let acked = Arc::new(AtomicU64::new(0));
-    let record_bytes = args.load.record_bytes;
-    let started = Instant::now();
-    let outcome = runtime.block_on(async {
-        let sampler = {
-            let acked = Arc::clone(&acked);
-            Sampler::start(move || {
-                let records = acked.load(Ordering::Relaxed);
-                (records, records * record_bytes)
-            })
-        };
-        let deadline = Instant::now() + Duration::from_secs_f64(args.load.duration_secs);
-        let tasks: Vec<_> = (0..args.load.producers)
-            .map(|_| {
-                tokio::spawn(producer(
-                    addr.clone(),
-                    Arc::clone(&batch),
-                    args.pipeline,
-                    deadline,
-                    Arc::clone(&acked),
-                ))
-            })
-            .collect();
-        let mut total = TaskOutcome {
-            histogram: report::latency_histogram(),
-            ok: 0,
-            errors: 0,
-            first_error: None,
-        };
-        for task in tasks {
-            let outcome = task.await??;
-            total.histogram.add(&outcome.histogram)?;
-            total.ok += outcome.ok;
-            total.errors += outcome.errors;
-            if total.first_error.is_none() {
-                total.first_error = outcome.first_error;
-            }
-        }
-        Ok::<_, BoxError>((total, sampler.finish()))
+    let driven = peers::drive(&runtime, &args.load, |deadline, acked| {
+        producer(
+            addr.clone(),
+            Arc::clone(&batch),
+            args.pipeline,
+            deadline,
+            acked,
+        )
     });
-    let elapsed = started.elapsed();
     drop(runtime);
     if let Some(server) = server {
         server.stop()?;
     }
-    let (outcome, timeline) = outcome?;
+    let Driven {
+        tally: outcome,
+        timeline,
+        elapsed,
+    } = driven?;
     Ok(Report {
         benchmark: "redis",
         machine: Machine::probe(temp.path()),
