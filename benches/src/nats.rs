@@ -20,11 +20,10 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
 
-use crate::native;
-use crate::peers::{self, Driven, Tally};
+use crate::peers::{self, Tally};
 use crate::pin::{self, Pinning};
-use crate::plot::{Figure, Role};
-use crate::report::{self, Latency, Machine, Throughput, size};
+use crate::plot::Figure;
+use crate::report::{self, size};
 use crate::spawn::NatsServer;
 use crate::storage::BoxError;
 
@@ -63,21 +62,8 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub benchmark: &'static str,
-    pub machine: Machine,
-    pub config: Config,
-    /// CPUs of the server and of the load generator, when pinned.
-    pub pinning: Option<Pinning>,
-    /// Publishes acknowledged by JetStream and their payload bytes.
-    pub throughput: Throughput,
-    /// Per publish, from sending it to its ack.
-    pub latency: Latency,
-    /// Publishes answered with an error (or not answered within the ack timeout).
-    pub errors: u64,
-    pub first_error: Option<String>,
-}
+/// The report of `strata-bench nats`.
+pub type Report = peers::Report<Config>;
 
 #[derive(Debug, Serialize)]
 pub struct Config {
@@ -281,41 +267,35 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     if let Some(server) = server {
         server.stop()?;
     }
-    let Driven {
-        tally: outcome,
-        timeline,
-        elapsed,
-    } = driven?;
-    Ok(Report {
-        benchmark: "nats",
-        machine: Machine::probe(temp.path()),
-        config: Config {
-            endpoint,
-            spawned_server: args.spawn_nats,
-            server_version,
-            sync_interval_ms: spawned_sync.flatten().map(millis),
-            durability: durability(spawned_sync),
-            stream: args.stream.clone(),
-            storage,
-            record_bytes: args.load.record_bytes,
-            producers: args.load.producers,
-            duration_secs: args.load.duration_secs,
-            pipeline: args.pipeline,
-        },
+    let driven = driven?;
+    let config = Config {
+        endpoint,
+        spawned_server: args.spawn_nats,
+        server_version,
+        sync_interval_ms: spawned_sync.flatten().map(millis),
+        durability: durability(spawned_sync),
+        stream: args.stream.clone(),
+        storage,
+        record_bytes: args.load.record_bytes,
+        producers: args.load.producers,
+        duration_secs: args.load.duration_secs,
+        pipeline: args.pipeline,
+    };
+    Ok(Report::new(
+        "nats",
+        temp.path(),
+        config,
         pinning,
-        throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed)
-            .with_timeline(timeline),
-        latency: Latency::from_histogram(&outcome.histogram),
-        errors: outcome.errors,
-        first_error: outcome.first_error,
-    })
+        driven,
+        args.load.record_bytes,
+    ))
 }
 
 /// The run as a figure: publish throughput over time and ack latency. NATS is a baseline of
 /// the native benchmarks, so nothing is drawn beside it.
 pub fn figure(report: &Report) -> Figure {
     let config = &report.config;
-    let mut figure = Figure::new(
+    report.figure(
         format!(
             "strata-bench nats: JetStream publish of {} records, {} producers, pipeline {}, {}",
             size(config.record_bytes),
@@ -323,31 +303,17 @@ pub fn figure(report: &Report) -> Figure {
             config.pipeline,
             durability_label(config.spawned_server, config.sync_interval_ms)
         ),
-        native::caption(&report.machine, report.pinning.as_ref()),
-    );
-    figure.record_bytes = Some(config.record_bytes);
-    figure.line(
+        config.record_bytes,
         "nats: JetStream acks",
-        Role::Measured,
-        0,
-        &report.throughput.timeline,
-    );
-    figure.curve(
         "nats: publish to ack",
-        Role::Measured,
-        0,
-        &report.latency.curve,
-    );
-    figure
+    )
 }
 
 pub fn render(report: &Report) -> String {
     let config = &report.config;
     format!(
         "strata-bench nats: {} ({}, nats-server {}, {} storage), publish {} records, \
-         {} producers, pipeline {}, {} s\n\n{}\n\
-         {} error acks{}\n\
-         durability: {}\n",
+         {} producers, pipeline {}, {} s\n\n{}durability: {}\n",
         config.endpoint,
         if config.spawned_server {
             "spawned"
@@ -360,16 +326,7 @@ pub fn render(report: &Report) -> String {
         config.producers,
         config.pipeline,
         config.duration_secs,
-        native::table(&[(
-            "JetStream publish (ack latency)",
-            &report.throughput,
-            Some(&report.latency)
-        )]),
-        report.errors,
-        report
-            .first_error
-            .as_ref()
-            .map_or(String::new(), |e| format!(" (first: {e})")),
+        report.results("JetStream publish (ack latency)", "error acks"),
         config.durability,
     )
 }

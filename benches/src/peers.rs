@@ -1,15 +1,19 @@
 //! What the peer-server baselines (`strata-bench redis`, `strata-bench nats`) share: each
-//! producer task's tally, and driving the producers for the load's duration with the
-//! throughput sampled for the plot.
+//! producer task's tally, driving the producers for the load's duration with the throughput
+//! sampled for the plot, and the report with its figure and results table.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use crate::args::Load;
-use crate::plot::{Sampler, Timeline};
-use crate::report;
+use crate::native;
+use crate::pin::Pinning;
+use crate::plot::{Figure, Role, Sampler, Timeline};
+use crate::report::{self, Latency, Machine, Throughput};
 use crate::storage::BoxError;
 
 /// What one producer task, or all of them, saw.
@@ -90,4 +94,80 @@ where
         timeline,
         elapsed: started.elapsed(),
     })
+}
+
+/// A baseline run's report, with the mode's own configuration `C`.
+#[derive(Debug, Serialize)]
+pub struct Report<C> {
+    pub benchmark: &'static str,
+    pub machine: Machine,
+    pub config: C,
+    /// CPUs of the server and of the load generator, when pinned.
+    pub pinning: Option<Pinning>,
+    /// Records acknowledged and their payload bytes.
+    pub throughput: Throughput,
+    /// Per measured unit: the mode's table row says which.
+    pub latency: Latency,
+    /// Records answered with an error.
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl<C> Report<C> {
+    /// The report of a run that `driven` describes, on the machine of `dir`.
+    pub fn new(
+        benchmark: &'static str,
+        dir: &std::path::Path,
+        config: C,
+        pinning: Option<Pinning>,
+        driven: Driven,
+        record_bytes: u64,
+    ) -> Self {
+        let Driven {
+            tally,
+            timeline,
+            elapsed,
+        } = driven;
+        Self {
+            benchmark,
+            machine: Machine::probe(dir),
+            config,
+            pinning,
+            throughput: Throughput::new(tally.ok, tally.ok * record_bytes, elapsed)
+                .with_timeline(timeline),
+            latency: Latency::from_histogram(&tally.histogram),
+            errors: tally.errors,
+            first_error: tally.first_error,
+        }
+    }
+
+    /// The run as a figure titled `title`: throughput over time labelled `acked`, latency
+    /// labelled `latency`. A baseline is itself the comparison, so nothing is drawn beside
+    /// it.
+    pub fn figure(
+        &self,
+        title: String,
+        record_bytes: u64,
+        acked: impl Into<String>,
+        latency: impl Into<String>,
+    ) -> Figure {
+        let mut figure = Figure::new(title, native::caption(&self.machine, self.pinning.as_ref()));
+        figure.record_bytes = Some(record_bytes);
+        figure.line(acked, Role::Measured, 0, &self.throughput.timeline);
+        figure.curve(latency, Role::Measured, 0, &self.latency.curve);
+        figure
+    }
+
+    /// The results table with its row labelled `row`, then the count of errors (`errors`
+    /// names them) and the first one.
+    pub fn results(&self, row: &str, errors: &str) -> String {
+        format!(
+            "{}\n{} {errors}{}\n",
+            native::table(&[(row, &self.throughput, Some(&self.latency))]),
+            self.errors,
+            self.first_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (first: {e})")),
+        )
+    }
 }

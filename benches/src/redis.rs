@@ -11,11 +11,10 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::native;
-use crate::peers::{self, Driven, Tally};
+use crate::peers::{self, Tally};
 use crate::pin::{self, Pinning};
-use crate::plot::{Figure, Role};
-use crate::report::{self, Latency, Machine, Throughput, size};
+use crate::plot::Figure;
+use crate::report::{self, size};
 use crate::spawn::RedisServer;
 use crate::storage::BoxError;
 
@@ -50,21 +49,8 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub benchmark: &'static str,
-    pub machine: Machine,
-    pub config: Config,
-    /// CPUs of the server and of the load generator, when pinned.
-    pub pinning: Option<Pinning>,
-    /// Successful `XADD` replies and their payload bytes.
-    pub throughput: Throughput,
-    /// Per pipelined round trip.
-    pub latency: Latency,
-    /// Error replies.
-    pub errors: u64,
-    pub first_error: Option<String>,
-}
+/// The report of `strata-bench redis`.
+pub type Report = peers::Report<Config>;
 
 #[derive(Debug, Serialize)]
 pub struct Config {
@@ -204,37 +190,31 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     if let Some(server) = server {
         server.stop()?;
     }
-    let Driven {
-        tally: outcome,
-        timeline,
-        elapsed,
-    } = driven?;
-    Ok(Report {
-        benchmark: "redis",
-        machine: Machine::probe(temp.path()),
-        config: Config {
-            addr,
-            spawned_server: args.spawn_redis,
-            stream: args.stream.clone(),
-            record_bytes: args.load.record_bytes,
-            producers: args.load.producers,
-            duration_secs: args.load.duration_secs,
-            pipeline: args.pipeline,
-        },
+    let driven = driven?;
+    let config = Config {
+        addr,
+        spawned_server: args.spawn_redis,
+        stream: args.stream.clone(),
+        record_bytes: args.load.record_bytes,
+        producers: args.load.producers,
+        duration_secs: args.load.duration_secs,
+        pipeline: args.pipeline,
+    };
+    Ok(Report::new(
+        "redis",
+        temp.path(),
+        config,
         pinning,
-        throughput: Throughput::new(outcome.ok, outcome.ok * args.load.record_bytes, elapsed)
-            .with_timeline(timeline),
-        latency: Latency::from_histogram(&outcome.histogram),
-        errors: outcome.errors,
-        first_error: outcome.first_error,
-    })
+        driven,
+        args.load.record_bytes,
+    ))
 }
 
 /// The run as a figure: XADD throughput over time and round-trip latency. Redis is itself the
 /// baseline of the native benchmarks, so nothing is drawn beside it.
 pub fn figure(report: &Report) -> Figure {
     let config = &report.config;
-    let mut figure = Figure::new(
+    report.figure(
         format!(
             "strata-bench redis: XADD of {} records, {} producers, pipeline {}, {}",
             size(config.record_bytes),
@@ -246,29 +226,16 @@ pub fn figure(report: &Report) -> Figure {
                 "external server"
             }
         ),
-        native::caption(&report.machine, report.pinning.as_ref()),
-    );
-    figure.record_bytes = Some(config.record_bytes);
-    figure.line(
+        config.record_bytes,
         "redis: XADD replies",
-        Role::Measured,
-        0,
-        &report.throughput.timeline,
-    );
-    figure.curve(
         format!("redis: round trip of {} XADDs", config.pipeline),
-        Role::Measured,
-        0,
-        &report.latency.curve,
-    );
-    figure
+    )
 }
 
 pub fn render(report: &Report) -> String {
     let config = &report.config;
     format!(
-        "strata-bench redis: {} ({}), XADD {} records, {} producers, pipeline {}, {} s\n\n{}\n\
-         {} error replies{}\n",
+        "strata-bench redis: {} ({}), XADD {} records, {} producers, pipeline {}, {} s\n\n{}",
         config.addr,
         if config.spawned_server {
             "spawned, appendfsync everysec"
@@ -279,15 +246,6 @@ pub fn render(report: &Report) -> String {
         config.producers,
         config.pipeline,
         config.duration_secs,
-        native::table(&[(
-            "XADD (round-trip latency)",
-            &report.throughput,
-            Some(&report.latency)
-        )]),
-        report.errors,
-        report
-            .first_error
-            .as_ref()
-            .map_or(String::new(), |e| format!(" (first: {e})")),
+        report.results("XADD (round-trip latency)", "error replies"),
     )
 }
