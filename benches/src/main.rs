@@ -83,15 +83,17 @@ fn main() -> ExitCode {
         Command::E2e(args) => native_mode(native::Mode::E2e, args),
         Command::Redis(args) => redis::run(args).and_then(|report| {
             print!("{}", redis::render(&report));
-            native::write_json(args.json.as_deref(), &report)?;
-            Ok(plot::write(args.plot.as_deref(), || {
+            native::write_json(args.flags.json.as_deref(), &report)?;
+            Ok(plot::write(args.flags.plot.as_deref(), || {
                 redis::figure(&report)
             })?)
         }),
         Command::Nats(args) => nats::run(args).and_then(|report| {
             print!("{}", nats::render(&report));
-            native::write_json(args.json.as_deref(), &report)?;
-            Ok(plot::write(args.plot.as_deref(), || nats::figure(&report))?)
+            native::write_json(args.flags.json.as_deref(), &report)?;
+            Ok(plot::write(args.flags.plot.as_deref(), || {
+                nats::figure(&report)
+            })?)
         }),
         Command::Kinesis(args) => kinesis::run(args).and_then(|report| {
             print!("{}", kinesis::render(&report));
@@ -133,4 +135,16 @@ fn native_mode(mode: native::Mode, args: &native::Args) -> Result<(), storage::B
     native::write_json(args.json.as_deref(), &report)?;
     plot::write(args.plot.as_deref(), || native::figure(&report))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every mode's flags, shared ones flattened in included, are well formed: no flag
+    /// defined twice, every default parses.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

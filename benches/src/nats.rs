@@ -9,7 +9,6 @@
 //! survives the server being killed) and fsyncs a stream's files every 2 minutes, so a power
 //! loss can take up to 2 minutes of acknowledged records. The report says which one ran.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,7 +20,6 @@ use futures::stream::FuturesUnordered;
 use serde::Serialize;
 
 use crate::peers::{self, Tally};
-use crate::pin::{self, Pinning};
 use crate::plot::Figure;
 use crate::report::{self, size};
 use crate::spawn::NatsServer;
@@ -41,25 +39,11 @@ pub struct Args {
     #[arg(long, default_value = "bench")]
     pub stream: String,
     #[command(flatten)]
-    pub load: crate::args::Load,
-    /// Publishes awaiting their JetStream ack, per producer.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub pipeline: u32,
+    pub flags: peers::Flags,
     /// Start `nats-server -js` (file storage, fsync every 5 ms where the release can be told)
     /// on a temporary directory and a free port, and stop it at the end.
     #[arg(long)]
     pub spawn_nats: bool,
-    /// Pin the spawned nats-server to these CPUs, e.g. `0`, and the load generator to all
-    /// the others (as `strata-bench produce --pin-server`).
-    #[arg(long, value_parser = crate::pin::parse_cpus)]
-    pub pin_server: Option<crate::pin::CpuList>,
-    /// Also write the results as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Also draw publish throughput over time and the ack latency distribution as SVG to this
-    /// file.
-    #[arg(long, value_name = "FILE.svg")]
-    pub plot: Option<PathBuf>,
 }
 
 /// The report of `strata-bench nats`.
@@ -214,33 +198,28 @@ async fn producer(
 }
 
 pub fn run(args: &Args) -> Result<Report, BoxError> {
-    let temp = tempfile::Builder::new()
-        .prefix("strata-bench-nats-")
-        .tempdir_in(".")?;
-    let pinning = match &args.pin_server {
-        Some(cpus) => Some(Pinning::split(&cpus.0)?),
-        None => None,
-    };
-    let server = if args.spawn_nats {
-        let server = pin::on_server(pinning.as_ref(), || NatsServer::start(temp.path()))??;
+    let peers::Setup {
+        temp,
+        pinning,
+        server,
+    } = peers::set_up(
+        "nats",
+        &args.flags,
+        args.spawn_nats.then_some(NatsServer::start),
+    )?;
+    if let Some(server) = &server {
         eprintln!(
             "nats-server {} listening on {} ({})",
             server.version,
             server.addr,
             durability_label(true, server.sync_interval.map(millis))
         );
-        Some(server)
-    } else {
-        None
-    };
-    if let Some(pinning) = &pinning {
-        pinning.to_client()?;
     }
     let endpoint = server
         .as_ref()
         .map_or(args.endpoint.clone(), |s| s.addr.to_string());
     let spawned_sync = server.as_ref().map(|s| s.sync_interval);
-    let payload = Bytes::from(vec![b'x'; usize::try_from(args.load.record_bytes)?]);
+    let payload = Bytes::from(vec![b'x'; usize::try_from(args.flags.load.record_bytes)?]);
     let subject = async_nats::Subject::from(args.stream.as_str());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -248,17 +227,17 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let (storage, server_version) = runtime.block_on(prepare_stream(&endpoint, &args.stream))?;
     eprintln!(
         "nats: {} producers, {} records, pipeline {}, {} s",
-        args.load.producers,
-        size(args.load.record_bytes),
-        args.pipeline,
-        args.load.duration_secs
+        args.flags.load.producers,
+        size(args.flags.load.record_bytes),
+        args.flags.pipeline,
+        args.flags.load.duration_secs
     );
-    let driven = peers::drive(&runtime, &args.load, |deadline, acked| {
+    let driven = peers::drive(&runtime, &args.flags.load, |deadline, acked| {
         producer(
             endpoint.clone(),
             subject.clone(),
             payload.clone(),
-            args.pipeline,
+            args.flags.pipeline,
             deadline,
             acked,
         )
@@ -276,10 +255,10 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         durability: durability(spawned_sync),
         stream: args.stream.clone(),
         storage,
-        record_bytes: args.load.record_bytes,
-        producers: args.load.producers,
-        duration_secs: args.load.duration_secs,
-        pipeline: args.pipeline,
+        record_bytes: args.flags.load.record_bytes,
+        producers: args.flags.load.producers,
+        duration_secs: args.flags.load.duration_secs,
+        pipeline: args.flags.pipeline,
     };
     Ok(Report::new(
         "nats",
@@ -287,7 +266,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         config,
         pinning,
         driven,
-        args.load.record_bytes,
+        args.flags.load.record_bytes,
     ))
 }
 

@@ -171,3 +171,63 @@ impl<C> Report<C> {
         )
     }
 }
+
+/// The flags every baseline mode takes beside its own.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Flags {
+    #[command(flatten)]
+    pub load: Load,
+    /// Records in flight per producer: XADDs per round trip (redis), publishes awaiting
+    /// their ack (nats).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub pipeline: u32,
+    /// Pin the spawned server to these CPUs, e.g. `0`, and the load generator to all the
+    /// others (as `strata-bench produce --pin-server`).
+    #[arg(long, value_parser = crate::pin::parse_cpus)]
+    pub pin_server: Option<crate::pin::CpuList>,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Also draw throughput over time and the latency distribution as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
+}
+
+/// What a baseline run starts from: its scratch directory (the spawned server's data and
+/// the machine probe's volume), the CPU split, and the server it spawned.
+pub struct Setup<S> {
+    pub temp: tempfile::TempDir,
+    pub pinning: Option<Pinning>,
+    pub server: Option<S>,
+}
+
+/// Makes the scratch directory `strata-bench-<mode>-…`, spawns the server with `spawn` on
+/// the server's CPUs if one is to be spawned, then pins the calling thread (and the threads
+/// it starts) to the load generator's.
+pub fn set_up<S>(
+    mode: &str,
+    flags: &Flags,
+    spawn: Option<impl FnOnce(&std::path::Path) -> Result<S, BoxError>>,
+) -> Result<Setup<S>, BoxError> {
+    let temp = tempfile::Builder::new()
+        .prefix(&format!("strata-bench-{mode}-"))
+        .tempdir_in(".")?;
+    let pinning = match &flags.pin_server {
+        Some(cpus) => Some(Pinning::split(&cpus.0)?),
+        None => None,
+    };
+    let server = match spawn {
+        Some(spawn) => Some(crate::pin::on_server(pinning.as_ref(), || {
+            spawn(temp.path())
+        })??),
+        None => None,
+    };
+    if let Some(pinning) = &pinning {
+        pinning.to_client()?;
+    }
+    Ok(Setup {
+        temp,
+        pinning,
+        server,
+    })
+}

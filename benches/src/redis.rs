@@ -2,7 +2,6 @@
 //! connection, send pipelined `XADD <stream> * d <payload>` commands in RESP and count the
 //! replies; latency is per pipelined round trip.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -12,7 +11,6 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::peers::{self, Tally};
-use crate::pin::{self, Pinning};
 use crate::plot::Figure;
 use crate::report::{self, size};
 use crate::spawn::RedisServer;
@@ -28,25 +26,11 @@ pub struct Args {
     #[arg(long, default_value = "bench")]
     pub stream: String,
     #[command(flatten)]
-    pub load: crate::args::Load,
-    /// Commands per round trip.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub pipeline: u32,
+    pub flags: peers::Flags,
     /// Start `redis-server` (append-only, fsync every second) on a temporary directory and a
     /// free port, and stop it at the end.
     #[arg(long)]
     pub spawn_redis: bool,
-    /// Pin the spawned redis-server to these CPUs, e.g. `0`, and the load generator to all
-    /// the others (as `strata-bench produce --pin-server`).
-    #[arg(long, value_parser = crate::pin::parse_cpus)]
-    pub pin_server: Option<crate::pin::CpuList>,
-    /// Also write the results as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Also draw XADD throughput over time and the round-trip latency distribution as SVG to
-    /// this file.
-    #[arg(long, value_name = "FILE.svg")]
-    pub plot: Option<PathBuf>,
 }
 
 /// The report of `strata-bench redis`.
@@ -144,44 +128,39 @@ async fn producer(
 }
 
 pub fn run(args: &Args) -> Result<Report, BoxError> {
-    let temp = tempfile::Builder::new()
-        .prefix("strata-bench-redis-")
-        .tempdir_in(".")?;
-    let pinning = match &args.pin_server {
-        Some(cpus) => Some(Pinning::split(&cpus.0)?),
-        None => None,
-    };
-    let server = if args.spawn_redis {
-        let server = pin::on_server(pinning.as_ref(), || RedisServer::start(temp.path()))??;
+    let peers::Setup {
+        temp,
+        pinning,
+        server,
+    } = peers::set_up(
+        "redis",
+        &args.flags,
+        args.spawn_redis.then_some(RedisServer::start),
+    )?;
+    if let Some(server) = &server {
         eprintln!("redis-server listening on {}", server.addr);
-        Some(server)
-    } else {
-        None
-    };
-    if let Some(pinning) = &pinning {
-        pinning.to_client()?;
     }
     let addr = server
         .as_ref()
         .map_or(args.addr.clone(), |s| s.addr.to_string());
-    let payload = vec![b'x'; usize::try_from(args.load.record_bytes)?];
+    let payload = vec![b'x'; usize::try_from(args.flags.load.record_bytes)?];
     let one = xadd(&args.stream, &payload);
-    let batch = Arc::new(one.repeat(args.pipeline as usize));
+    let batch = Arc::new(one.repeat(args.flags.pipeline as usize));
     eprintln!(
         "redis: {} producers, {} records, pipeline {}, {} s",
-        args.load.producers,
-        size(args.load.record_bytes),
-        args.pipeline,
-        args.load.duration_secs
+        args.flags.load.producers,
+        size(args.flags.load.record_bytes),
+        args.flags.pipeline,
+        args.flags.load.duration_secs
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let driven = peers::drive(&runtime, &args.load, |deadline, acked| {
+    let driven = peers::drive(&runtime, &args.flags.load, |deadline, acked| {
         producer(
             addr.clone(),
             Arc::clone(&batch),
-            args.pipeline,
+            args.flags.pipeline,
             deadline,
             acked,
         )
@@ -195,10 +174,10 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         addr,
         spawned_server: args.spawn_redis,
         stream: args.stream.clone(),
-        record_bytes: args.load.record_bytes,
-        producers: args.load.producers,
-        duration_secs: args.load.duration_secs,
-        pipeline: args.pipeline,
+        record_bytes: args.flags.load.record_bytes,
+        producers: args.flags.load.producers,
+        duration_secs: args.flags.load.duration_secs,
+        pipeline: args.flags.pipeline,
     };
     Ok(Report::new(
         "redis",
@@ -206,7 +185,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         config,
         pinning,
         driven,
-        args.load.record_bytes,
+        args.flags.load.record_bytes,
     ))
 }
 
