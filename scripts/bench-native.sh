@@ -42,32 +42,21 @@ for fsync in interval:5 always; do
     done
 done
 
-if command -v redis-server >/dev/null; then
+# The baselines: strata-bench <peer> --spawn-<peer> runs <peer>-server.
+for peer in redis nats; do
+    if ! command -v "${peer}-server" >/dev/null; then
+        echo "${peer}-server not found: no ${peer} rows" >&2
+        continue
+    fi
     for bytes in 100 1024; do
         for producers in 1 4 16; do
-            name="redis-${bytes}-${producers}"
+            name="${peer}-${bytes}-${producers}"
             echo "==> ${name}" >&2
-            "${bench}" redis --spawn-redis "${pin_args[@]}" --record-bytes "${bytes}" \
+            "${bench}" "${peer}" "--spawn-${peer}" "${pin_args[@]}" --record-bytes "${bytes}" \
                 --producers "${producers}" --duration-secs "${duration}" \
                 --json "${out}/${name}.json" --plot "${out}/${name}.svg" >/dev/null
         done
     done
-else
-    echo "redis-server not found: no Redis rows" >&2
-fi
-
-if command -v nats-server >/dev/null; then
-    for bytes in 100 1024; do
-        for producers in 1 4 16; do
-            name="nats-${bytes}-${producers}"
-            echo "==> ${name}" >&2
-            "${bench}" nats --spawn-nats "${pin_args[@]}" --record-bytes "${bytes}" \
-                --producers "${producers}" --duration-secs "${duration}" \
-                --json "${out}/${name}.json" --plot "${out}/${name}.svg" >/dev/null
-        done
-    done
-else
-    echo "nats-server not found: no NATS rows" >&2
-fi
+done
 
 python3 scripts/bench_summary.py "${out}" | tee "${out}/summary.md"
