@@ -63,9 +63,10 @@ pub struct Config {
     pub stream: String,
     /// The stream's storage, `file` unless an external server had it otherwise.
     pub storage: String,
-    pub record_bytes: u64,
-    pub producers: u32,
-    pub duration_secs: f64,
+    /// Record size, producers and duration (flattened: `record_bytes`, `producers`,
+    /// `duration_secs`).
+    #[serde(flatten)]
+    pub load: crate::args::Load,
     pub pipeline: u32,
 }
 
@@ -255,9 +256,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         durability: durability(spawned_sync),
         stream: args.stream.clone(),
         storage,
-        record_bytes: args.flags.load.record_bytes,
-        producers: args.flags.load.producers,
-        duration_secs: args.flags.load.duration_secs,
+        load: args.flags.load.clone(),
         pipeline: args.flags.pipeline,
     };
     Ok(Report::new(
@@ -277,12 +276,12 @@ pub fn figure(report: &Report) -> Figure {
     report.figure(
         format!(
             "strata-bench nats: JetStream publish of {} records, {} producers, pipeline {}, {}",
-            size(config.record_bytes),
-            config.producers,
+            size(config.load.record_bytes),
+            config.load.producers,
             config.pipeline,
             durability_label(config.spawned_server, config.sync_interval_ms)
         ),
-        config.record_bytes,
+        config.load.record_bytes,
         "nats: JetStream acks",
         "nats: publish to ack",
     )
@@ -301,10 +300,10 @@ pub fn render(report: &Report) -> String {
         },
         config.server_version,
         config.storage,
-        size(config.record_bytes),
-        config.producers,
+        size(config.load.record_bytes),
+        config.load.producers,
         config.pipeline,
-        config.duration_secs,
+        config.load.duration_secs,
         report.results("JetStream publish (ack latency)", "error acks"),
         config.durability,
     )

@@ -41,9 +41,10 @@ pub struct Config {
     pub addr: String,
     pub spawned_server: bool,
     pub stream: String,
-    pub record_bytes: u64,
-    pub producers: u32,
-    pub duration_secs: f64,
+    /// Record size, producers and duration (flattened: `record_bytes`, `producers`,
+    /// `duration_secs`).
+    #[serde(flatten)]
+    pub load: crate::args::Load,
     pub pipeline: u32,
 }
 
@@ -174,9 +175,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         addr,
         spawned_server: args.spawn_redis,
         stream: args.stream.clone(),
-        record_bytes: args.flags.load.record_bytes,
-        producers: args.flags.load.producers,
-        duration_secs: args.flags.load.duration_secs,
+        load: args.flags.load.clone(),
         pipeline: args.flags.pipeline,
     };
     Ok(Report::new(
@@ -196,8 +195,8 @@ pub fn figure(report: &Report) -> Figure {
     report.figure(
         format!(
             "strata-bench redis: XADD of {} records, {} producers, pipeline {}, {}",
-            size(config.record_bytes),
-            config.producers,
+            size(config.load.record_bytes),
+            config.load.producers,
             config.pipeline,
             if config.spawned_server {
                 "appendfsync everysec"
@@ -205,7 +204,7 @@ pub fn figure(report: &Report) -> Figure {
                 "external server"
             }
         ),
-        config.record_bytes,
+        config.load.record_bytes,
         "redis: XADD replies",
         format!("redis: round trip of {} XADDs", config.pipeline),
     )
@@ -221,10 +220,10 @@ pub fn render(report: &Report) -> String {
         } else {
             "external server"
         },
-        size(config.record_bytes),
-        config.producers,
+        size(config.load.record_bytes),
+        config.load.producers,
         config.pipeline,
-        config.duration_secs,
+        config.load.duration_secs,
         report.results("XADD (round-trip latency)", "error replies"),
     )
 }

@@ -53,6 +53,33 @@ impl Process {
         }
         Err(format!("{} did not stop within {WAIT:?} of {signal}", self.name).into())
     }
+
+    /// Polls `ready` every 50 ms for up to [`WAIT`]. Fails if the process exits first (its
+    /// error then ends with what `said` returns, its log say) or if the time runs out
+    /// (`awaited` says what was waited for: "listen", "answer PING").
+    fn wait_until(
+        &mut self,
+        awaited: &str,
+        mut ready: impl FnMut() -> bool,
+        said: impl Fn() -> String,
+    ) -> Result<(), BoxError> {
+        let deadline = Instant::now() + WAIT;
+        while !ready() {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!("{} exited at start: {status}{}", self.name, said()).into());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{} did not {awaited} within {WAIT:?}", self.name).into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+}
+
+/// Whether something listens at `addr`.
+fn listens(addr: SocketAddr) -> bool {
+    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
 
 impl Drop for Process {
@@ -237,16 +264,7 @@ impl RedisServer {
             name: "redis-server",
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + WAIT;
-        while !pings(addr) {
-            if let Some(status) = process.child.try_wait()? {
-                return Err(format!("redis-server exited at start: {status}").into());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("redis-server did not answer PING within {WAIT:?}").into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process.wait_until("answer PING", || pings(addr), String::new)?;
         Ok(Self { process, addr })
     }
 
@@ -382,21 +400,14 @@ impl NatsServer {
             name: "nats-server",
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + WAIT;
-        while !nats_ready(addr) {
-            if let Some(status) = process.child.try_wait()? {
+        process.wait_until(
+            "greet with JetStream on",
+            || nats_ready(addr),
+            || {
                 let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(
-                    format!("nats-server exited at start: {status}; it said:\n{said}").into(),
-                );
-            }
-            if Instant::now() >= deadline {
-                return Err(
-                    format!("nats-server did not greet with JetStream on within {WAIT:?}").into(),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                format!("; it said:\n{said}")
+            },
+        )?;
         Ok(Self {
             process,
             addr,
@@ -506,16 +517,7 @@ impl KinesaliteServer {
             name: "kinesalite",
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = process.child.try_wait()? {
-                return Err(format!("kinesalite exited at start: {status}").into());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("kinesalite did not listen within {WAIT:?}").into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process.wait_until("listen", || listens(addr), String::new)?;
         Ok(Self { process, addr })
     }
 
@@ -621,16 +623,7 @@ impl MotoServer {
             name: "moto_server",
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Some(status) = process.child.try_wait()? {
-                return Err(format!("moto_server exited at start: {status}").into());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("moto_server did not listen within {WAIT:?}").into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process.wait_until("listen", || listens(addr), String::new)?;
         Ok(Self { process, addr })
     }
 

@@ -106,15 +106,16 @@ pub async fn publish(
         "Publish"
     };
     let mut sent: u64 = 0;
-    let mut next = worker.pace.map(|(first, _)| first);
+    // The next request's scheduled start, and the time between two.
+    let mut pace = worker.pace;
     while Instant::now() < worker.deadline {
-        if let (Some(at), Some((_, every))) = (next.as_mut(), worker.pace) {
+        if let Some((at, every)) = pace.as_mut() {
             if *at >= worker.deadline {
                 break;
             }
             tokio::time::sleep_until((*at).into()).await;
             // Behind schedule (the server is slower than the rate): no burst to catch up.
-            *at = (*at + every).max(Instant::now());
+            *at = (*at + *every).max(Instant::now());
         }
         let sent_ns = since(worker.epoch);
         let body = if worker.batch {

@@ -488,13 +488,10 @@ async fn measure(
         })
         .collect();
     // Each connection's share of the offered rate, as the time between its requests.
-    let per_request = if worker_batch_size(batch) == 0 || args.rate == 0 {
-        None
-    } else {
-        Some(Duration::from_secs_f64(
-            worker_batch_size(batch) as f64 * f64::from(args.connections) / args.rate as f64,
-        ))
-    };
+    let per_request = (args.rate > 0).then(|| {
+        let messages = if batch { BATCH_ENTRIES } else { 1 };
+        Duration::from_secs_f64(messages as f64 * f64::from(args.connections) / args.rate as f64)
+    });
     let tasks: Vec<_> = connections
         .into_iter()
         .enumerate()
@@ -614,11 +611,6 @@ async fn measure(
         },
         server_cpu_per_message_us,
     })
-}
-
-/// Messages per request of a phase.
-fn worker_batch_size(batch: bool) -> usize {
-    if batch { BATCH_ENTRIES } else { 1 }
 }
 
 /// The runs as a figure: messages published over time and publish-to-receive latency of
