@@ -226,14 +226,7 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
         .enable_all()
         .build()?;
     let (storage, server_version) = runtime.block_on(prepare_stream(&endpoint, &args.stream))?;
-    eprintln!(
-        "nats: {} producers, {} records, pipeline {}, {} s",
-        args.flags.load.producers,
-        size(args.flags.load.record_bytes),
-        args.flags.pipeline,
-        args.flags.load.duration_secs
-    );
-    let driven = peers::drive(&runtime, &args.flags.load, |deadline, acked| {
+    let driven = peers::drive(&runtime, "nats", &args.flags, |deadline, acked| {
         producer(
             endpoint.clone(),
             subject.clone(),

@@ -56,18 +56,27 @@ pub struct Driven {
     pub elapsed: Duration,
 }
 
-/// Runs `load.producers` tasks on `runtime`, each made by `producer(deadline, acked)`, where
-/// a task adds the records acknowledged to `acked` as they come (the sampler reads it), and
-/// waits for all of them.
+/// Runs `flags.load.producers` tasks of the `mode` on `runtime`, each made by
+/// `producer(deadline, acked)`, where a task adds the records acknowledged to `acked` as
+/// they come (the sampler reads it), and waits for all of them.
 pub fn drive<F, Fut>(
     runtime: &tokio::runtime::Runtime,
-    load: &Load,
+    mode: &str,
+    flags: &Flags,
     mut producer: F,
 ) -> Result<Driven, BoxError>
 where
     F: FnMut(Instant, Arc<AtomicU64>) -> Fut,
     Fut: Future<Output = Result<Tally, BoxError>> + Send + 'static,
 {
+    let load = &flags.load;
+    eprintln!(
+        "{mode}: {} producers, {} records, pipeline {}, {} s",
+        load.producers,
+        report::size(load.record_bytes),
+        flags.pipeline,
+        load.duration_secs
+    );
     let acked = Arc::new(AtomicU64::new(0));
     let record_bytes = load.record_bytes;
     let started = Instant::now();

@@ -147,17 +147,10 @@ pub fn run(args: &Args) -> Result<Report, BoxError> {
     let payload = vec![b'x'; usize::try_from(args.flags.load.record_bytes)?];
     let one = xadd(&args.stream, &payload);
     let batch = Arc::new(one.repeat(args.flags.pipeline as usize));
-    eprintln!(
-        "redis: {} producers, {} records, pipeline {}, {} s",
-        args.flags.load.producers,
-        size(args.flags.load.record_bytes),
-        args.flags.pipeline,
-        args.flags.load.duration_secs
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let driven = peers::drive(&runtime, &args.flags.load, |deadline, acked| {
+    let driven = peers::drive(&runtime, "redis", &args.flags, |deadline, acked| {
         producer(
             addr.clone(),
             Arc::clone(&batch),
