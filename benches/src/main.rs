@@ -5,6 +5,7 @@
 
 mod args;
 mod baseline;
+mod cpu;
 mod delivery;
 mod kinesis;
 mod native;

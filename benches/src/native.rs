@@ -18,12 +18,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use client::{Client, ErrorCode, Producer, ProducerConfig, ShardConsumer, StartPosition};
+use client::{
+    BatchProducer, BatchProducerConfig, Client, ErrorCode, Producer, ProducerConfig, ShardConsumer,
+    StartPosition,
+};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::baseline::{self, Buffered, Synced};
+use crate::cpu::{CpuSpan, CpuUse};
 use crate::pin::{self, Pinning};
 use crate::plot::{self, Figure, Role, Sampler};
 use crate::report::{
@@ -81,6 +85,11 @@ pub struct Args {
     /// as fast as the server acknowledges (the throughput figure).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Which producer: `batch` encodes records into per-shard `ProduceBatch` requests
+    /// (`BatchProducer`); `record` queues them one at a time into `Produce` requests
+    /// (`Producer`).
+    #[arg(long, value_enum, default_value_t = ClientKind::Batch)]
+    pub client: ClientKind,
     /// Produce requests in flight per producer.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub in_flight: u32,
@@ -111,6 +120,14 @@ pub struct Args {
     /// SVG to this file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+}
+
+/// The producer a benchmark drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    Batch,
+    Record,
 }
 
 /// Everything one run found.
@@ -145,6 +162,7 @@ pub struct Config {
     pub queue_records: u32,
     /// Offered records/s; 0 for as fast as acknowledged.
     pub rate: u64,
+    pub client: ClientKind,
 }
 
 #[derive(Debug, Serialize)]
@@ -193,6 +211,8 @@ pub struct ProduceResult {
     pub ratio_to_raw_buffered: Option<f64>,
     /// Payload MB/s over the write+fdatasync raw-disk baseline (`fsync = always`).
     pub ratio_to_raw_synced: Option<f64>,
+    /// CPU the server and this benchmark used while producing.
+    pub cpu: CpuUse,
 }
 
 /// A full read of the stream.
@@ -342,7 +362,8 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(workload(mode, &addr, args));
+    let server_pid = server.as_ref().map(StrataServer::pid);
+    let outcome = runtime.block_on(workload(mode, &addr, args, server_pid));
     drop(runtime);
     if let Some(server) = server {
         server.stop()?;
@@ -388,6 +409,7 @@ pub fn run(mode: Mode, args: &Args) -> Result<Report, BoxError> {
             in_flight: args.in_flight,
             queue_records: args.queue_records,
             rate: args.rate,
+            client: args.client,
         },
         baseline,
         pinning,
@@ -403,20 +425,25 @@ type Outcome = (
     Option<E2eResult>,
 );
 
-async fn workload(mode: Mode, addr: &str, args: &Args) -> Result<Outcome, BoxError> {
+async fn workload(
+    mode: Mode,
+    addr: &str,
+    args: &Args,
+    server_pid: Option<u32>,
+) -> Result<Outcome, BoxError> {
     let admin = Client::connect(addr)
         .await
         .map_err(|e| format!("connecting to {addr}: {e}"))?;
     let created = ensure_stream(&admin, &args.stream, args.shards).await?;
     match mode {
         Mode::Produce => {
-            let produce = produce(addr, args, None).await?;
+            let produce = produce(addr, args, None, server_pid).await?;
             Ok((Some(produce), None, None))
         }
         Mode::Consume => {
             let produce = if created {
                 eprintln!("filling the new stream {} first", args.stream);
-                Some(produce(addr, args, None).await?)
+                Some(produce(addr, args, None, server_pid).await?)
             } else {
                 None
             };
@@ -424,7 +451,7 @@ async fn workload(mode: Mode, addr: &str, args: &Args) -> Result<Outcome, BoxErr
             Ok((produce, Some(consume), None))
         }
         Mode::E2e => {
-            let (produce, e2e) = e2e(addr, &admin, args).await?;
+            let (produce, e2e) = e2e(addr, &admin, args, server_pid).await?;
             Ok((Some(produce), None, Some(e2e)))
         }
     }
@@ -459,10 +486,15 @@ async fn produce(
     addr: &str,
     args: &Args,
     stamp: Option<Instant>,
+    server_pid: Option<u32>,
 ) -> Result<ProduceResult, BoxError> {
     eprintln!(
-        "produce: {} producers, {} records, {} s",
+        "produce: {} {} producers, {} records, {} s",
         args.load.producers,
+        match args.client {
+            ClientKind::Batch => "batch",
+            ClientKind::Record => "record",
+        },
         size(args.load.record_bytes),
         args.load.duration_secs
     );
@@ -486,11 +518,11 @@ async fn produce(
     }
     let _ticker = Ticker::start("produce", Arc::clone(&counters));
     let sampler = counters.sample();
+    let cpu = CpuSpan::start(server_pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.load.duration_secs);
     let mut tasks = Vec::new();
     for (index, client) in clients.into_iter().enumerate() {
-        let producer = Producer::new(client, args.stream.clone(), config.clone());
         let load = TaskLoad {
             payload: payload.clone(),
             keys: Arc::clone(&keys),
@@ -501,7 +533,26 @@ async fn produce(
             window: config.queue_records_max.max(1),
             interval: per_producer_interval(args.rate, args.load.producers),
         };
-        tasks.push(tokio::spawn(produce_task(producer, load)));
+        match args.client {
+            ClientKind::Record => {
+                let producer = Producer::new(client, args.stream.clone(), config.clone());
+                tasks.push(tokio::spawn(produce_task(producer, load)));
+            }
+            ClientKind::Batch => {
+                let batch_config = BatchProducerConfig {
+                    batch_bytes_max: config.batch_bytes_max,
+                    ..BatchProducerConfig::default()
+                };
+                let producer =
+                    BatchProducer::new(client, args.stream.clone(), batch_config).await?;
+                tasks.push(tokio::spawn(batch_task(
+                    producer,
+                    load,
+                    config.linger,
+                    config.in_flight_max,
+                )));
+            }
+        }
     }
     let mut histogram = report::latency_histogram();
     let (mut records, mut bytes, mut requests, mut errors) = (0, 0, 0, 0);
@@ -517,15 +568,17 @@ async fn produce(
             first_error = outcome.first_error;
         }
     }
+    let elapsed = started.elapsed();
+    let cpu = cpu.finish(bytes);
     Ok(ProduceResult {
-        throughput: Throughput::new(records, bytes, started.elapsed())
-            .with_timeline(sampler.finish()),
+        throughput: Throughput::new(records, bytes, elapsed).with_timeline(sampler.finish()),
         latency: Latency::from_histogram(&histogram),
         requests,
         errors,
         first_error,
         ratio_to_raw_buffered: None,
         ratio_to_raw_synced: None,
+        cpu,
     })
 }
 
@@ -639,6 +692,143 @@ async fn produce_task(producer: Producer, load: TaskLoad) -> Result<ProducerOutc
     Ok(outcome)
 }
 
+/// A batch on its way: when each of its records was pushed, and their payload bytes.
+struct InFlight {
+    sent: client::Sent,
+    pushed: Vec<Instant>,
+    bytes: u64,
+}
+
+/// Pushes records into a [`BatchProducer`] until `deadline`, sending its batches once they
+/// reach the batch size or `linger` after their first record; at most `in_flight` sends
+/// await their acknowledgements, which a second task collects in order. A record's latency
+/// runs from its push (its scheduled time at an offered rate) to its batch's
+/// acknowledgement.
+async fn batch_task(
+    mut producer: BatchProducer,
+    load: TaskLoad,
+    linger: Duration,
+    in_flight: usize,
+) -> Result<ProducerOutcome, BoxError> {
+    let TaskLoad {
+        payload,
+        keys,
+        index,
+        deadline,
+        stamp,
+        counters,
+        window: _,
+        interval,
+    } = load;
+    let batch_bytes = producer_batch_bytes(&producer);
+    let (acks, mut acked) = mpsc::channel::<InFlight>(in_flight.max(1));
+    let collector = tokio::spawn(async move {
+        let mut outcome = ProducerOutcome {
+            histogram: report::latency_histogram(),
+            records: 0,
+            bytes: 0,
+            requests: 0,
+            errors: 0,
+            first_error: None,
+        };
+        while let Some(batch) = acked.recv().await {
+            match batch.sent.acknowledged().await {
+                Ok(_) => {
+                    let now = Instant::now();
+                    for pushed in &batch.pushed {
+                        report::record_latency(&mut outcome.histogram, now - *pushed);
+                    }
+                    let records = batch.pushed.len() as u64;
+                    outcome.records += records;
+                    outcome.bytes += batch.bytes;
+                    counters.add(records, batch.bytes);
+                }
+                Err(error) => {
+                    outcome.errors += batch.pushed.len() as u64;
+                    outcome.first_error.get_or_insert_with(|| error.to_string());
+                }
+            }
+        }
+        outcome
+    });
+    let len = payload.len() as u64;
+    let mut data = payload.to_vec();
+    let key_names: Vec<String> = keys
+        .iter()
+        .map(|key| String::from_utf8_lossy(key).into_owned())
+        .collect();
+    let mut pushed: Vec<Instant> = Vec::new();
+    let mut next_send = Instant::now();
+    let mut sent = 0usize;
+    loop {
+        if let Some(interval) = interval {
+            next_send += interval;
+            // Send what lingered long enough before sleeping past its deadline.
+            if let Some(first) = pushed.first()
+                && *first + linger <= next_send
+            {
+                send_batch(&mut producer, &acks, &mut pushed, len).await?;
+            }
+            if next_send > Instant::now() {
+                tokio::time::sleep_until(next_send.into()).await;
+            }
+        }
+        let now = if interval.is_some() {
+            next_send
+        } else {
+            Instant::now()
+        };
+        if now >= deadline {
+            break;
+        }
+        if let Some(base) = stamp {
+            let nanos = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            data[..STAMP_BYTES].copy_from_slice(&nanos.to_le_bytes());
+        }
+        let key = &key_names[(index * 7 + sent) % key_names.len()];
+        producer.push(key, &data)?;
+        pushed.push(now);
+        sent += 1;
+        if producer.buffered_bytes() >= batch_bytes
+            || pushed.first().is_some_and(|first| now >= *first + linger)
+        {
+            send_batch(&mut producer, &acks, &mut pushed, len).await?;
+        }
+    }
+    if !pushed.is_empty() {
+        send_batch(&mut producer, &acks, &mut pushed, len).await?;
+    }
+    drop(acks);
+    let mut outcome = collector.await?;
+    outcome.requests = producer.requests();
+    Ok(outcome)
+}
+
+/// The buffered bytes at which [`batch_task`] sends: what one shard's batch may hold times
+/// the shards, so a send carries about one full batch per shard.
+fn producer_batch_bytes(producer: &BatchProducer) -> usize {
+    producer.batch_bytes_max() * producer.shards().max(1)
+}
+
+/// Sends the producer's batches once the collector has room for them.
+async fn send_batch(
+    producer: &mut BatchProducer,
+    acks: &mpsc::Sender<InFlight>,
+    pushed: &mut Vec<Instant>,
+    record_bytes: u64,
+) -> Result<(), BoxError> {
+    let slot = acks.reserve().await?;
+    let sent = producer.send()?;
+    let pushed = std::mem::replace(pushed, Vec::with_capacity(pushed.capacity()));
+    let bytes = pushed.len() as u64 * record_bytes;
+    slot.send(InFlight {
+        sent,
+        pushed,
+        bytes,
+    });
+    Ok(())
+}
+
 /// Reads every shard from the trim horizon until caught up.
 async fn consume(addr: &str, admin: &Client, stream: &str) -> Result<ConsumeResult, BoxError> {
     let shards = shard_ids(admin, stream).await?;
@@ -699,6 +889,7 @@ async fn e2e(
     addr: &str,
     admin: &Client,
     args: &Args,
+    server_pid: Option<u32>,
 ) -> Result<(ProduceResult, E2eResult), BoxError> {
     let shards = shard_ids(admin, &args.stream).await?;
     let base = Instant::now();
@@ -749,7 +940,7 @@ async fn e2e(
     let _ticker = Ticker::start("consume", Arc::clone(&counters));
     let sampler = counters.sample();
     let started = Instant::now();
-    let produced = produce(addr, args, Some(base)).await;
+    let produced = produce(addr, args, Some(base), server_pid).await;
     done.store(true, Ordering::Release);
     let mut histogram = report::latency_histogram();
     for task in tasks {
@@ -776,6 +967,25 @@ async fn e2e(
             latency: Latency::from_histogram(&histogram),
         },
     ))
+}
+
+/// `cpu: server …, strata-bench …` for the produce phase.
+fn cpu_line(cpu: &CpuUse) -> String {
+    let server = match (cpu.server_secs, cpu.server_secs_per_gb) {
+        (Some(secs), Some(per_gb)) => format!(
+            "server {:.2} s ({:.2} cores, {:.2} s/GB)",
+            secs,
+            secs / cpu.wall_secs.max(1e-9),
+            per_gb
+        ),
+        _ => "server not measured (not spawned)".to_string(),
+    };
+    format!(
+        "cpu while producing: {server}, strata-bench {:.2} s ({:.2} cores, {:.2} s/GB)\n",
+        cpu.bench_secs,
+        cpu.bench_secs / cpu.wall_secs.max(1e-9),
+        cpu.bench_secs_per_gb
+    )
 }
 
 fn latency_columns() -> Vec<(&'static str, Align)> {
@@ -871,6 +1081,9 @@ pub fn render(report: &Report) -> String {
                 .as_ref()
                 .map_or(String::new(), |e| format!(" (first: {e})"))
         ));
+    }
+    if let Some(produce) = &report.produce {
+        out.push_str(&cpu_line(&produce.cpu));
     }
     if let Some(baseline) = &report.baseline {
         out.push_str(&format!(

@@ -6,7 +6,7 @@
 //!   belong to no request). Each request registers a `oneshot` under its id *before* its frame
 //!   is queued, so a response can never arrive for an unknown id.
 //! - Frames go to one writer task through an unbounded channel, in the order requests are
-//!   started. Queuing a frame is synchronous, so a caller that drops its future never leaves
+//!   started; it writes whatever is queued with one vectored write. Queuing a frame is synchronous, so a caller that drops its future never leaves
 //!   half a frame on the socket, and a producer that starts requests in order puts them on the
 //!   wire in that order.
 //! - One reader task splits response frames and routes each to its request's `oneshot`.
@@ -16,7 +16,8 @@
 //! - Every request has a deadline (the configured request timeout, plus a fetch's
 //!   `max_wait_ms`), so nothing waits forever on a server that stopped answering.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -24,12 +25,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use protocol::native::auth;
 use protocol::native::{
-    Authenticate, CommitCursor, CreateStream, DeleteStream, DescribeStream, ErrorCode,
+    Authenticate, BatchFrame, CommitCursor, CreateStream, DeleteStream, DescribeStream, ErrorCode,
     FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Fetch, FetchCursor, FetchOk, Frame, Hello, HelloOk, Kind,
     ListStreams, MergeShards, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, Produce, ProduceRecord,
     ProduceResult, Request, Response, SplitShard, StreamDescription,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -40,8 +41,6 @@ use crate::error::ClientError;
 
 /// Bytes read from the socket per read call.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// The writer's buffer: small frames written back to back share one syscall.
-const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How a [`Client`] connects and how long it waits.
 #[derive(Debug, Clone)]
@@ -194,6 +193,41 @@ impl Conn {
                 "a {frame_bytes}-byte request exceeds the server's {frame_bytes_max}-byte frame limit"
             )));
         }
+        self.queue(deadline, |id| {
+            let mut out = BytesMut::with_capacity(frame_bytes);
+            request.encode_frame(id, &mut out);
+            out.freeze()
+        })
+    }
+
+    /// As [`Conn::start`], for a `ProduceBatch` frame a builder already wrote; also returns
+    /// the frame as sent (shared, not copied).
+    fn start_batch(
+        &self,
+        frame: BatchFrame,
+        deadline: Instant,
+    ) -> Result<(PendingResponse, Bytes), ClientError> {
+        let frame_bytes_max = self.frame_bytes_max.load(Ordering::Relaxed);
+        if frame.len() > frame_bytes_max as usize {
+            return Err(ClientError::InvalidArgument(format!(
+                "a {}-byte batch exceeds the server's {frame_bytes_max}-byte frame limit",
+                frame.len()
+            )));
+        }
+        let mut sent = Bytes::new();
+        let pending = self.queue(deadline, |id| {
+            sent = frame.into_frame(id);
+            sent.clone()
+        })?;
+        Ok((pending, sent))
+    }
+
+    /// Registers a request id, then queues the frame `encode` makes for it.
+    fn queue(
+        &self,
+        deadline: Instant,
+        encode: impl FnOnce(u32) -> Bytes,
+    ) -> Result<PendingResponse, ClientError> {
         let id = self.next_id();
         let (sender, receiver) = oneshot::channel();
         {
@@ -203,9 +237,7 @@ impl Conn {
             }
             pending.waiters.insert(id, sender);
         }
-        let mut out = BytesMut::with_capacity(frame_bytes);
-        request.encode_frame(id, &mut out);
-        if self.outgoing.send(out.freeze()).is_err() {
+        if self.outgoing.send(encode(id)).is_err() {
             self.shared.forget(id);
             return Err(ClientError::Disconnected);
         }
@@ -420,6 +452,15 @@ impl Client {
     ) -> Result<PendingResponse, ClientError> {
         let conn = &self.inner.conn;
         conn.start(request, Instant::now() + conn.request_timeout + extra)
+    }
+
+    /// Starts a `ProduceBatch` whose frame a [`protocol::native::BatchBuilder`] wrote.
+    pub(crate) fn start_batch(
+        &self,
+        frame: BatchFrame,
+    ) -> Result<(PendingResponse, Bytes), ClientError> {
+        let conn = &self.inner.conn;
+        conn.start_batch(frame, Instant::now() + conn.request_timeout)
     }
 
     /// Sends any request and waits for its response. An error response is returned as
@@ -640,31 +681,64 @@ pub(crate) fn unexpected(expected: &str, got: &Response) -> ClientError {
     ClientError::UnexpectedResponse(format!("expected {expected}, got {:?}", got.op()))
 }
 
+/// Frames written with one vectored write at most.
+const WRITE_FRAMES_MAX: usize = 64;
+
+/// Writes queued frames in order, as many as are queued (up to [`WRITE_FRAMES_MAX`]) with
+/// one vectored write: pipelined requests share syscalls and no frame is copied again.
 async fn write_frames(
-    writer: impl AsyncWrite + Unpin,
+    mut writer: impl AsyncWrite + Unpin,
     mut queued: mpsc::UnboundedReceiver<Bytes>,
     shared: Arc<Shared>,
 ) {
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, writer);
+    let mut frames: VecDeque<Bytes> = VecDeque::with_capacity(WRITE_FRAMES_MAX);
     while let Some(frame) = queued.recv().await {
-        let mut result = writer.write_all(&frame).await;
-        // Write whatever else is queued before flushing: pipelined frames share syscalls.
-        while result.is_ok() {
+        frames.push_back(frame);
+        while frames.len() < WRITE_FRAMES_MAX {
             match queued.try_recv() {
-                Ok(frame) => result = writer.write_all(&frame).await,
+                Ok(frame) => frames.push_back(frame),
                 Err(_) => break,
             }
         }
-        if result.is_ok() {
-            result = writer.flush().await;
-        }
-        if let Err(error) = result {
+        if let Err(error) = write_all_vectored(&mut writer, &mut frames).await {
             warn!(%error, "Writing to the server failed; closing the connection");
             shared.close();
             return;
         }
     }
     let _ = writer.shutdown().await;
+}
+
+/// Writes every byte of `frames`, emptying it.
+async fn write_all_vectored(
+    writer: &mut (impl AsyncWrite + Unpin),
+    frames: &mut VecDeque<Bytes>,
+) -> std::io::Result<()> {
+    if !writer.is_write_vectored() && frames.len() > 1 {
+        // A writer that would take one slice per call (TLS) gets them joined, so small
+        // frames still share a record and a syscall.
+        let mut joined = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+        for frame in frames.drain(..) {
+            joined.extend_from_slice(&frame);
+        }
+        frames.push_back(joined.freeze());
+    }
+    while !frames.is_empty() {
+        let slices: Vec<IoSlice<'_>> = frames.iter().map(|frame| IoSlice::new(frame)).collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while let Some(front) = frames.front_mut() {
+            if written < front.len() {
+                bytes::Buf::advance(front, written);
+                break;
+            }
+            written -= front.len();
+            frames.pop_front();
+        }
+    }
+    writer.flush().await
 }
 
 async fn read_frames(mut reader: impl AsyncRead + Unpin, shared: Arc<Shared>) {

@@ -2,6 +2,7 @@
 //!
 //! A [`Client`] is one TCP connection on which requests from any number of tasks are
 //! pipelined. On top of it, a [`Producer`] batches records queued one at a time, a
+//! [`BatchProducer`] encodes records into per-shard batches the server stores as they come, a
 //! [`ShardConsumer`] reads one shard in order with long polling and durable cursors, and a
 //! [`StreamConsumer`] reads a whole stream across splits and merges
 //! ([`Client::split_shard`], [`Client::merge_shards`]), keeping each partition key's order.
@@ -12,6 +13,8 @@
 //!   tasks, timeouts, and one method per operation.
 //! - `producer.rs`: [`Producer`]: the record queue, the batching task, in-flight limits and
 //!   ordering rules.
+//! - `batch.rs`: [`BatchProducer`]: the shard map, routing by MD5, per-shard batch builders,
+//!   one completion per batch and re-routing after a reshard.
 //! - `consumer.rs`: [`ShardConsumer`]: positions, long polling, shard lineage and cursors.
 //! - `stream.rs`: [`StreamConsumer`]: every shard of a stream, a child only after all its
 //!   parents are read to their end.
@@ -46,6 +49,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
 mod connection;
 mod consumer;
 mod error;
@@ -54,6 +58,7 @@ mod queue;
 mod stream;
 mod tls;
 
+pub use batch::{BatchAck, BatchProducer, BatchProducerConfig, REROUTES_MAX, Sent, hash_key};
 pub use connection::{Client, ClientConfig, Credentials};
 pub use consumer::{FETCH_BYTES_DEFAULT, FETCH_RECORDS_DEFAULT, ShardConsumer};
 pub use error::ClientError;

@@ -47,7 +47,7 @@ use crate::config::{Fsync, LogConfig};
 use crate::error::{Error, Result, is_storage_full};
 use crate::faults::{Fault, Faults, IoPoint};
 use crate::io::{IoBackend, OwnedWrite, Writer};
-use crate::record::{self, NewRecord};
+use crate::record::{self, EncodedRecords, NewRecord};
 use crate::segment::{IndexEntry, Segment};
 use crate::shard::{Shard, TailState, sync_dir};
 
@@ -95,10 +95,41 @@ impl CommitStats {
     }
 }
 
+/// The records of one append: to be encoded, or encoded by the producer and adopted.
+pub(crate) enum Payload {
+    Records(Vec<NewRecord>),
+    Encoded(EncodedRecords),
+}
+
+impl Payload {
+    fn batch_len(&self) -> usize {
+        match self {
+            Self::Records(records) => record::batch_len(records),
+            Self::Encoded(encoded) => encoded.batch_len(),
+        }
+    }
+
+    fn count(&self) -> u32 {
+        match self {
+            Self::Records(records) => u32::try_from(records.len()).unwrap_or(u32::MAX),
+            Self::Encoded(encoded) => encoded.count(),
+        }
+    }
+
+    fn encode(&self, out: &mut BytesMut, base_offset: u64, timestamp_ms: i64) {
+        match self {
+            Self::Records(records) => record::encode_batch(out, base_offset, timestamp_ms, records),
+            Self::Encoded(encoded) => {
+                record::encode_adopted(out, base_offset, timestamp_ms, encoded)
+            }
+        }
+    }
+}
+
 pub(crate) enum Command {
     Append {
         shard: Arc<Shard>,
-        records: Vec<NewRecord>,
+        records: Payload,
         reply: oneshot::Sender<Result<AppendAck>>,
     },
     Close {
@@ -113,7 +144,7 @@ pub(crate) enum Command {
 impl Command {
     fn weight(&self) -> usize {
         match self {
-            Self::Append { records, .. } => record::batch_len(records),
+            Self::Append { records, .. } => records.batch_len(),
             _ => 0,
         }
     }
@@ -804,11 +835,11 @@ impl CommitThread {
     fn assign(
         &mut self,
         shard: &Arc<Shard>,
-        records: &[NewRecord],
+        records: &Payload,
         writes: &mut Vec<SegmentWrite>,
     ) -> Result<AppendAck> {
         let mut tail = writable_tail(shard)?;
-        let len = record::batch_len(records) as u64;
+        let len = records.batch_len() as u64;
         let now = self.clock.now_ms();
         let too_old = tail.first_timestamp_ms.is_some_and(|first| {
             now.saturating_sub(first)
@@ -863,8 +894,8 @@ impl CommitThread {
         let first_offset = tail.next_offset;
         let position = tail.position;
         let write = pending_write(writes, shard, &active, position, first_offset);
-        record::encode_batch(&mut write.buf, first_offset, timestamp_ms, records);
-        let count = records.len() as u64;
+        records.encode(&mut write.buf, first_offset, timestamp_ms);
+        let count = u64::from(records.count());
         if tail
             .last_indexed
             .is_none_or(|at| position - at >= self.config.index_interval_bytes)
@@ -886,7 +917,7 @@ impl CommitThread {
         tail.first_timestamp_ms.get_or_insert(timestamp_ms);
         Ok(AppendAck {
             first_offset,
-            record_count: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            record_count: records.count(),
             timestamp_ms,
         })
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::{Clock, SystemClock};
-use crate::commit::{self, AppendAck, Command, CommitCounters, CommitStats};
+use crate::commit::{self, AppendAck, Command, CommitCounters, CommitStats, Payload};
 use crate::config::LogConfig;
 use crate::error::{Error, IoContext, Result};
 use crate::files::OpenFiles;
@@ -574,7 +574,7 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<PendingAppend> {
         self.check_records(&records)?;
-        let (command, response) = Self::append_to(shard, records);
+        let (command, response) = Self::append_to(shard, Payload::Records(records));
         self.sender()?
             .send(command)
             .await
@@ -589,7 +589,7 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<AppendAck> {
         self.check_records(&records)?;
-        let (command, response) = Self::append_to(shard, records);
+        let (command, response) = Self::append_to(shard, Payload::Records(records));
         self.sender()?
             .blocking_send(command)
             .map_err(|_| Error::Closed)?;
@@ -654,13 +654,16 @@ impl Log {
         records: Vec<NewRecord>,
     ) -> Result<(Command, oneshot::Receiver<Result<AppendAck>>)> {
         self.check_records(&records)?;
-        Ok(Self::append_to(self.shard(stream, shard)?, records))
+        Ok(Self::append_to(
+            self.shard(stream, shard)?,
+            Payload::Records(records),
+        ))
     }
 
     /// The command appending `records` to `shard`, and the receiver of its reply.
     fn append_to(
         shard: Arc<Shard>,
-        records: Vec<NewRecord>,
+        records: Payload,
     ) -> (Command, oneshot::Receiver<Result<AppendAck>>) {
         let (reply, response) = oneshot::channel();
         (

@@ -20,7 +20,8 @@
 //!   0  u32  batch_len          header + records, in bytes; 0 = end of segment
 //!   4  u32  crc                CRC32 (IEEE) of bytes [8, batch_len)
 //!   8  u8   version            1
-//!   9  u8   flags              0
+//!   9  u8   flags              bit 0: uniform time (every record's timestamp is
+//!                              first_timestamp_ms; their own fields are 0)
 //!  10  u16  reserved           0
 //!  12  u32  record_count       >= 1
 //!  16  u64  base_offset        offset of the first record
@@ -36,6 +37,15 @@
 //!   .  u32  data_len
 //!   .  key, attributes, data
 //! ```
+//!
+//! # Producer-encoded records
+//!
+//! The records of a batch (everything after the header) are the same bytes a native producer
+//! sends in `ProduceBatch`: it encodes them once, with timestamps 0, and the log adopts them
+//! ([`EncodedRecords::check`], then [`encode_adopted`]): it writes a header with the
+//! uniform-time flag, the offsets and the arrival time, and the records as they came. The
+//! batch CRC is the header's CRC combined with the producer's CRC of the records, so adopting
+//! never reads the records twice.
 #![deny(clippy::indexing_slicing)]
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -51,6 +61,8 @@ pub const BATCH_BYTES_LIMIT: u32 = 1 << 30;
 
 const RECORD_FIXED_LEN: usize = 8 + 2 + 1 + 4 + 4;
 const FLAG_HASH_KEY: u8 = 1;
+/// Batch flag: every record's timestamp is the header's `first_timestamp_ms`.
+const BATCH_FLAG_UNIFORM_TIME: u8 = 1;
 
 const _: () = assert!(BATCH_HEADER_LEN == 4 + 4 + 1 + 1 + 2 + 4 + 8 + 8 + 8);
 
@@ -121,6 +133,8 @@ pub struct BatchHeader {
     pub first_timestamp_ms: i64,
     /// Largest timestamp in the batch.
     pub max_timestamp_ms: i64,
+    /// Whether every record's timestamp is `first_timestamp_ms` (producer-encoded records).
+    pub uniform_time: bool,
 }
 
 impl BatchHeader {
@@ -200,6 +214,10 @@ pub fn decode_header(bytes: &[u8]) -> Result<BatchHeader, DecodeError> {
     if version != BATCH_VERSION {
         return Err(DecodeError::Corrupt("unknown batch version"));
     }
+    let flags = *header.get(9).ok_or(corrupt)?;
+    if flags & !BATCH_FLAG_UNIFORM_TIME != 0 {
+        return Err(DecodeError::Corrupt("unknown batch flags"));
+    }
     let parsed = BatchHeader {
         batch_len,
         crc: read_u32(header, 4).ok_or(corrupt)?,
@@ -207,6 +225,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<BatchHeader, DecodeError> {
         base_offset: read_u64(header, 16).ok_or(corrupt)?,
         first_timestamp_ms: read_i64(header, 24).ok_or(corrupt)?,
         max_timestamp_ms: read_i64(header, 32).ok_or(corrupt)?,
+        uniform_time: flags & BATCH_FLAG_UNIFORM_TIME != 0,
     };
     if parsed.record_count == 0 {
         return Err(DecodeError::Corrupt("batch with no records"));
@@ -243,6 +262,8 @@ pub struct Records {
     position: usize,
     offset: u64,
     remaining: u32,
+    /// The batch's time, when every record has it.
+    uniform_time: Option<i64>,
 }
 
 impl Records {
@@ -253,12 +274,42 @@ impl Records {
             position: BATCH_HEADER_LEN,
             offset: header.base_offset,
             remaining: header.record_count,
+            uniform_time: header.uniform_time.then_some(header.first_timestamp_ms),
         }
     }
 
     fn decode_one(&mut self) -> Result<Record, DecodeError> {
-        let bytes: &[u8] = &self.batch;
-        let at = self.position;
+        let fields = RecordFields::read(&self.batch, self.position)?;
+        let record = Record {
+            offset: self.offset,
+            timestamp_ms: self.uniform_time.unwrap_or(fields.timestamp_ms),
+            key: self.batch.slice(fields.key.clone()),
+            hash_key: fields.hash_key,
+            attributes: self.batch.slice(fields.attributes.clone()),
+            data: self.batch.slice(fields.data.clone()),
+        };
+        self.position = fields.data.end;
+        self.offset += 1;
+        self.remaining -= 1;
+        Ok(record)
+    }
+}
+
+/// One record's fields, as byte ranges of the slice it was read from.
+struct RecordFields {
+    timestamp_ms: i64,
+    flags: u8,
+    hash_key: Option<u128>,
+    key: std::ops::Range<usize>,
+    attributes: std::ops::Range<usize>,
+    /// Ends where the record ends.
+    data: std::ops::Range<usize>,
+}
+
+impl RecordFields {
+    /// Reads the record starting at `at`, checking that its fields add up to its length and
+    /// fit in `bytes`.
+    fn read(bytes: &[u8], at: usize) -> Result<Self, DecodeError> {
         let corrupt = DecodeError::Corrupt("record extends past its batch");
         let record_len = read_u32(bytes, at).ok_or(corrupt)? as usize;
         let timestamp_ms = read_i64(bytes, at + 4).ok_or(corrupt)?;
@@ -281,23 +332,19 @@ impl Records {
         let key_end = cursor + key_len;
         let attributes_end = key_end + attributes_len;
         let data_end = attributes_end.checked_add(data_len).ok_or(corrupt)?;
-        if data_end != at + 4 + record_len || data_end > bytes.len() {
+        if Some(data_end) != (at + 4).checked_add(record_len) || data_end > bytes.len() {
             return Err(DecodeError::Corrupt(
                 "record length disagrees with its fields",
             ));
         }
-        let record = Record {
-            offset: self.offset,
+        Ok(Self {
             timestamp_ms,
-            key: self.batch.slice(cursor..key_end),
+            flags,
             hash_key,
-            attributes: self.batch.slice(key_end..attributes_end),
-            data: self.batch.slice(attributes_end..data_end),
-        };
-        self.position = data_end;
-        self.offset += 1;
-        self.remaining -= 1;
-        Ok(record)
+            key: cursor..key_end,
+            attributes: key_end..attributes_end,
+            data: attributes_end..data_end,
+        })
     }
 }
 
@@ -321,26 +368,28 @@ pub fn batch_len(records: &[NewRecord]) -> usize {
     BATCH_HEADER_LEN + records.iter().map(NewRecord::encoded_len).sum::<usize>()
 }
 
-/// Appends one batch holding `records` to `out`. Every record gets `timestamp_ms`, the arrival
-/// time the log assigned. The caller has validated the records (non-empty, key sizes, limits).
-pub fn encode_batch(
-    out: &mut BytesMut,
-    base_offset: u64,
-    timestamp_ms: i64,
-    records: &[NewRecord],
-) {
-    let start = out.len();
-    let len = batch_len(records);
-    out.reserve(len);
+/// Appends a batch header whose CRC field is 0, to be filled in by [`put_crc`].
+fn put_header(out: &mut BytesMut, len: usize, flags: u8, count: usize, base: u64, time: i64) {
     out.put_u32_le(u32::try_from(len).unwrap_or(u32::MAX));
-    out.put_u32_le(0); // CRC, filled in below
+    out.put_u32_le(0);
     out.put_u8(BATCH_VERSION);
-    out.put_u8(0);
+    out.put_u8(flags);
     out.put_u16_le(0);
-    out.put_u32_le(u32::try_from(records.len()).unwrap_or(u32::MAX));
-    out.put_u64_le(base_offset);
-    out.put_i64_le(timestamp_ms);
-    out.put_i64_le(timestamp_ms);
+    out.put_u32_le(u32::try_from(count).unwrap_or(u32::MAX));
+    out.put_u64_le(base);
+    out.put_i64_le(time);
+    out.put_i64_le(time);
+}
+
+/// Writes `crc` into the CRC field of the batch starting at `start`.
+fn put_crc(out: &mut BytesMut, start: usize, crc: u32) {
+    if let Some(field) = out.get_mut(start + 4..start + 8) {
+        field.copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+/// Appends `records`, each stamped `timestamp_ms`, in the batch's record layout.
+fn put_records(out: &mut BytesMut, timestamp_ms: i64, records: &[NewRecord]) {
     for record in records {
         let body = record.encoded_len() - 4;
         out.put_u32_le(u32::try_from(body).unwrap_or(u32::MAX));
@@ -359,11 +408,158 @@ pub fn encode_batch(
         out.put_slice(&record.attributes);
         out.put_slice(&record.data);
     }
-    let written = out.get_mut(start..).unwrap_or_default();
-    let crc = crc32fast::hash(written.get(8..).unwrap_or_default());
-    if let Some(field) = written.get_mut(4..8) {
-        field.copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends one batch holding `records` to `out`. Every record gets `timestamp_ms`, the arrival
+/// time the log assigned. The caller has validated the records (non-empty, key sizes, limits).
+pub fn encode_batch(
+    out: &mut BytesMut,
+    base_offset: u64,
+    timestamp_ms: i64,
+    records: &[NewRecord],
+) {
+    let start = out.len();
+    let len = batch_len(records);
+    out.reserve(len);
+    put_header(out, len, 0, records.len(), base_offset, timestamp_ms);
+    put_records(out, timestamp_ms, records);
+    let crc = crc32fast::hash(out.get(start + 8..).unwrap_or_default());
+    put_crc(out, start, crc);
+}
+
+/// Records a producer encoded, in the layout of a batch's records with every timestamp 0,
+/// checked by [`EncodedRecords::check`] and ready for [`encode_adopted`].
+#[derive(Clone, Debug)]
+pub struct EncodedRecords {
+    bytes: Bytes,
+    count: u32,
+    crc: u32,
+}
+
+impl EncodedRecords {
+    /// Checks `bytes` as `count` records whose CRC32 (IEEE) is `crc`: the checksum, then each
+    /// record's framing (fields that add up to its length, timestamp 0, no unknown flags, a
+    /// key of at most [`PARTITION_KEY_BYTES_MAX`] bytes that `record_ok` accepts with the
+    /// record's explicit hash key, data of at most `data_bytes_max` bytes), and no bytes after
+    /// the last record. One pass over the record headers; the data is read only by the
+    /// checksum.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] naming the first bad record, or
+    /// [`crate::Error::RecordTooLarge`].
+    pub fn check(
+        bytes: Bytes,
+        count: u32,
+        crc: u32,
+        data_bytes_max: usize,
+        mut record_ok: impl FnMut(&[u8], Option<u128>) -> bool,
+    ) -> Result<Self, crate::Error> {
+        let invalid = |why: String| crate::Error::InvalidArgument(why);
+        if count == 0 {
+            return Err(invalid("a batch needs at least one record".into()));
+        }
+        if crc32fast::hash(&bytes) != crc {
+            return Err(invalid("the records' CRC32 does not match them".into()));
+        }
+        let mut at = 0;
+        for index in 0..count {
+            let fields = RecordFields::read(&bytes, at)
+                .map_err(|error| invalid(format!("record {index}: {error}")))?;
+            if fields.timestamp_ms != 0 {
+                return Err(invalid(format!("record {index}: its timestamp must be 0")));
+            }
+            if fields.flags & !FLAG_HASH_KEY != 0 {
+                return Err(invalid(format!("record {index}: unknown record flags")));
+            }
+            if fields.key.len() > PARTITION_KEY_BYTES_MAX
+                || !record_ok(
+                    bytes.get(fields.key.clone()).unwrap_or_default(),
+                    fields.hash_key,
+                )
+            {
+                return Err(invalid(format!(
+                    "record {index}: invalid partition key or hash key"
+                )));
+            }
+            if fields.data.len() > data_bytes_max {
+                return Err(crate::Error::RecordTooLarge {
+                    size: fields.data.len(),
+                    max: data_bytes_max,
+                });
+            }
+            at = fields.data.end;
+        }
+        if at != bytes.len() {
+            return Err(invalid(format!(
+                "{} bytes after the last of {count} records",
+                bytes.len() - at
+            )));
+        }
+        Ok(Self { bytes, count, crc })
     }
+
+    /// `records` encoded as a producer would (timestamps 0), for in-process producers and
+    /// tests; the caller keeps within the limits [`Self::check`] enforces.
+    pub fn from_records(records: &[NewRecord]) -> Self {
+        let mut out = BytesMut::with_capacity(batch_len(records) - BATCH_HEADER_LEN);
+        put_records(&mut out, 0, records);
+        let bytes = out.freeze();
+        Self {
+            crc: crc32fast::hash(&bytes),
+            count: u32::try_from(records.len()).unwrap_or(u32::MAX),
+            bytes,
+        }
+    }
+
+    /// The encoded records.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Their CRC32 (IEEE).
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// How many records.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The size of the batch that adopts them, header included.
+    pub fn batch_len(&self) -> usize {
+        BATCH_HEADER_LEN + self.bytes.len()
+    }
+}
+
+/// Appends one batch of producer-encoded `records`, as they came, behind a header with the
+/// uniform-time flag, `base_offset` and `timestamp_ms`. The batch CRC combines the header's
+/// with the records' own, so the records are copied once and not read again.
+pub fn encode_adopted(
+    out: &mut BytesMut,
+    base_offset: u64,
+    timestamp_ms: i64,
+    records: &EncodedRecords,
+) {
+    let start = out.len();
+    let len = records.batch_len();
+    out.reserve(len);
+    put_header(
+        out,
+        len,
+        BATCH_FLAG_UNIFORM_TIME,
+        records.count as usize,
+        base_offset,
+        timestamp_ms,
+    );
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(out.get(start + 8..).unwrap_or_default());
+    crc.combine(&crc32fast::Hasher::new_with_initial_len(
+        records.crc,
+        records.bytes.len() as u64,
+    ));
+    put_crc(out, start, crc.finalize());
+    out.put_slice(&records.bytes);
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //!
 //! The test binary re-executes itself to run [`child_appender`] in a child process (the test is
 //! a no-op unless `STRATA_CRASH_CHILD_DIR` is set). The child opens the log (recovering whatever
-//! the previous child left), then several threads append small batches to three shards and print
-//! one `ACK` line per acknowledged append. The parent kills the child with SIGKILL after a random
+//! the previous child left), then several threads append small batches to three shards (half of
+//! them producer-encoded, adopted as they came) and print one `ACK` line per acknowledged
+//! append. The parent kills the child with SIGKILL after a random
 //! delay, opens the same directory itself and proves:
 //!
 //! - every acknowledged record is present, at the acknowledged offset, with the same key and
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use storage::{Log, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
+use storage::{EncodedRecords, Log, NewRecord, Owner, RETENTION_DEFAULT, ReadLimits};
 
 const STREAM: &str = "crash";
 const SHARDS: u32 = 3;
@@ -136,8 +137,35 @@ fn say(line: &str) -> bool {
         .is_ok()
 }
 
+/// Appends `records` to `shard` as a producer-encoded batch, through the router, as the
+/// native `ProduceBatch` does.
+fn append_encoded(
+    runtime: &tokio::runtime::Runtime,
+    log: &Log,
+    shard: u32,
+    records: &[NewRecord],
+) -> storage::Result<storage::AppendAck> {
+    let encoded = EncodedRecords::from_records(records);
+    let encoded = EncodedRecords::check(
+        encoded.bytes().clone(),
+        encoded.count(),
+        encoded.crc(),
+        usize::MAX,
+        |_, _| true,
+    )?;
+    runtime.block_on(async {
+        let route = log.route(STREAM).await?;
+        let pending = route.enqueue_encoded(shard, encoded).await?;
+        drop(route);
+        pending.acknowledged().await
+    })
+}
+
 fn append_until_killed(log: &Log, round: u32, thread: u32, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed ^ splitmix64(u64::from(thread)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("child: a runtime for encoded appends");
     let deadline = Instant::now() + CHILD_LIFETIME_MAX;
     let mut seq = 0u32;
     while Instant::now() < deadline {
@@ -158,10 +186,14 @@ fn append_until_killed(log: &Log, round: u32, thread: u32, seed: u64) {
                 };
                 NewRecord::new(id.key(), record_data(id, len))
             })
-            .collect();
-        let ack = log
-            .append_blocking(STREAM, shard, records)
-            .unwrap_or_else(|error| panic!("child: append to shard {shard} failed: {error}"));
+            .collect::<Vec<_>>();
+        // Half the appends are producer-encoded batches, adopted as they came.
+        let ack = if rng.gen_bool(0.5) {
+            append_encoded(&runtime, log, shard, &records)
+        } else {
+            log.append_blocking(STREAM, shard, records)
+        }
+        .unwrap_or_else(|error| panic!("child: append to shard {shard} failed: {error}"));
         assert_eq!(ack.record_count, count, "child: acknowledged record count");
         let lens: Vec<String> = lens.iter().map(u32::to_string).collect();
         let line = format!(

@@ -52,11 +52,14 @@ pub enum ErrorCode {
     /// A queue with that name exists with other attributes (or was deleted less than 60
     /// seconds ago).
     QueueExists = 23,
+    /// A `ProduceBatch` record's hash key is outside the shard's range: the producer's shard
+    /// map is stale (the stream was recreated); it refreshes the map and routes again.
+    WrongShard = 24,
 }
 
 impl ErrorCode {
     /// Every code, in table order.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::UnsupportedVersion,
         Self::MalformedFrame,
         Self::FrameTooLarge,
@@ -77,6 +80,7 @@ impl ErrorCode {
         Self::Internal,
         Self::QueueNotFound,
         Self::QueueExists,
+        Self::WrongShard,
     ];
 
     /// The code's wire number.
@@ -119,7 +123,7 @@ mod tests {
              (StreamExists, 11), (ShardNotFound, 12), (ShardClosed, 13), (OffsetTrimmed, 14), \
              (OffsetBeyondEnd, 15), (InvalidArgument, 16), (RecordTooLarge, 17), \
              (LimitExceeded, 18), (Unavailable, 20), (Internal, 21), (QueueNotFound, 22), \
-             (QueueExists, 23)]"
+             (QueueExists, 23), (WrongShard, 24)]"
         );
     }
 

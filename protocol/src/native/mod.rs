@@ -6,6 +6,7 @@
 #![deny(clippy::indexing_slicing)]
 
 pub mod auth;
+pub mod batch;
 pub mod codes;
 pub mod frame;
 pub mod queues;
@@ -14,6 +15,10 @@ pub mod responses;
 
 use bytes::{Bytes, BytesMut};
 
+pub use batch::{
+    BatchBuilder, BatchFrame, BatchRecord, PRODUCE_BATCH_RECORDS_MAX, ProduceBatch, ProduceBatchOk,
+    frame_request,
+};
 pub use codes::ErrorCode;
 pub use frame::{FRAME_BYTES_MAX, FRAME_HEADER_SIZE, Frame, FrameHeader, Kind, decode_frame};
 pub use requests::{
@@ -103,11 +108,13 @@ pub enum Op {
     QueuePeek = 20,
     /// [`queues::QueueRewind`] → [`queues::QueueRewindOk`].
     QueueRewind = 21,
+    /// [`ProduceBatch`] → [`ProduceBatchOk`].
+    ProduceBatch = 22,
 }
 
 impl Op {
     /// Every operation, in code order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Error,
         Self::Hello,
         Self::CreateStream,
@@ -130,6 +137,7 @@ impl Op {
         Self::QueuePurge,
         Self::QueuePeek,
         Self::QueueRewind,
+        Self::ProduceBatch,
     ];
 
     /// The operation for a wire code, or `None`.
@@ -285,6 +293,8 @@ messages! {
         QueuePeek(queues::QueuePeek) = QueuePeek,
         /// Make a queue's messages from a point on receivable again.
         QueueRewind(queues::QueueRewind) = QueueRewind,
+        /// Append records the producer encoded, routed to one shard.
+        ProduceBatch(ProduceBatch) = ProduceBatch,
     }
 }
 
@@ -333,6 +343,8 @@ messages! {
         QueuePeeked(queues::QueueRecords) = QueuePeek,
         /// What the rewind did.
         QueueRewindOk(queues::QueueRewindOk) = QueueRewind,
+        /// Where a producer-encoded batch landed.
+        ProduceBatchOk(ProduceBatchOk) = ProduceBatch,
         /// Any request failed.
         Error(ErrorResponse) = Error,
     }
@@ -387,12 +399,13 @@ mod tests {
              (DescribeStream, 5), (Produce, 6), (Fetch, 7), (CommitCursor, 8), (FetchCursor, 9), \
              (SplitShard, 10), (MergeShards, 11), (Authenticate, 12), (QueueCreate, 13), \
              (QueueDelete, 14), (QueueList, 15), (QueueSend, 16), (QueueReceive, 17), \
-             (QueueAck, 18), (QueuePurge, 19), (QueuePeek, 20), (QueueRewind, 21)]"
+             (QueueAck, 18), (QueuePurge, 19), (QueuePeek, 20), (QueueRewind, 21), \
+             (ProduceBatch, 22)]"
         );
         for op in Op::ALL {
             assert_eq!(Op::from_u16(op as u16), Some(op));
         }
-        assert_eq!(Op::from_u16(22), None);
+        assert_eq!(Op::from_u16(23), None);
     }
 
     fn stream_name() -> impl Strategy<Value = String> {

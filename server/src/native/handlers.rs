@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use protocol::native::{
     CommitCursor, CreateStream, CursorPosition, DeleteStream, DescribeStream, ErrorCode,
-    ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, MergeShards, MergeShardsOk, Produce,
+    ErrorResponse, Fetch, FetchCursor, FetchOk, FetchedRecord, MergeShards, MergeShardsOk,
+    PARTITION_KEY_BYTES_MAX, PARTITION_KEY_BYTES_MIN, Produce, ProduceBatch, ProduceBatchOk,
     ProduceOk, ProduceResult, Response, ShardDescription, SplitShard, SplitShardOk, StartPosition,
     StreamDescription, StreamList, Target,
 };
-use storage::{Log, NewRecord, PendingAppend, ReadLimits};
+use storage::{EncodedRecords, Log, NewRecord, PendingAppend, ReadLimits};
 
 use crate::views::streams;
 
@@ -240,6 +241,90 @@ impl PendingProduce {
             }
         }
         Ok(Response::ProduceOk(ProduceOk { results }))
+    }
+}
+
+/// A producer-encoded batch whose append is in the commit queue.
+pub struct PendingBatch {
+    count: u32,
+    append: PendingAppend,
+}
+
+/// Checks a `ProduceBatch` and queues it, as it came, as one append to its shard. The records
+/// are read once, by the CRC and a walk over their headers; none is decoded or copied here.
+/// Hash keys the producer computed must lie in the shard's range (else
+/// [`ErrorCode::WrongShard`]: its shard map is stale); the server trusts that they are the
+/// MD5 of the keys, as it trusts an explicit hash key. Called in request order, as
+/// [`enqueue_produce`] is.
+pub async fn enqueue_produce_batch(
+    log: &Log,
+    request: ProduceBatch,
+) -> Result<PendingBatch, ErrorResponse> {
+    let route = log
+        .route(&request.stream)
+        .await
+        .map_err(|error| from_storage(&error))?;
+    if *route.owner() != streams::OWNER {
+        return Err(from_storage(&storage::Error::StreamNotFound(
+            request.stream.clone(),
+        )));
+    }
+    let keyed = request.hash_keys.is_some();
+    // A shard that is not open is refused by the enqueue below (closed or unknown).
+    if keyed
+        && let Some((start, end)) = route.open_range(request.shard)
+        && let Some(index) = request
+            .hash_keys()
+            .position(|hash| hash < start || hash > end)
+    {
+        return Err(ErrorResponse::new(
+            ErrorCode::WrongShard,
+            format!(
+                "record {index}'s hash key is outside shard {}'s range: refresh the shard map",
+                request.shard
+            ),
+        ));
+    }
+    let mut hashes = request.hash_keys();
+    let record_ok = |key: &[u8], explicit: Option<u128>| {
+        if keyed {
+            let hash = hashes.next();
+            (PARTITION_KEY_BYTES_MIN..=PARTITION_KEY_BYTES_MAX).contains(&key.len())
+                && std::str::from_utf8(key).is_ok()
+                && explicit.is_none_or(|explicit| Some(explicit) == hash)
+        } else {
+            key.is_empty() && explicit.is_none()
+        }
+    };
+    let records = EncodedRecords::check(
+        request.records.clone(),
+        request.record_count,
+        request.records_crc,
+        log.config().record_bytes_max,
+        record_ok,
+    )
+    .map_err(|error| from_storage(&error))?;
+    let count = records.count();
+    let append = route
+        .enqueue_encoded(request.shard, records)
+        .await
+        .map_err(|error| from_storage(&error))?;
+    Ok(PendingBatch { count, append })
+}
+
+impl PendingBatch {
+    /// Waits for the append and answers with its first offset and arrival time.
+    pub async fn acknowledged(self) -> Outcome {
+        let ack = self
+            .append
+            .acknowledged()
+            .await
+            .map_err(|error| from_storage(&error))?;
+        Ok(Response::ProduceBatchOk(ProduceBatchOk {
+            base_offset: ack.first_offset,
+            record_count: self.count,
+            timestamp_ms: ack.timestamp_ms,
+        }))
     }
 }
 

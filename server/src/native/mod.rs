@@ -277,6 +277,18 @@ async fn connection(
                 });
                 continue;
             }
+            if let Request::ProduceBatch(batch) = request {
+                let pending = handlers::enqueue_produce_batch(&state.log, batch).await;
+                tokio::spawn(async move {
+                    let response = match pending {
+                        Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
+                        Err(error) => Response::Error(error),
+                    };
+                    let _ = responses.send(frame_of(request_id, &response)).await;
+                    drop(permit);
+                });
+                continue;
+            }
             let shared = Arc::clone(shared);
             tokio::spawn(async move {
                 let response = handle(&shared, request).await;
@@ -412,6 +424,12 @@ async fn handle(shared: &Shared, request: Request) -> Response {
             Ok(pending) => pending.acknowledged().await,
             Err(error) => Err(error),
         },
+        Request::ProduceBatch(request) => {
+            match handlers::enqueue_produce_batch(log, request).await {
+                Ok(pending) => pending.acknowledged().await,
+                Err(error) => Err(error),
+            }
+        }
         Request::Fetch(request) => handlers::fetch(log, request).await.map(Response::FetchOk),
         Request::CommitCursor(request) => handlers::commit_cursor(log, request).await,
         Request::FetchCursor(request) => handlers::fetch_cursor(log, &request),

@@ -19,10 +19,10 @@ use std::sync::Arc;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock, mpsc};
 
 use super::{Log, PendingAppend};
-use crate::commit::Command;
+use crate::commit::{Command, Payload};
 use crate::error::{Error, Result};
 use crate::meta::{Owner, StreamInfo};
-use crate::record::NewRecord;
+use crate::record::{EncodedRecords, NewRecord};
 use crate::shard::Shard;
 
 /// The 128-bit hash key of a partition key: its MD5 read as a big-endian integer (the rule
@@ -163,6 +163,13 @@ impl RouteTable {
             .and_then(|&index| self.ranges.get(index))
             .map(|range| &range.shard)
     }
+
+    fn open_range(&self, id: u32) -> Option<(u128, u128)> {
+        self.ids
+            .get(&id)
+            .and_then(|&index| self.ranges.get(index))
+            .map(|range| (range.start, range.end))
+    }
 }
 
 /// A stream's routes, held: while a `Route` lives, no split or merge of the stream runs, so
@@ -219,6 +226,30 @@ impl Route {
     /// [`Log::enqueue_append`] would (a closed one answers `ShardClosed`).
     pub async fn enqueue(&self, shard: u32, records: Vec<NewRecord>) -> Result<PendingAppend> {
         self.log.check_records(&records)?;
+        self.send(shard, Payload::Records(records)).await
+    }
+
+    /// Queues records the producer encoded (checked by [`EncodedRecords::check`]) as one
+    /// batch, adopted as they came; as [`Self::enqueue`] otherwise.
+    ///
+    /// # Errors
+    /// As [`Self::enqueue`]; [`Error::BatchTooLarge`] over the log's batch limit.
+    pub async fn enqueue_encoded(
+        &self,
+        shard: u32,
+        records: EncodedRecords,
+    ) -> Result<PendingAppend> {
+        let max = self.log.config().batch_bytes_max;
+        if records.batch_len() > max {
+            return Err(Error::BatchTooLarge {
+                size: records.batch_len(),
+                max,
+            });
+        }
+        self.send(shard, Payload::Encoded(records)).await
+    }
+
+    async fn send(&self, shard: u32, records: Payload) -> Result<PendingAppend> {
         let handle = match self.table.open_shard(shard) {
             Some(handle) => handle.clone(),
             None => self.log.shard(&self.stream, shard)?,
@@ -226,6 +257,11 @@ impl Route {
         let (command, response) = Log::append_to(handle, records);
         self.sender.send(command).await.map_err(|_| Error::Closed)?;
         Ok(PendingAppend(response))
+    }
+
+    /// The hash key range `[start, end]` of `shard`, if it is open.
+    pub fn open_range(&self, shard: u32) -> Option<(u128, u128)> {
+        self.table.open_range(shard)
     }
 }
 

@@ -118,3 +118,85 @@ proptest! {
         }
     }
 }
+
+/// The records of `records` as a producer encodes them: a batch's records, timestamps 0.
+fn producer_encoded(records: &[NewRecord]) -> (Bytes, u32) {
+    let mut out = BytesMut::new();
+    encode_batch(&mut out, 0, 0, records);
+    let region = out.freeze().slice(BATCH_HEADER_LEN..);
+    let crc = crc32fast::hash(&region);
+    (region, crc)
+}
+
+#[test]
+fn adopted_records_read_back_with_the_batch_time_and_a_valid_crc() {
+    let (region, crc) = producer_encoded(&sample());
+    let encoded = EncodedRecords::check(region.clone(), 2, crc, 1 << 20, |_, _| true).unwrap();
+    assert_eq!(encoded.batch_len(), batch_len(&sample()));
+    let built = EncodedRecords::from_records(&sample());
+    assert_eq!((&built.bytes, built.crc, built.count), (&region, crc, 2));
+    let mut out = BytesMut::from(&b"before"[..]);
+    encode_adopted(&mut out, 42, 1_700_000_000_123, &encoded);
+    let batch = out.freeze().slice(6..);
+    let header = decode_batch(&batch).unwrap();
+    assert!(header.uniform_time);
+    assert_eq!((header.base_offset, header.record_count), (42, 2));
+    assert_eq!(header.first_timestamp_ms, 1_700_000_000_123);
+    let records: Vec<Record> = Records::new(&header, batch)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (offset, (read, sent)) in (42..).zip(records.iter().zip(sample())) {
+        assert_eq!(read.offset, offset);
+        assert_eq!(read.timestamp_ms, 1_700_000_000_123);
+        assert_eq!((&read.key, read.hash_key), (&sent.key, sent.hash_key));
+        assert_eq!(
+            (&read.attributes, &read.data),
+            (&sent.attributes, &sent.data)
+        );
+    }
+}
+
+#[test]
+fn encoded_records_that_do_not_check_out_are_refused() {
+    let (region, crc) = producer_encoded(&sample());
+    let check = |bytes: Bytes, count: u32, crc: u32| {
+        EncodedRecords::check(bytes, count, crc, 1 << 20, |key, _| !key.is_empty()).map(|_| ())
+    };
+    let refused = |result: Result<(), crate::Error>, why: &str| {
+        let message = result.expect_err(why).to_string();
+        assert!(message.contains(why), "{message}");
+    };
+    refused(check(region.clone(), 2, crc ^ 1), "CRC32");
+    refused(check(region.clone(), 0, crc), "at least one record");
+    refused(check(region.clone(), 3, crc), "record 2");
+    refused(check(region.clone(), 1, crc), "bytes after the last");
+    let mut stamped = BytesMut::from(&region[..]);
+    stamped[4] = 1;
+    let stamped = stamped.freeze();
+    refused(
+        check(stamped.clone(), 2, crc32fast::hash(&stamped)),
+        "timestamp must be 0",
+    );
+    let (empty_key, crc) = producer_encoded(&[NewRecord::new("", "x")]);
+    refused(
+        check(empty_key, 1, crc),
+        "invalid partition key or hash key",
+    );
+    let (large, crc) = producer_encoded(&[NewRecord::new("k", vec![0u8; 100])]);
+    let too_large = EncodedRecords::check(large, 1, crc, 99, |_, _| true);
+    assert!(matches!(
+        too_large,
+        Err(crate::Error::RecordTooLarge { size: 100, max: 99 })
+    ));
+}
+
+#[test]
+fn unknown_batch_flags_are_corruption() {
+    let mut out = BytesMut::new();
+    encode_batch(&mut out, 0, 1, &sample());
+    out[9] = 0x80;
+    assert_eq!(
+        decode_header(&out),
+        Err(DecodeError::Corrupt("unknown batch flags"))
+    );
+}
