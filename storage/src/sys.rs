@@ -1,5 +1,5 @@
-//! The only `unsafe` in Strata: memory mappings, io_uring submissions, `fallocate` and the
-//! descriptor limit.
+//! The only `unsafe` in Strata: memory mappings (and `madvise` hints on them), io_uring
+//! submissions, `fallocate` and the descriptor limit.
 //!
 //! # Invariants the callers keep
 //!
@@ -35,6 +35,36 @@ pub(crate) fn map_file(file: &File, len: u64) -> io::Result<Mmap> {
     // truncated while mapped (module invariants); bytes are only read below the committed
     // length, which the writer no longer modifies.
     unsafe { MmapOptions::new().len(len).map(file) }
+}
+
+/// Turns off readahead on faults in `mapping` (an active segment's, the whole file): a reader
+/// near the written end would otherwise have the kernel read ahead into the unwritten rest
+/// of the file, zero-filling pages only for the writer to overwrite them. Reads ask for
+/// what they are about to touch with [`will_need`] instead.
+pub(crate) fn advise_random(mapping: &Mmap) {
+    if let Err(error) = mapping.advise(memmap2::Advice::Random) {
+        tracing::debug!(%error, "madvise(MADV_RANDOM) failed; reads keep the kernel's readahead");
+    }
+}
+
+/// Asks the kernel to read `bytes`, a slice of a mapping, ahead of the faults that will touch
+/// them (`MADV_WILLNEED`): pages already cached cost a lookup, missing ones are read
+/// asynchronously in large requests.
+pub(crate) fn will_need(bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let page = 4096usize;
+    let start = bytes.as_ptr() as usize;
+    let aligned = start & !(page - 1);
+    let len = bytes.len() + (start - aligned);
+    // SAFETY: `MADV_WILLNEED` reads nothing and writes nothing of ours; the range starts at
+    // the page holding `bytes`' first byte, which belongs to the same mapping (mappings are
+    // page-aligned), and ends at `bytes`' end. A failure only loses the hint.
+    let result = unsafe { libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_WILLNEED) };
+    if result != 0 {
+        tracing::trace!(error = %io::Error::last_os_error(), "madvise(MADV_WILLNEED) failed");
+    }
 }
 
 /// Allocates the bytes `offset..offset + len` of `file` for real (`fallocate` mode 0, which
