@@ -48,12 +48,16 @@ def main(directory):
             r["config"]["record_bytes"],
             r["config"]["producers"],
             r["benchmark"],
+            r["config"].get("client", "record"),
+            r["config"].get("rate", 0),
         )
     )
-    print("| mode | fsync | record | producers | rec/s | MB/s | ack p50 / p99 / p999 ms "
+    print("| mode | client | fsync | record | producers | offered rec/s | rec/s | MB/s "
+          "| ack p50 / p99 / p999 ms "
           "| e2e p50 / p99 / p999 ms | raw buffered MB/s: same volume after, 1 GiB before "
-          "| × raw same volume | × raw 1 GiB | × raw synced | × Redis rec/s | × NATS rec/s |")
-    print("|---|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|")
+          "| × raw same volume | × raw 1 GiB | × raw synced | × Redis rec/s | × NATS rec/s "
+          "| server CPU s/GB | bench CPU s/GB |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for report in native:
         config = report["config"]
         produce = report["produce"]
@@ -65,15 +69,22 @@ def main(directory):
         versus = ratio(produce, redis.get(key))
         versus_nats = ratio(produce, nats.get(key))
         synced = produce.get("ratio_to_raw_synced")
+        cpu = produce.get("cpu") or {}
+        server_cpu = cpu.get("server_secs_per_gb")
+        bench_cpu = cpu.get("bench_secs_per_gb")
         print(
-            f"| {report['benchmark']} | {config['fsync']} | {config['record_bytes']} B "
-            f"| {config['producers']} | {num(produce['throughput']['records_per_s'])} "
+            f"| {report['benchmark']} | {config.get('client', 'record')} | {config['fsync']} "
+            f"| {config['record_bytes']} B "
+            f"| {config['producers']} | {num(config['rate']) if config.get('rate') else 'max'} "
+            f"| {num(produce['throughput']['records_per_s'])} "
             f"| {num(produce['throughput']['mb_per_s'], 1)} | {lat(produce['latency'])} "
             f"| {lat(e2e['latency']) if e2e else '—'} "
             f"| {num(after.get('mb_per_s', 0))}, {num(buffered.get('mb_per_s', 0))} "
             f"| {num(produce.get('ratio_to_raw_buffered') or 0, 2)} "
             f"| {num(produce['throughput']['mb_per_s'] / max(buffered.get('mb_per_s', 0), 1e-9), 2)} "
-            f"| {num(synced, 2) if synced is not None else '—'} | {versus} | {versus_nats} |"
+            f"| {num(synced, 2) if synced is not None else '—'} | {versus} | {versus_nats} "
+            f"| {num(server_cpu, 2) if server_cpu is not None else '—'} "
+            f"| {num(bench_cpu, 2) if bench_cpu is not None else '—'} |"
         )
     if redis:
         print()

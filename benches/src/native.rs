@@ -804,10 +804,11 @@ async fn batch_task(
     Ok(outcome)
 }
 
-/// The buffered bytes at which [`batch_task`] sends: what one shard's batch may hold times
-/// the shards, so a send carries about one full batch per shard.
+/// The buffered bytes at which [`batch_task`] sends: `--batch-bytes` over all shards, as the
+/// per-record producer counts it (a shard's batch fills up only when the records all go
+/// there).
 fn producer_batch_bytes(producer: &BatchProducer) -> usize {
-    producer.batch_bytes_max() * producer.shards().max(1)
+    producer.batch_bytes_max()
 }
 
 /// Sends the producer's batches once the collector has room for them.
