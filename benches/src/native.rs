@@ -482,6 +482,32 @@ struct ProducerOutcome {
     first_error: Option<String>,
 }
 
+impl ProducerOutcome {
+    fn new() -> Self {
+        Self {
+            histogram: report::latency_histogram(),
+            records: 0,
+            bytes: 0,
+            requests: 0,
+            errors: 0,
+            first_error: None,
+        }
+    }
+
+    /// Counts `records` acknowledged records of `bytes` payload bytes.
+    fn acknowledged(&mut self, records: u64, bytes: u64, counters: &Counters) {
+        self.records += records;
+        self.bytes += bytes;
+        counters.add(records, bytes);
+    }
+
+    /// Counts `records` failed records.
+    fn failed(&mut self, records: u64, error: &client::ClientError) {
+        self.errors += records;
+        self.first_error.get_or_insert_with(|| error.to_string());
+    }
+}
+
 async fn produce(
     addr: &str,
     args: &Args,
@@ -603,6 +629,53 @@ fn per_producer_interval(rate: u64, producers: u32) -> Option<Duration> {
     (rate > 0).then(|| Duration::from_secs_f64(f64::from(producers.max(1)) / rate as f64))
 }
 
+/// When a producer's records leave: on a schedule at an offered rate, where a record's clock
+/// starts at its scheduled time, so a late send counts against the system (no coordinated
+/// omission); else as fast as they can.
+struct Pace {
+    interval: Option<Duration>,
+    next: Instant,
+}
+
+impl Pace {
+    fn new(interval: Option<Duration>) -> Self {
+        Self {
+            interval,
+            next: Instant::now(),
+        }
+    }
+
+    /// Moves the schedule to the next record; its due time, at an offered rate.
+    fn advance(&mut self) -> Option<Instant> {
+        let interval = self.interval?;
+        self.next += interval;
+        Some(self.next)
+    }
+
+    /// Sleeps until the record is due (not at all when flat out).
+    async fn wait(&self) {
+        if self.interval.is_some() && self.next > Instant::now() {
+            tokio::time::sleep_until(self.next.into()).await;
+        }
+    }
+
+    /// The record's start: its due time at an offered rate, else now.
+    fn now(&self) -> Instant {
+        if self.interval.is_some() {
+            self.next
+        } else {
+            Instant::now()
+        }
+    }
+}
+
+/// The e2e stamp: nanoseconds since `base`, little endian.
+fn stamp_bytes(base: Instant) -> [u8; STAMP_BYTES] {
+    u64::try_from(base.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .to_le_bytes()
+}
+
 /// Queues records until `deadline`, then flushes; a second task awaits the acknowledgements
 /// in queue order.
 async fn produce_task(producer: Producer, load: TaskLoad) -> Result<ProducerOutcome, BoxError> {
@@ -616,29 +689,17 @@ async fn produce_task(producer: Producer, load: TaskLoad) -> Result<ProducerOutc
         window,
         interval,
     } = load;
-    let mut next_send = Instant::now();
+    let mut pace = Pace::new(interval);
     let (acks, mut acked) = mpsc::channel::<(Instant, u64, client::Ack)>(window);
     let collector = tokio::spawn(async move {
-        let mut outcome = ProducerOutcome {
-            histogram: report::latency_histogram(),
-            records: 0,
-            bytes: 0,
-            requests: 0,
-            errors: 0,
-            first_error: None,
-        };
+        let mut outcome = ProducerOutcome::new();
         while let Some((sent, len, ack)) = acked.recv().await {
             match ack.await {
                 Ok(_) => {
                     report::record_latency(&mut outcome.histogram, sent.elapsed());
-                    outcome.records += 1;
-                    outcome.bytes += len;
-                    counters.add(1, len);
+                    outcome.acknowledged(1, len, &counters);
                 }
-                Err(error) => {
-                    outcome.errors += 1;
-                    outcome.first_error.get_or_insert_with(|| error.to_string());
-                }
+                Err(error) => outcome.failed(1, &error),
             }
         }
         outcome
@@ -651,28 +712,16 @@ async fn produce_task(producer: Producer, load: TaskLoad) -> Result<ProducerOutc
         let Ok(slot) = acks.reserve().await else {
             break;
         };
-        if let Some(interval) = interval {
-            // An offered rate: records leave on a schedule, and the clock starts at the
-            // scheduled time, so a late send counts against the system (no coordinated
-            // omission).
-            next_send += interval;
-            if next_send > Instant::now() {
-                tokio::time::sleep_until(next_send.into()).await;
-            }
-        }
-        let now = if interval.is_some() {
-            next_send
-        } else {
-            Instant::now()
-        };
+        pace.advance();
+        pace.wait().await;
+        let now = pace.now();
         if now >= deadline {
             break;
         }
         let data = match stamp {
             Some(base) => {
                 let mut data = BytesMut::from(&payload[..]);
-                let nanos = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                data[..STAMP_BYTES].copy_from_slice(&nanos.to_le_bytes());
+                data[..STAMP_BYTES].copy_from_slice(&stamp_bytes(base));
                 data.freeze()
             }
             None => payload.clone(),
@@ -723,14 +772,7 @@ async fn batch_task(
     let batch_bytes = producer_batch_bytes(&producer);
     let (acks, mut acked) = mpsc::channel::<InFlight>(in_flight.max(1));
     let collector = tokio::spawn(async move {
-        let mut outcome = ProducerOutcome {
-            histogram: report::latency_histogram(),
-            records: 0,
-            bytes: 0,
-            requests: 0,
-            errors: 0,
-            first_error: None,
-        };
+        let mut outcome = ProducerOutcome::new();
         while let Some(batch) = acked.recv().await {
             match batch.sent.acknowledged().await {
                 Ok(_) => {
@@ -738,15 +780,9 @@ async fn batch_task(
                     for pushed in &batch.pushed {
                         report::record_latency(&mut outcome.histogram, now - *pushed);
                     }
-                    let records = batch.pushed.len() as u64;
-                    outcome.records += records;
-                    outcome.bytes += batch.bytes;
-                    counters.add(records, batch.bytes);
+                    outcome.acknowledged(batch.pushed.len() as u64, batch.bytes, &counters);
                 }
-                Err(error) => {
-                    outcome.errors += batch.pushed.len() as u64;
-                    outcome.first_error.get_or_insert_with(|| error.to_string());
-                }
+                Err(error) => outcome.failed(batch.pushed.len() as u64, &error),
             }
         }
         outcome
@@ -758,32 +794,22 @@ async fn batch_task(
         .map(|key| String::from_utf8_lossy(key).into_owned())
         .collect();
     let mut pushed: Vec<Instant> = Vec::new();
-    let mut next_send = Instant::now();
+    let mut pace = Pace::new(interval);
     let mut sent = 0usize;
     loop {
-        if let Some(interval) = interval {
-            next_send += interval;
-            // Send what lingered long enough before sleeping past its deadline.
-            if let Some(first) = pushed.first()
-                && *first + linger <= next_send
-            {
-                send_batch(&mut producer, &acks, &mut pushed, len).await?;
-            }
-            if next_send > Instant::now() {
-                tokio::time::sleep_until(next_send.into()).await;
-            }
+        // Send what lingered long enough before sleeping past its deadline.
+        if let Some(due) = pace.advance()
+            && pushed.first().is_some_and(|first| *first + linger <= due)
+        {
+            send_batch(&mut producer, &acks, &mut pushed, len).await?;
         }
-        let now = if interval.is_some() {
-            next_send
-        } else {
-            Instant::now()
-        };
+        pace.wait().await;
+        let now = pace.now();
         if now >= deadline {
             break;
         }
         if let Some(base) = stamp {
-            let nanos = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            data[..STAMP_BYTES].copy_from_slice(&nanos.to_le_bytes());
+            data[..STAMP_BYTES].copy_from_slice(&stamp_bytes(base));
         }
         let key = &key_names[(index * 7 + sent) % key_names.len()];
         producer.push(key, &data)?;

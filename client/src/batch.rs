@@ -174,6 +174,15 @@ impl BatchProducer {
         let frame_max = client.server().frame_bytes_max as usize;
         config.batch_bytes_max = config.batch_bytes_max.clamp(1, frame_max);
         config.batch_records_max = config.batch_records_max.clamp(1, PRODUCE_BATCH_RECORDS_MAX);
+        Ok(Self::with_map(client, stream, config, map))
+    }
+
+    fn with_map(
+        client: Client,
+        stream: Arc<str>,
+        config: BatchProducerConfig,
+        map: ShardMap,
+    ) -> Self {
         let mut producer = Self {
             client,
             stream,
@@ -187,7 +196,7 @@ impl BatchProducer {
             requests: 0,
         };
         producer.adopt(map);
-        Ok(producer)
+        producer
     }
 
     /// The stream's name.
@@ -444,19 +453,8 @@ async fn reroute(
     frames: &[Bytes],
 ) -> Result<Vec<(PendingResponse, Bytes)>, ClientError> {
     let map = ShardMap::describe(client, stream).await?;
-    let mut producer = BatchProducer {
-        client: client.clone(),
-        stream: stream.into(),
-        config: config.clone(),
-        map: ShardMap { ranges: Vec::new() },
-        fresher: Arc::default(),
-        builders: Vec::new(),
-        ready: Vec::new(),
-        buffered_records: 0,
-        buffered_bytes: 0,
-        requests: 0,
-    };
-    producer.adopt(map.clone());
+    let mut producer =
+        BatchProducer::with_map(client.clone(), stream.into(), config.clone(), map.clone());
     for frame in frames {
         for record in frame_request(frame)?.records()? {
             let key = std::str::from_utf8(&record.key)

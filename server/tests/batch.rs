@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,14 +21,8 @@ use client::{
     BatchAck, BatchProducer, BatchProducerConfig, Client, ClientError, ErrorCode, ProduceRecord,
     ShardConsumer, StartPosition, Target, hash_key,
 };
-use common::{Server, WAIT};
+use common::{Server, WAIT, bounded};
 use protocol::native::{BatchBuilder, Request, frame_request};
-
-async fn bounded<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("finished within the deadline")
-}
 
 /// Every record of `shard` from its start: `(offset, timestamp, key, data)`.
 async fn read_all(client: &Client, stream: &str, shard: u32) -> Vec<(u64, i64, Bytes, Bytes)> {

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{Server, WAIT};
+use common::{Server, WAIT, bounded};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
@@ -24,13 +24,6 @@ use client::{
     Client, ClientError, ProduceRecord, ProduceResult, Producer, ProducerConfig, ShardConsumer,
     StartPosition, StreamConsumer, StreamRecord, Target,
 };
-
-/// Awaits `future`, failing the test if it takes longer than [`WAIT`].
-async fn bounded<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("finished within the deadline")
-}
 
 async fn connect(server: &Server) -> Client {
     bounded(Client::connect(server.native)).await.unwrap()

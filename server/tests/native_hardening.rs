@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use client::{Client, ClientConfig, ClientError, Credentials};
 use common::wire::{Connection, error_code};
-use common::{Server, WAIT};
+use common::{Server, WAIT, bounded};
 use protocol::native::auth;
 use protocol::native::{
     Authenticate, CreateStream, DeleteStream, ErrorCode, Fetch, Hello, ListStreams, Produce,
@@ -40,12 +40,6 @@ fn credentials(secret: &str) -> ClientConfig {
         }),
         ..ClientConfig::default()
     }
-}
-
-async fn bounded<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("within the wait bound")
 }
 
 /// A version-2 `Hello` on a raw connection; returns the server's nonce, if it sent one.

@@ -159,6 +159,36 @@ pub fn describe_stream(log: &Log, request: &DescribeStream) -> Outcome {
 
 use crate::views::streams::hash_key;
 
+/// The router of a stream of the streams view (a queue's or topic's stream is not found).
+async fn stream_route(log: &Log, stream: &str) -> Result<storage::Route, ErrorResponse> {
+    let route = log
+        .route(stream)
+        .await
+        .map_err(|error| from_storage(&error))?;
+    if *route.owner() != streams::OWNER {
+        return Err(from_storage(&storage::Error::StreamNotFound(
+            stream.to_owned(),
+        )));
+    }
+    Ok(route)
+}
+
+/// A produce of either kind in the commit queue.
+pub enum Queued {
+    Records(PendingProduce),
+    Batch(PendingBatch),
+}
+
+impl Queued {
+    /// Waits for the commit and answers.
+    pub async fn acknowledged(self) -> Outcome {
+        match self {
+            Self::Records(pending) => pending.acknowledged().await,
+            Self::Batch(pending) => pending.acknowledged().await,
+        }
+    }
+}
+
 /// A produce whose appends are in the commit queue.
 pub struct PendingProduce {
     count: usize,
@@ -170,15 +200,7 @@ pub struct PendingProduce {
 /// the produces of one connection are committed in the order they were sent.
 pub async fn enqueue_produce(log: &Log, request: Produce) -> Result<PendingProduce, ErrorResponse> {
     // Held until every append is queued: a reshard waits for them, or they for it.
-    let route = log
-        .route(&request.stream)
-        .await
-        .map_err(|error| from_storage(&error))?;
-    if *route.owner() != streams::OWNER {
-        return Err(from_storage(&storage::Error::StreamNotFound(
-            request.stream.clone(),
-        )));
-    }
+    let route = stream_route(log, &request.stream).await?;
     let count = request.records.len();
     let mut by_shard: BTreeMap<u32, (Vec<usize>, Vec<NewRecord>)> = BTreeMap::new();
     for (index, record) in request.records.into_iter().enumerate() {
@@ -260,15 +282,7 @@ pub async fn enqueue_produce_batch(
     log: &Log,
     request: ProduceBatch,
 ) -> Result<PendingBatch, ErrorResponse> {
-    let route = log
-        .route(&request.stream)
-        .await
-        .map_err(|error| from_storage(&error))?;
-    if *route.owner() != streams::OWNER {
-        return Err(from_storage(&storage::Error::StreamNotFound(
-            request.stream.clone(),
-        )));
-    }
+    let route = stream_route(log, &request.stream).await?;
     let keyed = request.hash_keys.is_some();
     // A shard that is not open is refused by the enqueue below (closed or unknown).
     if keyed

@@ -263,35 +263,30 @@ async fn connection(
                 break 'read;
             };
             let responses = responses.clone();
-            if let Request::Produce(produce) = request {
-                // Queued here, in request order, so a connection's produces commit in order;
-                // only the wait for the commit runs beside the next requests.
-                let pending = handlers::enqueue_produce(&state.log, produce).await;
-                tokio::spawn(async move {
-                    let response = match pending {
-                        Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
-                        Err(error) => Response::Error(error),
-                    };
-                    let _ = responses.send(frame_of(request_id, &response)).await;
-                    drop(permit);
-                });
-                continue;
-            }
-            if let Request::ProduceBatch(batch) = request {
-                let pending = handlers::enqueue_produce_batch(&state.log, batch).await;
-                tokio::spawn(async move {
-                    let response = match pending {
-                        Ok(pending) => pending.acknowledged().await.unwrap_or_else(Response::Error),
-                        Err(error) => Response::Error(error),
-                    };
-                    let _ = responses.send(frame_of(request_id, &response)).await;
-                    drop(permit);
-                });
-                continue;
-            }
-            let shared = Arc::clone(shared);
+            // Produces are queued here, in request order, so a connection's produces commit
+            // in order; only the wait for the commit runs beside the next requests.
+            let queued = match request {
+                Request::Produce(produce) => handlers::enqueue_produce(&state.log, produce)
+                    .await
+                    .map(handlers::Queued::Records),
+                Request::ProduceBatch(batch) => handlers::enqueue_produce_batch(&state.log, batch)
+                    .await
+                    .map(handlers::Queued::Batch),
+                request => {
+                    let shared = Arc::clone(shared);
+                    tokio::spawn(async move {
+                        let response = handle(&shared, request).await;
+                        let _ = responses.send(frame_of(request_id, &response)).await;
+                        drop(permit);
+                    });
+                    continue;
+                }
+            };
             tokio::spawn(async move {
-                let response = handle(&shared, request).await;
+                let response = match queued {
+                    Ok(queued) => queued.acknowledged().await.unwrap_or_else(Response::Error),
+                    Err(error) => Response::Error(error),
+                };
                 let _ = responses.send(frame_of(request_id, &response)).await;
                 drop(permit);
             });

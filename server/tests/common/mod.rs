@@ -13,6 +13,13 @@ use std::time::{Duration, Instant};
 /// How long any single wait in these tests may take.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Awaits `future`, failing the test if it takes longer than [`WAIT`].
+pub async fn bounded<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .expect("finished within the deadline")
+}
+
 /// A running `strata serve` with its native address.
 pub struct Server {
     child: Child,
