@@ -152,6 +152,7 @@ prometheus --version 2>&1 | head -1
 chromium --version 2>/dev/null || true
 
 phase "Prerequisites"
+df -h . "${TMPDIR:-/tmp}" 2>/dev/null | sed 's/^/disk: /' || true
 "${python}" -c 'import boto3, botocore, cbor2, cryptography, moto, pytest, pytest_timeout, selenium, xdist' \
     || fail "${python} lacks the packages of tests/aws/requirements.txt; run: ${python} -m pip install -r tests/aws/requirements.txt"
 aws_cli="$(dirname "${python}")/aws"

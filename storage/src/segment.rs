@@ -11,6 +11,9 @@
 //!   full disk is an [`Error::StorageFull`] for that append, before anything is written, and
 //!   an idle shard holds one step of disk rather than a whole segment's. Where the filesystem
 //!   cannot `fallocate`, the file stays sparse, with a warning, and writes find a full disk.
+//! - A sealed segment gives the allocated bytes past its data back (a punched hole, at the seal
+//!   or, for one sealed just before a crash, at the next open), so retained segments hold
+//!   their data's disk, not a step or a whole small segment's file of zeros.
 //! - Nothing reads past the written data through a mapping: recovery and the O(1) open of a
 //!   sealed segment read with `pread`, and a sealed segment is mapped only up to its verified
 //!   end. So a hole (a sparse file on a full tmpfs) is never faulted in, which would `SIGBUS`.
@@ -38,7 +41,7 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -587,6 +590,27 @@ fn allocate(file: &File, offset: u64, end: u64, path: &Path) -> Result<bool> {
     }
 }
 
+/// The unit in which the tail of a sealed segment is given back.
+const PAGE_BYTES: u64 = 4096;
+
+/// Gives `from..end` of a segment file back to the filesystem (a hole, read as zeros); returns
+/// whether it did. A filesystem that cannot punch holes keeps the blocks, and any other
+/// failure only costs the space.
+fn release(file: &File, from: u64, end: u64, path: &Path) -> bool {
+    match sys::release(file, from, end.saturating_sub(from)) {
+        Ok(()) => true,
+        Err(error) if error.raw_os_error() == Some(libc::EOPNOTSUPP) => false,
+        Err(error) => {
+            tracing::warn!(
+                segment = %path.display(),
+                %error,
+                "Could not release the unused tail of a sealed segment"
+            );
+            false
+        }
+    }
+}
+
 fn remove_quietly(path: &Path) {
     if let Err(error) = std::fs::remove_file(path)
         && error.kind() != std::io::ErrorKind::NotFound
@@ -739,6 +763,14 @@ impl Segment {
                     (extent, Some(entries))
                 }
             };
+        // A segment sealed in the moments before a crash may still hold its allocated tail.
+        let from = extent.len.div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        let held = file
+            .metadata()
+            .map_or(0, |metadata| metadata.blocks().saturating_mul(512));
+        if held > from + PAGE_BYTES {
+            release(&file, from, file_len, &path);
+        }
         let data = map(&file, extent.len, &path, false)?;
         Ok(Self::assemble(
             dir,
@@ -976,10 +1008,36 @@ impl Segment {
             }
         }
         self.sync_index()?;
+        self.release_tail();
         self.sealed.store(true, Ordering::Release);
         // A sealed segment needs no descriptor: reads use the mapping, deletion the path.
         self.files.forget(self.id);
         Ok(())
+    }
+
+    /// Gives the disk allocated past the written bytes back: a segment file is made with room
+    /// for a whole segment plus one maximal batch and allocated a step ahead of the writer, so
+    /// a sealed one would otherwise hold up to a step (or, with small segments, most of its
+    /// file) of zeros for as long as it is retained. Nothing is ever read there.
+    fn release_tail(&self) {
+        let from = self.len().div_ceil(PAGE_BYTES) * PAGE_BYTES;
+        let allocated = self.allocated.load(Ordering::Relaxed);
+        if allocated <= from {
+            return;
+        }
+        match self.files() {
+            // An unsealed segment allocates what it writes past `from` again (`reserve`).
+            Ok(files) => {
+                if release(&files.data, from, allocated, &self.data_path) {
+                    self.allocated.store(from, Ordering::Relaxed);
+                }
+            }
+            Err(error) => tracing::warn!(
+                segment = %self.data_path.display(),
+                %error,
+                "Could not release the unused tail of a sealed segment"
+            ),
+        }
     }
 
     /// Takes a sealed segment back as the active one (a split or merge that could not finish

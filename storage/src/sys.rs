@@ -89,6 +89,28 @@ pub(crate) fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
+/// Gives the blocks of `offset..offset + len` of `file` back to the filesystem, keeping the
+/// file's size (`fallocate` with `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`): the range
+/// reads as zeros afterwards. Filesystems without hole punching answer `EOPNOTSUPP`.
+pub(crate) fn release(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let too_large = || io::Error::other("file too large to release");
+    let offset = libc::off_t::try_from(offset).map_err(|_| too_large())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    loop {
+        // SAFETY: as in `allocate`: three integers and a descriptor valid while `file` is
+        // borrowed; no memory of ours is touched.
+        let result = unsafe { libc::fallocate(file.as_raw_fd(), mode, offset, len) };
+        if result == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
 /// The process's `RLIMIT_NOFILE`: (soft, hard).
 pub(crate) fn open_files_limit() -> io::Result<(u64, u64)> {
     let mut limit = libc::rlimit {

@@ -564,3 +564,62 @@ async fn interval_fsync_syncs_under_sustained_load_and_groups_commits() {
         .unwrap()
         .unwrap();
 }
+
+/// Disk held by a file, in bytes.
+fn held_bytes(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+#[test]
+fn sealed_segments_hold_no_more_disk_than_their_data() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let log = open(dir.path(), &clock);
+    log.create_stream("s", 1, DAY, Owner::KINESIS).unwrap();
+    // 64 KiB segments in files of 64 KiB + 2 MiB (room for one maximal batch), allocated
+    // ahead of the writer.
+    for _ in 0..40 {
+        log.append_blocking("s", 0, records(4, 4096)).unwrap();
+    }
+    let mut logs: Vec<_> = walk(dir.path())
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    let (active, sealed) = logs.split_last().unwrap();
+    assert!(sealed.len() >= 5, "{} sealed segments", sealed.len());
+    // A sealed segment holds its ~80 KiB of data; the active one its allocated step.
+    for path in sealed {
+        let held = held_bytes(path);
+        assert!(held <= 96 * 1024, "{} holds {held} bytes", path.display());
+    }
+    assert!(
+        held_bytes(active) > 1024 * 1024,
+        "the active segment is allocated ahead"
+    );
+    log.close().unwrap();
+
+    // A segment sealed just before a crash may still hold its tail: the next open gives it
+    // back, and the data is untouched.
+    let first = &sealed[0];
+    let file = std::fs::OpenOptions::new().write(true).open(first).unwrap();
+    file.write_all_at(&vec![0; 1024 * 1024], 1024 * 1024)
+        .unwrap();
+    file.sync_all().unwrap();
+    drop(file);
+    assert!(held_bytes(first) > 1024 * 1024);
+    let log = open(dir.path(), &clock);
+    assert!(held_bytes(first) <= 96 * 1024, "reopen released the tail");
+    let mut next = 0u64;
+    while next < 160 {
+        let batch = log.read("s", 0, next, ReadLimits::default()).unwrap();
+        for record in &batch.records {
+            assert_eq!(record.offset, next);
+            assert_eq!(record.data.len(), 4096);
+            next += 1;
+        }
+    }
+    log.close().unwrap();
+}
