@@ -372,6 +372,28 @@ def test_publish_to_sqs_delivers_the_signed_envelope(server, sns, sqs, name):
         verify_envelope(tampered, server.endpoint)
 
 
+def test_every_queue_of_a_fan_out_gets_an_envelope_that_verifies(server, sns, sqs, name):
+    # One message signed for several subscriptions at once: each envelope carries its own
+    # UnsubscribeURL and a signature over its own text that the served certificate verifies.
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    queues = [subscribe_queue(sns, arn, sqs, f"{name}-q{i}") for i in range(3)]
+    sns.publish(TopicArn=arn, Message="to every queue", Subject="fan-out")
+    sns.publish(
+        TopicArn=arn,
+        MessageStructure="json",
+        Message=json.dumps({"default": "for others", "sqs": "for queues"}),
+    )
+    unsubscribe_urls = set()
+    for url, subscription in queues:
+        envelopes = [json.loads(m["Body"]) for m in receive_exactly(sqs, url, 2)]
+        assert sorted(e["Message"] for e in envelopes) == ["for queues", "to every queue"]
+        for envelope in envelopes:
+            verify_envelope(envelope, server.endpoint)
+            assert envelope["UnsubscribeURL"].endswith(f"SubscriptionArn={subscription}")
+            unsubscribe_urls.add(envelope["UnsubscribeURL"])
+    assert len(unsubscribe_urls) == 3
+
+
 def test_raw_delivery_gives_the_message_and_sqs_attributes(sns, sqs, name):
     arn = sns.create_topic(Name=name)["TopicArn"]
     url, _ = subscribe_queue(sns, arn, sqs, f"{name}-q", RawMessageDelivery="true")

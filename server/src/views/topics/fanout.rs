@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
 
+use super::http::{Signatures, delivery_body};
 use super::model::{FanoutCursor, PendingDelivery, Protocol, PublishedMessage, SubscriptionRecord};
 use super::{CURSOR_KEY, READ_LIMITS, Topic, Topics, json, pending_key, salted_delivery_id};
 use crate::views::queues::{MessageId, NewMessage};
@@ -183,9 +184,11 @@ pub(super) async fn plan(
         // (the body's bytes are shared, not copied, by every queue's message).
         let mut raw_body: Option<(Bytes, [u8; 16])> = None;
         let mut raw_attributes: Option<Vec<crate::views::queues::MessageAttribute>> = None;
+        // Its envelopes share one signature per protocol text.
+        let mut signatures = Signatures::default();
         for subscription in targets(&message) {
-            let body =
-                || super::http::delivery_body(view, topic, &subscription, &message, record.offset);
+            let signed = (&message, &mut signatures);
+            let body = || delivery_body(view, topic, &subscription, signed, record.offset);
             match subscription.protocol {
                 Protocol::Sqs => {
                     let Some(queue) = queue_name(&subscription.endpoint) else {

@@ -225,7 +225,15 @@ async fn attempt(view: &Topics, topic: &Topic, id: &str, offset: u64) -> Outcome
     let Some(message) = read_message(view, topic, offset) else {
         return Outcome::Gone;
     };
-    let body = match delivery_body(view, topic, &subscription, &message, offset).await {
+    let body = match delivery_body(
+        view,
+        topic,
+        &subscription,
+        (&message, &mut Signatures::default()),
+        offset,
+    )
+    .await
+    {
         Ok(body) => body,
         Err(error) => return Outcome::Retry("InternalError".into(), error.to_string()),
     };
@@ -313,9 +321,15 @@ async fn dead_letter(
     let Some(message) = read_message(view, topic, offset) else {
         return;
     };
-    let body = delivery_body(view, topic, subscription, &message, offset)
-        .await
-        .unwrap_or_else(|_| message.text_for(subscription.protocol).to_owned());
+    let body = delivery_body(
+        view,
+        topic,
+        subscription,
+        (&message, &mut Signatures::default()),
+        offset,
+    )
+    .await
+    .unwrap_or_else(|_| message.text_for(subscription.protocol).to_owned());
     let text = |name: &str, value: &str| MessageAttribute {
         name: name.to_owned(),
         data_type: "String".to_owned(),
@@ -349,13 +363,31 @@ async fn dead_letter(
     }
 }
 
+/// The signatures made for one message, by the text they signed. Every subscription of a
+/// message signs the same fields (its `UnsubscribeURL`, the one that differs, is not signed),
+/// so a fan-out signs once per message and protocol text instead of once per subscription.
+#[derive(Default)]
+pub(super) struct Signatures(Vec<(String, String)>);
+
+impl Signatures {
+    /// The signature of `text`, made by `sign` the first time it is asked for.
+    fn of(&mut self, text: String, sign: impl FnOnce(&str) -> String) -> String {
+        if let Some((_, signature)) = self.0.iter().find(|(signed, _)| *signed == text) {
+            return signature.clone();
+        }
+        let signature = sign(&text);
+        self.0.push((text, signature.clone()));
+        signature
+    }
+}
+
 /// What `subscription` is sent of the message at `offset`: the message alone with raw
-/// delivery, else its envelope.
+/// delivery, else its envelope (signed with the message's memo of `signatures`).
 pub(super) async fn delivery_body(
     view: &Topics,
     topic: &Topic,
     subscription: &SubscriptionRecord,
-    message: &PublishedMessage,
+    (message, signatures): (&PublishedMessage, &mut Signatures),
     offset: u64,
 ) -> super::Result<String> {
     if subscription.raw() {
@@ -369,6 +401,7 @@ pub(super) async fn delivery_body(
         subscription,
         message,
         sequence.as_deref(),
+        signatures,
     )
     .await
 }
@@ -381,6 +414,7 @@ pub(super) async fn notification_json(
     subscription: &SubscriptionRecord,
     message: &PublishedMessage,
     sequence: Option<&str>,
+    signatures: &mut Signatures,
 ) -> super::Result<String> {
     let base = &view.settings().base_url;
     // ARNs go into the URLs as they are (their `:` need no escape in a query), as in SNS.
@@ -419,11 +453,16 @@ pub(super) async fn notification_json(
     if sequence.is_some() {
         return Ok(notification.to_json(None));
     }
-    signed(view, topic_name, &mut notification).await
+    signed(view, topic_name, &mut notification, signatures).await
 }
 
 /// Signs an envelope with the topic's signature version and writes it.
-async fn signed(view: &Topics, topic_name: &str, envelope: &mut Envelope) -> super::Result<String> {
+async fn signed(
+    view: &Topics,
+    topic_name: &str,
+    envelope: &mut Envelope,
+    signatures: &mut Signatures,
+) -> super::Result<String> {
     let version = topic_signature_version(view, topic_name);
     let signer = view.inner.keys.get().await?;
     envelope.signature_version = Some(version.as_str().to_owned());
@@ -432,7 +471,9 @@ async fn signed(view: &Topics, topic_name: &str, envelope: &mut Envelope) -> sup
         view.settings().base_url,
         signer.certificate_file()
     ));
-    let signature = signer.sign(version, &envelope::string_to_sign(envelope));
+    let signature = signatures.of(envelope::string_to_sign(envelope), |text| {
+        signer.sign(version, text)
+    });
     Ok(envelope.to_json(Some(&signature)))
 }
 
@@ -513,7 +554,14 @@ pub(super) async fn unsubscribed(
         unsubscribe_url: None,
         message_attributes: Default::default(),
     };
-    let body = match signed(&view, &topic_name, &mut farewell).await {
+    let body = match signed(
+        &view,
+        &topic_name,
+        &mut farewell,
+        &mut Signatures::default(),
+    )
+    .await
+    {
         Ok(body) => body,
         Err(error) => {
             tracing::warn!(topic = topic_name, %error, "UnsubscribeConfirmation not made");
@@ -568,5 +616,30 @@ async fn confirmation_json(
         unsubscribe_url: None,
         message_attributes: Default::default(),
     };
-    signed(view, topic_name, &mut confirmation).await
+    signed(
+        view,
+        topic_name,
+        &mut confirmation,
+        &mut Signatures::default(),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Signatures;
+
+    #[test]
+    fn a_message_is_signed_once_per_text() {
+        let mut signatures = Signatures::default();
+        let mut made = 0;
+        let mut sign = |text: &str| {
+            made += 1;
+            format!("signed {text}")
+        };
+        assert_eq!(signatures.of("a".into(), &mut sign), "signed a");
+        assert_eq!(signatures.of("b".into(), &mut sign), "signed b");
+        assert_eq!(signatures.of("a".into(), &mut sign), "signed a");
+        assert_eq!(made, 2);
+    }
 }
