@@ -108,11 +108,31 @@ where
     O: Serialize,
     F: Future<Output = Result<O, ApiError>>,
 {
+    run_encoded(format, body, apply, |output| body::encode(format, output)).await
+}
+
+/// [`run`] with an operation's own JSON writer (`json`), for outputs too large to go through
+/// `serde_json` cheaply; CBOR still goes through serde.
+pub(crate) async fn run_encoded<I, O, F>(
+    format: Format,
+    body: &[u8],
+    apply: impl FnOnce(I) -> F,
+    json: impl FnOnce(&O) -> Vec<u8>,
+) -> Result<Reply, ApiError>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: Future<Output = Result<O, ApiError>>,
+{
     let input = body::decode(format, body)?;
     let output = apply(input).await?;
+    let encoded = match format {
+        Format::Json | Format::Json10 => json(&output),
+        Format::Cbor => body::encode(format, &output),
+    };
     Ok(Reply::new(
         200,
         format.content_type(),
-        ReplyBody::Full(body::encode(format, &output).into()),
+        ReplyBody::Full(encoded.into()),
     ))
 }

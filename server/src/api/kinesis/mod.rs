@@ -76,7 +76,7 @@ use storage::ShardInfo;
 
 use self::error::ApiError;
 use self::validate::Checks;
-use crate::api::{Reply, run};
+use crate::api::{Reply, run, run_encoded};
 use crate::views::delivery::DeliveryStreams;
 use crate::views::stream_queues::StreamQueues;
 use crate::views::streams::{self, Streams, sequence};
@@ -102,7 +102,10 @@ pub async fn handle(
         "PutRecord" => run(format, body, |i| put_record::apply(streams, i)).await,
         "PutRecords" => run(format, body, |i| put_records::apply(streams, i)).await,
         "GetShardIterator" => run(format, body, |i| get_shard_iterator::apply(streams, i)).await,
-        "GetRecords" => run(format, body, |i| get_records::apply(streams, i)).await,
+        "GetRecords" => {
+            let apply = |i| get_records::apply(streams, i);
+            run_encoded(format, body, apply, shapes::GetRecordsOutput::to_json).await
+        }
         "RegisterStreamConsumer" => {
             run(format, body, |i| {
                 register_stream_consumer::apply(streams, i)
