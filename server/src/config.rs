@@ -70,6 +70,8 @@ pub struct DeliveryConfig {
     pub retry_duration: Duration,
     /// How often an idle delivery task looks for new records and due buffers.
     pub poll_interval: Duration,
+    /// Buffers one delivery stream encodes and stores at once.
+    pub objects_in_flight: usize,
     /// Format-conversion schemas by table name.
     pub schemas: std::collections::BTreeMap<String, crate::views::delivery::convert::Schema>,
 }
@@ -312,6 +314,9 @@ pub struct DeliveryLayer {
     /// How long, in seconds, a buffer's put may keep failing before its records are written
     /// under the error output prefix instead (Firehose's S3 retry duration). Default 86400.
     pub retry_duration_secs: Option<u64>,
+    /// Buffers one delivery stream encodes (compresses, converts) and stores at once, so
+    /// compression uses every core; 0 means one per core. Default 0.
+    pub objects_in_flight: Option<u64>,
     /// Record format conversion schemas (`[delivery.schemas.<table>]`, column name → `string`,
     /// `int`, `bigint`, `double`, `boolean` or `timestamp`), named by a delivery stream's
     /// `SchemaConfiguration.TableName` (Strata's stand-in for the AWS Glue table).
@@ -706,6 +711,8 @@ pub mod keys {
     pub const RETRY_BACKOFF_MAX_MS: Key = key("delivery.retry_backoff_max_ms");
     /// `delivery.retry_duration_secs`.
     pub const RETRY_DURATION_SECS: Key = key("delivery.retry_duration_secs");
+    /// `delivery.objects_in_flight`.
+    pub const OBJECTS_IN_FLIGHT: Key = key("delivery.objects_in_flight");
     /// `delivery.buckets`.
     pub const BUCKETS: Key = key("delivery.buckets");
     /// `delivery.schemas`.
@@ -1226,6 +1233,21 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
     let retry_duration_secs = positive(layers, keys::RETRY_DURATION_SECS, |l| {
         l.delivery.retry_duration_secs.as_ref()
     })?;
+    let (&objects_in_flight, in_flight_origin) = pick(layers, keys::OBJECTS_IN_FLIGHT, |l| {
+        l.delivery.objects_in_flight.as_ref()
+    })?;
+    if objects_in_flight > OBJECTS_IN_FLIGHT_MAX {
+        return Err(ConfigError::invalid(
+            keys::OBJECTS_IN_FLIGHT,
+            in_flight_origin,
+            objects_in_flight,
+            format_args!("must be at most {OBJECTS_IN_FLIGHT_MAX} (0: one per core)"),
+        ));
+    }
+    let objects_in_flight = match usize::try_from(objects_in_flight).unwrap_or(usize::MAX) {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
     let mut schemas = std::collections::BTreeMap::new();
     if let Some((tables, origin)) = optional(layers, |l| l.delivery.schemas.as_ref()) {
         use crate::views::delivery::convert::{ColumnType, Schema};
@@ -1275,9 +1297,14 @@ fn delivery(layers: &[(Origin, Layer)]) -> Result<DeliveryConfig, ConfigError> {
         retry_backoff_max: Duration::from_millis(backoff_max),
         retry_duration: Duration::from_secs(retry_duration_secs),
         poll_interval: Duration::from_millis(100),
+        objects_in_flight,
         schemas,
     })
 }
+
+/// The most buffers one delivery stream may encode and store at once (each holds up to
+/// 128 MiB).
+const OBJECTS_IN_FLIGHT_MAX: u64 = 64;
 
 /// The value of `key` in the highest layer that sets it, and where it came from.
 fn pick<'a, T: ?Sized>(

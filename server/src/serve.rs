@@ -263,6 +263,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             retry_duration: config.delivery.retry_duration,
             poll_interval: config.delivery.poll_interval,
             schemas: config.delivery.schemas.clone(),
+            objects_in_flight: config.delivery.objects_in_flight,
         };
         DeliveryStreams::open(log, settings).map_err(ServeError::Delivery)?
     };

@@ -119,6 +119,10 @@ pub const RETRY_BACKOFF_MAX_MS: u64 = 10_000;
 /// the error output prefix instead.
 pub const RETRY_DURATION_SECS: u64 = 86_400;
 
+/// A delivery stream encodes and stores as many buffers at once as the machine has cores
+/// (0), so GZIP or Parquet is not bound to one core.
+pub const OBJECTS_IN_FLIGHT: u64 = 0;
+
 /// The defaults as the bottom layer of the configuration stack: every key is set.
 pub fn layer() -> Layer {
     Layer {
@@ -170,6 +174,7 @@ pub fn layer() -> Layer {
             retry_backoff_min_ms: Some(RETRY_BACKOFF_MIN_MS),
             retry_backoff_max_ms: Some(RETRY_BACKOFF_MAX_MS),
             retry_duration_secs: Some(RETRY_DURATION_SECS),
+            objects_in_flight: Some(OBJECTS_IN_FLIGHT),
             ..DeliveryLayer::default()
         },
     }

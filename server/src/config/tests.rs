@@ -327,6 +327,13 @@ fn delivery_store_defaults_to_aws_unsigned() {
     assert_eq!(config.delivery.retry_duration, Duration::from_secs(86_400));
     let config = resolve_delivery("[delivery]\nretry_duration_secs = 60\n", &[]).expect("valid");
     assert_eq!(config.delivery.retry_duration, Duration::from_secs(60));
+    // 0, the default: one buffer in flight per core.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    assert_eq!(config.delivery.objects_in_flight, cores);
+    let config = resolve_delivery("[delivery]\nobjects_in_flight = 3\n", &[]).expect("valid");
+    assert_eq!(config.delivery.objects_in_flight, 3);
+    let error = resolve_delivery("[delivery]\nobjects_in_flight = 65\n", &[]).unwrap_err();
+    assert_eq!(invalid_key(&error), "delivery.objects_in_flight");
 }
 
 #[test]

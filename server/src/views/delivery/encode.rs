@@ -105,7 +105,12 @@ pub fn encode<'a>(
     compression: Compression,
     entry_name: &str,
 ) -> std::io::Result<Vec<u8>> {
-    let mut joined = Vec::new();
+    let records: Vec<&[u8]> = records.into_iter().collect();
+    let bytes = records
+        .iter()
+        .map(|r| r.len() + usize::from(delimiter))
+        .sum();
+    let mut joined = Vec::with_capacity(bytes);
     for record in records {
         joined.extend_from_slice(record);
         if delimiter {
@@ -115,8 +120,11 @@ pub fn encode<'a>(
     match compression {
         Compression::Uncompressed => Ok(joined),
         Compression::Gzip => {
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            // Room for a deflated text without regrowing (copies and fresh pages) on the way.
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(joined.len() / 2 + 64),
+                flate2::Compression::default(),
+            );
             encoder.write_all(&joined)?;
             encoder.finish()
         }

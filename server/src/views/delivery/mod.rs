@@ -117,6 +117,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Format-conversion schemas by table name (`[delivery.schemas.<table>]`).
     pub schemas: BTreeMap<String, convert::Schema>,
+    /// Buffers a delivery stream encodes and stores at once (at least 1).
+    pub objects_in_flight: usize,
 }
 
 impl Default for Settings {
@@ -130,6 +132,7 @@ impl Default for Settings {
             retry_duration: Duration::from_secs(86_400),
             poll_interval: Duration::from_millis(100),
             schemas: BTreeMap::new(),
+            objects_in_flight: 2,
         }
     }
 }

@@ -16,6 +16,11 @@
 //!    to the error output prefix;
 //! 3. commits the shard's cursor to the first offset not in a stored object.
 //!
+//! Step 2 runs as an upload job beside the task ([`Uploads`], up to
+//! `Settings::objects_in_flight` at once, so compression uses every core) while the task reads
+//! on and fills the next buffers; a plan counts as stored only when its job reports back, so
+//! the cursor never passes a buffer still in flight, whatever order the jobs finish in.
+//!
 //! After a restart every plan past the cursor rebuilds exactly its buffer (same partition,
 //! same records, same key), so a crash between 2 and 3 replaces objects rather than
 //! duplicating their records in others.
@@ -27,7 +32,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use storage::{Log, ReadLimits, Record};
-use tracing::{debug, info, warn};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn};
 
 use super::buffer::{Fill, Hints};
 use super::keys::{BufferId, Prefix, UtcTime, object_name, zoned_time};
@@ -43,6 +49,78 @@ pub struct Context {
     pub sink: Sink,
     /// The view's settings.
     pub settings: Settings,
+}
+
+/// The upload jobs of one task: each encodes a buffer and stores it under its plan's key,
+/// retrying within the retry duration, and hands the buffer back with the outcome.
+struct Uploads {
+    jobs: JoinSet<Upload>,
+    /// At most this many jobs run at once.
+    limit: usize,
+    /// Jobs that finished, not yet applied to their shard.
+    finished: Vec<Upload>,
+    /// A job died (a bug): its buffer is gone, so the task starts over from the durable
+    /// cursor and plans, as after a restart.
+    died: bool,
+}
+
+/// A finished upload job.
+struct Upload {
+    /// The source stream's id the buffer was read from.
+    source_id: u64,
+    shard: u32,
+    partition: String,
+    plan: Plan,
+    buffer: Buffer,
+    /// The stored object's size, or the last error once the retry duration was over (or
+    /// the buffer could not be encoded).
+    outcome: Result<usize, String>,
+}
+
+impl Uploads {
+    fn new(limit: usize) -> Self {
+        Self {
+            jobs: JoinSet::new(),
+            limit: limit.max(1),
+            finished: Vec::new(),
+            died: false,
+        }
+    }
+
+    /// Waits for a job to finish and collects it. False if none is running.
+    async fn next(&mut self) -> bool {
+        match self.jobs.join_next().await {
+            Some(joined) => {
+                self.take(joined);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Collects the jobs that are done, without waiting.
+    fn collect(&mut self) {
+        while let Some(joined) = self.jobs.try_join_next() {
+            self.take(joined);
+        }
+    }
+
+    fn take(&mut self, joined: Result<Upload, tokio::task::JoinError>) {
+        match joined {
+            Ok(upload) => self.finished.push(upload),
+            Err(failure) => {
+                error!(%failure, "A delivery upload job died; delivering again from the cursor");
+                self.died = true;
+            }
+        }
+    }
+
+    /// Stops every job (dropping a set aborts its tasks) and forgets what they did.
+    fn reset(&mut self) {
+        self.jobs = JoinSet::new();
+        self.finished.clear();
+        self.died = false;
+    }
 }
 
 /// Records read per shard per round.
@@ -182,17 +260,32 @@ struct ShardState {
     cursor: u64,
     /// Buffers by partition id.
     buffers: BTreeMap<String, Buffer>,
-    /// Every plan ending past the cursor, with whether its object is stored (in this run).
-    /// They are recorded together, so after a crash each is rebuilt and stored again under
-    /// its key, and records beyond the cursor that a stored object holds are not delivered
-    /// a second time in another object.
-    plans: Vec<(Plan, bool)>,
+    /// Every plan ending past the cursor, with how far its object got (in this run). They
+    /// are recorded together, so after a crash each is rebuilt and stored again under its
+    /// key, and records beyond the cursor that a stored object holds are not delivered a
+    /// second time in another object.
+    plans: Vec<(Plan, Progress)>,
+}
+
+/// How far a plan's object got in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    /// Recorded (before a restart, or its buffer is still filling): the buffer is read again
+    /// and flushed under this plan.
+    Planned,
+    /// Its buffer is with an upload job.
+    Uploading,
+    /// The object is stored.
+    Stored,
 }
 
 impl ShardState {
     fn is_drained(&self) -> bool {
         self.buffers.values().all(|b| b.records.is_empty())
-            && self.plans.iter().all(|(_, stored)| *stored)
+            && self
+                .plans
+                .iter()
+                .all(|(_, progress)| *progress == Progress::Stored)
     }
 
     /// Where the cursor may go: before the first record that is not in a stored object.
@@ -204,7 +297,7 @@ impl ShardState {
         let planned = self
             .plans
             .iter()
-            .filter(|(_, stored)| !stored)
+            .filter(|(_, progress)| *progress != Progress::Stored)
             .map(|(plan, _)| plan.first.max(self.cursor));
         buffered.chain(planned).fold(self.next, u64::min)
     }
@@ -212,8 +305,10 @@ impl ShardState {
 
 /// Runs until aborted.
 pub async fn run(context: Context, entry: Arc<Entry>) {
+    let context = Arc::new(context);
     let mut shards: BTreeMap<u32, ShardState> = BTreeMap::new();
     let mut source_id: Option<u64> = None;
+    let mut uploads = Uploads::new(context.settings.objects_in_flight);
     let poll = context.settings.poll_interval;
     loop {
         let definition = entry.definition();
@@ -236,16 +331,27 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                 continue;
             }
         };
-        // A source stream deleted and created again under its name starts from scratch.
-        if source_id != Some(info.id) {
+        // A source stream deleted and created again under its name starts from scratch; after
+        // a lost upload job the task starts over from what is durable.
+        if source_id != Some(info.id) || uploads.died {
             shards.clear();
+            uploads.reset();
             source_id = Some(info.id);
         }
         let hints = Hints {
             bytes_max: u64::from(definition.destination.buffer_mib) * 1024 * 1024,
             interval_ms: i64::from(definition.destination.buffer_seconds) * 1000,
         };
-        let mut progressed = false;
+        uploads.collect();
+        let mut progressed = settle_finished(
+            &context,
+            &entry,
+            &definition,
+            &info,
+            &mut shards,
+            &mut uploads,
+        )
+        .await;
         let mut next_due_ms: Option<i64> = None;
         for shard in &info.shards {
             // Kinesis's rule: a child shard is read only once its parents are delivered to
@@ -259,8 +365,16 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                     vacant.insert(initial_state(&context.log, &definition, &info, shard))
                 }
             };
-            progressed |=
-                read_shard(&context, &entry, &definition, &info, shard.id, state, hints).await;
+            progressed |= read_shard(
+                &context,
+                &entry,
+                &definition,
+                &info,
+                (shard.id, state),
+                hints,
+                &mut uploads,
+            )
+            .await;
             let now_ms = context.log.now_ms();
             let due: Vec<String> = state
                 .buffers
@@ -277,6 +391,7 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                     shard.id,
                     state,
                     &partition,
+                    &mut uploads,
                 )
                 .await;
             }
@@ -287,6 +402,16 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                     next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
                 }
             }
+            uploads.collect();
+            progressed |= settle_finished(
+                &context,
+                &entry,
+                &definition,
+                &info,
+                &mut shards,
+                &mut uploads,
+            )
+            .await;
         }
         let oldest = shards
             .values()
@@ -302,7 +427,11 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             let due = next_due_ms
                 .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
                 .unwrap_or(poll);
-            wait(&entry, due.min(poll)).await;
+            // A finished upload wakes the task too: its cursor may move.
+            tokio::select! {
+                () = wait(&entry, due.min(poll)) => {}
+                _ = uploads.next(), if !uploads.jobs.is_empty() => {}
+            }
         }
     }
 }
@@ -353,13 +482,13 @@ fn initial_state(
         .cursor(&cursor_name(name), stream, shard.id)
         .unwrap_or(shard.starting_offset)
         .max(earliest);
-    let plans: Vec<(Plan, bool)> = log
+    let plans: Vec<(Plan, Progress)> = log
         .property(&plan_namespace(name), &plan_key(source, shard.id))
         .and_then(|bytes| Plan::decode_all(&bytes))
         .unwrap_or_default()
         .into_iter()
         .filter(|plan| plan.end > next)
-        .map(|plan| (plan, false))
+        .map(|plan| (plan, Progress::Planned))
         .collect();
     for (plan, _) in &plans {
         info!(delivery_stream = %name, shard = shard.id, from = plan.first.max(next), end = plan.end, key = %plan.key, "Delivering a buffer planned before the restart again");
@@ -375,13 +504,13 @@ fn initial_state(
 /// Reads one round of records into the shard's buffer, flushing whenever the buffer is full
 /// or reaches its planned end. True if anything was read.
 async fn read_shard(
-    context: &Context,
-    entry: &Entry,
+    context: &Arc<Context>,
+    entry: &Arc<Entry>,
     definition: &Definition,
     source: &storage::StreamInfo,
-    shard: u32,
-    state: &mut ShardState,
+    (shard, state): (u32, &mut ShardState),
     hints: Hints,
+    uploads: &mut Uploads,
 ) -> bool {
     let stream = source.name.as_str();
     let limits = ReadLimits {
@@ -456,7 +585,9 @@ async fn read_shard(
         let planned = state
             .plans
             .iter()
-            .find(|(plan, stored)| !stored && plan.holds(&partition, offset))
+            .find(|(plan, progress)| {
+                *progress == Progress::Planned && plan.holds(&partition, offset)
+            })
             .map(|(plan, _)| plan.clone());
         let buffer = state.buffers.entry(partition.clone()).or_default();
         if buffer.records.is_empty() {
@@ -470,7 +601,10 @@ async fn read_shard(
         }
         let planned_end_reached = buffer.plan.as_ref().is_some_and(|p| p.end == offset + 1);
         if planned_end_reached || (buffer.plan.is_none() && buffer.fill.full(hints)) {
-            flush(context, entry, definition, source, shard, state, &partition).await;
+            flush(
+                context, entry, definition, source, shard, state, &partition, uploads,
+            )
+            .await;
         }
     }
     // A planned buffer whose range is read but whose last record did not come back in its
@@ -482,13 +616,18 @@ async fn read_shard(
         .map(|(partition, _)| partition.clone())
         .collect();
     for partition in overdue {
-        flush(context, entry, definition, source, shard, state, &partition).await;
+        flush(
+            context, entry, definition, source, shard, state, &partition, uploads,
+        )
+        .await;
     }
     // Plans none of whose records came back are done with.
     let next = state.next;
     let buffers = &state.buffers;
-    state.plans.retain(|(plan, stored)| {
-        *stored || plan.end > next || buffers.values().any(|b| b.plan.as_ref() == Some(plan))
+    state.plans.retain(|(plan, progress)| {
+        *progress != Progress::Planned
+            || plan.end > next
+            || buffers.values().any(|b| b.plan.as_ref() == Some(plan))
     });
     advance_cursor(context, entry, definition, source, shard, state).await;
     true
@@ -520,17 +659,19 @@ async fn advance_cursor(
     state.plans.retain(|(plan, _)| plan.end > target);
 }
 
-/// Delivers one partition's buffer (plan, put with retries), empties it and advances the
-/// cursor as far as it may go. False if nothing was delivered (empty, or a planned buffer
-/// still missing records).
+/// Hands one partition's buffer to an upload job under its plan (recorded first), waiting
+/// for room among the jobs; a failure partition's error documents are stored at once. False
+/// if nothing was flushed (empty, or a planned buffer still missing records).
+#[allow(clippy::too_many_arguments, reason = "the task's parts, passed down")]
 async fn flush(
-    context: &Context,
-    entry: &Entry,
+    context: &Arc<Context>,
+    entry: &Arc<Entry>,
     definition: &Definition,
     source: &storage::StreamInfo,
     shard: u32,
     state: &mut ShardState,
     partition: &str,
+    uploads: &mut Uploads,
 ) -> bool {
     let Some(buffer) = state.buffers.get_mut(partition) else {
         return false;
@@ -545,10 +686,16 @@ async fn flush(
     {
         return false;
     }
-    let name = &definition.name;
     let (first_offset, last_offset) = (first.offset, last.offset);
-    let mut plan = match buffer.plan.take() {
-        Some(plan) => plan,
+    let plan = match buffer.plan.take() {
+        Some(plan) => {
+            for (known, progress) in &mut state.plans {
+                if *known == plan {
+                    *progress = Progress::Uploading;
+                }
+            }
+            plan
+        }
         None => {
             let failure = failure_kind(partition);
             let key = match failure {
@@ -564,83 +711,184 @@ async fn flush(
                 key,
                 failed: failure.is_some(),
             };
-            state.plans.push((plan.clone(), false));
-            record_plans(context, entry, name, source, shard, &state.plans).await;
+            state.plans.push((plan.clone(), Progress::Uploading));
+            record_plans(
+                context,
+                entry,
+                &definition.name,
+                source,
+                shard,
+                &state.plans,
+            )
+            .await;
             plan
         }
     };
-    let Some(buffer) = state.buffers.get_mut(partition) else {
+    let Some(buffer) = state.buffers.remove(partition) else {
         return false;
     };
-    let body_len = if plan.failed {
-        deliver_failed(context, entry, &plan, buffer).await
-    } else {
-        let Some(body) = encode_buffer(context, definition, &plan, &buffer.records).await else {
-            return false;
-        };
-        let body_len = body.len();
-        let retry_duration = definition
-            .destination
-            .retry_seconds
-            .map_or(context.settings.retry_duration, |seconds| {
-                Duration::from_secs(u64::from(seconds))
-            });
-        let deadline = context
-            .log
-            .now_ms()
-            .saturating_add(i64::try_from(retry_duration.as_millis()).unwrap_or(i64::MAX));
-        let stored = retry_until(context, entry, "put the object", Some(deadline), || {
-            let sink = context.sink.clone();
-            // The bucket is the current one: an UpdateDestination can redirect a failing
-            // buffer.
-            let bucket = entry.definition().destination.bucket().to_owned();
-            let key = plan.key.clone();
-            let body = body.clone();
-            let name = name.to_string();
-            async move {
-                let started = std::time::Instant::now();
-                let stored = sink.put(&bucket, &key, body).await;
-                metrics::histogram!("strata_delivery_object_put_seconds", "delivery_stream" => name)
-                    .record(started.elapsed().as_secs_f64());
-                stored
-            }
-        })
+    if plan.failed {
+        let body_len = deliver_failed(context, entry, &plan, &buffer).await;
+        stored(
+            context, entry, definition, source, shard, state, &plan, &buffer, body_len,
+        )
         .await;
-        match stored {
-            Ok(()) => body_len,
-            Err(last_error) => {
-                // The retry duration is over: the buffer goes to the error output prefix,
-                // under a key recorded first so a crash cannot put it in both places.
-                let failed = Plan {
-                    key: error_object_key(definition, source, shard, buffer, partition, S3_FAILED),
-                    failed: true,
-                    ..plan.clone()
-                };
-                warn!(delivery_stream = %name, shard, key = %failed.key, error = %last_error, "Retry duration exceeded; writing the buffer under the error output prefix");
-                for (known, _) in &mut state.plans {
-                    if *known == plan {
-                        *known = failed.clone();
-                    }
+        return true;
+    }
+    while uploads.jobs.len() >= uploads.limit && uploads.next().await {}
+    let job = upload(
+        context.clone(),
+        entry.clone(),
+        definition.clone(),
+        (source.id, shard, partition.to_owned()),
+        plan,
+        buffer,
+    );
+    uploads.jobs.spawn(job);
+    true
+}
+
+/// An upload job: encodes the buffer and puts it under the plan's key, retrying until the
+/// retry duration is over.
+async fn upload(
+    context: Arc<Context>,
+    entry: Arc<Entry>,
+    definition: Definition,
+    (source_id, shard, partition): (u64, u32, String),
+    plan: Plan,
+    buffer: Buffer,
+) -> Upload {
+    let outcome = match encode_buffer(&context, &definition, &plan, &buffer.records).await {
+        Err(error) => Err(error),
+        Ok(body) => {
+            let body_len = body.len();
+            let retry_duration = definition
+                .destination
+                .retry_seconds
+                .map_or(context.settings.retry_duration, |seconds| {
+                    Duration::from_secs(u64::from(seconds))
+                });
+            let deadline = context
+                .log
+                .now_ms()
+                .saturating_add(i64::try_from(retry_duration.as_millis()).unwrap_or(i64::MAX));
+            let name = &definition.name;
+            retry_until(&context, &entry, "put the object", Some(deadline), || {
+                let sink = context.sink.clone();
+                // The bucket is the current one: an UpdateDestination can redirect a failing
+                // buffer.
+                let bucket = entry.definition().destination.bucket().to_owned();
+                let key = plan.key.clone();
+                let body = body.clone();
+                let name = name.to_string();
+                async move {
+                    let started = std::time::Instant::now();
+                    let stored = sink.put(&bucket, &key, body).await;
+                    metrics::histogram!("strata_delivery_object_put_seconds", "delivery_stream" => name)
+                        .record(started.elapsed().as_secs_f64());
+                    stored
                 }
-                plan = failed;
-                record_plans(context, entry, name, source, shard, &state.plans).await;
-                let Some(buffer) = state.buffers.get_mut(partition) else {
-                    return false;
-                };
-                buffer.reasons = vec![last_error; buffer.records.len()];
-                deliver_failed(context, entry, &plan, buffer).await
-            }
+            })
+            .await
+            .map(|()| body_len)
         }
     };
-    for (known, stored) in &mut state.plans {
-        if *known == plan {
-            *stored = true;
+    Upload {
+        source_id,
+        shard,
+        partition,
+        plan,
+        buffer,
+        outcome,
+    }
+}
+
+/// Applies the finished uploads to their shards (those of another source are dropped). True
+/// if there were any.
+async fn settle_finished(
+    context: &Context,
+    entry: &Entry,
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shards: &mut BTreeMap<u32, ShardState>,
+    uploads: &mut Uploads,
+) -> bool {
+    let finished = std::mem::take(&mut uploads.finished);
+    let any = !finished.is_empty();
+    for upload in finished {
+        if upload.source_id != source.id {
+            continue;
+        }
+        if let Some(state) = shards.get_mut(&upload.shard) {
+            settle(context, entry, definition, source, state, upload).await;
         }
     }
-    let records = state
-        .buffers
-        .remove(partition)
-        .map_or(0, |buffer| buffer.fill.records);
+    any
+}
+
+/// A finished upload: stored, or, once the retry duration is over, the buffer goes to the
+/// error output prefix under a key recorded first, so a crash cannot put it in both places.
+async fn settle(
+    context: &Context,
+    entry: &Entry,
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    state: &mut ShardState,
+    upload: Upload,
+) {
+    let Upload {
+        shard,
+        partition,
+        mut plan,
+        mut buffer,
+        outcome,
+        ..
+    } = upload;
+    let body_len = match outcome {
+        Ok(body_len) => body_len,
+        Err(last_error) => {
+            let name = &definition.name;
+            let failed = Plan {
+                key: error_object_key(definition, source, shard, &buffer, &partition, S3_FAILED),
+                failed: true,
+                ..plan.clone()
+            };
+            warn!(delivery_stream = %name, shard, key = %failed.key, error = %last_error, "Retry duration exceeded; writing the buffer under the error output prefix");
+            for (known, _) in &mut state.plans {
+                if *known == plan {
+                    *known = failed.clone();
+                }
+            }
+            plan = failed;
+            record_plans(context, entry, name, source, shard, &state.plans).await;
+            buffer.reasons = vec![last_error; buffer.records.len()];
+            deliver_failed(context, entry, &plan, &buffer).await
+        }
+    };
+    stored(
+        context, entry, definition, source, shard, state, &plan, &buffer, body_len,
+    )
+    .await;
+}
+
+/// Marks the plan's object stored, advances the cursor as far as it may go and counts it.
+#[allow(clippy::too_many_arguments, reason = "the task's parts, passed down")]
+async fn stored(
+    context: &Context,
+    entry: &Entry,
+    definition: &Definition,
+    source: &storage::StreamInfo,
+    shard: u32,
+    state: &mut ShardState,
+    plan: &Plan,
+    buffer: &Buffer,
+    body_len: usize,
+) {
+    for (known, progress) in &mut state.plans {
+        if known == plan {
+            *progress = Progress::Stored;
+        }
+    }
     advance_cursor(context, entry, definition, source, shard, state).await;
     if state.is_drained() {
         entry.clear_failure();
@@ -649,13 +897,13 @@ async fn flush(
     metrics.objects_delivered.fetch_add(1, Ordering::Relaxed);
     metrics
         .records_delivered
-        .fetch_add(records, Ordering::Relaxed);
+        .fetch_add(buffer.fill.records, Ordering::Relaxed);
     metrics.bytes_delivered.fetch_add(
         u64::try_from(body_len).unwrap_or(u64::MAX),
         Ordering::Relaxed,
     );
-    debug!(delivery_stream = %name, shard, first = first_offset, last = last_offset, key = %plan.key, bytes = body_len, "Object delivered");
-    true
+    let (first, last) = (plan.first, plan.end.saturating_sub(1));
+    debug!(delivery_stream = %definition.name, shard, first, last, key = %plan.key, bytes = body_len, "Object delivered");
 }
 
 /// `!{firehose:error-output-type}` of a buffer that could not be stored within the retry
@@ -679,7 +927,7 @@ async fn record_plans(
     name: &str,
     source: &storage::StreamInfo,
     shard: u32,
-    plans: &[(Plan, bool)],
+    plans: &[(Plan, Progress)],
 ) {
     let plans: Vec<Plan> = plans.iter().map(|(plan, _)| plan.clone()).collect();
     retry(context, entry, "record the delivery plan", || {
@@ -692,14 +940,15 @@ async fn record_plans(
     .await;
 }
 
-/// Encodes the buffer as the destination asks (Parquet, or delimiter and compression). None
-/// only on a bug (every record of a converted buffer was checked against the schema).
+/// Encodes the buffer as the destination asks (Parquet, or delimiter and compression). An
+/// error only on a bug (every record of a converted buffer was checked against the schema);
+/// the buffer then goes to the error output prefix with it.
 async fn encode_buffer(
     context: &Context,
     definition: &Definition,
     plan: &Plan,
     records: &[Record],
-) -> Option<Bytes> {
+) -> Result<Bytes, String> {
     let name = &definition.name;
     let destination = &definition.destination;
     let data: Vec<Bytes> = records.iter().map(|r| r.data.clone()).collect();
@@ -732,15 +981,15 @@ async fn encode_buffer(
     })
     .await
     {
-        Ok(Ok(body)) => Some(Bytes::from(body)),
+        Ok(Ok(body)) => Ok(Bytes::from(body)),
         Ok(Err(error)) => {
-            // Encoding into memory does not fail short of a bug; keep the buffer.
+            // Encoding into memory does not fail short of a bug.
             warn!(delivery_stream = %name, %error, "Encoding failed");
-            None
+            Err(format!("The buffer could not be encoded: {error}"))
         }
         Err(error) => {
             warn!(delivery_stream = %name, %error, "Encoding task failed");
-            None
+            Err(format!("The buffer could not be encoded: {error}"))
         }
     }
 }
@@ -1057,7 +1306,7 @@ mod tests {
             failed: false,
         };
         // Partition a's 0..=5 is stored; b's from 2 is still buffered.
-        shard.plans.push((plan("a", 0, 6), true));
+        shard.plans.push((plan("a", 0, 6), Progress::Stored));
         let b = shard.buffers.entry("b".into()).or_default();
         b.records.push(Record {
             offset: 2,
@@ -1071,7 +1320,7 @@ mod tests {
         shard.buffers.clear();
         assert_eq!(shard.deliverable_up_to(), 10);
         // A plan from before a restart not yet stored holds the cursor at its first record.
-        shard.plans.push((plan("c", 4, 8), false));
+        shard.plans.push((plan("c", 4, 8), Progress::Planned));
         assert_eq!(shard.deliverable_up_to(), 4);
         assert!(!shard.is_drained());
     }

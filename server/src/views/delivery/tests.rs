@@ -388,3 +388,72 @@ async fn a_partition_planned_before_a_crash_is_stored_again_and_holds_the_cursor
     assert_eq!(log.cursor(&cursor_name("ds"), "firehose:ds", 0), Some(1));
     reopened.shutdown();
 }
+
+/// Partition a's object cannot be stored (a file sits where its prefix's directory goes);
+/// partition b's can. Returns the lake's files and the cursor while a keeps failing, then
+/// checks that both land and the cursor passes them once a's way is clear.
+async fn one_partition_failing(
+    objects_in_flight: usize,
+) -> (BTreeMap<PathBuf, Vec<u8>>, Option<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).unwrap();
+    std::fs::write(lake.join("c=a"), b"in the way").unwrap();
+    let log = Log::open(LogConfig::new(dir.path().join("data"))).unwrap();
+    let settings = Settings {
+        objects_in_flight,
+        ..settings(&lake)
+    };
+    let view = DeliveryStreams::open(log.clone(), settings).unwrap();
+    view.create(partitioned("ds", 0)).unwrap();
+    let records = [r#"{"customer":"a","n":0}"#, r#"{"customer":"b","n":1}"#]
+        .map(|text| Bytes::from_static(text.as_bytes()));
+    view.put("ds", records.to_vec()).await.unwrap();
+    until(|| view.describe("ds").unwrap().failure).await;
+    // Long enough for b's upload to finish if it may run beside a's.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let while_failing = (
+        files(&lake)
+            .into_iter()
+            .filter(|(path, _)| !path.starts_with("c=a"))
+            .collect(),
+        log.cursor(&cursor_name("ds"), "firehose:ds", 0),
+    );
+    std::fs::remove_file(lake.join("c=a")).unwrap();
+    until(|| (log.cursor(&cursor_name("ds"), "firehose:ds", 0) == Some(2)).then_some(())).await;
+    let found = files(&lake);
+    let bodies: Vec<&[u8]> = found.values().map(Vec::as_slice).collect();
+    assert_eq!(
+        bodies,
+        [
+            b"{\"customer\":\"a\",\"n\":0}\n".as_slice(),
+            b"{\"customer\":\"b\",\"n\":1}\n".as_slice(),
+        ]
+    );
+    let (_, metrics) = view.metrics().into_iter().next().unwrap();
+    assert_eq!(
+        (metrics.objects_delivered, metrics.records_delivered),
+        (2, 2)
+    );
+    view.shutdown();
+    while_failing
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffers_upload_side_by_side_and_the_cursor_waits_for_the_first_in_flight() {
+    let (stored, cursor) = one_partition_failing(2).await;
+    // b's object is stored while a's upload is still retrying...
+    assert_eq!(
+        stored.values().map(Vec::as_slice).collect::<Vec<_>>(),
+        [b"{\"customer\":\"b\",\"n\":1}\n".as_slice()]
+    );
+    // ...but record 0 is not in a stored object, so the cursor has not moved.
+    assert_eq!(cursor, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_object_in_flight_buffers_upload_one_after_the_other() {
+    let (stored, cursor) = one_partition_failing(1).await;
+    assert!(stored.is_empty(), "{stored:?}");
+    assert_eq!(cursor, None);
+}
