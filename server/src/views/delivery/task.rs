@@ -342,7 +342,6 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
             bytes_max: u64::from(definition.destination.buffer_mib) * 1024 * 1024,
             interval_ms: i64::from(definition.destination.buffer_seconds) * 1000,
         };
-        uploads.collect();
         let mut progressed = settle_finished(
             &context,
             &entry,
@@ -402,7 +401,6 @@ pub async fn run(context: Context, entry: Arc<Entry>) {
                     next_due_ms = Some(next_due_ms.map_or(due, |d| d.min(due)));
                 }
             }
-            uploads.collect();
             progressed |= settle_finished(
                 &context,
                 &entry,
@@ -803,8 +801,8 @@ async fn upload(
     }
 }
 
-/// Applies the finished uploads to their shards (those of another source are dropped). True
-/// if there were any.
+/// Collects the finished uploads and applies them to their shards (those of another source
+/// are dropped). True if there were any.
 async fn settle_finished(
     context: &Context,
     entry: &Entry,
@@ -813,6 +811,7 @@ async fn settle_finished(
     shards: &mut BTreeMap<u32, ShardState>,
     uploads: &mut Uploads,
 ) -> bool {
+    uploads.collect();
     let finished = std::mem::take(&mut uploads.finished);
     let any = !finished.is_empty();
     for upload in finished {
