@@ -82,6 +82,19 @@ fn hadoop_snappy(input: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// One gzip member of the whole buffer at the default level (6), compressed in one call:
+/// libdeflate needs no streaming state, so it runs about twice as fast as zlib on the same
+/// input and level, for the same size.
+fn gzip(input: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+    let mut out = vec![0; compressor.gzip_compress_bound(input.len())];
+    let written = compressor
+        .gzip_compress(input, &mut out)
+        .map_err(std::io::Error::other)?;
+    out.truncate(written);
+    Ok(out)
+}
+
 /// A ZIP archive of one deflated entry. Its modification time is the format's epoch
 /// (1980-01-01), so the same records always give the same archive.
 fn zip_archive(entry_name: &str, input: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -119,15 +132,7 @@ pub fn encode<'a>(
     }
     match compression {
         Compression::Uncompressed => Ok(joined),
-        Compression::Gzip => {
-            // Room for a deflated text without regrowing (copies and fresh pages) on the way.
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(joined.len() / 2 + 64),
-                flate2::Compression::default(),
-            );
-            encoder.write_all(&joined)?;
-            encoder.finish()
-        }
+        Compression::Gzip => gzip(&joined),
         Compression::Snappy => {
             let mut encoder = snap::write::FrameEncoder::new(Vec::new());
             encoder.write_all(&joined)?;
@@ -212,6 +217,38 @@ mod tests {
             out.extend(block);
         }
         out
+    }
+
+    #[test]
+    fn gzip_of_a_large_buffer_is_one_member_that_gunzips_to_it() {
+        // Several MiB of text like the benchmark's: deflate blocks beyond the first, and
+        // a size zlib reads back with its own decoder and CRC check.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let line: Vec<u8> = (0..3 * 1024 * 1024 + 17)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                b"abcdefghijklmnopqrstuvwxyz0123456789"[(state % 36) as usize]
+            })
+            .collect();
+        let gzip =
+            encode([line.as_slice(), b"tail"], true, Compression::Gzip, "e").expect("encodes");
+        assert_eq!(&gzip[..3], [0x1f, 0x8b, 8], "a gzip member, deflate");
+        assert!(
+            gzip.len() < line.len() * 7 / 10,
+            "compressed: {}",
+            gzip.len()
+        );
+        let mut decoder = flate2::read::GzDecoder::new(gzip.as_slice());
+        let mut out = Vec::new();
+        decoder.read_to_end(&mut out).expect("gunzips");
+        let mut expected = line.clone();
+        expected.push(b'\n');
+        expected.extend_from_slice(b"tail\n");
+        assert_eq!(out, expected);
+        // Nothing after the one member.
+        assert!(decoder.into_inner().is_empty());
     }
 
     #[test]
