@@ -173,15 +173,11 @@ impl<'de> Deserialize<'de> for Blob {
                 f.write_str("a base64 string or a byte string")
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Blob, E> {
-                decode_base64(value.as_bytes())
-                    .map(|bytes| Blob(Bytes::from(bytes)))
-                    .ok_or_else(|| E::custom("Base64 encoded data is not valid"))
+                from_base64(value.as_bytes())
             }
             fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Blob, E> {
                 if self.text {
-                    return decode_base64(value)
-                        .map(|bytes| Blob(Bytes::from(bytes)))
-                        .ok_or_else(|| E::custom("Base64 encoded data is not valid"));
+                    return from_base64(value);
                 }
                 Ok(Blob(Bytes::copy_from_slice(value)))
             }
@@ -199,6 +195,13 @@ impl<'de> Deserialize<'de> for Blob {
             deserializer.deserialize_any(BlobVisitor { text: false })
         }
     }
+}
+
+/// A blob from its base64 text, or the error every AWS service gives for bad base64.
+fn from_base64<E: de::Error>(text: &[u8]) -> Result<Blob, E> {
+    decode_base64(text)
+        .map(|bytes| Blob(Bytes::from(bytes)))
+        .ok_or_else(|| E::custom("Base64 encoded data is not valid"))
 }
 
 /// Standard base64 with canonical padding, as [`BASE64`] decodes it (the same inputs accepted,
