@@ -83,6 +83,11 @@ def test_other_requests_are_answered_while_refused_creates_arrive(start_server):
 
     thread = threading.Thread(target=hammer, daemon=True)
     thread.start()
+    # The puts below run while refusals arrive: wait (bounded) for the first one, or a slow
+    # machine finishes the puts before the other client has sent anything.
+    deadline = time.monotonic() + 30
+    while not refused and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         for i in range(50):
             started = time.monotonic()
