@@ -68,7 +68,7 @@ pub use log::{
     record_hash_key,
 };
 pub use meta::{CursorKey, Owner, ShardInfo, StreamInfo};
-pub use record::{EncodedRecords, NewRecord, Record};
+pub use record::{EncodedRecords, EncodedRecordsBuilder, NewRecord, Record};
 pub use segment::ReadLimits;
 pub use shard::{ReadBatch, ShardBounds};
 pub use state::{PendingChange, STATE_KEY_BYTES_MAX, State, StateChange, StateStats};

@@ -92,11 +92,12 @@ impl NewRecord {
 
     /// Bytes this record takes inside a batch.
     pub fn encoded_len(&self) -> usize {
-        4 + RECORD_FIXED_LEN
-            + if self.hash_key.is_some() { 16 } else { 0 }
-            + self.key.len()
-            + self.attributes.len()
-            + self.data.len()
+        record_len(
+            self.key.len(),
+            self.hash_key,
+            self.attributes.len(),
+            self.data.len(),
+        )
     }
 }
 
@@ -388,22 +389,47 @@ fn put_crc(out: &mut BytesMut, start: usize, crc: u32) {
     }
 }
 
+/// Bytes a record of these field sizes takes inside a batch.
+fn record_len(key: usize, hash_key: Option<u128>, attributes: usize, data: usize) -> usize {
+    4 + RECORD_FIXED_LEN + if hash_key.is_some() { 16 } else { 0 } + key + attributes + data
+}
+
+/// Appends a record's fields up to its key: length, timestamp, key length, flags and hash
+/// key, attribute and data lengths.
+fn put_record_head(
+    out: &mut BytesMut,
+    timestamp_ms: i64,
+    key: usize,
+    hash_key: Option<u128>,
+    attributes: usize,
+    data: usize,
+) {
+    let body = record_len(key, hash_key, attributes, data) - 4;
+    out.put_u32_le(u32::try_from(body).unwrap_or(u32::MAX));
+    out.put_i64_le(timestamp_ms);
+    out.put_u16_le(u16::try_from(key).unwrap_or(u16::MAX));
+    match hash_key {
+        Some(hash) => {
+            out.put_u8(FLAG_HASH_KEY);
+            out.put_slice(&hash.to_be_bytes());
+        }
+        None => out.put_u8(0),
+    }
+    out.put_u32_le(u32::try_from(attributes).unwrap_or(u32::MAX));
+    out.put_u32_le(u32::try_from(data).unwrap_or(u32::MAX));
+}
+
 /// Appends `records`, each stamped `timestamp_ms`, in the batch's record layout.
 fn put_records(out: &mut BytesMut, timestamp_ms: i64, records: &[NewRecord]) {
     for record in records {
-        let body = record.encoded_len() - 4;
-        out.put_u32_le(u32::try_from(body).unwrap_or(u32::MAX));
-        out.put_i64_le(timestamp_ms);
-        out.put_u16_le(u16::try_from(record.key.len()).unwrap_or(u16::MAX));
-        match record.hash_key {
-            Some(hash) => {
-                out.put_u8(FLAG_HASH_KEY);
-                out.put_slice(&hash.to_be_bytes());
-            }
-            None => out.put_u8(0),
-        }
-        out.put_u32_le(u32::try_from(record.attributes.len()).unwrap_or(u32::MAX));
-        out.put_u32_le(u32::try_from(record.data.len()).unwrap_or(u32::MAX));
+        put_record_head(
+            out,
+            timestamp_ms,
+            record.key.len(),
+            record.hash_key,
+            record.attributes.len(),
+            record.data.len(),
+        );
         out.put_slice(&record.key);
         out.put_slice(&record.attributes);
         out.put_slice(&record.data);
@@ -511,6 +537,18 @@ impl EncodedRecords {
         }
     }
 
+    /// A builder of records encoded as a producer would, for in-process producers that write
+    /// each record's data straight into the batch (decoding it from a request, say).
+    #[must_use]
+    pub fn builder(capacity: usize, data_bytes_max: usize) -> EncodedRecordsBuilder {
+        EncodedRecordsBuilder {
+            out: BytesMut::with_capacity(capacity),
+            count: 0,
+            crc: crc32fast::Hasher::new(),
+            data_bytes_max,
+        }
+    }
+
     /// The encoded records.
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
@@ -529,6 +567,100 @@ impl EncodedRecords {
     /// The size of the batch that adopts them, header included.
     pub fn batch_len(&self) -> usize {
         BATCH_HEADER_LEN + self.bytes.len()
+    }
+}
+
+/// Encodes records one at a time, in the layout [`EncodedRecords::check`] accepts (timestamps 0,
+/// no attributes), checksumming each as it is written while it is still in cache.
+#[derive(Debug)]
+pub struct EncodedRecordsBuilder {
+    out: BytesMut,
+    count: u32,
+    crc: crc32fast::Hasher,
+    data_bytes_max: usize,
+}
+
+impl EncodedRecordsBuilder {
+    /// Bytes a record with a key of `key` bytes, `hash_key` and `data` bytes adds.
+    #[must_use]
+    pub fn record_len(key: usize, hash_key: Option<u128>, data: usize) -> usize {
+        record_len(key, hash_key, 0, data)
+    }
+
+    /// Appends a record whose `data_len` bytes of data `write` fills in; `write` answers
+    /// whether it could (a decoder refusing its input, say). A record that `write` refuses
+    /// is taken back out, leaving the builder as it was.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] for a key over [`PARTITION_KEY_BYTES_MAX`],
+    /// [`crate::Error::RecordTooLarge`] for data over the builder's limit, and
+    /// [`crate::Error::InvalidArgument`] when `write` refuses.
+    pub fn push_with(
+        &mut self,
+        key: &[u8],
+        hash_key: Option<u128>,
+        data_len: usize,
+        write: impl FnOnce(&mut [u8]) -> bool,
+    ) -> Result<(), crate::Error> {
+        if key.len() > PARTITION_KEY_BYTES_MAX {
+            return Err(crate::Error::InvalidArgument(format!(
+                "partition key of {} bytes; at most {PARTITION_KEY_BYTES_MAX}",
+                key.len()
+            )));
+        }
+        if data_len > self.data_bytes_max || self.count == u32::MAX {
+            return Err(crate::Error::RecordTooLarge {
+                size: data_len,
+                max: self.data_bytes_max,
+            });
+        }
+        let start = self.out.len();
+        put_record_head(&mut self.out, 0, key.len(), hash_key, 0, data_len);
+        self.out.put_slice(key);
+        let data_start = self.out.len();
+        self.out.resize(data_start + data_len, 0);
+        let written = self.out.get_mut(data_start..).is_some_and(write);
+        if !written {
+            self.out.truncate(start);
+            return Err(crate::Error::InvalidArgument(
+                "the record's data could not be written".into(),
+            ));
+        }
+        self.crc.update(self.out.get(start..).unwrap_or_default());
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends a record with `data`; see [`Self::push_with`].
+    ///
+    /// # Errors
+    /// As [`Self::push_with`].
+    pub fn push(
+        &mut self,
+        key: &[u8],
+        hash_key: Option<u128>,
+        data: &[u8],
+    ) -> Result<(), crate::Error> {
+        self.push_with(key, hash_key, data.len(), |room| {
+            room.copy_from_slice(data);
+            true
+        })
+    }
+
+    /// How many records are in.
+    #[must_use]
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The records, with their CRC; `None` if there are none (an append needs one).
+    #[must_use]
+    pub fn finish(self) -> Option<EncodedRecords> {
+        (self.count > 0).then(|| EncodedRecords {
+            bytes: self.out.freeze(),
+            count: self.count,
+            crc: self.crc.finalize(),
+        })
     }
 }
 

@@ -300,6 +300,46 @@ def test_data_that_is_not_base64(server, stream):
     assert_refused(response, "SerializationException")
 
 
+def test_put_records_bodies_outside_the_sdks_shape_mean_what_json_says(server, kinesis, stream):
+    """Bodies no SDK sends (escapes, nulls, unknown members, odd spacing) are read as JSON
+    reads them; records land with the data and keys the JSON holds."""
+    slash = b64(b"\xff\xfe\xfd" * 5)
+    assert "/" in slash
+    body = (
+        "{\n\t\"Records\" : [ {\"PartitionKey\":\"k\\u00e9\",\"Data\":\""
+        + slash.replace("/", "\\/")
+        + "\",\"ExplicitHashKey\":null} ,\r\n"
+        + "{\"Data\":\"" + b64(b"plain") + "\",\"PartitionKey\":\"p\",\"Unknown\":[1,{}]}],"
+        + "\"StreamName\":\"" + stream + "\", \"Extra\": 5 }  "
+    ).encode()
+    response = raw_call(server.endpoint, "PutRecords", body)
+    assert response.status == 200, response
+    answer = json.loads(response.body)
+    assert answer["FailedRecordCount"] == 0
+    assert [set(r) for r in answer["Records"]] == [{"SequenceNumber", "ShardId"}] * 2
+    read = {}
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
+            read[record["SequenceNumber"]] = (record["PartitionKey"], record["Data"])
+    sent = [r["SequenceNumber"] for r in answer["Records"]]
+    assert read[sent[0]] == ("k\u00e9", b"\xff\xfe\xfd" * 5)
+    assert read[sent[1]] == ("p", b"plain")
+
+
+def test_put_records_bad_base64_is_refused_before_anything_else(server, stream):
+    good = {"Data": b64(b"x"), "PartitionKey": "k"}
+    bad = {"Data": "not base64!", "PartitionKey": "k"}
+    for records in ([good, bad], [bad]):
+        response = put_records(server, stream, records)
+        assert_refused(response, "SerializationException")
+        # Even for a stream that does not exist: the body is read before the stream.
+        assert_refused(put_records(server, MISSING, records), "SerializationException")
+    assert_refused(put_records(server, MISSING, [good]), "ResourceNotFoundException")
+
+
 def test_bad_sequence_number_for_ordering(server, stream):
     response = put_record(server, stream, SequenceNumberForOrdering="abc")
     assert_refused(response, {"ValidationException", "InvalidArgumentException"})

@@ -157,6 +157,53 @@ fn adopted_records_read_back_with_the_batch_time_and_a_valid_crc() {
 }
 
 #[test]
+fn the_builder_encodes_as_from_records_and_takes_back_a_refused_record() {
+    let records = [
+        NewRecord::new("k1", "hello"),
+        NewRecord {
+            key: Bytes::from_static(b"key-two"),
+            hash_key: Some(u128::MAX - 7),
+            attributes: Bytes::new(),
+            data: Bytes::new(),
+        },
+    ];
+    let mut builder = EncodedRecords::builder(64, 1 << 20);
+    builder.push(b"k1", None, b"hello").unwrap();
+    let refused = builder.push_with(b"bad", None, 3, |room| {
+        room.copy_from_slice(b"xyz");
+        false
+    });
+    assert!(matches!(refused, Err(crate::Error::InvalidArgument(_))));
+    builder
+        .push_with(b"key-two", Some(u128::MAX - 7), 0, |_| true)
+        .unwrap();
+    assert_eq!(builder.count(), 2);
+    let built = builder.finish().unwrap();
+    let expected = EncodedRecords::from_records(&records);
+    assert_eq!(
+        (&built.bytes, built.crc, built.count),
+        (&expected.bytes, expected.crc, expected.count)
+    );
+    assert_eq!(
+        EncodedRecordsBuilder::record_len(2, None, 5)
+            + EncodedRecordsBuilder::record_len(7, Some(1), 0),
+        built.bytes.len()
+    );
+    EncodedRecords::check(built.bytes.clone(), 2, built.crc, 1 << 20, |_, _| true).unwrap();
+
+    let mut limited = EncodedRecords::builder(0, 4);
+    assert!(matches!(
+        limited.push(b"k", None, b"12345"),
+        Err(crate::Error::RecordTooLarge { size: 5, max: 4 })
+    ));
+    assert!(matches!(
+        limited.push(&[b'k'; PARTITION_KEY_BYTES_MAX + 1], None, b""),
+        Err(crate::Error::InvalidArgument(_))
+    ));
+    assert!(limited.finish().is_none());
+}
+
+#[test]
 fn encoded_records_that_do_not_check_out_are_refused() {
     let (region, crc) = producer_encoded(&sample());
     let check = |bytes: Bytes, count: u32, crc: u32| {

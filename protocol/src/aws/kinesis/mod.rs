@@ -5,7 +5,8 @@
 //! Shapes are grouped by area; every one is re-exported here.
 //!
 //! - [`streams`]: create, delete, describe, list streams and shards.
-//! - [`records`]: put and get records, shard iterators.
+//! - [`records`]: put and get records, shard iterators; [`put_body`] reads a PutRecords
+//!   body in place.
 //! - [`admin`]: retention, resharding, tags, encryption, monitoring, stream and account
 //!   settings, resource policies, limits.
 //! - [`consumers`]: enhanced fan-out consumers and SubscribeToShard.
@@ -17,6 +18,7 @@ pub mod channels;
 pub mod consumers;
 pub mod errors;
 pub mod limits;
+pub mod put_body;
 pub mod queues;
 pub mod records;
 pub mod streams;
@@ -24,6 +26,7 @@ pub mod streams;
 pub use admin::*;
 pub use channels::*;
 pub use consumers::*;
+pub use put_body::{PutRecordsBody, PutRecordsBodyEntry};
 pub use queues::*;
 pub use records::*;
 pub use streams::*;

@@ -100,7 +100,7 @@ pub async fn handle(
         "ListStreams" => run(format, body, |i| list_streams::apply(streams, i)).await,
         "ListShards" => run(format, body, |i| list_shards::apply(streams, i)).await,
         "PutRecord" => run(format, body, |i| put_record::apply(streams, i)).await,
-        "PutRecords" => run(format, body, |i| put_records::apply(streams, i)).await,
+        "PutRecords" => put_records::handle(streams, format, body).await,
         "GetShardIterator" => run(format, body, |i| get_shard_iterator::apply(streams, i)).await,
         "GetRecords" => {
             let apply = |i| get_records::apply(streams, i);

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use storage::{Log, NewRecord, Owner, ReadLimits, Record, ShardInfo, StreamInfo};
+use storage::{Log, Owner, ReadLimits, Record, ShardInfo, StreamInfo};
 
 pub use self::admin::retention_from_hours;
 pub use self::error::{Error, Result};
@@ -139,6 +139,137 @@ pub struct Stored {
     pub shard: u32,
     /// Its offset in the shard.
     pub offset: u64,
+}
+
+/// The records of one put, read where they are, so a request's partition keys and (encoded)
+/// data go into the shards' batches without being copied out first.
+pub trait PutRecords {
+    /// How many records.
+    fn count(&self) -> usize;
+    /// Record `index`'s partition key (checked: 1–256 characters).
+    fn partition_key(&self, index: usize) -> &[u8];
+    /// Its hash key overriding the partition key's MD5.
+    fn explicit_hash_key(&self, index: usize) -> Option<u128>;
+    /// The size of its data.
+    fn data_len(&self, index: usize) -> usize;
+    /// Writes its data into `out` (exactly [`Self::data_len`] bytes); false if it cannot.
+    fn write_data(&self, index: usize, out: &mut [u8]) -> bool;
+}
+
+impl PutRecords for [PutEntry] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn partition_key(&self, index: usize) -> &[u8] {
+        self.get(index)
+            .map_or(&[][..], |entry| entry.partition_key.as_bytes())
+    }
+    fn explicit_hash_key(&self, index: usize) -> Option<u128> {
+        self.get(index).and_then(|entry| entry.explicit_hash_key)
+    }
+    fn data_len(&self, index: usize) -> usize {
+        self.get(index).map_or(0, |entry| entry.data.len())
+    }
+    fn write_data(&self, index: usize, out: &mut [u8]) -> bool {
+        match self.get(index) {
+            Some(entry) if entry.data.len() == out.len() => {
+                out.copy_from_slice(&entry.data);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One shard's part of a put: its records' places in the request and their batch.
+struct ShardPut {
+    shard: u32,
+    indexes: Vec<usize>,
+    /// Partition keys and data, as the write limits count them.
+    bytes: usize,
+    /// Data alone, as the metrics count it.
+    data_bytes: usize,
+    encoded: storage::EncodedRecords,
+}
+
+/// A put routed and encoded by [`Streams::prepare_put`], holding the stream's routes until
+/// [`Self::commit`] has queued its appends.
+pub struct PreparedPut {
+    streams: Streams,
+    stream: String,
+    route: storage::Route,
+    results: Vec<Option<Result<Stored>>>,
+    groups: Vec<ShardPut>,
+}
+
+impl PreparedPut {
+    /// Queues each shard's batch (those the write limits let in) and waits for them to be
+    /// acknowledged; one result per record, in request order. A shard whose append failed
+    /// reports the failure on each of its records.
+    pub async fn commit(self) -> Result<Vec<Result<Stored>>> {
+        let Self {
+            streams,
+            stream,
+            route,
+            mut results,
+            groups,
+        } = self;
+        let stream = stream.as_str();
+        let mut appends = Vec::with_capacity(groups.len());
+        for group in groups {
+            let count = group.indexes.len();
+            if !streams.admit(stream, group.shard, count, group.bytes) {
+                for &index in &group.indexes {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(Err(Error::ThroughputExceeded {
+                            stream: stream.to_owned(),
+                            shard: sequence::shard_name(group.shard),
+                            account: streams.inner.settings.account.clone(),
+                        }));
+                    }
+                }
+                continue;
+            }
+            let data_bytes = group.data_bytes;
+            let queued = route.enqueue_encoded(group.shard, group.encoded).await;
+            appends.push((group.shard, group.indexes, data_bytes, queued));
+        }
+        // Everything is queued: a split or merge may go ahead while the commits complete.
+        drop(route);
+        for (shard, indexes, bytes, queued) in appends {
+            let acked = match queued {
+                Ok(pending_append) => pending_append.acknowledged().await,
+                Err(error) => Err(error),
+            };
+            match acked {
+                Ok(ack) => {
+                    crate::metrics::kinesis_records_in(stream, shard, indexes.len(), bytes);
+                    for (position, index) in indexes.into_iter().enumerate() {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Ok(Stored {
+                                shard,
+                                offset: ack.first_offset + position as u64,
+                            }));
+                        }
+                    }
+                }
+                Err(storage::Error::StreamNotFound(_)) => return Err(streams.not_found(stream)),
+                Err(error) => {
+                    for index in indexes {
+                        if let Some(slot) = results.get_mut(index) {
+                            *slot = Some(Err(Error::internal(&error)));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(Error::Internal("record not routed".into())))
+            })
+            .collect())
+    }
 }
 
 /// Where a new iterator starts.
@@ -636,13 +767,28 @@ impl Streams {
     }
 
     /// Puts records; one result per entry, in order. Entries for one shard are one append.
+    /// [`Self::prepare_put`], then [`PreparedPut::commit`].
+    pub async fn put(&self, stream: &str, entries: Vec<PutEntry>) -> Result<Vec<Result<Stored>>> {
+        self.prepare_put(stream, entries.as_slice())
+            .await?
+            .commit()
+            .await
+    }
+
+    /// Routes `records` to their shards and encodes each shard's into one batch, data written
+    /// straight into it; nothing is written yet, and an error here (an unknown stream, data
+    /// that [`PutRecords::write_data`] refused) leaves no trace.
     ///
-    /// Routed through the engine's router ([`storage::Route`]), held while the appends are
+    /// Routed through the engine's router ([`storage::Route`]), held until the appends are
     /// queued: a concurrent split or merge either waits for them (and they commit to the
     /// parent before it closes) or runs first (and they go to its children), so no append
     /// meets a closed shard and nothing is routed twice. The catalog is not consulted: the
     /// stream's owner comes with its routes.
-    pub async fn put(&self, stream: &str, entries: Vec<PutEntry>) -> Result<Vec<Result<Stored>>> {
+    pub async fn prepare_put<R: PutRecords + ?Sized>(
+        &self,
+        stream: &str,
+        records: &R,
+    ) -> Result<PreparedPut> {
         if self.transition(stream) == Some(Status::Creating) {
             return Err(self.not_found(stream));
         }
@@ -651,89 +797,66 @@ impl Streams {
             Ok(_) | Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
             Err(error) => return Err(Error::internal(&error)),
         };
-        let mut results: Vec<Option<Result<Stored>>> = (0..entries.len()).map(|_| None).collect();
-        let mut by_shard: BTreeMap<u32, Vec<(usize, PutEntry)>> = BTreeMap::new();
-        for (index, entry) in entries.into_iter().enumerate() {
-            let hash = entry
-                .explicit_hash_key
-                .unwrap_or_else(|| hash_key(entry.partition_key.as_bytes()));
+        let count = records.count();
+        let mut results: Vec<Option<Result<Stored>>> = (0..count).map(|_| None).collect();
+        let mut by_shard: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (index, slot) in results.iter_mut().enumerate() {
+            let hash = records
+                .explicit_hash_key(index)
+                .unwrap_or_else(|| hash_key(records.partition_key(index)));
             match route.shard_for_hash(hash) {
-                Some(shard) => by_shard.entry(shard).or_default().push((index, entry)),
+                Some(shard) => by_shard.entry(shard).or_default().push(index),
                 None => {
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(Err(Error::Internal(
-                            "no open shard holds the record's hash key".into(),
-                        )));
-                    }
+                    *slot = Some(Err(Error::Internal(
+                        "no open shard holds the record's hash key".into(),
+                    )));
                 }
             }
         }
-        let mut appends = Vec::with_capacity(by_shard.len());
-        for (shard, group) in by_shard {
-            let bytes = group
-                .iter()
-                .map(|(_, e)| e.data.len() + e.partition_key.len())
-                .sum();
-            if !self.admit(stream, shard, group.len(), bytes) {
-                for (index, _) in group {
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(Err(Error::ThroughputExceeded {
-                            stream: stream.to_owned(),
-                            shard: sequence::shard_name(shard),
-                            account: self.inner.settings.account.clone(),
-                        }));
-                    }
-                }
-                continue;
+        let data_bytes_max = self.inner.log.config().record_bytes_max;
+        let mut groups = Vec::with_capacity(by_shard.len());
+        for (shard, indexes) in by_shard {
+            let (mut size, mut data_bytes, mut key_bytes) = (0, 0, 0);
+            for &index in &indexes {
+                let (key, data) = (records.partition_key(index), records.data_len(index));
+                let hash = records.explicit_hash_key(index);
+                size += storage::EncodedRecordsBuilder::record_len(key.len(), hash, data);
+                data_bytes += data;
+                key_bytes += key.len();
             }
-            let records = group
-                .iter()
-                .map(|(_, entry)| NewRecord {
-                    key: Bytes::copy_from_slice(entry.partition_key.as_bytes()),
-                    hash_key: entry.explicit_hash_key,
-                    attributes: Bytes::new(),
-                    data: entry.data.clone(),
-                })
-                .collect();
-            let queued = route.enqueue(shard, records).await;
-            appends.push((shard, group, queued));
-        }
-        // Everything is queued: a split or merge may go ahead while the commits complete.
-        drop(route);
-        for (shard, group, queued) in appends {
-            let acked = match queued {
-                Ok(pending_append) => pending_append.acknowledged().await,
-                Err(error) => Err(error),
-            };
-            match acked {
-                Ok(ack) => {
-                    let bytes: usize = group.iter().map(|(_, entry)| entry.data.len()).sum();
-                    crate::metrics::kinesis_records_in(stream, shard, group.len(), bytes);
-                    for (position, (index, _)) in group.into_iter().enumerate() {
-                        if let Some(slot) = results.get_mut(index) {
-                            *slot = Some(Ok(Stored {
-                                shard,
-                                offset: ack.first_offset + position as u64,
-                            }));
-                        }
-                    }
-                }
-                Err(storage::Error::StreamNotFound(_)) => return Err(self.not_found(stream)),
-                Err(error) => {
-                    for (index, _) in group {
-                        if let Some(slot) = results.get_mut(index) {
-                            *slot = Some(Err(Error::internal(&error)));
-                        }
-                    }
-                }
+            let mut builder = storage::EncodedRecords::builder(size, data_bytes_max);
+            for &index in &indexes {
+                builder
+                    .push_with(
+                        records.partition_key(index),
+                        records.explicit_hash_key(index),
+                        records.data_len(index),
+                        |room| records.write_data(index, room),
+                    )
+                    .map_err(|error| match error {
+                        storage::Error::InvalidArgument(_) => Error::InvalidArgument(format!(
+                            "record {index}: its data could not be read"
+                        )),
+                        other => Error::internal(&other),
+                    })?;
+            }
+            if let Some(encoded) = builder.finish() {
+                groups.push(ShardPut {
+                    shard,
+                    indexes,
+                    bytes: data_bytes + key_bytes,
+                    data_bytes,
+                    encoded,
+                });
             }
         }
-        Ok(results
-            .into_iter()
-            .map(|result| {
-                result.unwrap_or_else(|| Err(Error::Internal("record not routed".into())))
-            })
-            .collect())
+        Ok(PreparedPut {
+            streams: self.clone(),
+            stream: stream.to_owned(),
+            route,
+            results,
+            groups,
+        })
     }
 
     fn shard_of<'a>(&self, info: &'a StreamInfo, shard: &str) -> Result<&'a ShardInfo> {

@@ -7,7 +7,16 @@
 
 /// The sequence number of `offset` in shard `shard`.
 pub fn encode(shard: u32, offset: u64) -> String {
-    ((u128::from(shard) + 1) << 64 | u128::from(offset)).to_string()
+    value(shard, offset).to_string()
+}
+
+fn value(shard: u32, offset: u64) -> u128 {
+    (u128::from(shard) + 1) << 64 | u128::from(offset)
+}
+
+/// Appends [`encode`]'s digits to `out`, with no string in between.
+pub fn write(shard: u32, offset: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(value(shard, offset)).as_bytes());
 }
 
 /// The shard id and offset of a sequence number, or `None` if it is not one of ours.
@@ -30,6 +39,18 @@ pub fn shard_name(shard: u32) -> String {
     format!("shardId-{shard:012}")
 }
 
+/// Appends [`shard_name`] to `out`, with no string in between.
+pub fn write_shard_name(shard: u32, out: &mut Vec<u8>) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(shard).as_bytes();
+    out.extend_from_slice(b"shardId-");
+    out.extend(std::iter::repeat_n(
+        b'0',
+        12usize.saturating_sub(digits.len()),
+    ));
+    out.extend_from_slice(digits);
+}
+
 /// The shard id in `shardId-000000000007` (also accepted: `shardId-7`, `7`).
 pub fn parse_shard_name(name: &str) -> Option<u32> {
     let digits = name.strip_prefix("shardId-").unwrap_or(name);
@@ -42,6 +63,18 @@ pub fn parse_shard_name(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_what_encode_and_shard_name_answer() {
+        for (shard, offset) in [(0, 0), (7, 123), (u32::MAX, u64::MAX), (999_999, 1 << 40)] {
+            let mut out = Vec::new();
+            write(shard, offset, &mut out);
+            assert_eq!(out, encode(shard, offset).into_bytes());
+            out.clear();
+            write_shard_name(shard, &mut out);
+            assert_eq!(out, shard_name(shard).into_bytes());
+        }
+    }
 
     #[test]
     fn round_trips_and_orders() {
