@@ -43,10 +43,11 @@ impl PutRecordsBodyEntry<'_> {
     /// the data is not base64 as serde's decoding of a `Blob` would accept it.
     #[must_use]
     pub fn decode_data(&self, out: &mut [u8]) -> bool {
-        let expected = out.len();
-        base64_simd::STANDARD
-            .decode(self.data, base64_simd::Out::from_slice(out))
-            .is_ok_and(|decoded| decoded.len() == expected)
+        // The decoder panics on room too small for the data, so any other size is refused.
+        out.len() == self.data_len
+            && base64_simd::STANDARD
+                .decode(self.data, base64_simd::Out::from_slice(out))
+                .is_ok_and(|decoded| decoded.len() == self.data_len)
     }
 }
 

@@ -57,6 +57,9 @@ fn reads_the_sdks_shape() {
     assert_eq!(parsed.records[1].explicit_hash_key, Some("7"));
     assert_eq!(data, vec![b"hello".to_vec(), Vec::new()]);
     agrees(body);
+    // Room of any other size than the data's is refused, not written past.
+    assert!(!parsed.records[0].decode_data(&mut [0; 4]));
+    assert!(!parsed.records[0].decode_data(&mut [0; 6]));
     let spaced = b" {\n \"StreamARN\" : \"arn\" ,\t\"Records\" : [ { \"Data\" : \"eA==\" , \"PartitionKey\" : \"\xc3\xa9\" } ] }\r\n";
     let (parsed, data) = fast(spaced).unwrap();
     assert_eq!(parsed.stream_arn, Some("arn"));
