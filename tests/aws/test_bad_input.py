@@ -580,6 +580,35 @@ def test_body_over_the_limit_is_413(server, stream):
     assert records == []
 
 
+def test_a_body_in_many_pieces_is_read_whole(server, kinesis, stream):
+    """A chunked body arrives in many frames; the server puts them together in order."""
+    data = [bytes([i]) * (300 + i) for i in range(20)]
+    body = json.dumps(
+        {
+            "StreamName": stream,
+            "Records": [{"Data": b64(d), "PartitionKey": f"k{i}"} for i, d in enumerate(data)],
+        }
+    ).encode()
+    headers = (
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: {JSON_CONTENT_TYPE}\r\n"
+        f"X-Amz-Target: {TARGET_PREFIX}PutRecords\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
+    pieces = [body[at : at + 97] for at in range(0, len(body), 97)]
+    framed = [f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces] + [b"0\r\n\r\n"]
+    status, answer = parse_status(post_streaming(server.http_port, headers, framed))
+    assert status == 200, answer
+    assert json.loads(answer)["FailedRecordCount"] == 0
+    read = []
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        read += [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
+    assert sorted(read) == sorted(data)
+
+
 def test_server_alive_after_a_barrage(server, kinesis, stream):
     """Every malformed thing above in a row on one server, then normal service."""
     bodies = [

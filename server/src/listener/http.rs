@@ -697,7 +697,11 @@ async fn read_body(
         None => None,
     };
     let read = async {
-        let mut chunks: Vec<Bytes> = Vec::new();
+        // A body of one frame is kept as it came. From a second frame on, each is copied into
+        // one buffer as it arrives (sized from Content-Length when there is one), while it is
+        // still in cache and so hyper can reuse its read buffer at once.
+        let mut first: Option<Bytes> = None;
+        let mut whole: Option<BytesMut> = None;
         let mut length = 0usize;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| {
@@ -721,18 +725,22 @@ async fn read_body(
                     None => held = Some(more),
                 }
             }
-            chunks.push(data);
-        }
-        Ok(match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.pop().unwrap_or_default(),
-            _ => {
-                let mut whole = BytesMut::with_capacity(length);
-                for chunk in &chunks {
-                    whole.extend_from_slice(chunk);
+            match (whole.as_mut(), first.take()) {
+                (Some(buffer), _) => buffer.extend_from_slice(&data),
+                (None, None) => first = Some(data),
+                (None, Some(earlier)) => {
+                    // `declared` is at most `body_bytes_max` (checked before the body is read).
+                    let expected = declared.and_then(|d| usize::try_from(d).ok());
+                    let mut buffer = BytesMut::with_capacity(expected.unwrap_or(0).max(length));
+                    buffer.extend_from_slice(&earlier);
+                    buffer.extend_from_slice(&data);
+                    whole = Some(buffer);
                 }
-                whole.freeze()
             }
+        }
+        Ok(match whole {
+            Some(buffer) => buffer.freeze(),
+            None => first.unwrap_or_default(),
         })
     };
     match tokio::time::timeout(state.body_read_timeout, read).await {
