@@ -249,6 +249,17 @@ def wait_active(client, stream_name: str, timeout_s: float = 10.0) -> dict:
     return client.describe_stream(StreamName=stream_name)["StreamDescription"]
 
 
+def first_records(client, stream_name: str) -> list[dict]:
+    """The records of one GetRecords from TRIM_HORIZON of each of the stream's shards."""
+    records = []
+    for shard in client.list_shards(StreamName=stream_name)["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += client.get_records(ShardIterator=iterator)["Records"]
+    return records
+
+
 def create_stream(client, stream_name: str, shard_count: int | None = 1, **kwargs) -> dict:
     """Creates a provisioned stream (or on-demand with shard_count=None and
     StreamModeDetails) and waits until it is ACTIVE; returns its description."""

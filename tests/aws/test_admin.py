@@ -15,7 +15,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from strata_aws import cbor_call, create_stream, raw_call, wait_active
+from strata_aws import cbor_call, create_stream, first_records, raw_call, wait_active
 
 HASH_MAX = 2**128 - 1
 ALL_METRICS = [
@@ -287,12 +287,7 @@ def test_update_shard_count_divides_the_key_space_evenly(kinesis, server, unique
         StreamName=unique_stream, TargetShardCount=3, ScalingType="UNIFORM_SCALING"
     )
     assert ranges(open_shards(kinesis, unique_stream)) == uniform(3)
-    seen = []
-    for shard in kinesis.list_shards(StreamName=unique_stream)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=unique_stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        seen += [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
+    seen = [r["Data"] for r in first_records(kinesis, unique_stream)]
     assert sorted(seen) == sorted(b"%d" % i for i in range(20))
 
     for target in [7, 1]:

@@ -16,6 +16,7 @@ from strata_aws import (
     JSON_CONTENT_TYPE,
     TARGET_PREFIX,
     create_stream,
+    first_records,
     raw_call,
     raw_request,
 )
@@ -317,13 +318,10 @@ def test_put_records_bodies_outside_the_sdks_shape_mean_what_json_says(server, k
     answer = json.loads(response.body)
     assert answer["FailedRecordCount"] == 0
     assert [set(r) for r in answer["Records"]] == [{"SequenceNumber", "ShardId"}] * 2
-    read = {}
-    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
-            read[record["SequenceNumber"]] = (record["PartitionKey"], record["Data"])
+    read = {
+        record["SequenceNumber"]: (record["PartitionKey"], record["Data"])
+        for record in first_records(kinesis, stream)
+    }
     sent = [r["SequenceNumber"] for r in answer["Records"]]
     assert read[sent[0]] == ("k\u00e9", b"\xff\xfe\xfd" * 5)
     assert read[sent[1]] == ("p", b"plain")
@@ -600,13 +598,7 @@ def test_a_body_in_many_pieces_is_read_whole(server, kinesis, stream):
     status, answer = parse_status(post_streaming(server.http_port, headers, framed))
     assert status == 200, answer
     assert json.loads(answer)["FailedRecordCount"] == 0
-    read = []
-    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        read += [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
-    assert sorted(read) == sorted(data)
+    assert sorted(r["Data"] for r in first_records(kinesis, stream)) == sorted(data)
 
 
 def test_server_alive_after_a_barrage(server, kinesis, stream):

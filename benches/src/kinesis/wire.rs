@@ -444,19 +444,13 @@ fn decoded_len(text: &[u8]) -> u64 {
 /// A `GetRecords` answer read in place: `None` for anything but plain JSON without escapes
 /// in its strings.
 mod scan {
+    use protocol::aws::json_scan::Cursor;
+
     use super::{Page, decoded_len};
-
-    /// Nesting deeper than this (inside values skipped over) is left to serde.
-    const DEPTH_MAX: usize = 32;
-
-    struct Cursor<'a> {
-        bytes: &'a [u8],
-        at: usize,
-    }
 
     /// The page, and each record's base64 data.
     pub fn page(body: &[u8]) -> Option<(Page, Vec<&[u8]>)> {
-        let mut cursor = Cursor { bytes: body, at: 0 };
+        let mut cursor = Cursor::new(body);
         let mut page = Page::default();
         let mut data = Vec::new();
         cursor.object(|cursor, key| match key {
@@ -464,158 +458,36 @@ mod scan {
                 let mut sequence = None;
                 cursor.object(|cursor, key| match key {
                     b"Data" => {
-                        let text = cursor.string()?;
+                        let text = cursor.unescaped()?;
                         page.bytes += decoded_len(text);
                         data.push(text);
                         Some(())
                     }
                     b"SequenceNumber" => {
-                        sequence = Some(cursor.string()?);
+                        sequence = Some(cursor.text()?);
                         Some(())
                     }
-                    _ => cursor.skip(0),
+                    _ => cursor.skip(),
                 })?;
                 page.records += 1;
-                page.last_sequence = Some(std::str::from_utf8(sequence?).ok()?.to_owned());
+                page.last_sequence = Some(sequence?.to_owned());
                 Some(())
             }),
             b"NextShardIterator" => {
-                if cursor.literal(b"null") {
-                    page.next_iterator = None;
+                page.next_iterator = if cursor.literal(b"null") {
+                    None
                 } else {
-                    let text = cursor.string()?;
-                    page.next_iterator = Some(std::str::from_utf8(text).ok()?.to_owned());
-                }
+                    Some(cursor.text()?.to_owned())
+                };
                 Some(())
             }
             b"MillisBehindLatest" => {
                 page.millis_behind_latest = cursor.integer()?;
                 Some(())
             }
-            _ => cursor.skip(0),
+            _ => cursor.skip(),
         })?;
-        cursor.whitespace();
-        (cursor.at == body.len()).then_some((page, data))
-    }
-
-    impl<'a> Cursor<'a> {
-        fn whitespace(&mut self) {
-            while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\t' | b'\r')) {
-                self.at += 1;
-            }
-        }
-
-        fn peek(&mut self) -> Option<u8> {
-            self.whitespace();
-            self.bytes.get(self.at).copied()
-        }
-
-        fn eat(&mut self, byte: u8) -> Option<()> {
-            (self.peek()? == byte).then(|| self.at += 1)
-        }
-
-        fn literal(&mut self, word: &[u8]) -> bool {
-            self.whitespace();
-            let found = self
-                .bytes
-                .get(self.at..)
-                .is_some_and(|rest| rest.starts_with(word));
-            if found {
-                self.at += word.len();
-            }
-            found
-        }
-
-        /// A string without escapes.
-        fn string(&mut self) -> Option<&'a [u8]> {
-            self.eat(b'"')?;
-            let rest = self.bytes.get(self.at..)?;
-            let end = memchr::memchr(b'"', rest)?;
-            let text = rest.get(..end)?;
-            if memchr::memchr(b'\\', text).is_some() {
-                return None;
-            }
-            self.at += end + 1;
-            Some(text)
-        }
-
-        fn integer(&mut self) -> Option<u64> {
-            self.whitespace();
-            let rest = self.bytes.get(self.at..)?;
-            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-            let value = std::str::from_utf8(rest.get(..digits)?)
-                .ok()?
-                .parse()
-                .ok()?;
-            self.at += digits;
-            Some(value)
-        }
-
-        fn object(
-            &mut self,
-            mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
-        ) -> Option<()> {
-            self.eat(b'{')?;
-            if self.peek()? == b'}' {
-                self.at += 1;
-                return Some(());
-            }
-            loop {
-                let key = self.string()?;
-                self.eat(b':')?;
-                member(self, key)?;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => {
-                        self.at += 1;
-                        return Some(());
-                    }
-                    _ => return None,
-                }
-            }
-        }
-
-        fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-            self.eat(b'[')?;
-            if self.peek()? == b']' {
-                self.at += 1;
-                return Some(());
-            }
-            loop {
-                element(self)?;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b']' => {
-                        self.at += 1;
-                        return Some(());
-                    }
-                    _ => return None,
-                }
-            }
-        }
-
-        /// Any value, unread.
-        fn skip(&mut self, depth: usize) -> Option<()> {
-            if depth > DEPTH_MAX {
-                return None;
-            }
-            match self.peek()? {
-                b'"' => self.string().map(|_| ()),
-                b'{' => self.object(|cursor, _| cursor.skip(depth + 1)),
-                b'[' => self.array(|cursor| cursor.skip(depth + 1)),
-                b't' => self.literal(b"true").then_some(()),
-                b'f' => self.literal(b"false").then_some(()),
-                b'n' => self.literal(b"null").then_some(()),
-                _ => {
-                    let rest = self.bytes.get(self.at..)?;
-                    let len = rest
-                        .iter()
-                        .take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                        .count();
-                    (len > 0).then(|| self.at += len)
-                }
-            }
-        }
+        cursor.at_end().then_some((page, data))
     }
 }
 

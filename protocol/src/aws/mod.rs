@@ -15,6 +15,8 @@
 //!   over the form's key tree ([`Form::decode`]), for SQS's older SDKs and SNS.
 //! - [`xml`]: the AWS query protocol's XML responses: [`encode_response`] and
 //!   [`encode_error`], laid out per service by an [`XmlStyle`].
+//! - [`json_scan`]: reading JSON in place ([`json_scan::Cursor`]), for the large bodies
+//!   not worth a full decode, with serde as the fallback.
 //! - [`kinesis`]: Kinesis Data Streams (`Kinesis_20131202`) shapes, error codes and limits.
 //! - [`firehose`]: Amazon Data Firehose (`Firehose_20150804`) shapes, error codes and limits.
 //! - [`sqs`]: Amazon SQS (`AmazonSQS`, JSON 1.0 and query/XML) shapes, the error table, limits,
@@ -25,6 +27,7 @@ pub mod arn;
 pub mod body;
 pub mod eventstream;
 pub mod firehose;
+pub mod json_scan;
 pub mod kinesis;
 pub mod query;
 pub mod sigv4;

@@ -11,6 +11,7 @@
 #![deny(clippy::indexing_slicing)]
 
 use super::StreamRef;
+use crate::aws::json_scan::Cursor;
 
 /// A PutRecords body in the SDKs' shape, borrowed from the request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl<'a> PutRecordsBody<'a> {
     /// Reads `body` if it has the SDKs' shape; `None` means "decode it with serde".
     #[must_use]
     pub fn parse(body: &'a [u8]) -> Option<Self> {
-        let mut cursor = Cursor { bytes: body, at: 0 };
+        let mut cursor = Cursor::new(body);
         let mut parsed = Self::default();
         let mut records = None;
         cursor.object(|cursor, key| {
@@ -64,7 +65,12 @@ impl<'a> PutRecordsBody<'a> {
                 b"StreamARN" => &mut parsed.stream_arn,
                 b"StreamId" => &mut parsed.stream_id,
                 b"Records" if records.is_none() => {
-                    records = Some(cursor.records()?);
+                    let mut entries = Vec::new();
+                    cursor.array(|cursor| {
+                        entries.push(entry(cursor)?);
+                        Some(())
+                    })?;
+                    records = Some(entries);
                     return Some(());
                 }
                 _ => return None,
@@ -75,8 +81,7 @@ impl<'a> PutRecordsBody<'a> {
             *slot = Some(cursor.text()?);
             Some(())
         })?;
-        cursor.skip_whitespace();
-        if cursor.at != body.len() {
+        if !cursor.at_end() {
             return None;
         }
         parsed.records = records?;
@@ -94,117 +99,32 @@ impl<'a> PutRecordsBody<'a> {
     }
 }
 
-/// A position in the body; every step answers `None` on anything outside the shape.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    /// JSON's whitespace, as serde_json skips it.
-    fn skip_whitespace(&mut self) {
-        while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\t' | b'\r')) {
-            self.at += 1;
+/// One record. Its data is taken as it came up to the next quote: base64 has no backslash,
+/// so an escape there makes [`PutRecordsBodyEntry::decode_data`] refuse it.
+fn entry<'a>(cursor: &mut Cursor<'a>) -> Option<PutRecordsBodyEntry<'a>> {
+    let (mut data, mut partition_key, mut explicit_hash_key) = (None, None, None);
+    cursor.object(|cursor, key| match key {
+        b"Data" if data.is_none() => {
+            data = Some(cursor.raw_string()?);
+            Some(())
         }
-    }
-
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_whitespace();
-        self.bytes.get(self.at).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
-    }
-
-    /// A string's bytes between its quotes, up to the next quote. An escaped quote ends it
-    /// early; the callers refuse backslashes (or, for data, base64 does), so that never passes.
-    fn raw_string(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let rest = self.bytes.get(self.at..)?;
-        let end = memchr::memchr(b'"', rest)?;
-        self.at += end + 1;
-        rest.get(..end)
-    }
-
-    /// A string with no escapes and no control characters, in UTF-8.
-    fn text(&mut self) -> Option<&'a str> {
-        let raw = self.raw_string()?;
-        if raw.iter().any(|&byte| byte == b'\\' || byte < 0x20) {
-            return None;
+        b"PartitionKey" if partition_key.is_none() => {
+            partition_key = Some(cursor.text()?);
+            Some(())
         }
-        std::str::from_utf8(raw).ok()
-    }
-
-    /// An object: `member` reads each value after its key and colon.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
+        b"ExplicitHashKey" if explicit_hash_key.is_none() => {
+            explicit_hash_key = Some(cursor.text()?);
+            Some(())
         }
-        loop {
-            let key = self.text()?.as_bytes();
-            self.eat(b':')?;
-            member(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// The `Records` array.
-    fn records(&mut self) -> Option<Vec<PutRecordsBodyEntry<'a>>> {
-        self.eat(b'[')?;
-        let mut records = Vec::new();
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(records);
-        }
-        loop {
-            records.push(self.entry()?);
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(records);
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// One record.
-    fn entry(&mut self) -> Option<PutRecordsBodyEntry<'a>> {
-        let (mut data, mut partition_key, mut explicit_hash_key) = (None, None, None);
-        self.object(|cursor, key| match key {
-            b"Data" if data.is_none() => {
-                data = Some(cursor.raw_string()?);
-                Some(())
-            }
-            b"PartitionKey" if partition_key.is_none() => {
-                partition_key = Some(cursor.text()?);
-                Some(())
-            }
-            b"ExplicitHashKey" if explicit_hash_key.is_none() => {
-                explicit_hash_key = Some(cursor.text()?);
-                Some(())
-            }
-            _ => None,
-        })?;
-        let data = data?;
-        Some(PutRecordsBodyEntry {
-            data,
-            data_len: base64_simd::STANDARD.decoded_length(data).ok()?,
-            partition_key: partition_key?,
-            explicit_hash_key,
-        })
-    }
+        _ => None,
+    })?;
+    let data = data?;
+    Some(PutRecordsBodyEntry {
+        data,
+        data_len: base64_simd::STANDARD.decoded_length(data).ok()?,
+        partition_key: partition_key?,
+        explicit_hash_key,
+    })
 }
 
 #[cfg(test)]
