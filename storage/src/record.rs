@@ -602,6 +602,26 @@ impl EncodedRecordsBuilder {
         data_len: usize,
         write: impl FnOnce(&mut [u8]) -> bool,
     ) -> Result<(), crate::Error> {
+        self.push_appending(key, hash_key, data_len, |out| {
+            let data_start = out.len();
+            out.resize(data_start + data_len, 0);
+            out.get_mut(data_start..).is_some_and(write)
+        })
+    }
+
+    /// [`Self::push_with`] for a `write` that appends the record's data to the buffer it is
+    /// given (nothing is zeroed first); the record is kept only if `write` answers `true`
+    /// having appended exactly `data_len` bytes.
+    ///
+    /// # Errors
+    /// As [`Self::push_with`].
+    pub fn push_appending(
+        &mut self,
+        key: &[u8],
+        hash_key: Option<u128>,
+        data_len: usize,
+        write: impl FnOnce(&mut BytesMut) -> bool,
+    ) -> Result<(), crate::Error> {
         if key.len() > PARTITION_KEY_BYTES_MAX {
             return Err(crate::Error::InvalidArgument(format!(
                 "partition key of {} bytes; at most {PARTITION_KEY_BYTES_MAX}",
@@ -618,8 +638,8 @@ impl EncodedRecordsBuilder {
         put_record_head(&mut self.out, 0, key.len(), hash_key, 0, data_len);
         self.out.put_slice(key);
         let data_start = self.out.len();
-        self.out.resize(data_start + data_len, 0);
-        let written = self.out.get_mut(data_start..).is_some_and(write);
+        self.out.reserve(data_len);
+        let written = write(&mut self.out) && self.out.len() == data_start + data_len;
         if !written {
             self.out.truncate(start);
             return Err(crate::Error::InvalidArgument(

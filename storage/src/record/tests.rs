@@ -174,8 +174,16 @@ fn the_builder_encodes_as_from_records_and_takes_back_a_refused_record() {
         false
     });
     assert!(matches!(refused, Err(crate::Error::InvalidArgument(_))));
+    // Appended data must be exactly as long as announced.
+    for wrong in [&b"xy"[..], b"wxyz"] {
+        let refused = builder.push_appending(b"bad", None, 3, |out| {
+            out.put_slice(wrong);
+            true
+        });
+        assert!(matches!(refused, Err(crate::Error::InvalidArgument(_))));
+    }
     builder
-        .push_with(b"key-two", Some(u128::MAX - 7), 0, |_| true)
+        .push_appending(b"key-two", Some(u128::MAX - 7), 0, |_| true)
         .unwrap();
     assert_eq!(builder.count(), 2);
     let built = builder.finish().unwrap();

@@ -92,6 +92,7 @@ impl Outgoing {
             group_id: self.group_id,
             dedup_id: self.dedup_id,
             body_md5: None,
+            shared_body: None,
         };
         Ok((message, digests))
     }

@@ -6,7 +6,7 @@
 //! indexes, never panics and never allocates more than the bytes it was given can hold.
 #![deny(clippy::indexing_slicing)]
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 
 /// Why bytes did not decode.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +117,18 @@ impl<'a> Reader<'a> {
             .map_err(|_| self.error("text is not UTF-8"))
     }
 
+    /// A u16-length-prefixed UTF-8 string, borrowed.
+    pub(crate) fn short_text(&mut self) -> Result<&'a str, DecodeError> {
+        let bytes = self.short_bytes()?;
+        std::str::from_utf8(bytes).map_err(|_| self.error("text is not UTF-8"))
+    }
+
+    /// A u32-length-prefixed UTF-8 string, borrowed.
+    pub(crate) fn long_text(&mut self) -> Result<&'a str, DecodeError> {
+        let bytes = self.long_bytes()?;
+        std::str::from_utf8(bytes).map_err(|_| self.error("text is not UTF-8"))
+    }
+
     /// A u16-length-prefixed UTF-8 string.
     pub(crate) fn short_str(&mut self) -> Result<String, DecodeError> {
         let bytes = self.short_bytes()?;
@@ -165,20 +177,20 @@ impl<'a> Reader<'a> {
 
 /// Length of a field as its u16 prefix; the encoders' callers bound every such field far
 /// below 64 KiB, so saturating never happens in practice and a decoder would refuse it.
-pub(crate) fn put_short(out: &mut BytesMut, bytes: &[u8]) {
+pub(crate) fn put_short(out: &mut impl BufMut, bytes: &[u8]) {
     let length = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
     out.put_u16(length);
     out.put_slice(bytes.get(..usize::from(length)).unwrap_or(bytes));
 }
 
 /// A u32-prefixed field (bodies, values, policies: bounded by the record size).
-pub(crate) fn put_long(out: &mut BytesMut, bytes: &[u8]) {
+pub(crate) fn put_long(out: &mut impl BufMut, bytes: &[u8]) {
     let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     out.put_u32(length);
     out.put_slice(bytes);
 }
 
-pub(crate) fn put_optional_short(out: &mut BytesMut, value: Option<&str>) {
+pub(crate) fn put_optional_short(out: &mut impl BufMut, value: Option<&str>) {
     match value {
         Some(value) => {
             out.put_u8(1);
@@ -188,7 +200,7 @@ pub(crate) fn put_optional_short(out: &mut BytesMut, value: Option<&str>) {
     }
 }
 
-pub(crate) fn put_optional_long(out: &mut BytesMut, value: Option<&str>) {
+pub(crate) fn put_optional_long(out: &mut impl BufMut, value: Option<&str>) {
     match value {
         Some(value) => {
             out.put_u8(1);

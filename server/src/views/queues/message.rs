@@ -20,8 +20,15 @@
 //!                  name u16 length + UTF-8, data type u16 length + UTF-8,
 //!                  kind u8 (1 text, 2 binary), value u32 length + bytes
 //! body           u32 length + bytes
+//!                (version 3: u64 offset + u32 length of the record in the shared body
+//!                stream holding it)
 //! ```
+//!
+//! Version 3 is version 2 with the body kept once for many queues: a topic's raw deliveries
+//! of one message to every queue it goes to (see [`super::Queues::share_bodies`]).
 #![deny(clippy::indexing_slicing)]
+
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -32,6 +39,8 @@ use super::codec::{
 /// Records without the body's digest, as written before version 2.
 const VERSION_UNDIGESTED: u8 = 1;
 const VERSION: u8 = 2;
+/// Version 2 with the body in the shared body stream.
+const VERSION_SHARED: u8 = 3;
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
 
@@ -66,6 +75,15 @@ impl std::fmt::Display for MessageId {
         }
         Ok(())
     }
+}
+
+/// Where a body shared by several queues' messages is: a record of the shared body stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedBody {
+    /// The record's offset.
+    pub offset: u64,
+    /// The body's length (a check on the record read back).
+    pub len: u32,
 }
 
 /// The value of a message attribute.
@@ -120,43 +138,70 @@ pub struct StoredMessage {
     pub trace_header: Option<String>,
     /// The queue a redrive moved it from, in a dead-letter queue.
     pub moved_from: Option<String>,
-    /// Its attributes, in the order given.
-    pub attributes: Vec<MessageAttribute>,
-    /// Its body.
+    /// Its attributes, in the order given (shared: a topic's deliveries of one message
+    /// hold the same list).
+    pub attributes: Arc<[MessageAttribute]>,
+    /// Its body (empty in a decoded message whose body is shared, until it is read).
     pub body: Bytes,
+    /// Where its body is kept, if in the shared body stream rather than in its record.
+    pub shared_body: Option<SharedBody>,
 }
 
-impl StoredMessage {
-    /// Bytes [`StoredMessage::encode`] writes.
-    #[must_use]
-    pub fn encoded_size(&self) -> usize {
-        let short = |value: &Option<String>| 1 + value.as_ref().map_or(0, |v| 2 + v.len());
-        let long = |value: &Option<String>| 1 + value.as_ref().map_or(0, |v| 4 + v.len());
+/// The fields of a message's record, borrowed: what [`StoredMessage`] encodes, and what a
+/// send encodes straight into the batch of its append without building one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Encoding<'a> {
+    pub id: MessageId,
+    pub sent_ms: i64,
+    pub visible_from_ms: i64,
+    pub body_md5: Option<[u8; 16]>,
+    pub group_id: Option<&'a str>,
+    pub dedup_id: Option<&'a str>,
+    pub trace_header: Option<&'a str>,
+    pub moved_from: Option<&'a str>,
+    pub attributes: &'a [MessageAttribute],
+    pub body: &'a [u8],
+    /// Written instead of `body` when set (the record needs the digest then).
+    pub shared_body: Option<SharedBody>,
+}
+
+impl Encoding<'_> {
+    /// Bytes [`Self::write`] writes: exactly, for every message within the queue limits (a
+    /// field longer than its length prefix can say would be cut short, and write less).
+    pub(crate) fn len(&self) -> usize {
+        let short = |value: Option<&str>| 1 + value.map_or(0, |v| 2 + v.len());
+        let long = |value: Option<&str>| 1 + value.map_or(0, |v| 4 + v.len());
         1 + 16
             + 8
             + 8
             + self.body_md5.map_or(0, |md5| md5.len())
-            + short(&self.group_id)
-            + short(&self.dedup_id)
-            + long(&self.trace_header)
-            + short(&self.moved_from)
+            + short(self.group_id)
+            + short(self.dedup_id)
+            + long(self.trace_header)
+            + short(self.moved_from)
             + 2
             + self
                 .attributes
                 .iter()
                 .map(|a| 2 + 2 + 1 + 4 + a.size())
                 .sum::<usize>()
-            + 4
-            + self.body.len()
+            + match self.shared() {
+                Some(_) => 8 + 4,
+                None => 4 + self.body.len(),
+            }
     }
 
-    /// Appends the encoding to `out`.
-    pub fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_size());
-        out.put_u8(if self.body_md5.is_some() {
-            VERSION
-        } else {
-            VERSION_UNDIGESTED
+    /// The shared body this record names, if it names one (it has a digest, as version 3).
+    fn shared(&self) -> Option<SharedBody> {
+        self.shared_body.filter(|_| self.body_md5.is_some())
+    }
+
+    /// Writes the record's data to `out`.
+    pub(crate) fn write(&self, out: &mut impl BufMut) {
+        out.put_u8(match (self.body_md5, self.shared()) {
+            (Some(_), Some(_)) => VERSION_SHARED,
+            (Some(_), None) => VERSION,
+            (None, _) => VERSION_UNDIGESTED,
         });
         out.put_slice(&self.id.0);
         out.put_i64(self.sent_ms);
@@ -164,10 +209,10 @@ impl StoredMessage {
         if let Some(md5) = &self.body_md5 {
             out.put_slice(md5);
         }
-        put_optional_short(out, self.group_id.as_deref());
-        put_optional_short(out, self.dedup_id.as_deref());
-        put_optional_long(out, self.trace_header.as_deref());
-        put_optional_short(out, self.moved_from.as_deref());
+        put_optional_short(out, self.group_id);
+        put_optional_short(out, self.dedup_id);
+        put_optional_long(out, self.trace_header);
+        put_optional_short(out, self.moved_from);
         out.put_u16(u16::try_from(self.attributes.len()).unwrap_or(u16::MAX));
         for attribute in self.attributes.iter().take(usize::from(u16::MAX)) {
             put_short(out, attribute.name.as_bytes());
@@ -183,7 +228,45 @@ impl StoredMessage {
                 }
             }
         }
-        put_long(out, &self.body);
+        match self.shared() {
+            Some(shared) => {
+                out.put_u64(shared.offset);
+                out.put_u32(shared.len);
+            }
+            None => put_long(out, self.body),
+        }
+    }
+}
+
+impl StoredMessage {
+    /// Its fields as [`Encoding`] borrows them.
+    pub(crate) fn encoding(&self) -> Encoding<'_> {
+        Encoding {
+            id: self.id,
+            sent_ms: self.sent_ms,
+            visible_from_ms: self.visible_from_ms,
+            body_md5: self.body_md5,
+            group_id: self.group_id.as_deref(),
+            dedup_id: self.dedup_id.as_deref(),
+            trace_header: self.trace_header.as_deref(),
+            moved_from: self.moved_from.as_deref(),
+            attributes: &self.attributes,
+            body: &self.body,
+            shared_body: self.shared_body,
+        }
+    }
+
+    /// Bytes [`StoredMessage::encode`] writes.
+    #[must_use]
+    pub fn encoded_size(&self) -> usize {
+        self.encoding().len()
+    }
+
+    /// Appends the encoding to `out`.
+    pub fn encode(&self, out: &mut BytesMut) {
+        let encoding = self.encoding();
+        out.reserve(encoding.len());
+        encoding.write(out);
     }
 
     /// The encoding as one buffer.
@@ -198,9 +281,10 @@ impl StoredMessage {
     /// message and the bytes read (all of them: trailing bytes are an error).
     pub fn decode(data: &Bytes) -> Result<(Self, usize), DecodeError> {
         let mut reader = Reader::new("queue message", data);
-        let digested = match reader.u8()? {
-            VERSION => true,
-            VERSION_UNDIGESTED => false,
+        let (digested, shared) = match reader.u8()? {
+            VERSION_SHARED => (true, true),
+            VERSION => (true, false),
+            VERSION_UNDIGESTED => (false, false),
             _ => return Err(reader.error("unknown version")),
         };
         let id = MessageId(reader.fixed()?);
@@ -231,7 +315,13 @@ impl StoredMessage {
                 value,
             });
         }
-        let body = Reader::slice_of(data, reader.long_bytes()?);
+        let (body, shared_body) = if shared {
+            let offset = reader.u64()?;
+            let len = reader.u32()?;
+            (Bytes::new(), Some(SharedBody { offset, len }))
+        } else {
+            (Reader::slice_of(data, reader.long_bytes()?), None)
+        };
         reader.finish()?;
         Ok((
             Self {
@@ -243,8 +333,9 @@ impl StoredMessage {
                 dedup_id,
                 trace_header,
                 moved_from,
-                attributes,
+                attributes: attributes.into(),
                 body,
+                shared_body,
             },
             reader.position(),
         ))
@@ -263,14 +354,67 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    pub(crate) fn decode(data: &Bytes) -> Result<Self, DecodeError> {
-        let (message, _) = StoredMessage::decode(data)?;
-        Ok(Self {
+    /// What the index keeps of `message`: what [`Self::decode`] reads from its record.
+    pub(crate) fn of(message: &StoredMessage) -> Self {
+        Self {
             id: message.id,
             sent_ms: message.sent_ms,
             visible_from_ms: message.visible_from_ms,
-            group_id: message.group_id,
-            dedup_id: message.dedup_id,
+            group_id: message.group_id.clone(),
+            dedup_id: message.dedup_id.clone(),
+        }
+    }
+
+    /// Reads what the index keeps and checks the rest of the record as
+    /// [`StoredMessage::decode`] would, without copying or allocating for attributes or body: every message sent is read back into its queue's index.
+    pub(crate) fn decode(data: &Bytes) -> Result<Self, DecodeError> {
+        let mut reader = Reader::new("queue message", data);
+        let (digested, shared) = match reader.u8()? {
+            VERSION_SHARED => (true, true),
+            VERSION => (true, false),
+            VERSION_UNDIGESTED => (false, false),
+            _ => return Err(reader.error("unknown version")),
+        };
+        let id = MessageId(reader.fixed()?);
+        let sent_ms = reader.i64()?;
+        let visible_from_ms = reader.i64()?;
+        if digested {
+            reader.fixed::<16>()?;
+        }
+        let group_id = reader.optional_short_str()?;
+        let dedup_id = reader.optional_short_str()?;
+        if reader.bool()? {
+            reader.long_text()?;
+        }
+        if reader.bool()? {
+            reader.short_text()?;
+        }
+        for _ in 0..reader.u16()? {
+            reader.short_text()?;
+            reader.short_text()?;
+            match reader.u8()? {
+                TEXT => {
+                    reader.long_text()?;
+                }
+                BINARY => {
+                    reader.long_bytes()?;
+                }
+                _ => return Err(reader.error("unknown attribute kind")),
+            }
+        }
+        if shared {
+            reader.u64()?;
+            reader.u32()?;
+        } else {
+            reader.long_bytes()?;
+        }
+        reader.finish()?;
+        Ok(Self {
+            id,
+            sent_ms,
+            visible_from_ms,
+            group_id,
+            dedup_id,
         })
     }
 }

@@ -73,7 +73,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use storage::{Log, NewRecord, Owner, ReadLimits, State, StateChange, StreamInfo};
+use storage::{
+    EncodedRecords, EncodedRecordsBuilder, Log, NewRecord, Owner, ReadLimits, State, StateChange,
+    StreamInfo,
+};
 use tokio::sync::Notify;
 
 pub use self::attributes::{
@@ -85,7 +88,7 @@ pub use self::error::{Error, Result};
 pub use self::index::Counts;
 use self::index::{Dedup, Index, Mark, Status};
 use self::message::Summary;
-pub use self::message::{AttributeValue, MessageAttribute, MessageId, StoredMessage};
+pub use self::message::{AttributeValue, MessageAttribute, MessageId, SharedBody, StoredMessage};
 pub use self::moves::MoveTaskStatus;
 use self::receipt::Receipt;
 pub use self::replay::{PeekState, RewindTo};
@@ -96,6 +99,19 @@ pub const OWNER: Owner = Owner::from_static("sqs");
 /// Engine stream names of queues start with this (queues and Kinesis streams share the
 /// engine's name space; the owner, not the name, says which view a stream belongs to).
 const STREAM_PREFIX: &str = "sqs:";
+
+/// The engine stream holding bodies shared by many queues' messages (a name no queue's
+/// stream can have: queue names have no `~`). Made on first use.
+pub const SHARED_BODIES_STREAM: &str = "sqs~bodies";
+
+/// Shared bodies are kept for the longest retention a queue can have, and the margin: every
+/// message naming one expires first.
+const SHARED_BODIES_RETENTION: Duration =
+    Duration::from_secs(limits::RETENTION_S_MAX as u64 + RETENTION_MARGIN_S);
+
+/// Bodies of one append to the shared body stream at most: a receive reads (and checks) the
+/// whole batch its body is in.
+const SHARED_BODIES_BATCH_BYTES: usize = 16 * 1024;
 
 /// The property holding the receipt signing key.
 const KEY_NAMESPACE: &str = "sqs";
@@ -155,8 +171,8 @@ pub struct NewMessage {
     pub id: Option<MessageId>,
     /// The body (the API layer checks its characters).
     pub body: Bytes,
-    /// Message attributes.
-    pub attributes: Vec<MessageAttribute>,
+    /// Message attributes (shared: a topic's deliveries of one message hold one list).
+    pub attributes: Arc<[MessageAttribute]>,
     /// The tracing header system attribute.
     pub trace_header: Option<String>,
     /// Per-message delay in seconds (standard queues only; `None`: the queue's).
@@ -168,6 +184,10 @@ pub struct NewMessage {
     /// The body's MD5, when the sender already has it (a topic computes it once for every
     /// queue a raw message goes to); `None`: the view computes it. Never from a client.
     pub body_md5: Option<[u8; 16]>,
+    /// Where the body is kept once for many queues ([`Queues::share_bodies`]); the
+    /// record then names it instead of holding it (`body` still holds it for the size and
+    /// digests). A topic's raw deliveries share one; never from a client.
+    pub shared_body: Option<SharedBody>,
 }
 
 impl NewMessage {
@@ -477,6 +497,8 @@ struct Inner {
     /// Creates and deletes one at a time.
     lifecycle: tokio::sync::Mutex<()>,
     moves: moves::Registry,
+    /// Set once the shared body stream exists.
+    shared_bodies: tokio::sync::OnceCell<()>,
 }
 
 impl Queues {
@@ -497,6 +519,7 @@ impl Queues {
                 deleted: Mutex::new(HashMap::new()),
                 lifecycle: tokio::sync::Mutex::new(()),
                 moves: moves::Registry::default(),
+                shared_bodies: tokio::sync::OnceCell::new(),
             }),
         };
         view.load_deleted();
@@ -773,6 +796,139 @@ impl Queues {
                 }
             }
         }
+    }
+
+    /// Keeps `bodies` once, in the shared body stream, for messages of many queues to name
+    /// ([`NewMessage::shared_body`]) instead of each holding a copy; answers where each is,
+    /// in order. A body no message names (a crash before the sends) costs only its space
+    /// until the stream's retention, the longest a queue can have, removes it.
+    ///
+    /// # Errors
+    /// [`Error::StorageFull`] or another storage error; nothing is named then.
+    pub async fn share_bodies(&self, bodies: &[Bytes]) -> Result<Vec<SharedBody>> {
+        if bodies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let log = &self.inner.log;
+        self.inner
+            .shared_bodies
+            .get_or_try_init(|| async {
+                match log.create_stream(SHARED_BODIES_STREAM, 1, SHARED_BODIES_RETENTION, OWNER) {
+                    Ok(_) | Err(storage::Error::StreamExists(_)) => Ok(()),
+                    Err(error) => Err(storage_error(SHARED_BODIES_STREAM, &error)),
+                }
+            })
+            .await?;
+        // Appends of at most `SHARED_BODIES_BATCH_BYTES` (or one body), queued one after
+        // another so they commit in order and share a commit round.
+        let mut pending = Vec::new();
+        let mut start = 0;
+        while start < bodies.len() {
+            let mut end = start + 1;
+            let mut bytes = bodies[start].len();
+            while let Some(next) = bodies.get(end)
+                && bytes + next.len() <= SHARED_BODIES_BATCH_BYTES
+            {
+                bytes += next.len();
+                end += 1;
+            }
+            let records = bodies[start..end]
+                .iter()
+                .map(|body| NewRecord {
+                    key: Bytes::new(),
+                    hash_key: None,
+                    attributes: Bytes::new(),
+                    data: body.clone(),
+                })
+                .collect();
+            let append = log
+                .enqueue_append(SHARED_BODIES_STREAM, 0, records)
+                .await
+                .map_err(|e| storage_error(SHARED_BODIES_STREAM, &e))?;
+            pending.push((start..end, append));
+            start = end;
+        }
+        let mut shared = Vec::with_capacity(bodies.len());
+        for (range, append) in pending {
+            let ack = append
+                .acknowledged()
+                .await
+                .map_err(|e| storage_error(SHARED_BODIES_STREAM, &e))?;
+            for (offset, body) in (ack.first_offset..).zip(&bodies[range]) {
+                shared.push(SharedBody {
+                    offset,
+                    len: u32::try_from(body.len()).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        Ok(shared)
+    }
+
+    /// `message` with its body in place, read from the shared body stream if its record
+    /// names one there; `None` if that body cannot be read.
+    fn with_body(&self, queue: &str, mut message: StoredMessage) -> Option<StoredMessage> {
+        let Some(shared) = message.shared_body else {
+            return Some(message);
+        };
+        let limits = ReadLimits {
+            records_max: 1,
+            bytes_max: 1,
+        };
+        let read = self
+            .inner
+            .log
+            .read(SHARED_BODIES_STREAM, 0, shared.offset, limits);
+        match read.map(|batch| {
+            batch
+                .records
+                .into_iter()
+                .find(|r| r.offset == shared.offset)
+        }) {
+            Ok(Some(record)) if record.data.len() == shared.len as usize => {
+                message.body = record.data;
+                message.shared_body = None;
+                Some(message)
+            }
+            Ok(_) => {
+                tracing::error!(
+                    queue,
+                    offset = shared.offset,
+                    "A message's shared body is missing"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(queue, offset = shared.offset, %error, "A message's shared body is unreadable");
+                None
+            }
+        }
+    }
+
+    /// Brings a queue's index past messages this call appended from `first` on: from the
+    /// messages themselves when the index had reached `first` (as reading them back would),
+    /// else by [`Self::catch_up`], which also takes whatever came before or after them.
+    fn index_appended<'a>(
+        &self,
+        queue: &Arc<Queue>,
+        first: u64,
+        messages: impl Iterator<Item = &'a StoredMessage>,
+    ) -> Result<()> {
+        let now = self.now_ms();
+        let retention_ms = queue.retention_ms();
+        let scope = lock(&queue.config).attributes.dedup_scope;
+        {
+            let mut index = lock(&queue.index);
+            if index.frontier == first {
+                for (offset, message) in (first..).zip(messages) {
+                    let summary = Summary::of(message);
+                    if let Some((hash, dedup)) = dedup_of_record(scope, offset, &summary) {
+                        index.recover_dedup(hash, dedup, now);
+                    }
+                    index.insert(offset, &summary, None, now, retention_ms);
+                }
+            }
+        }
+        self.catch_up(queue)
     }
 
     /// After a failed change: the index is rebuilt from what is durable.
@@ -1353,21 +1509,9 @@ impl Queues {
             }
         }
         if !stored.is_empty() {
-            let records = stored
-                .iter()
-                .map(|(_, record, _)| NewRecord {
-                    key: Bytes::new(),
-                    hash_key: None,
-                    attributes: Bytes::new(),
-                    data: record.to_bytes(),
-                })
-                .collect();
             let ack = self
-                .inner
-                .log
-                .append(&queue.stream, 0, records)
-                .await
-                .map_err(|e| storage_error(name, &e))?;
+                .append_messages(&queue, stored.iter().map(|(_, record, _)| record))
+                .await?;
             let mut dedups = Vec::new();
             for (i, (position, record, hash)) in stored.iter().enumerate() {
                 let offset = ack.first_offset + i as u64;
@@ -1394,7 +1538,11 @@ impl Queues {
             if !dedups.is_empty() {
                 self.remember_dedups(&queue, dedups).await?;
             }
-            self.catch_up(&queue)?;
+            self.index_appended(
+                &queue,
+                ack.first_offset,
+                stored.iter().map(|(_, record, _)| record),
+            )?;
             queue.arrived.notify_waiters();
         }
         for (position, earlier, body_md5) in echoes {
@@ -1414,6 +1562,46 @@ impl Queues {
             .into_iter()
             .map(|outcome| outcome.unwrap_or_else(|| Err(Error::Internal("entry lost".into()))))
             .collect())
+    }
+
+    /// Appends messages to a queue's shard as one batch, each encoded straight into it (one
+    /// copy of every body, checksummed as it is written).
+    async fn append_messages<'a>(
+        &self,
+        queue: &Queue,
+        messages: impl Iterator<Item = &'a StoredMessage> + Clone,
+    ) -> Result<storage::AppendAck> {
+        let log = &self.inner.log;
+        let capacity = messages
+            .clone()
+            .map(|message| EncodedRecordsBuilder::record_len(0, None, message.encoded_size()))
+            .sum();
+        let mut builder = EncodedRecords::builder(capacity, log.config().record_bytes_max);
+        for message in messages {
+            let encoding = message.encoding();
+            builder
+                .push_appending(&[], None, encoding.len(), |out| {
+                    encoding.write(out);
+                    true
+                })
+                .map_err(|e| storage_error(&queue.name, &e))?;
+        }
+        let Some(records) = builder.finish() else {
+            return Err(Error::Internal("an append of no messages".into()));
+        };
+        let route = log
+            .route(&queue.stream)
+            .await
+            .map_err(|e| storage_error(&queue.name, &e))?;
+        let pending = route
+            .enqueue_encoded(0, records)
+            .await
+            .map_err(|e| storage_error(&queue.name, &e))?;
+        drop(route);
+        pending
+            .acknowledged()
+            .await
+            .map_err(|e| storage_error(&queue.name, &e))
     }
 
     /// Writes new deduplication ids (and drops expired ones) in one change.
@@ -1508,6 +1696,7 @@ impl Queues {
                 moved_from: None,
                 attributes: message.attributes,
                 body: message.body,
+                shared_body: message.shared_body,
             },
             hash,
         ))
@@ -1831,7 +2020,7 @@ impl Queues {
             Ok(batch) => {
                 let record = batch.records.into_iter().find(|r| r.offset == offset)?;
                 match StoredMessage::decode(&record.data) {
-                    Ok((message, _)) => Some(message),
+                    Ok((message, _)) => self.with_body(&queue.name, message),
                     Err(error) => {
                         tracing::error!(queue = queue.name, offset, %error, "Undecodable message");
                         None

@@ -168,7 +168,10 @@ impl Queues {
             let mut index = lock(&queue.index);
             index.promote(now);
             for record in &batch.records {
-                let Ok((message, _)) = StoredMessage::decode(&record.data) else {
+                let Some(message) = StoredMessage::decode(&record.data)
+                    .ok()
+                    .and_then(|(message, _)| self.with_body(&queue.name, message))
+                else {
                     continue;
                 };
                 let (state, receive_count) = match index.live.get(&record.offset) {

@@ -332,7 +332,8 @@ async fn messages_past_the_receive_count_move_to_the_dead_letter_queue() {
             name: "k".into(),
             data_type: "String".into(),
             value: AttributeValue::Text("v".into()),
-        }],
+        }]
+        .into(),
         ..NewMessage::body("poison")
     };
     let sent = queues
@@ -1143,8 +1144,10 @@ fn codecs_round_trip_and_refuse_damage() {
             name: "bin".into(),
             data_type: "Binary".into(),
             value: AttributeValue::Binary(Bytes::from_static(b"\x00\x01")),
-        }],
+        }]
+        .into(),
         body: Bytes::from_static(b"body"),
+        shared_body: None,
     };
     let bytes = message.to_bytes();
     assert_eq!(bytes.len(), message.encoded_size());
@@ -1154,6 +1157,28 @@ fn codecs_round_trip_and_refuse_damage() {
     );
     for cut in 0..bytes.len() {
         assert!(StoredMessage::decode(&bytes.slice(..cut)).is_err());
+        assert!(Summary::decode(&bytes.slice(..cut)).is_err());
+    }
+    // The index's summary reads the same record (as a send makes it from the message), and
+    // refuses what the full decoder refuses.
+    let summary = Summary::decode(&bytes).unwrap();
+    assert_eq!(summary, Summary::of(&message));
+    assert_eq!(
+        (summary.id, summary.sent_ms, summary.visible_from_ms),
+        (message.id, 5, 6)
+    );
+    assert_eq!(summary.group_id.as_deref(), Some("g"));
+    for position in 0..bytes.len() {
+        for flip in [0x01, 0x80, 0xff] {
+            let mut damaged = bytes.to_vec();
+            damaged[position] ^= flip;
+            let damaged = Bytes::from(damaged);
+            assert_eq!(
+                Summary::decode(&damaged).is_ok(),
+                StoredMessage::decode(&damaged).is_ok(),
+                "byte {position} ^ {flip:#x}"
+            );
+        }
     }
     // Records written before the body's digest was kept still decode, without it.
     let undigested = StoredMessage {
@@ -1167,8 +1192,42 @@ fn codecs_round_trip_and_refuse_damage() {
         StoredMessage::decode(&old).unwrap(),
         (undigested, old.len())
     );
+    // A record whose body is shared names it (offset and length) instead of holding it; it
+    // decodes without the body, which the reader fetches.
+    let shared = StoredMessage {
+        shared_body: Some(SharedBody {
+            offset: 1 << 40,
+            len: 4,
+        }),
+        ..message.clone()
+    };
+    let named = shared.to_bytes();
+    assert_eq!(named[0], 3);
+    assert_eq!(named.len(), shared.encoded_size());
+    assert_eq!(named.len(), bytes.len() - (4 + 4) + (8 + 4));
+    assert_eq!(
+        StoredMessage::decode(&named).unwrap(),
+        (
+            StoredMessage {
+                body: Bytes::new(),
+                ..shared.clone()
+            },
+            named.len()
+        )
+    );
+    assert_eq!(Summary::decode(&named).unwrap(), Summary::of(&shared));
+    for cut in 0..named.len() {
+        assert!(StoredMessage::decode(&named.slice(..cut)).is_err());
+        assert!(Summary::decode(&named.slice(..cut)).is_err());
+    }
+    // Without a digest, a body is never shared (version 1 has no such field).
+    let undigested_shared = StoredMessage {
+        body_md5: None,
+        ..shared
+    };
+    assert_eq!(undigested_shared.to_bytes(), old);
     let mut unknown = bytes.to_vec();
-    unknown[0] = 3;
+    unknown[0] = 4;
     assert!(StoredMessage::decode(&Bytes::from(unknown)).is_err());
     let id = MessageId([0xab; 16]).to_string();
     assert_eq!(id.len(), 36);
@@ -1472,8 +1531,9 @@ async fn a_fifo_record_whose_dedup_change_was_lost_is_still_deduplicated_and_the
         dedup_id: Some("id-1".into()),
         trace_header: None,
         moved_from: None,
-        attributes: Vec::new(),
+        attributes: Arc::default(),
         body: Bytes::from_static(b"one"),
+        shared_body: None,
     };
     queues
         .log()

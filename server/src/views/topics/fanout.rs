@@ -151,15 +151,32 @@ pub(super) fn new_pending(
 /// A pending delivery by (due, subscription, offset).
 pub(super) type PendingEntry = ((i64, String, u64), PendingDelivery);
 
+/// Raw bodies at least this long are kept once for all the queues they go to
+/// ([`crate::views::queues::Queues::share_bodies`]); shorter ones are no bigger than the
+/// record naming them would be.
+const SHARED_BODY_BYTES_MIN: usize = 64;
+
 /// What a batch of records gives each subscription it goes to.
 #[derive(Default)]
 pub(super) struct Plan {
-    /// Per queue subscription: (queue name, dead-letter ARN, messages with delivery ids).
-    to_queues: BTreeMap<String, (String, Option<String>, Vec<NewMessage>)>,
+    /// Per queue subscription: its queue and the messages for it.
+    to_queues: BTreeMap<String, QueueDeliveries>,
+    /// Raw bodies to keep once for every queue they go to.
+    shared: Vec<Bytes>,
     /// Per delivery stream: its records, each keyed by its delivery id.
     to_streams: BTreeMap<String, Vec<(Bytes, Bytes)>>,
     /// HTTP/S deliveries to record: (subscription, offset).
     pending: Vec<(String, u64)>,
+}
+
+/// A queue subscription's part of a plan.
+struct QueueDeliveries {
+    queue: String,
+    dead_letter: Option<String>,
+    /// Messages with delivery ids.
+    messages: Vec<NewMessage>,
+    /// Per message, its body's place in [`Plan::shared`], if it is shared.
+    shared: Vec<Option<usize>>,
 }
 
 /// Plans the deliveries of `records` to the subscriptions `targets` picks for each message.
@@ -182,8 +199,8 @@ pub(super) async fn plan(
         };
         // What raw queue deliveries of this message share: one body and one attribute list
         // (the body's bytes are shared, not copied, by every queue's message).
-        let mut raw_body: Option<(Bytes, [u8; 16])> = None;
-        let mut raw_attributes: Option<Vec<crate::views::queues::MessageAttribute>> = None;
+        let mut raw_body: Option<(Bytes, [u8; 16], Option<usize>)> = None;
+        let mut raw_attributes: Option<Arc<[crate::views::queues::MessageAttribute]>> = None;
         // Its envelopes share one signature per protocol text.
         let mut signatures = Signatures::default();
         for subscription in targets(&message) {
@@ -191,20 +208,42 @@ pub(super) async fn plan(
             let body = || delivery_body(view, topic, &subscription, signed, record.offset);
             match subscription.protocol {
                 Protocol::Sqs => {
-                    let Some(queue) = queue_name(&subscription.endpoint) else {
+                    // A subscription's queue is named once per plan, not per message.
+                    if !plan.to_queues.contains_key(&subscription.id) {
+                        let Some(queue) = queue_name(&subscription.endpoint) else {
+                            continue;
+                        };
+                        let deliveries = QueueDeliveries {
+                            queue,
+                            dead_letter: subscription.dead_letter_arn(),
+                            messages: Vec::new(),
+                            shared: Vec::new(),
+                        };
+                        plan.to_queues.insert(subscription.id.clone(), deliveries);
+                    }
+                    let Some(deliveries) = plan.to_queues.get_mut(&subscription.id) else {
                         continue;
                     };
-                    let fifo_queue = queue.ends_with(".fifo");
+                    let fifo_queue = deliveries.queue.ends_with(".fifo");
                     let raw = subscription.raw();
-                    // A raw body is the same for every queue: so is its digest.
-                    let (body, body_md5) = if raw {
-                        let (body, md5) = raw_body.get_or_insert_with(|| {
-                            let text = message.text_for(Protocol::Sqs).as_bytes();
-                            (Bytes::copy_from_slice(text), Md5::digest(text).into())
-                        });
-                        (body.clone(), Some(*md5))
+                    // A raw body is the same for every queue: so is its digest, and it is
+                    // kept once for all of them.
+                    let (body, body_md5, shared) = if raw {
+                        let (body, md5, shared) = match &raw_body {
+                            Some(raw) => raw,
+                            None => {
+                                let text = message.text_for(Protocol::Sqs).as_bytes();
+                                let body = Bytes::copy_from_slice(text);
+                                let shared = (body.len() >= SHARED_BODY_BYTES_MIN).then(|| {
+                                    plan.shared.push(body.clone());
+                                    plan.shared.len() - 1
+                                });
+                                raw_body.insert((body, Md5::digest(text).into(), shared))
+                            }
+                        };
+                        (body.clone(), Some(*md5), *shared)
                     } else {
-                        (Bytes::from(body().await?), None)
+                        (Bytes::from(body().await?), None, None)
                     };
                     let attributes = if raw {
                         raw_attributes
@@ -217,7 +256,7 @@ pub(super) async fn plan(
                             })
                             .clone()
                     } else {
-                        Vec::new()
+                        Arc::default()
                     };
                     let new = NewMessage {
                         id: Some(salted_delivery_id(&subscription.id, salt, record.offset)),
@@ -232,11 +271,8 @@ pub(super) async fn plan(
                         },
                         ..NewMessage::default()
                     };
-                    plan.to_queues
-                        .entry(subscription.id.clone())
-                        .or_insert_with(|| (queue, subscription.dead_letter_arn(), Vec::new()))
-                        .2
-                        .push(new);
+                    deliveries.messages.push(new);
+                    deliveries.shared.push(shared);
                 }
                 Protocol::Firehose => {
                     let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
@@ -271,10 +307,28 @@ pub(super) async fn deliver(
     plan: Plan,
     recovering_since: Option<i64>,
 ) -> super::Result<Vec<(String, u64)>> {
+    let shared =
+        view.inner
+            .queues
+            .share_bodies(&plan.shared)
+            .await
+            .map_err(|error| match error {
+                crate::views::queues::Error::StorageFull => super::Error::StorageFull,
+                error => super::Error::Internal(error.to_string()),
+            })?;
     // Every queue's append of the round is in the commit queue at once, so they share one
     // commit round (and fsync) instead of waiting for one another.
     let mut sends = Vec::with_capacity(plan.to_queues.len());
-    for (subscription, (queue, dead_letter, mut messages)) in plan.to_queues {
+    for (subscription, deliveries) in plan.to_queues {
+        let QueueDeliveries {
+            queue,
+            dead_letter,
+            mut messages,
+            shared: slots,
+        } = deliveries;
+        for (message, slot) in messages.iter_mut().zip(slots) {
+            message.shared_body = slot.and_then(|slot| shared.get(slot).copied());
+        }
         if let Some(since) = recovering_since {
             let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
             let present = view

@@ -345,7 +345,8 @@ async fn dead_letter(
             text("ErrorCode", code),
             text("ErrorMessage", reason),
             text("RequestID", &message.id),
-        ],
+        ]
+        .into(),
         group_id: message.group.clone(),
         dedup_id: queue
             .ends_with(".fifo")

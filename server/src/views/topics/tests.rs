@@ -536,3 +536,85 @@ async fn a_replay_policy_sends_a_time_range_again_and_completes() {
     ));
     close(fixture);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_deliveries_keep_a_body_once_for_all_their_queues() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let fixture = open_with(dir.path(), &clock);
+    fixture
+        .topics
+        .create("wide", BTreeMap::new(), BTreeMap::new())
+        .await
+        .unwrap();
+    let queues = ["q0", "q1", "q2", "q3"];
+    for queue in queues {
+        make_queue(&fixture, queue, false).await;
+        subscribe(&fixture, "wide", queue, &[("RawMessageDelivery", "true")]).await;
+    }
+    let bodies: Vec<String> = (0..3)
+        .map(|i| format!("{i}{}", "x".repeat(1_000)))
+        .chain(["short".to_string()])
+        .collect();
+    for body in &bodies {
+        publish(
+            &fixture,
+            "wide",
+            NewPublish {
+                message: body.clone(),
+                attributes: vec![attribute("kind", "String", "a")],
+                ..NewPublish::default()
+            },
+        )
+        .await;
+    }
+    for queue in queues {
+        wait_for_queued(&fixture, queue, bodies.len()).await;
+    }
+    // Each queue's records name the long bodies instead of holding them.
+    let log = fixture.queues.log().clone();
+    let limits = storage::ReadLimits {
+        records_max: 100,
+        bytes_max: 1 << 20,
+    };
+    for queue in queues {
+        let records = log
+            .read(&format!("sqs:{queue}"), 0, 0, limits)
+            .unwrap()
+            .records;
+        let sizes: Vec<usize> = records.iter().map(|r| r.data.len()).collect();
+        assert_eq!(sizes.len(), bodies.len(), "{queue}");
+        assert!(
+            sizes[..3].iter().all(|&size| size < 200),
+            "{queue}: {sizes:?}"
+        );
+    }
+    let shared = log
+        .read(queues::SHARED_BODIES_STREAM, 0, 0, limits)
+        .unwrap()
+        .records;
+    assert_eq!(shared.len(), 3, "one shared copy of each long body");
+
+    // Receives and peeks answer with the bodies, before and after a reopen.
+    let got = receive_n(&fixture, "q0", bodies.len()).await;
+    let got: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8(r.message.body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(got, bodies);
+    close(fixture);
+    let fixture = open_with(dir.path(), &clock);
+    for queue in ["q1", "q2"] {
+        let page = fixture.queues.peek(queue, None, 10, true).unwrap();
+        let peeked: Vec<&[u8]> = page.messages.iter().map(|p| &p.message.body[..]).collect();
+        let expected: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
+        assert_eq!(peeked, expected, "{queue}");
+    }
+    let got = receive_n(&fixture, "q3", bodies.len()).await;
+    assert_eq!(got.len(), bodies.len());
+    for (received, body) in got.iter().zip(&bodies) {
+        assert_eq!(&received.message.body[..], body.as_bytes());
+        assert_eq!(received.message.attributes[0].name, "kind");
+    }
+    close(fixture);
+}
