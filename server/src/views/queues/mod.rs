@@ -1475,7 +1475,8 @@ impl Queues {
         let now = self.now_ms();
         let mut outcomes: Vec<Option<Result<Sent>>> = Vec::with_capacity(messages.len());
         // (position in `outcomes`, record, deduplication hash)
-        let mut stored: Vec<(usize, StoredMessage, Option<[u8; 32]>)> = Vec::new();
+        let mut stored: Vec<(usize, StoredMessage, Option<[u8; 32]>)> =
+            Vec::with_capacity(messages.len());
         // Duplicates of an earlier entry of this batch: (position, that entry's position, the
         // duplicate's body digest).
         let mut echoes: Vec<(usize, usize, [u8; 16])> = Vec::new();

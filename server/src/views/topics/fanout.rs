@@ -1,7 +1,7 @@
 //! The fan-out task of a topic: from the cursor to the tail, each message matched once and
 //! handed to every subscription it matches (see the module doc of [`super`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,7 +83,8 @@ async fn round(
     recover_until: &mut u64,
 ) -> super::Result<()> {
     let log = &view.inner.log;
-    let batch = match log.read(&topic.stream, 0, cursor.next, READ_LIMITS) {
+    let routing = topic.routing();
+    let batch = match log.read(&topic.stream, 0, cursor.next, round_limits(&routing)) {
         Ok(batch) => batch,
         Err(storage::Error::Trimmed { .. }) => {
             cursor.next = log
@@ -94,7 +95,6 @@ async fn round(
         }
         Err(error) => return Err(super::storage_error(&error)),
     };
-    let routing = topic.routing();
     let targets = |message: &PublishedMessage| routing.matching(message);
     let plan = plan(view, topic, &batch.records, &targets, "").await?;
     let recovering = (cursor.next < *recover_until).then_some(cursor.ms);
@@ -123,6 +123,23 @@ async fn round(
         *recover_until = 0;
     }
     Ok(())
+}
+
+/// Deliveries one round plans at most (its messages times the subscriptions), so a round's
+/// plan stays within some megabytes however many subscriptions a topic has.
+const ROUND_DELIVERIES_MAX: usize = 100_000;
+/// Messages of one round at most.
+const ROUND_MESSAGES_MAX: usize = 1024;
+
+/// How much one round reads: as many messages as keep its deliveries within
+/// [`ROUND_DELIVERIES_MAX`] (at least 16, at most [`ROUND_MESSAGES_MAX`]). Bigger rounds
+/// spread each queue's append, write and sync over more deliveries.
+fn round_limits(routing: &super::Routing) -> storage::ReadLimits {
+    let subscriptions = routing.confirmed_count().max(1);
+    storage::ReadLimits {
+        records_max: (ROUND_DELIVERIES_MAX / subscriptions).clamp(16, ROUND_MESSAGES_MAX),
+        ..READ_LIMITS
+    }
 }
 
 /// The state changes that record new pending HTTP/S deliveries, due now, with the entries
@@ -160,7 +177,11 @@ const SHARED_BODY_BYTES_MIN: usize = 64;
 #[derive(Default)]
 pub(super) struct Plan {
     /// Per queue subscription: its queue and the messages for it.
-    to_queues: BTreeMap<String, QueueDeliveries>,
+    to_queues: Vec<QueueDeliveries>,
+    /// Each queue subscription's place in `to_queues`, by the address of its record (held
+    /// there, so no other record takes that address while the plan lives): a message's
+    /// deliveries find their lists without comparing ids.
+    queue_slots: HashMap<usize, usize>,
     /// Raw bodies to keep once for every queue they go to.
     shared: Vec<Bytes>,
     /// Per delivery stream: its records, each keyed by its delivery id.
@@ -171,6 +192,7 @@ pub(super) struct Plan {
 
 /// A queue subscription's part of a plan.
 struct QueueDeliveries {
+    subscription: Arc<SubscriptionRecord>,
     queue: String,
     dead_letter: Option<String>,
     /// Messages with delivery ids.
@@ -209,19 +231,28 @@ pub(super) async fn plan(
             match subscription.protocol {
                 Protocol::Sqs => {
                     // A subscription's queue is named once per plan, not per message.
-                    if !plan.to_queues.contains_key(&subscription.id) {
-                        let Some(queue) = queue_name(&subscription.endpoint) else {
-                            continue;
-                        };
-                        let deliveries = QueueDeliveries {
-                            queue,
-                            dead_letter: subscription.dead_letter_arn(),
-                            messages: Vec::new(),
-                            shared: Vec::new(),
-                        };
-                        plan.to_queues.insert(subscription.id.clone(), deliveries);
-                    }
-                    let Some(deliveries) = plan.to_queues.get_mut(&subscription.id) else {
+                    let address = Arc::as_ptr(&subscription) as usize;
+                    let slot = match plan.queue_slots.get(&address) {
+                        Some(&slot) => slot,
+                        None => {
+                            let Some(queue) = queue_name(&subscription.endpoint) else {
+                                continue;
+                            };
+                            // Room for every message of the batch, so the lists never
+                            // grow (each round would otherwise reallocate them per queue).
+                            plan.to_queues.push(QueueDeliveries {
+                                subscription: subscription.clone(),
+                                queue,
+                                dead_letter: subscription.dead_letter_arn(),
+                                messages: Vec::with_capacity(records.len()),
+                                shared: Vec::with_capacity(records.len()),
+                            });
+                            let slot = plan.to_queues.len() - 1;
+                            plan.queue_slots.insert(address, slot);
+                            slot
+                        }
+                    };
+                    let Some(deliveries) = plan.to_queues.get_mut(slot) else {
                         continue;
                     };
                     let fifo_queue = deliveries.queue.ends_with(".fifo");
@@ -319,8 +350,9 @@ pub(super) async fn deliver(
     // Every queue's append of the round is in the commit queue at once, so they share one
     // commit round (and fsync) instead of waiting for one another.
     let mut sends = Vec::with_capacity(plan.to_queues.len());
-    for (subscription, deliveries) in plan.to_queues {
+    for deliveries in plan.to_queues {
         let QueueDeliveries {
+            subscription,
             queue,
             dead_letter,
             mut messages,
@@ -345,7 +377,7 @@ pub(super) async fn deliver(
             deliver_to_queue(
                 view,
                 &topic.name,
-                &subscription,
+                &subscription.id,
                 &queue,
                 dead_letter,
                 messages,

@@ -51,7 +51,7 @@ pub mod signing;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -235,45 +235,53 @@ struct Dedup {
 #[derive(Default)]
 struct Routing {
     subscriptions: BTreeMap<String, Arc<SubscriptionRecord>>,
-    attributes: Matcher<String>,
-    body: Matcher<String>,
-    /// Confirmed subscriptions without a filter policy.
-    unfiltered: BTreeSet<String>,
+    /// The confirmed subscriptions in id order; the matchers and `unfiltered` name them by
+    /// position, so matching a message compares no ids.
+    confirmed: Vec<Arc<SubscriptionRecord>>,
+    attributes: Matcher<usize>,
+    body: Matcher<usize>,
+    /// Positions of the confirmed subscriptions without a filter policy, ascending.
+    unfiltered: Vec<usize>,
 }
 
 impl Routing {
     fn new(subscriptions: BTreeMap<String, Arc<SubscriptionRecord>>) -> Self {
         let mut routing = Self {
             subscriptions: BTreeMap::new(),
+            confirmed: Vec::new(),
             attributes: Matcher::new(),
             body: Matcher::new(),
-            unfiltered: BTreeSet::new(),
+            unfiltered: Vec::new(),
         };
         for (id, subscription) in &subscriptions {
             if subscription.pending {
                 continue;
             }
+            let position = routing.confirmed.len();
             match filter_policy(subscription) {
-                Ok(None) => {
-                    routing.unfiltered.insert(id.clone());
-                }
+                Ok(None) => routing.unfiltered.push(position),
                 Ok(Some(policy)) => match policy.scope() {
-                    Scope::MessageAttributes => routing.attributes.insert(id.clone(), &policy),
-                    Scope::MessageBody => routing.body.insert(id.clone(), &policy),
+                    Scope::MessageAttributes => routing.attributes.insert(position, &policy),
+                    Scope::MessageBody => routing.body.insert(position, &policy),
                 },
                 Err(error) => {
                     tracing::warn!(subscription = id, %error, "Stored filter policy does not parse; nothing matches it");
                 }
             }
+            routing.confirmed.push(subscription.clone());
         }
         routing.subscriptions = subscriptions;
         routing
     }
 
+    /// How many confirmed subscriptions there are.
+    fn confirmed_count(&self) -> usize {
+        self.confirmed.len()
+    }
+
     /// The confirmed subscriptions a message goes to, in id order.
     fn matching(&self, message: &PublishedMessage) -> Vec<Arc<SubscriptionRecord>> {
-        let mut ids: BTreeSet<&str> = self.unfiltered.iter().map(String::as_str).collect();
-        let mut matched: Vec<String> = Vec::new();
+        let mut positions = self.unfiltered.clone();
         if !self.attributes.is_empty() {
             // Filter policies ignore Binary attributes, as SNS's do: such a key is absent.
             let fields = crate::filter::Fields::from_attributes(
@@ -289,16 +297,18 @@ impl Routing {
                         )
                     }),
             );
-            matched.extend(self.attributes.matches(&fields));
+            positions.extend(self.attributes.matches(&fields));
         }
         if !self.body.is_empty()
             && let Some(fields) = crate::filter::Fields::from_json_body(&message.message)
         {
-            matched.extend(self.body.matches(&fields));
+            positions.extend(self.body.matches(&fields));
         }
-        ids.extend(matched.iter().map(String::as_str));
-        ids.iter()
-            .filter_map(|id| self.subscriptions.get(*id).cloned())
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+            .into_iter()
+            .filter_map(|position| self.confirmed.get(position).cloned())
             .collect()
     }
 }
