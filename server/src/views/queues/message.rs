@@ -355,6 +355,7 @@ pub(crate) struct Summary {
 
 impl Summary {
     /// What the index keeps of `message`: what [`Self::decode`] reads from its record.
+    #[cfg(test)]
     pub(crate) fn of(message: &StoredMessage) -> Self {
         Self {
             id: message.id,

@@ -65,6 +65,7 @@ mod replay;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -87,8 +88,8 @@ pub use self::codec::DecodeError;
 pub use self::error::{Error, Result};
 pub use self::index::Counts;
 use self::index::{Dedup, Index, Mark, Status};
-use self::message::Summary;
 pub use self::message::{AttributeValue, MessageAttribute, MessageId, SharedBody, StoredMessage};
+use self::message::{Encoding, Summary};
 pub use self::moves::MoveTaskStatus;
 use self::receipt::Receipt;
 pub use self::replay::{PeekState, RewindTo};
@@ -295,6 +296,47 @@ fn dedup_hash(scope: DedupScope, group: &str, id: &str) -> [u8; 32] {
 }
 
 /// A FIFO record's deduplication entry, as its send made it (for [`Index::recover_dedup`]).
+/// A message a send accepted, borrowed: what its record holds beyond the message.
+struct Accepted<'m> {
+    message: &'m NewMessage,
+    id: MessageId,
+    visible_from_ms: i64,
+    body_md5: [u8; 16],
+    /// FIFO queues: the deduplication id (given, or the body's hash) and its hash.
+    dedup_id: Option<Cow<'m, str>>,
+    hash: Option<[u8; 32]>,
+}
+
+impl Accepted<'_> {
+    /// Its record, sent at `sent_ms`.
+    fn encoding(&self, sent_ms: i64) -> Encoding<'_> {
+        Encoding {
+            id: self.id,
+            sent_ms,
+            visible_from_ms: self.visible_from_ms,
+            body_md5: Some(self.body_md5),
+            group_id: self.message.group_id.as_deref(),
+            dedup_id: self.dedup_id.as_deref(),
+            trace_header: self.message.trace_header.as_deref(),
+            moved_from: None,
+            attributes: &self.message.attributes,
+            body: &self.message.body,
+            shared_body: self.message.shared_body,
+        }
+    }
+
+    /// What the index keeps of it: what [`Summary::decode`] reads from its record.
+    fn summary(&self, sent_ms: i64) -> Summary {
+        Summary {
+            id: self.id,
+            sent_ms,
+            visible_from_ms: self.visible_from_ms,
+            group_id: self.message.group_id.clone(),
+            dedup_id: self.dedup_id.as_deref().map(str::to_owned),
+        }
+    }
+}
+
 fn dedup_of_record(scope: DedupScope, offset: u64, summary: &Summary) -> Option<([u8; 32], Dedup)> {
     let id = summary.dedup_id.as_deref()?;
     let group = summary.group_id.as_deref()?;
@@ -907,11 +949,11 @@ impl Queues {
     /// Brings a queue's index past messages this call appended from `first` on: from the
     /// messages themselves when the index had reached `first` (as reading them back would),
     /// else by [`Self::catch_up`], which also takes whatever came before or after them.
-    fn index_appended<'a>(
+    fn index_appended(
         &self,
         queue: &Arc<Queue>,
         first: u64,
-        messages: impl Iterator<Item = &'a StoredMessage>,
+        summaries: impl Iterator<Item = Summary>,
     ) -> Result<()> {
         let now = self.now_ms();
         let retention_ms = queue.retention_ms();
@@ -919,8 +961,7 @@ impl Queues {
         {
             let mut index = lock(&queue.index);
             if index.frontier == first {
-                for (offset, message) in (first..).zip(messages) {
-                    let summary = Summary::of(message);
+                for (offset, summary) in (first..).zip(summaries) {
                     if let Some((hash, dedup)) = dedup_of_record(scope, offset, &summary) {
                         index.recover_dedup(hash, dedup, now);
                     }
@@ -1464,6 +1505,21 @@ impl Queues {
     /// Answers once the messages (and, on FIFO queues, their deduplication ids) are
     /// acknowledged under the log's `fsync` setting.
     pub async fn send(&self, name: &str, messages: Vec<NewMessage>) -> Result<Vec<Result<Sent>>> {
+        let copies: Vec<(Option<MessageId>, &NewMessage)> = messages
+            .iter()
+            .map(|message| (message.id, message))
+            .collect();
+        self.send_copies(name, &copies).await
+    }
+
+    /// [`Self::send`] of borrowed messages, each under the id beside it (`None`: a random
+    /// one) rather than its own: a topic's deliveries of one message to many queues share
+    /// it, each queue's copy with an id of its own.
+    pub async fn send_copies(
+        &self,
+        name: &str,
+        messages: &[(Option<MessageId>, &NewMessage)],
+    ) -> Result<Vec<Result<Sent>>> {
         let queue = self.queue(name)?;
         let attributes = queue.attributes();
         let fifo = attributes.fifo;
@@ -1474,18 +1530,17 @@ impl Queues {
         };
         let now = self.now_ms();
         let mut outcomes: Vec<Option<Result<Sent>>> = Vec::with_capacity(messages.len());
-        // (position in `outcomes`, record, deduplication hash)
-        let mut stored: Vec<(usize, StoredMessage, Option<[u8; 32]>)> =
-            Vec::with_capacity(messages.len());
+        // (position in `outcomes`, the accepted message)
+        let mut accepted: Vec<(usize, Accepted<'_>)> = Vec::with_capacity(messages.len());
         // Duplicates of an earlier entry of this batch: (position, that entry's position, the
         // duplicate's body digest).
         let mut echoes: Vec<(usize, usize, [u8; 16])> = Vec::new();
-        for (position, message) in messages.into_iter().enumerate() {
-            match self.prepare(&queue, &attributes, message, now) {
+        for (position, &(id, message)) in messages.iter().enumerate() {
+            match Self::prepare(&attributes, id, message, now) {
                 Err(error) => outcomes.push(Some(Err(error))),
-                Ok((record, hash)) => {
-                    let body_md5 = record.body_md5.unwrap_or_default();
-                    if let Some(hash) = hash {
+                Ok(entry) => {
+                    let body_md5 = entry.body_md5;
+                    if let Some(hash) = entry.hash {
                         if let Some(dedup) = lock(&queue.index).dedup_of(&hash, now) {
                             outcomes.push(Some(Ok(Sent {
                                 message_id: MessageId(dedup.message_id),
@@ -1496,43 +1551,42 @@ impl Queues {
                             })));
                             continue;
                         }
-                        if let Some((earlier, _, _)) =
-                            stored.iter().find(|(_, _, h)| *h == Some(hash))
+                        if let Some((earlier, _)) =
+                            accepted.iter().find(|(_, a)| a.hash == Some(hash))
                         {
                             echoes.push((position, *earlier, body_md5));
                             outcomes.push(None);
                             continue;
                         }
                     }
-                    stored.push((position, record, hash));
+                    accepted.push((position, entry));
                     outcomes.push(None);
                 }
             }
         }
-        if !stored.is_empty() {
+        if !accepted.is_empty() {
             let ack = self
-                .append_messages(&queue, stored.iter().map(|(_, record, _)| record))
+                .append_messages(&queue, accepted.iter().map(|(_, a)| a.encoding(now)))
                 .await?;
             let mut dedups = Vec::new();
-            for (i, (position, record, hash)) in stored.iter().enumerate() {
-                let offset = ack.first_offset + i as u64;
-                if let Some(hash) = hash {
+            for ((position, entry), offset) in accepted.iter().zip(ack.first_offset..) {
+                if let Some(hash) = entry.hash {
                     dedups.push((
-                        *hash,
+                        hash,
                         Dedup {
                             offset,
-                            message_id: record.id.0,
+                            message_id: entry.id.0,
                             expires_ms: now + limits::DEDUP_WINDOW_MS,
                         },
                     ));
                 }
                 if let Some(slot) = outcomes.get_mut(*position) {
                     *slot = Some(Ok(Sent {
-                        message_id: record.id,
+                        message_id: entry.id,
                         sequence_number: fifo.then(|| sequence_number(offset)),
                         offset,
                         duplicate: false,
-                        body_md5: record.body_md5.unwrap_or_default(),
+                        body_md5: entry.body_md5,
                     }));
                 }
             }
@@ -1542,7 +1596,7 @@ impl Queues {
             self.index_appended(
                 &queue,
                 ack.first_offset,
-                stored.iter().map(|(_, record, _)| record),
+                accepted.iter().map(|(_, a)| a.summary(now)),
             )?;
             queue.arrived.notify_waiters();
         }
@@ -1570,16 +1624,15 @@ impl Queues {
     async fn append_messages<'a>(
         &self,
         queue: &Queue,
-        messages: impl Iterator<Item = &'a StoredMessage> + Clone,
+        messages: impl Iterator<Item = Encoding<'a>> + Clone,
     ) -> Result<storage::AppendAck> {
         let log = &self.inner.log;
         let capacity = messages
             .clone()
-            .map(|message| EncodedRecordsBuilder::record_len(0, None, message.encoded_size()))
+            .map(|encoding| EncodedRecordsBuilder::record_len(0, None, encoding.len()))
             .sum();
         let mut builder = EncodedRecords::builder(capacity, log.config().record_bytes_max);
-        for message in messages {
-            let encoding = message.encoding();
+        for encoding in messages {
             builder
                 .push_appending(&[], None, encoding.len(), |out| {
                     encoding.write(out);
@@ -1626,15 +1679,14 @@ impl Queues {
         self.commit(queue, writer, changes).await
     }
 
-    /// Checks one message against the queue and makes its record; FIFO: with its
-    /// deduplication hash.
-    fn prepare(
-        &self,
-        queue: &Arc<Queue>,
+    /// Checks one message against the queue: what its record adds to it (FIFO: with its
+    /// deduplication id and hash).
+    fn prepare<'m>(
         attributes: &QueueAttributes,
-        message: NewMessage,
+        id: Option<MessageId>,
+        message: &'m NewMessage,
         now: i64,
-    ) -> Result<(StoredMessage, Option<[u8; 32]>)> {
+    ) -> Result<Accepted<'m>> {
         let size = message.size();
         if size > attributes.message_bytes_max as usize {
             return Err(Error::MessageTooLong {
@@ -1663,9 +1715,9 @@ impl Queues {
                     "The request must contain the parameter MessageGroupId.".into(),
                 ));
             };
-            let id = match (&message.dedup_id, attributes.content_based_dedup) {
-                (Some(id), _) => id.clone(),
-                (None, true) => hex(&Sha256::digest(&message.body)),
+            let id: Cow<'m, str> = match (&message.dedup_id, attributes.content_based_dedup) {
+                (Some(id), _) => Cow::Borrowed(id),
+                (None, true) => Cow::Owned(hex(&Sha256::digest(&message.body))),
                 (None, false) => {
                     return Err(Error::InvalidValue(
                         "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into(),
@@ -1679,28 +1731,17 @@ impl Queues {
                 "The request include parameter that is not valid for this queue type: MessageDeduplicationId".into(),
             ));
         }
-        let _ = queue;
         let delay_s = message.delay_s.unwrap_or(attributes.delay_s);
-        Ok((
-            StoredMessage {
-                id: message.id.unwrap_or_else(MessageId::random),
-                sent_ms: now,
-                visible_from_ms: now + i64::from(delay_s) * 1000,
-                body_md5: Some(
-                    message
-                        .body_md5
-                        .unwrap_or_else(|| Md5::digest(&message.body).into()),
-                ),
-                group_id: message.group_id,
-                dedup_id,
-                trace_header: message.trace_header,
-                moved_from: None,
-                attributes: message.attributes,
-                body: message.body,
-                shared_body: message.shared_body,
-            },
+        Ok(Accepted {
+            message,
+            id: id.unwrap_or_else(MessageId::random),
+            visible_from_ms: now + i64::from(delay_s) * 1000,
+            body_md5: message
+                .body_md5
+                .unwrap_or_else(|| Md5::digest(&message.body).into()),
+            dedup_id,
             hash,
-        ))
+        })
     }
 
     /// Receives up to `max_messages` messages, waiting up to the wait time for one when none

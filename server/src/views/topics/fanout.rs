@@ -176,12 +176,17 @@ const SHARED_BODY_BYTES_MIN: usize = 64;
 /// What a batch of records gives each subscription it goes to.
 #[derive(Default)]
 pub(super) struct Plan {
-    /// Per queue subscription: its queue and the messages for it.
+    /// Per queue subscription: its queue and its deliveries.
     to_queues: Vec<QueueDeliveries>,
     /// Each queue subscription's place in `to_queues`, by the address of its record (held
     /// there, so no other record takes that address while the plan lives): a message's
     /// deliveries find their lists without comparing ids.
     queue_slots: HashMap<usize, usize>,
+    /// The messages queues get, each once however many queues get it: a raw message's, one
+    /// per kind of queue (standard, FIFO); an envelope, one per subscription.
+    messages: Vec<NewMessage>,
+    /// Per entry of `messages`: its body's place in `shared`, if it is shared.
+    shared_of: Vec<Option<usize>>,
     /// Raw bodies to keep once for every queue they go to.
     shared: Vec<Bytes>,
     /// Per delivery stream: its records, each keyed by its delivery id.
@@ -190,15 +195,22 @@ pub(super) struct Plan {
     pending: Vec<(String, u64)>,
 }
 
+impl Plan {
+    /// Adds a message queues get; answers its place.
+    fn add_message(&mut self, message: NewMessage, shared: Option<usize>) -> usize {
+        self.messages.push(message);
+        self.shared_of.push(shared);
+        self.messages.len() - 1
+    }
+}
+
 /// A queue subscription's part of a plan.
 struct QueueDeliveries {
     subscription: Arc<SubscriptionRecord>,
     queue: String,
     dead_letter: Option<String>,
-    /// Messages with delivery ids.
-    messages: Vec<NewMessage>,
-    /// Per message, its body's place in [`Plan::shared`], if it is shared.
-    shared: Vec<Option<usize>>,
+    /// Per delivery: its message id and its message's place in [`Plan::messages`].
+    deliveries: Vec<(MessageId, usize)>,
 }
 
 /// Plans the deliveries of `records` to the subscriptions `targets` picks for each message.
@@ -223,6 +235,8 @@ pub(super) async fn plan(
         // (the body's bytes are shared, not copied, by every queue's message).
         let mut raw_body: Option<(Bytes, [u8; 16], Option<usize>)> = None;
         let mut raw_attributes: Option<Arc<[crate::views::queues::MessageAttribute]>> = None;
+        // Its raw message for standard queues and for FIFO queues, once made.
+        let mut raw_messages: [Option<usize>; 2] = [None, None];
         // Its envelopes share one signature per protocol text.
         let mut signatures = Signatures::default();
         for subscription in targets(&message) {
@@ -244,66 +258,79 @@ pub(super) async fn plan(
                                 subscription: subscription.clone(),
                                 queue,
                                 dead_letter: subscription.dead_letter_arn(),
-                                messages: Vec::with_capacity(records.len()),
-                                shared: Vec::with_capacity(records.len()),
+                                deliveries: Vec::with_capacity(records.len()),
                             });
                             let slot = plan.to_queues.len() - 1;
                             plan.queue_slots.insert(address, slot);
                             slot
                         }
                     };
-                    let Some(deliveries) = plan.to_queues.get_mut(slot) else {
+                    let Some(fifo_queue) = plan
+                        .to_queues
+                        .get(slot)
+                        .map(|deliveries| deliveries.queue.ends_with(".fifo"))
+                    else {
                         continue;
                     };
-                    let fifo_queue = deliveries.queue.ends_with(".fifo");
-                    let raw = subscription.raw();
-                    // A raw body is the same for every queue: so is its digest, and it is
-                    // kept once for all of them.
-                    let (body, body_md5, shared) = if raw {
-                        let (body, md5, shared) = match &raw_body {
-                            Some(raw) => raw,
-                            None => {
-                                let text = message.text_for(Protocol::Sqs).as_bytes();
-                                let body = Bytes::copy_from_slice(text);
-                                let shared = (body.len() >= SHARED_BODY_BYTES_MIN).then(|| {
-                                    plan.shared.push(body.clone());
-                                    plan.shared.len() - 1
-                                });
-                                raw_body.insert((body, Md5::digest(text).into(), shared))
-                            }
-                        };
-                        (body.clone(), Some(*md5), *shared)
-                    } else {
-                        (Bytes::from(body().await?), None, None)
+                    let dedup_id = || {
+                        fifo_queue
+                            .then(|| message.dedup.clone().unwrap_or_else(|| message.id.clone()))
                     };
-                    let attributes = if raw {
-                        raw_attributes
-                            .get_or_insert_with(|| {
-                                message
-                                    .attributes
-                                    .iter()
-                                    .map(super::model::StoredAttribute::to_queue_attribute)
-                                    .collect()
-                            })
-                            .clone()
-                    } else {
-                        Arc::default()
+                    let raw_message = &mut raw_messages[usize::from(fifo_queue)];
+                    let message_slot = match (subscription.raw(), *raw_message) {
+                        (true, Some(made)) => made,
+                        (true, None) => {
+                            // A raw body is the same for every queue: so is its digest, and
+                            // it is kept once for all of them.
+                            let (body, md5, shared) = match &raw_body {
+                                Some(raw) => raw.clone(),
+                                None => {
+                                    let text = message.text_for(Protocol::Sqs).as_bytes();
+                                    let body = Bytes::copy_from_slice(text);
+                                    let shared = (body.len() >= SHARED_BODY_BYTES_MIN).then(|| {
+                                        plan.shared.push(body.clone());
+                                        plan.shared.len() - 1
+                                    });
+                                    raw_body
+                                        .insert((body, Md5::digest(text).into(), shared))
+                                        .clone()
+                                }
+                            };
+                            let attributes = raw_attributes
+                                .get_or_insert_with(|| {
+                                    message
+                                        .attributes
+                                        .iter()
+                                        .map(super::model::StoredAttribute::to_queue_attribute)
+                                        .collect()
+                                })
+                                .clone();
+                            let new = NewMessage {
+                                body,
+                                body_md5: Some(md5),
+                                attributes,
+                                group_id: message.group.clone(),
+                                dedup_id: dedup_id(),
+                                ..NewMessage::default()
+                            };
+                            let made = plan.add_message(new, shared);
+                            *raw_message = Some(made);
+                            made
+                        }
+                        (false, _) => {
+                            let new = NewMessage {
+                                body: Bytes::from(body().await?),
+                                group_id: message.group.clone(),
+                                dedup_id: dedup_id(),
+                                ..NewMessage::default()
+                            };
+                            plan.add_message(new, None)
+                        }
                     };
-                    let new = NewMessage {
-                        id: Some(salted_delivery_id(&subscription.id, salt, record.offset)),
-                        body,
-                        body_md5,
-                        attributes,
-                        group_id: message.group.clone(),
-                        dedup_id: if fifo_queue {
-                            message.dedup.clone().or_else(|| Some(message.id.clone()))
-                        } else {
-                            None
-                        },
-                        ..NewMessage::default()
-                    };
-                    deliveries.messages.push(new);
-                    deliveries.shared.push(shared);
+                    let id = salted_delivery_id(&subscription.id, salt, record.offset);
+                    if let Some(deliveries) = plan.to_queues.get_mut(slot) {
+                        deliveries.deliveries.push((id, message_slot));
+                    }
                 }
                 Protocol::Firehose => {
                     let Some(stream) = delivery_stream_name(&subscription.endpoint) else {
@@ -347,6 +374,10 @@ pub(super) async fn deliver(
                 crate::views::queues::Error::StorageFull => super::Error::StorageFull,
                 error => super::Error::Internal(error.to_string()),
             })?;
+    let mut messages = plan.messages;
+    for (message, slot) in messages.iter_mut().zip(&plan.shared_of) {
+        message.shared_body = slot.and_then(|slot| shared.get(slot).copied());
+    }
     // Every queue's append of the round is in the commit queue at once, so they share one
     // commit round (and fsync) instead of waiting for one another.
     let mut sends = Vec::with_capacity(plan.to_queues.len());
@@ -355,22 +386,22 @@ pub(super) async fn deliver(
             subscription,
             queue,
             dead_letter,
-            mut messages,
-            shared: slots,
+            deliveries,
         } = deliveries;
-        for (message, slot) in messages.iter_mut().zip(slots) {
-            message.shared_body = slot.and_then(|slot| shared.get(slot).copied());
-        }
+        let mut copies: Vec<(Option<MessageId>, &NewMessage)> = deliveries
+            .iter()
+            .filter_map(|&(id, slot)| Some((Some(id), messages.get(slot)?)))
+            .collect();
         if let Some(since) = recovering_since {
-            let ids: HashSet<MessageId> = messages.iter().filter_map(|m| m.id).collect();
+            let ids: HashSet<MessageId> = copies.iter().filter_map(|(id, _)| *id).collect();
             let present = view
                 .inner
                 .queues
                 .present_ids(&queue, since - RECOVERY_MARGIN_MS, &ids)
                 .unwrap_or_default();
-            messages.retain(|message| message.id.is_none_or(|id| !present.contains(&id)));
+            copies.retain(|(id, _)| id.is_none_or(|id| !present.contains(&id)));
         }
-        if messages.is_empty() {
+        if copies.is_empty() {
             continue;
         }
         sends.push(async move {
@@ -380,7 +411,7 @@ pub(super) async fn deliver(
                 &subscription.id,
                 &queue,
                 dead_letter,
-                messages,
+                &copies,
             )
             .await
         });
@@ -417,12 +448,10 @@ async fn deliver_to_queue(
     subscription: &str,
     queue: &str,
     dead_letter: Option<String>,
-    messages: Vec<NewMessage>,
+    copies: &[(Option<MessageId>, &NewMessage)],
 ) -> super::Result<()> {
-    // Kept for the dead-letter queue only if there is one.
-    let kept = dead_letter.is_some().then(|| messages.clone());
-    let total = messages.len();
-    let outcomes = match view.inner.queues.send(queue, messages).await {
+    let total = copies.len();
+    let outcomes = match view.inner.queues.send_copies(queue, copies).await {
         Ok(outcomes) => outcomes,
         Err(crate::views::queues::Error::QueueNotFound(_)) => (0..total)
             .map(|_| Err(crate::views::queues::Error::QueueNotFound(queue.to_owned())))
@@ -453,27 +482,20 @@ async fn deliver_to_queue(
     if failed_positions.is_empty() {
         return Ok(());
     }
-    let (Some(dead_letter), Some(mut kept)) = (dead_letter.as_deref().and_then(queue_name), kept)
-    else {
+    let Some(dead_letter) = dead_letter.as_deref().and_then(queue_name) else {
         return Ok(());
     };
-    // Taken from the highest position down, so each removal leaves the lower ones in place;
-    // then put back in send order.
-    let mut failed: Vec<NewMessage> = Vec::with_capacity(failed_positions.len());
-    for position in failed_positions.into_iter().rev() {
-        if position < kept.len() {
-            failed.push(kept.swap_remove(position));
-        }
-    }
-    failed.reverse();
-    let failed = failed
+    // In send order, each under its delivery id.
+    let failed: Vec<NewMessage> = failed_positions
         .into_iter()
-        .map(|message| NewMessage {
+        .filter_map(|position| copies.get(position))
+        .map(|&(id, message)| NewMessage {
+            id,
             dedup_id: dead_letter
                 .ends_with(".fifo")
                 .then(|| message.dedup_id.clone())
                 .flatten(),
-            ..message
+            ..message.clone()
         })
         .collect();
     if let Err(error) = view.inner.queues.send(&dead_letter, failed).await {
