@@ -12,7 +12,9 @@
 //!    round N+1 overlaps syncing round N.
 //!
 //! The sync thread takes every round queued for it, issues one `fdatasync` per file covering
-//! all of them, then, in round order, publishes (index entries, segment lengths, shard
+//! all of them (one `syncfs` of the data directory's filesystem instead, when many files are
+//! dirty and the kernel reports `syncfs` errors: see [`crate::io::Writer::sync_all`]), then,
+//! in round order, publishes (index entries, segment lengths, shard
 //! watermarks, waking tail readers) and replies.
 //!
 //! Under `fsync = always` every append's reply and publication wait for that sync. Under
@@ -334,6 +336,8 @@ pub(crate) struct CommitThread {
 
 struct SyncThread {
     writer: Writer,
+    /// The data directory's filesystem, when `syncfs` may sync many files at once.
+    filesystem: Option<crate::io::Filesystem>,
     stats: Arc<CommitStats>,
     faults: Faults,
     /// Appends acknowledged when the last segment sync was done (for appends per sync).
@@ -361,6 +365,7 @@ pub(crate) fn start(
     let (jobs, pending) = std::sync::mpsc::sync_channel(SYNC_QUEUE_DEPTH_MAX);
     let mut sync_thread = SyncThread {
         writer: syncer,
+        filesystem: crate::io::Filesystem::of(&config.dir),
         stats: stats.clone(),
         faults: config.faults.clone(),
         appends_at_last_sync: 0,
@@ -440,7 +445,7 @@ impl SyncThread {
                         outcome = self
                             .faults
                             .check(IoPoint::SegmentSync)
-                            .and_then(|()| self.writer.sync_all(&files))
+                            .and_then(|()| self.writer.sync_all(&files, self.filesystem.as_ref()))
                             .map_err(|source| Error::io("syncing segments", source));
                         metrics::histogram!("strata_log_fsync_seconds")
                             .record(started.elapsed().as_secs_f64());

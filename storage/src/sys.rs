@@ -1,5 +1,5 @@
 //! The only `unsafe` in Strata: memory mappings (and `madvise` hints on them), io_uring
-//! submissions, `fallocate` and the descriptor limit.
+//! submissions, `fallocate`, `syncfs` and the descriptor limit.
 //!
 //! # Invariants the callers keep
 //!
@@ -310,6 +310,36 @@ pub(crate) fn ring_sync_all(ring: &mut IoUring, fds: &[RawFd]) -> io::Result<()>
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// Whether `syncfs` reports writeback errors (Linux 5.8 and later: it reports those of the
+/// filesystem since the descriptor was opened, once each). On older kernels it answers 0
+/// whatever happened, so it must not stand in for `fdatasync`.
+pub(crate) fn syncfs_reports_errors() -> bool {
+    let release = match std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        Ok(release) => release,
+        Err(_) => return false,
+    };
+    let mut numbers = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse::<u32>().ok());
+    match (numbers.next().flatten(), numbers.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (5, 8),
+        _ => false,
+    }
+}
+
+/// Writes back every dirty page and inode of the filesystem holding `file`, and flushes the
+/// device once (`syncfs`).
+pub(crate) fn syncfs(file: &File) -> io::Result<()> {
+    // SAFETY: `syncfs` reads no memory of ours; the descriptor is valid while `file` lives.
+    let result = unsafe { libc::syncfs(file.as_raw_fd()) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn push(ring: &mut IoUring, entry: &io_uring::squeue::Entry) -> io::Result<()> {
