@@ -281,22 +281,15 @@ impl StoredMessage {
     /// message and the bytes read (all of them: trailing bytes are an error).
     pub fn decode(data: &Bytes) -> Result<(Self, usize), DecodeError> {
         let mut reader = Reader::new("queue message", data);
-        let (digested, shared) = match reader.u8()? {
-            VERSION_SHARED => (true, true),
-            VERSION => (true, false),
-            VERSION_UNDIGESTED => (false, false),
-            _ => return Err(reader.error("unknown version")),
-        };
-        let id = MessageId(reader.fixed()?);
-        let sent_ms = reader.i64()?;
-        let visible_from_ms = reader.i64()?;
-        let body_md5 = if digested {
-            Some(reader.fixed()?)
-        } else {
-            None
-        };
-        let group_id = reader.optional_short_str()?;
-        let dedup_id = reader.optional_short_str()?;
+        let Head {
+            shared,
+            id,
+            sent_ms,
+            visible_from_ms,
+            body_md5,
+            group_id,
+            dedup_id,
+        } = Head::read(&mut reader)?;
         let trace_header = reader.optional_long_str()?;
         let moved_from = reader.optional_short_str()?;
         let count = reader.u16()?;
@@ -342,6 +335,46 @@ impl StoredMessage {
     }
 }
 
+/// The fields every record version opens with, up to the trace header.
+struct Head {
+    /// Whether the body is in the shared body stream (version 3).
+    shared: bool,
+    id: MessageId,
+    sent_ms: i64,
+    visible_from_ms: i64,
+    body_md5: Option<[u8; 16]>,
+    group_id: Option<String>,
+    dedup_id: Option<String>,
+}
+
+impl Head {
+    fn read(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let (digested, shared) = match reader.u8()? {
+            VERSION_SHARED => (true, true),
+            VERSION => (true, false),
+            VERSION_UNDIGESTED => (false, false),
+            _ => return Err(reader.error("unknown version")),
+        };
+        let id = MessageId(reader.fixed()?);
+        let sent_ms = reader.i64()?;
+        let visible_from_ms = reader.i64()?;
+        let body_md5 = if digested {
+            Some(reader.fixed()?)
+        } else {
+            None
+        };
+        Ok(Self {
+            shared,
+            id,
+            sent_ms,
+            visible_from_ms,
+            body_md5,
+            group_id: reader.optional_short_str()?,
+            dedup_id: reader.optional_short_str()?,
+        })
+    }
+}
+
 /// What the in-memory index keeps of a message: its record decoded without the body or
 /// attributes being kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -367,23 +400,11 @@ impl Summary {
     }
 
     /// Reads what the index keeps and checks the rest of the record as
-    /// [`StoredMessage::decode`] would, without copying or allocating for attributes or body: every message sent is read back into its queue's index.
+    /// [`StoredMessage::decode`] would, without copying or allocating for attributes or body
+    /// (an index rebuilt at open reads every unfinished message's record).
     pub(crate) fn decode(data: &Bytes) -> Result<Self, DecodeError> {
         let mut reader = Reader::new("queue message", data);
-        let (digested, shared) = match reader.u8()? {
-            VERSION_SHARED => (true, true),
-            VERSION => (true, false),
-            VERSION_UNDIGESTED => (false, false),
-            _ => return Err(reader.error("unknown version")),
-        };
-        let id = MessageId(reader.fixed()?);
-        let sent_ms = reader.i64()?;
-        let visible_from_ms = reader.i64()?;
-        if digested {
-            reader.fixed::<16>()?;
-        }
-        let group_id = reader.optional_short_str()?;
-        let dedup_id = reader.optional_short_str()?;
+        let head = Head::read(&mut reader)?;
         if reader.bool()? {
             reader.long_text()?;
         }
@@ -403,7 +424,7 @@ impl Summary {
                 _ => return Err(reader.error("unknown attribute kind")),
             }
         }
-        if shared {
+        if head.shared {
             reader.u64()?;
             reader.u32()?;
         } else {
@@ -411,11 +432,11 @@ impl Summary {
         }
         reader.finish()?;
         Ok(Self {
-            id,
-            sent_ms,
-            visible_from_ms,
-            group_id,
-            dedup_id,
+            id: head.id,
+            sent_ms: head.sent_ms,
+            visible_from_ms: head.visible_from_ms,
+            group_id: head.group_id,
+            dedup_id: head.dedup_id,
         })
     }
 }
