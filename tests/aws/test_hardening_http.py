@@ -295,8 +295,12 @@ def test_buffered_bodies_share_one_budget(start_server):
     ServiceUnavailable at once (which the SDKs retry), and once they are gone the server
     takes requests again. Memory stays bounded: 32 clients each trying to send 1 MiB do not
     grow the server by more than the budget."""
+    # The allocator's arenas without transparent huge pages: with them, resident memory
+    # grows in 2 MiB steps as threads touch fresh arena pages, which says nothing about how
+    # many bodies are buffered.
     server = start_server(
-        config_toml="[server]\nhttp_body_bytes_max = 1048576\nhttp_body_budget_bytes = 2097152\n"
+        config_toml="[server]\nhttp_body_bytes_max = 1048576\nhttp_body_budget_bytes = 2097152\n",
+        env={"MIMALLOC_ALLOW_THP": "0"},
     )
     head = (
         "POST / HTTP/1.1\r\n"
@@ -327,8 +331,9 @@ def test_buffered_bodies_share_one_budget(start_server):
             sock.settimeout(5)
             sock.sendall(b" " * (1048576 - 1))
         grown_kib = rss_kib(server.pid) - before_kib
-        # The budget (2 MiB) and hyper's read buffers, nothing like 32 MiB.
-        assert grown_kib < 12 * 1024, grown_kib
+        # The budget (2 MiB), hyper's read buffers and the allocator's slack, with room for
+        # a loaded machine; nothing like the 32 MiB of 32 buffered bodies.
+        assert grown_kib < 20 * 1024, grown_kib
         third = strata_aws.raw_call(server.endpoint, "ListStreams", {})
         assert third.status == 503, third
         assert third.error_type == "ServiceUnavailable"
