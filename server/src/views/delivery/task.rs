@@ -870,7 +870,7 @@ async fn settle(
     .await;
 }
 
-/// Marks the plan's object stored, advances the cursor as far as it may go and counts it.
+/// Marks the plan's object stored, counts it and advances the cursor as far as it may go.
 #[allow(clippy::too_many_arguments, reason = "the task's parts, passed down")]
 async fn stored(
     context: &Context,
@@ -888,10 +888,8 @@ async fn stored(
             *progress = Progress::Stored;
         }
     }
-    advance_cursor(context, entry, definition, source, shard, state).await;
-    if state.is_drained() {
-        entry.clear_failure();
-    }
+    // Counted before the cursor moves: whoever sees the cursor past an object also sees it
+    // counted.
     let metrics = &entry.metrics;
     metrics.objects_delivered.fetch_add(1, Ordering::Relaxed);
     metrics
@@ -901,6 +899,10 @@ async fn stored(
         u64::try_from(body_len).unwrap_or(u64::MAX),
         Ordering::Relaxed,
     );
+    advance_cursor(context, entry, definition, source, shard, state).await;
+    if state.is_drained() {
+        entry.clear_failure();
+    }
     let (first, last) = (plan.first, plan.end.saturating_sub(1));
     debug!(delivery_stream = %definition.name, shard, first, last, key = %plan.key, bytes = body_len, "Object delivered");
 }
