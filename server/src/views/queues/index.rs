@@ -15,12 +15,13 @@
 //! ```
 #![deny(clippy::indexing_slicing)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use storage::StateChange;
 
 use super::codec::{DecodeError, Reader};
+use super::live::Live;
 use super::message::Summary;
 
 /// The state key of the queue's configuration.
@@ -205,7 +206,7 @@ pub(crate) struct Index {
     pub frontier: u64,
     /// The watermark as the last queued change set it.
     pub watermark: u64,
-    pub live: BTreeMap<u64, Entry>,
+    pub live: Live,
     /// Ready messages (FIFO: also kept per group).
     ready: BTreeSet<u64>,
     /// Delayed and in-flight messages by the time they become ready.
@@ -370,21 +371,22 @@ impl Index {
             (Some(name), true) => Some(self.group_number(name)),
             _ => None,
         };
+        let entry = Entry {
+            sent_ms: summary.sent_ms,
+            group,
+            receive_count,
+            generation,
+            first_receive_ms,
+            status: Status::Moving,
+            has_key: mark.is_some(),
+        };
+        // Offsets are indexed in order, so this is past every live one.
+        if !self.live.insert(offset, entry) {
+            return;
+        }
         if let Some(state) = group.and_then(|g| self.groups.get_mut(&g)) {
             state.live += 1;
         }
-        self.live.insert(
-            offset,
-            Entry {
-                sent_ms: summary.sent_ms,
-                group,
-                receive_count,
-                generation,
-                first_receive_ms,
-                status: Status::Moving,
-                has_key: mark.is_some(),
-            },
-        );
         self.set_status(offset, status);
     }
 
@@ -473,7 +475,7 @@ impl Index {
 
     /// Changes a live message's status, keeping every derived set in step.
     pub(crate) fn set_status(&mut self, offset: u64, status: Status) {
-        let Some(entry) = self.live.get_mut(&offset) else {
+        let Some(entry) = self.live.get_mut(offset) else {
             return;
         };
         let old = std::mem::replace(&mut entry.status, status);
@@ -495,13 +497,13 @@ impl Index {
 
     /// Finishes a live message (deleted, expired, moved); [`Index::seal`] writes it.
     pub(crate) fn finish(&mut self, offset: u64) {
-        let Some(entry) = self.live.get(&offset) else {
+        let Some(entry) = self.live.get(offset) else {
             return;
         };
         let group = entry.group;
         let has_key = entry.has_key;
         self.set_status(offset, Status::Moving);
-        self.live.remove(&offset);
+        self.live.remove(offset);
         if let Some(state) = group.and_then(|g| self.groups.get_mut(&g)) {
             state.live -= 1;
         }
@@ -536,7 +538,7 @@ impl Index {
         visible_at_ms: i64,
         out: &mut Vec<StateChange>,
     ) -> Option<(u32, u32, i64)> {
-        let entry = self.live.get_mut(&offset)?;
+        let entry = self.live.get_mut(offset)?;
         entry.receive_count = entry.receive_count.saturating_add(1);
         entry.generation = entry.generation.wrapping_add(1);
         if entry.first_receive_ms == 0 {
@@ -567,7 +569,7 @@ impl Index {
         now_ms: i64,
         out: &mut Vec<StateChange>,
     ) {
-        let Some(entry) = self.live.get_mut(&offset) else {
+        let Some(entry) = self.live.get_mut(offset) else {
             return;
         };
         entry.has_key = true;
@@ -588,7 +590,7 @@ impl Index {
 
     /// Drops every unfinished message below `end` (a purge): the watermark moves to `end`.
     pub(crate) fn purge(&mut self, end: u64) {
-        let offsets: Vec<u64> = self.live.range(..end).map(|(offset, _)| *offset).collect();
+        let offsets = self.live.offsets_below(end);
         for offset in offsets {
             self.finish(offset);
         }
@@ -599,8 +601,8 @@ impl Index {
     pub(crate) fn seal(&mut self, out: &mut Vec<StateChange>) {
         let watermark = self
             .live
-            .first_key_value()
-            .map_or(self.frontier, |(offset, _)| *offset)
+            .first()
+            .map_or(self.frontier, |(offset, _)| offset)
             .max(self.watermark);
         for offset in std::mem::take(&mut self.finished) {
             if offset >= watermark {

@@ -57,6 +57,7 @@ mod codec;
 pub mod error;
 mod index;
 pub mod limits;
+mod live;
 pub mod message;
 mod moves;
 pub mod receipt;
@@ -906,44 +907,104 @@ impl Queues {
         Ok(shared)
     }
 
-    /// `message` with its body in place, read from the shared body stream if its record
-    /// names one there; `None` if that body cannot be read.
-    fn with_body(&self, queue: &str, mut message: StoredMessage) -> Option<StoredMessage> {
-        let Some(shared) = message.shared_body else {
-            return Some(message);
-        };
-        let limits = ReadLimits {
-            records_max: 1,
-            bytes_max: 1,
-        };
-        let read = self
-            .inner
-            .log
-            .read(SHARED_BODIES_STREAM, 0, shared.offset, limits);
-        match read.map(|batch| {
-            batch
-                .records
-                .into_iter()
-                .find(|r| r.offset == shared.offset)
-        }) {
-            Ok(Some(record)) if record.data.len() == shared.len as usize => {
-                message.body = record.data;
-                message.shared_body = None;
-                Some(message)
-            }
-            Ok(_) => {
-                tracing::error!(
-                    queue,
-                    offset = shared.offset,
-                    "A message's shared body is missing"
-                );
-                None
-            }
-            Err(error) => {
-                tracing::warn!(queue, offset = shared.offset, %error, "A message's shared body is unreadable");
-                None
+    /// `messages` with their bodies in place, read from the shared body stream where their
+    /// records name one there (one read per run of nearby bodies); `None` where that body
+    /// cannot be read.
+    fn with_bodies(
+        &self,
+        queue: &str,
+        mut messages: Vec<Option<StoredMessage>>,
+    ) -> Vec<Option<StoredMessage>> {
+        let wanted: Vec<(usize, SharedBody)> = messages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((i, m.as_ref()?.shared_body?)))
+            .collect();
+        if wanted.is_empty() {
+            return messages;
+        }
+        let offsets: Vec<u64> = wanted.iter().map(|(_, shared)| shared.offset).collect();
+        let bodies = self.read_records(SHARED_BODIES_STREAM, &offsets);
+        for ((i, shared), body) in wanted.into_iter().zip(bodies) {
+            let Some(slot) = messages.get_mut(i) else {
+                continue;
+            };
+            match body {
+                Some(body) if body.len() == shared.len as usize => {
+                    if let Some(message) = slot {
+                        message.body = body;
+                        message.shared_body = None;
+                    }
+                }
+                _ => {
+                    tracing::error!(
+                        queue,
+                        offset = shared.offset,
+                        "A message's shared body is missing or unreadable"
+                    );
+                    *slot = None;
+                }
             }
         }
+        messages
+    }
+
+    /// The data of the records at `offsets` (in any order) of a one-shard stream, in the
+    /// order asked; `None` for one that is gone or unreadable. Offsets close together are read
+    /// by one read, so a receive of consecutive messages reads their batches once.
+    fn read_records(&self, stream: &str, offsets: &[u64]) -> Vec<Option<Bytes>> {
+        /// Offsets at most this far apart share a read.
+        const RUN_SPAN: u64 = 256;
+        let mut found = vec![None; offsets.len()];
+        let mut order: Vec<usize> = (0..offsets.len()).collect();
+        order.sort_unstable_by_key(|&i| offsets.get(i).copied());
+        let wanted: Vec<(u64, usize)> = order
+            .into_iter()
+            .filter_map(|i| Some((*offsets.get(i)?, i)))
+            .collect();
+        let mut k = 0;
+        while let Some(&(from, _)) = wanted.get(k) {
+            let last = wanted
+                .get(k..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|(offset, _)| *offset < from.saturating_add(RUN_SPAN))
+                .last()
+                .map_or(from, |(offset, _)| *offset);
+            let limits = ReadLimits {
+                records_max: usize::try_from(last - from + 1).unwrap_or(1),
+                bytes_max: INDEX_READ_LIMITS.bytes_max,
+            };
+            let batch = match self.inner.log.read(stream, 0, from, limits) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    if !matches!(error, storage::Error::Trimmed { .. }) {
+                        tracing::warn!(stream, offset = from, %error, "Record unreadable");
+                    }
+                    k += 1;
+                    continue;
+                }
+            };
+            let mut records = batch.records.into_iter().peekable();
+            let before = k;
+            while let Some(&(offset, i)) = wanted.get(k) {
+                if offset >= batch.next_offset {
+                    break;
+                }
+                while records.next_if(|r| r.offset < offset).is_some() {}
+                if let Some(record) = records.peek().filter(|r| r.offset == offset)
+                    && let Some(slot) = found.get_mut(i)
+                {
+                    *slot = Some(record.data.clone());
+                }
+                k += 1;
+            }
+            if k == before {
+                // Nothing at `from` (past the end): it stays `None`.
+                k += 1;
+            }
+        }
+        found
     }
 
     /// Brings a queue's index past messages this call appended from `first` on: from the
@@ -1061,9 +1122,8 @@ impl Queues {
         let queue = self.queue(name).ok()?;
         lock(&queue.index)
             .live
-            .values()
-            .next()
-            .map(|entry| entry.sent_ms)
+            .first()
+            .map(|(_, entry)| entry.sent_ms)
     }
 
     /// Whether the queue exists ([`Error::QueueNotFound`] if not), without reading its state.
@@ -1895,7 +1955,7 @@ impl Queues {
             let mut index = lock(&queue.index);
             index.promote(now);
             let unchanged = taken.iter().all(|t| {
-                index.live.get(&t.offset).is_some_and(|entry| {
+                index.live.get(t.offset).is_some_and(|entry| {
                     entry.generation == t.generation && entry.status != Status::Moving
                 })
             });
@@ -1945,7 +2005,7 @@ impl Queues {
                 let Some(offset) = index.next_ready(current) else {
                     break;
                 };
-                let Some(entry) = index.live.get(&offset) else {
+                let Some(entry) = index.live.get(offset) else {
                     break;
                 };
                 if entry.sent_ms.saturating_add(retention_ms) <= now {
@@ -2015,7 +2075,7 @@ impl Queues {
         for &offset in offsets {
             if index
                 .live
-                .get(&offset)
+                .get(offset)
                 .is_some_and(|entry| entry.status == Status::Moving)
             {
                 index.set_status(offset, Status::Ready);
@@ -2030,10 +2090,11 @@ impl Queues {
     /// Reads the records of messages a receive took, with their receipt handles.
     fn read_taken(&self, queue: &Arc<Queue>, taken: &[Taken], issued_ms: i64) -> Vec<Received> {
         let fifo = lock(&queue.config).attributes.fifo;
+        let offsets: Vec<u64> = taken.iter().map(|t| t.offset).collect();
         taken
             .iter()
-            .filter_map(|t| {
-                let message = self.read_message(queue, t.offset)?;
+            .zip(self.read_messages(queue, &offsets))
+            .filter_map(|(t, message)| {
                 let receipt = Receipt {
                     stream_id: queue.stream_id,
                     offset: t.offset,
@@ -2041,7 +2102,7 @@ impl Queues {
                     issued_ms,
                 };
                 Some(Received {
-                    message,
+                    message: message?,
                     offset: t.offset,
                     receipt_handle: receipt::encode(&self.inner.receipt_key, &receipt),
                     receive_count: t.receive_count,
@@ -2052,28 +2113,22 @@ impl Queues {
             .collect()
     }
 
-    /// The message at `offset`, if its record is still there and decodes.
-    fn read_message(&self, queue: &Arc<Queue>, offset: u64) -> Option<StoredMessage> {
-        let limits = ReadLimits {
-            records_max: 1,
-            bytes_max: 1,
-        };
-        match self.inner.log.read(&queue.stream, 0, offset, limits) {
-            Ok(batch) => {
-                let record = batch.records.into_iter().find(|r| r.offset == offset)?;
-                match StoredMessage::decode(&record.data) {
-                    Ok((message, _)) => self.with_body(&queue.name, message),
-                    Err(error) => {
-                        tracing::error!(queue = queue.name, offset, %error, "Undecodable message");
-                        None
-                    }
+    /// The messages at `offsets`, in that order, each if its record is still there and
+    /// decodes, with its body in place.
+    fn read_messages(&self, queue: &Arc<Queue>, offsets: &[u64]) -> Vec<Option<StoredMessage>> {
+        let messages = self
+            .read_records(&queue.stream, offsets)
+            .into_iter()
+            .zip(offsets)
+            .map(|(data, &offset)| match StoredMessage::decode(&data?) {
+                Ok((message, _)) => Some(message),
+                Err(error) => {
+                    tracing::error!(queue = queue.name, offset, %error, "Undecodable message");
+                    None
                 }
-            }
-            Err(error) => {
-                tracing::warn!(queue = queue.name, offset, %error, "Message record unreadable");
-                None
-            }
-        }
+            })
+            .collect();
+        self.with_bodies(&queue.name, messages)
     }
 
     /// Moves messages marked [`Status::Moving`] from `source` to `target`: appends them
@@ -2091,8 +2146,8 @@ impl Queues {
         let target_fifo = lock(&target.config).attributes.fifo;
         let mut records = Vec::new();
         let mut gone = Vec::new();
-        for &offset in offsets {
-            match self.read_message(source, offset) {
+        for (&offset, message) in offsets.iter().zip(self.read_messages(source, offsets)) {
+            match message {
                 Some(mut message) => {
                     message.moved_from = moved_from.map(str::to_string);
                     if target_fifo {
@@ -2164,7 +2219,7 @@ impl Queues {
             let mut index = lock(&queue.index);
             for receipt in receipts {
                 outcomes.push(
-                    receipt.and_then(|receipt| match index.live.get(&receipt.offset) {
+                    receipt.and_then(|receipt| match index.live.get(receipt.offset) {
                         None => Ok(()),
                         Some(entry) if entry.generation == receipt.generation => {
                             if entry.status == Status::Moving {
@@ -2223,7 +2278,7 @@ impl Queues {
             let mut changes = Vec::new();
             for entry in checked {
                 outcomes.push(entry.and_then(|(receipt, timeout_s)| {
-                    let Some(message) = index.live.get(&receipt.offset) else {
+                    let Some(message) = index.live.get(receipt.offset) else {
                         return Err(Error::MessageNotInflight);
                     };
                     if message.generation != receipt.generation {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use storage::StateChange;
 
 use super::index::Status;
-use super::{Error, Queue, Queues, Result, limits, lock, storage_error};
+use super::{Error, Queue, Queues, Result, StoredMessage, limits, lock, storage_error};
 
 /// The prefix of move tasks' state keys (in the source queue's state).
 pub(crate) const TASK_PREFIX: &[u8] = b"t/";
@@ -385,13 +385,16 @@ impl Queues {
             }
             // Group by destination: the given one, or each message's origin.
             let mut by_target: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-            for &offset in &offsets {
-                let target = match destination {
-                    Some(name) => Some(name.to_string()),
-                    None => self
-                        .read_message(queue, offset)
-                        .and_then(|message| message.moved_from),
-                };
+            // A message's origin is in its record; its body is not needed for that.
+            let origins: Vec<Option<String>> = match destination {
+                Some(name) => vec![Some(name.to_string()); offsets.len()],
+                None => self
+                    .read_records(&queue.stream, &offsets)
+                    .into_iter()
+                    .map(|data| StoredMessage::decode(&data?).ok()?.0.moved_from)
+                    .collect(),
+            };
+            for (&offset, target) in offsets.iter().zip(origins) {
                 let Some(target) = target else {
                     self.release(queue, &offsets);
                     return Err(Error::InvalidValue(

@@ -110,9 +110,9 @@ impl Queues {
             index.promote(now);
             index
                 .live
-                .range(start..)
+                .range_from(start)
                 .filter_map(|(offset, entry)| {
-                    Some((*offset, peek_state(entry.status)?, entry.receive_count))
+                    Some((offset, peek_state(entry.status)?, entry.receive_count))
                 })
                 .take(max)
                 .collect()
@@ -120,14 +120,16 @@ impl Queues {
         let next_offset = wanted
             .last()
             .map_or(bounds.next.max(start), |(offset, _, _)| offset + 1);
+        let offsets: Vec<u64> = wanted.iter().map(|(offset, _, _)| *offset).collect();
         let messages = wanted
             .into_iter()
-            .filter_map(|(offset, state, receive_count)| {
+            .zip(self.read_messages(&queue, &offsets))
+            .filter_map(|((offset, state, receive_count), message)| {
                 Some(Peeked {
                     offset,
                     state,
                     receive_count,
-                    message: self.read_message(&queue, offset)?,
+                    message: message?,
                 })
             })
             .collect();
@@ -165,16 +167,20 @@ impl Queues {
             if batch.records.is_empty() {
                 break;
             }
+            // Bodies are read before the index is locked: the lock is never held over I/O.
+            let decoded = batch
+                .records
+                .iter()
+                .map(|record| Some(StoredMessage::decode(&record.data).ok()?.0))
+                .collect();
+            let decoded = self.with_bodies(&queue.name, decoded);
             let mut index = lock(&queue.index);
             index.promote(now);
-            for record in &batch.records {
-                let Some(message) = StoredMessage::decode(&record.data)
-                    .ok()
-                    .and_then(|(message, _)| self.with_body(&queue.name, message))
-                else {
+            for (record, message) in batch.records.iter().zip(decoded) {
+                let Some(message) = message else {
                     continue;
                 };
-                let (state, receive_count) = match index.live.get(&record.offset) {
+                let (state, receive_count) = match index.live.get(record.offset) {
                     Some(entry) => (
                         peek_state(entry.status).unwrap_or(PeekState::InFlight),
                         entry.receive_count,

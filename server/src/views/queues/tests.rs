@@ -1569,3 +1569,31 @@ async fn a_fifo_record_whose_dedup_change_was_lost_is_still_deduplicated_and_the
     );
     assert!(receive(&queues, "q.fifo", 10).await.is_empty());
 }
+
+#[tokio::test]
+async fn records_are_read_in_runs_in_any_order_and_missing_ones_are_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queues, _clock) = open(dir.path());
+    queues
+        .create("q", &standard(), BTreeMap::new())
+        .await
+        .unwrap();
+    let messages: Vec<NewMessage> = (0..600)
+        .map(|i| NewMessage::body(format!("m{i}")))
+        .collect();
+    queues.send("q", messages).await.unwrap();
+    let queue = queues.queue("q").unwrap();
+    // Unsorted, repeated, far apart (more than one run) and past the end.
+    let offsets = [599, 3, 3, 300, 0, 10_000, 4];
+    let found: Vec<Option<String>> = queues
+        .read_messages(&queue, &offsets)
+        .into_iter()
+        .map(|m| m.map(|m| String::from_utf8(m.body.to_vec()).unwrap()))
+        .collect();
+    let expected: Vec<Option<String>> = ["m599", "m3", "m3", "m300", "m0", "", "m4"]
+        .iter()
+        .map(|b| (!b.is_empty()).then(|| (*b).to_string()))
+        .collect();
+    assert_eq!(found, expected);
+    assert!(queues.read_records(&queue.stream, &[]).is_empty());
+}
