@@ -21,7 +21,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use storage::StateChange;
 
 use super::codec::{DecodeError, Reader};
-use super::live::Live;
+use super::live::{Live, OffsetSet};
 use super::message::Summary;
 
 /// The state key of the queue's configuration.
@@ -208,7 +208,7 @@ pub(crate) struct Index {
     pub watermark: u64,
     pub live: Live,
     /// Ready messages (FIFO: also kept per group).
-    ready: BTreeSet<u64>,
+    ready: OffsetSet,
     /// Delayed and in-flight messages by the time they become ready.
     timers: BTreeSet<(i64, u64)>,
     /// Offsets whose `m/` key exists though the message is finished (a tombstone, or a key
@@ -404,7 +404,7 @@ impl Index {
     fn leave(&mut self, offset: u64, status: Status, group: Option<u32>) {
         match status {
             Status::Ready => {
-                self.ready.remove(&offset);
+                self.ready.remove(offset);
                 if let Some(group) = group.and_then(|g| self.groups.get_mut(&g)) {
                     group.ready.remove(&offset);
                 }
@@ -519,7 +519,7 @@ impl Index {
     /// the oldest head of an unblocked group. Returns the offset.
     pub(crate) fn next_ready(&self, current: Option<u32>) -> Option<u64> {
         if !self.fifo {
-            return self.ready.first().copied();
+            return self.ready.first();
         }
         if let Some(next) = current
             .and_then(|g| self.groups.get(&g))
@@ -636,6 +636,6 @@ impl Index {
 impl Index {
     /// Up to `max` ready messages below `end`, oldest first (move tasks).
     pub(crate) fn ready_before(&self, end: u64, max: usize) -> Vec<u64> {
-        self.ready.range(..end).take(max).copied().collect()
+        self.ready.below(end).take(max).collect()
     }
 }

@@ -7,7 +7,7 @@
 //! store into the last chunk and a lookup is an index. The few messages that outlive the ones
 //! around them (a message in flight for hours while thousands after it are deleted) move to a
 //! B-tree of stragglers, so the chunks stay dense: they never hold more than twice as many
-//! slots as live messages, plus two chunks.
+//! slots as live messages, plus two chunks. [`OffsetSet`] keeps the ready ones as bits.
 #![deny(clippy::indexing_slicing)]
 
 use std::collections::{BTreeMap, VecDeque};
@@ -258,6 +258,74 @@ impl Live {
     }
 }
 
+/// A set of offsets as words of 64 bits, for sets filled in about offset order (the ready
+/// messages): a member costs a bit, not a B-tree entry of its own.
+#[derive(Debug, Default)]
+pub(crate) struct OffsetSet {
+    /// Word `offset / 64` → its bits; no word is zero.
+    words: BTreeMap<u64, u64>,
+    len: usize,
+}
+
+impl OffsetSet {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if `offset` was not in the set.
+    pub(crate) fn insert(&mut self, offset: u64) -> bool {
+        let word = self.words.entry(offset / 64).or_insert(0);
+        let bit = 1 << (offset % 64);
+        if *word & bit != 0 {
+            return false;
+        }
+        *word |= bit;
+        self.len += 1;
+        true
+    }
+
+    /// True if `offset` was in the set.
+    pub(crate) fn remove(&mut self, offset: u64) -> bool {
+        let key = offset / 64;
+        let bit = 1 << (offset % 64);
+        let Some(word) = self.words.get_mut(&key) else {
+            return false;
+        };
+        if *word & bit == 0 {
+            return false;
+        }
+        *word &= !bit;
+        if *word == 0 {
+            self.words.remove(&key);
+        }
+        self.len -= 1;
+        true
+    }
+
+    pub(crate) fn first(&self) -> Option<u64> {
+        let (key, word) = self.words.first_key_value()?;
+        Some(key * 64 + u64::from(word.trailing_zeros()))
+    }
+
+    /// The members below `end`, in order.
+    pub(crate) fn below(&self, end: u64) -> impl Iterator<Item = u64> {
+        self.words
+            .range(..=end / 64)
+            .flat_map(|(key, word)| {
+                let (key, mut word) = (*key, *word);
+                std::iter::from_fn(move || {
+                    if word == 0 {
+                        return None;
+                    }
+                    let bit = word.trailing_zeros();
+                    word &= word - 1;
+                    Some(key * 64 + u64::from(bit))
+                })
+            })
+            .take_while(move |offset| *offset < end)
+    }
+}
+
 fn slot_of(offset: u64) -> usize {
     (offset % CHUNK_U64) as usize
 }
@@ -362,6 +430,37 @@ mod tests {
                 }
                 check(&live, &model);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn offset_sets_match_a_set(
+            ops in proptest::collection::vec((any::<bool>(), 0u64..400, 0u64..3), 1..1_000)
+        ) {
+            let mut set = OffsetSet::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (add, offset, scale) in ops {
+                // Offsets near each other, and far apart.
+                let offset = offset * 1000u64.pow(scale as u32);
+                if add {
+                    prop_assert_eq!(set.insert(offset), model.insert(offset));
+                } else {
+                    prop_assert_eq!(set.remove(offset), model.remove(&offset));
+                }
+                prop_assert_eq!(set.len(), model.len());
+                prop_assert_eq!(set.first(), model.first().copied());
+                let end = offset + 1;
+                prop_assert_eq!(
+                    set.below(end).collect::<Vec<_>>(),
+                    model.range(..end).copied().collect::<Vec<_>>()
+                );
+            }
+            prop_assert_eq!(
+                set.below(u64::MAX).collect::<Vec<_>>(),
+                model.iter().copied().collect::<Vec<_>>()
+            );
         }
     }
 
