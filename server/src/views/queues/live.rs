@@ -465,6 +465,13 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_costs_no_more_than_its_entry() {
+        // `None` takes a spare value of the entry's own fields: a slot is 56 bytes.
+        assert_eq!(size_of::<Option<Entry>>(), size_of::<Entry>());
+        assert!(size_of::<Entry>() <= 56, "{}", size_of::<Entry>());
+    }
+
+    #[test]
     fn a_long_lived_message_does_not_hold_the_chunks_after_it() {
         let mut live = Live::default();
         live.insert(0, entry(0));
